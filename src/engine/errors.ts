@@ -1,0 +1,37 @@
+/** Exit 2: the playbook or the command line is wrong; nothing was called. */
+export class UsageError extends Error {
+  override readonly name = "UsageError";
+  constructor(
+    message: string,
+    /** One line each, already formatted as `file:line:col: path: message`. */
+    readonly lines: string[] = [message],
+  ) {
+    super(message);
+  }
+}
+
+/** Exit 3: a gate failed; the run was rolled back or paused per `onFailure`. */
+export class GateFailedError extends Error {
+  override readonly name = "GateFailedError";
+}
+
+/** Exit 1: the fresh plan of a step differs from the plan that was approved. */
+export class DriftError extends Error {
+  override readonly name = "DriftError";
+}
+
+/** Exit 1: another process holds the run's lock. */
+export class LockedError extends Error {
+  override readonly name = "LockedError";
+}
+
+/** A failure the user can act on, with the API's own words kept in `cause`. */
+export class RuntimeError extends Error {
+  override readonly name = "RuntimeError";
+}
+
+export function exitCodeOf(error: unknown): number {
+  if (error instanceof UsageError) return 2;
+  if (error instanceof GateFailedError) return 3;
+  return 1;
+}

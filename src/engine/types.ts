@@ -1,0 +1,179 @@
+import type { Playbook } from "../playbook/schema.js";
+
+/** Step kinds of DESIGN.md; tests may register others. */
+export type StepKind =
+  | "provision-cluster"
+  | "enable-mesh"
+  | "install-ingress-gateway"
+  | "mirror-workloads"
+  | "expose-target"
+  | "shift-traffic"
+  | "lower-dns-ttl"
+  | "cutover-dns"
+  | "decommission-source"
+  | (string & {});
+
+/**
+ * What a step will do to one addressable thing. `after` values may hold
+ * {@link KNOWN_AFTER_APPLY} where they depend on an earlier step's result.
+ * `sensitive` marks values (Secret data) that output replaces by `(sensitive: N keys)`.
+ */
+export type Change =
+  | { action: "create"; address: string; after: unknown; detail?: string; sensitive?: boolean }
+  | { action: "update"; address: string; before: unknown; after: unknown; detail?: string; sensitive?: boolean }
+  | { action: "delete"; address: string; before: unknown; detail?: string; sensitive?: boolean }
+  | { action: "wait"; address: string; detail: string }
+  | { action: "no-op"; address: string; detail?: string };
+
+export type ChangeAction = Change["action"];
+
+/** Placeholder for a value an earlier step produces; drift checks skip it. */
+export const KNOWN_AFTER_APPLY = "(known after apply)";
+
+/** A gate between steps: the engine runs `pause` and `approval`; others plug in via {@link GateRunner}. */
+export interface GateSpec {
+  type: string;
+  [key: string]: unknown;
+}
+
+export interface PlannedGate {
+  address: string;
+  gate: GateSpec;
+  /** What a failed gate does to the run. */
+  onFailure: "rollback" | "pause";
+  /** Human summary shown in the plan, e.g. `pause 2m`. */
+  detail: string;
+}
+
+export interface StepPlan {
+  /** Unique in the run: `mirror-workloads`, `shift-traffic[2]`. */
+  id: string;
+  kind: StepKind;
+  title: string;
+  changes: Change[];
+  /** Gates run after the step applied and verified. */
+  gates: PlannedGate[];
+  /** Step-private data that apply needs and the renderer ignores. */
+  data?: unknown;
+}
+
+export type Verification =
+  | { outcome: "passed"; detail?: string }
+  | { outcome: "failed"; detail: string }
+  | { outcome: "not-supported"; detail?: string };
+
+/** One instance of a step kind enabled by the playbook. */
+export interface StepInstance<Spec = unknown> {
+  id: string;
+  title: string;
+  spec: Spec;
+}
+
+export interface Step<Spec = unknown> {
+  readonly kind: StepKind;
+  /** The instances this playbook switches on, in order; none when its section is absent. */
+  expand(playbook: Playbook): StepInstance<Spec>[];
+  /** Reads only. */
+  plan(instance: StepInstance<Spec>, ctx: ReadContext): Promise<StepPlan>;
+  /** Carries out exactly `plan`, journaling each write through `ctx.change` before making it. */
+  apply(plan: StepPlan, ctx: WriteContext): Promise<void>;
+  verify(plan: StepPlan, ctx: ReadContext): Promise<Verification>;
+  /** Restores the before-images of `entries` (newest first); must be idempotent. */
+  rollback(entries: ChangeEntry[], ctx: WriteContext): Promise<void>;
+}
+
+/** What a step journals before it writes. `target` is what rollback needs to find the thing again. */
+export interface JournaledChange {
+  address: string;
+  action: "create" | "update" | "delete";
+  before?: unknown;
+  after?: unknown;
+  sensitive?: boolean;
+  target?: Record<string, unknown>;
+}
+
+interface EntryBase {
+  seq: number;
+  time: string;
+}
+
+export type ChangeEntry = EntryBase & JournaledChange & { type: "change"; step: string; kind: StepKind };
+
+export type JournalEntry =
+  | (EntryBase & { type: "run-started"; playbook: string; pid: number; host: string })
+  | (EntryBase & { type: "step-started"; step: string; kind: StepKind })
+  | ChangeEntry
+  | (EntryBase & { type: "change-applied"; step: string; ref: number })
+  | (EntryBase & { type: "step-finished"; step: string; verification: Verification })
+  | (EntryBase & { type: "note"; step: string; note: string; data?: unknown })
+  | (EntryBase & {
+      type: "gate";
+      step: string;
+      address: string;
+      state: "waiting" | "passed" | "failed" | "promoted";
+      detail?: string;
+    })
+  | (EntryBase & { type: "run-paused"; step: string; reason: string })
+  | (EntryBase & { type: "run-finished" })
+  | (EntryBase & { type: "rollback-started"; reason: string })
+  | (EntryBase & { type: "change-reverted"; ref: number })
+  | (EntryBase & { type: "rollback-finished" });
+
+export type JournalEntryInput = JournalEntry extends infer E
+  ? E extends EntryBase
+    ? Omit<E, "seq" | "time">
+    : never
+  : never;
+
+/** Progress of long waits and notable events; renderers turn these into a tree, lines or NDJSON. */
+export interface Progress {
+  /** A wait moved on: `detail` says how far (`2/3 replicas ready`, `INSYNC in 12s`). */
+  wait(address: string, detail: string): void;
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+export interface RunOptions {
+  playbookFile: string;
+  stateDir: string;
+  nonInteractive: boolean;
+  /** Approvals are accepted without asking (`--yes` does not pass gates; this is for tests and promote). */
+  interactive: boolean;
+  /** KUBECONFIG path list as the environment gives it. */
+  kubeconfig?: string;
+  /** Allow rollback to delete provisioned clusters. */
+  destroyProvisioned?: boolean;
+}
+
+export interface ReadContext {
+  readonly playbook: Playbook;
+  readonly options: RunOptions;
+  readonly progress: Progress;
+  readonly signal: AbortSignal;
+  /** Provider clients memoized for the run, keyed by the provider (`kube:<context>`). */
+  readonly clients: Map<string, unknown>;
+}
+
+export interface WriteContext extends ReadContext {
+  /** Journals `change` (fsync'd), runs `write`, then journals that it was applied. */
+  change<T>(change: JournaledChange, write: () => Promise<T>): Promise<T>;
+  /** Journals a fact worth keeping (an analysis measurement, an address found). */
+  note(note: string, data?: unknown): Promise<void>;
+}
+
+export interface GateContext extends ReadContext {
+  note(note: string, data?: unknown): Promise<void>;
+}
+
+export type GateOutcome =
+  | { outcome: "passed"; detail?: string }
+  | { outcome: "failed"; detail: string }
+  /** An approval that nobody can give now (non-interactive): the run stops, exit 0. */
+  | { outcome: "waiting"; detail: string };
+
+export interface GateRunner {
+  readonly type: string;
+  /** One line for the plan: `analysis success-rate >= 0.99, 5 × 30s`. */
+  describe(gate: GateSpec): string;
+  run(gate: GateSpec, ctx: GateContext): Promise<GateOutcome>;
+}

@@ -1,0 +1,152 @@
+import { z } from "zod";
+
+/** `30s`, `2m`, `1h30m`, `500ms`. */
+export const DURATION_PATTERN = /^(\d+(ms|s|m|h))+$/;
+const duration = z
+  .string()
+  .regex(DURATION_PATTERN, { message: "must be a duration such as 30s, 2m or 1h" })
+  .describe("A duration: 500ms, 30s, 2m, 1h, 1h30m.");
+
+const name = z.string().min(1);
+const dnsName = z.string().min(1);
+const labels = z.record(z.string(), z.string());
+
+const ingressRef = z.strictObject({
+  namespace: name.describe("Namespace of the ingress gateway Service."),
+  service: name.describe("Name of the ingress gateway Service (type LoadBalancer)."),
+  gateway: name.describe("The Istio Gateway, as namespace/name."),
+});
+
+const meshSpec = z.strictObject({
+  management: z.enum(["automatic", "manual"]).default("automatic"),
+  revision: name.default("asm-managed").describe("Value of the istio.io/rev label for injected namespaces."),
+});
+
+const provisionSpec = z.strictObject({
+  provider: z.enum(["gke", "sandbox"]),
+  project: name.optional().describe("GCP project id (gke)."),
+  location: name.optional().describe("Zone or region (gke)."),
+  name: name.describe("Cluster name."),
+  machineType: name.default("e2-standard-4"),
+  nodeCount: z.int().min(1).max(1000).default(2),
+  workloadPool: name.optional().describe("Workload identity pool; defaults to PROJECT.svc.id.goog."),
+  releaseChannel: z.enum(["RAPID", "REGULAR", "STABLE"]).optional(),
+  labels: labels.optional(),
+  mesh: meshSpec.optional(),
+});
+
+const targetIngress = ingressRef.extend({
+  install: z.boolean().default(false).describe("Install the ingress gateway on the target."),
+});
+
+const exclusion = z.strictObject({
+  kind: name.optional(),
+  name: name.optional(),
+  namespace: name.optional(),
+  labelSelector: z.string().optional().describe("A label selector such as app=loadgenerator."),
+});
+
+const workloadsSpec = z.strictObject({
+  namespaces: z.array(name).min(1, { message: "at least one namespace is required" }),
+  exclude: z.array(exclusion).default([]),
+  namespaceLabels: labels.default({}),
+  images: z.array(z.strictObject({ from: name, to: name })).default([]),
+  rolloutTimeout: duration.default("10m"),
+});
+
+const metricSpec = z.strictObject({
+  name,
+  query: name.describe("PromQL instant query returning one value."),
+  successCondition: z.string().optional().describe("e.g. '>= 0.99'"),
+  failureCondition: z.string().optional().describe("e.g. '< 0.5'"),
+});
+
+const analysisSpec = z.strictObject({
+  prometheus: z.url(),
+  interval: duration.default("30s"),
+  count: z.int().min(1).default(5),
+  failureLimit: z.int().min(0).default(0),
+  inconclusiveLimit: z.int().min(0).default(0),
+  metrics: z.array(metricSpec).min(1),
+});
+
+const probeSpec = z.strictObject({
+  url: z.url(),
+  host: z.string().optional().describe("Host header to send."),
+  requests: z.int().min(1).default(10),
+  expectStatus: z.int().min(100).max(599).default(200),
+  minSuccessRate: z.number().min(0).max(1).default(1),
+  timeout: duration.default("5s"),
+});
+
+const trafficStep = z.strictObject({
+  weight: z.number(),
+  pause: duration.optional(),
+  approval: z.boolean().optional(),
+  analysis: analysisSpec.optional(),
+  probe: probeSpec.optional(),
+});
+
+const trafficSpec = z.strictObject({
+  namespace: name,
+  service: name,
+  port: z.int().min(1).max(65535),
+  remoteHost: dnsName.describe("Host name the source mesh uses for the target cluster's ingress."),
+  hosts: z.array(dnsName).optional().describe("Public hosts the target VirtualService also serves."),
+  steps: z.array(trafficStep).min(1),
+  onFailure: z.enum(["rollback", "pause"]).default("rollback"),
+});
+
+const dnsSpec = z.strictObject({
+  provider: z.enum(["route53", "sandbox"]),
+  zone: dnsName.optional().describe("Hosted zone name, e.g. example.com."),
+  zoneId: z.string().optional(),
+  record: dnsName,
+  type: z.enum(["A", "AAAA", "CNAME"]).default("A"),
+  lowTtl: z.int().default(60),
+  target: z.string().optional().describe("New address (IP or hostname); default: the target ingress address."),
+  weights: z.array(z.number()).optional().describe("Weighted DNS shift instead of a single cutover."),
+  restoreTtl: z.boolean().default(false),
+  soak: duration.optional(),
+});
+
+const stateSpec = z.discriminatedUnion("backend", [
+  z.strictObject({ backend: z.literal("local") }),
+  z.strictObject({ backend: z.literal("kubernetes"), context: name, namespace: name }),
+]);
+
+export const playbookSchema = z.strictObject({
+  apiVersion: z.literal("clustershift.dev/v1alpha1"),
+  kind: z.literal("Playbook"),
+  metadata: z.strictObject({
+    name: z
+      .string()
+      .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, {
+        message: "must be a DNS label: lower case letters, digits and '-'",
+      })
+      .max(63),
+  }),
+  spec: z.strictObject({
+    source: z.strictObject({ context: name, ingress: ingressRef.optional() }),
+    target: z.strictObject({
+      context: name,
+      provision: provisionSpec.optional(),
+      ingress: targetIngress.optional(),
+    }),
+    workloads: workloadsSpec.optional(),
+    traffic: trafficSpec.optional(),
+    dns: dnsSpec.optional(),
+    state: stateSpec.default({ backend: "local" }),
+  }),
+});
+
+export type Playbook = z.output<typeof playbookSchema>;
+export type PlaybookSpec = Playbook["spec"];
+export type WorkloadsSpec = z.output<typeof workloadsSpec>;
+export type TrafficSpec = z.output<typeof trafficSpec>;
+export type TrafficStep = z.output<typeof trafficStep>;
+export type AnalysisSpec = z.output<typeof analysisSpec>;
+export type ProbeSpec = z.output<typeof probeSpec>;
+export type DnsSpec = z.output<typeof dnsSpec>;
+export type ProvisionSpec = z.output<typeof provisionSpec>;
+export type StateSpec = z.output<typeof stateSpec>;

@@ -1,0 +1,53 @@
+/** A Kubernetes object as the API returns it; SDK types stay inside client.ts. */
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    resourceVersion?: string;
+    uid?: string;
+    generation?: number;
+    [key: string]: unknown;
+  };
+  [key: string]: unknown;
+}
+
+export interface ObjectRef {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  namespace?: string;
+}
+
+export interface ListOptions {
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+}
+
+/** What the steps need of one cluster. One instance per kubeconfig context. */
+export interface ClusterPort {
+  readonly context: string;
+  get(ref: ObjectRef): Promise<KubeObject | undefined>;
+  list(apiVersion: string, kind: string, options?: ListOptions): Promise<KubeObject[]>;
+  /** Server-side apply, field manager `clustershift`, forced. Creates when absent. */
+  apply(object: KubeObject): Promise<KubeObject>;
+  /** PUT the object as given (minus server-owned metadata) over the current one: exact restores. */
+  replace(object: KubeObject): Promise<KubeObject>;
+  /** Deletes; false when it was already gone. */
+  delete(ref: ObjectRef): Promise<boolean>;
+  /** Versions the cluster serves for an API group, preferred first (`["v1", "v1beta1"]`); empty when none. */
+  servedVersions(group: string): Promise<string[]>;
+  /** Resolves when the Deployment/StatefulSet rollout is complete; rejects on ProgressDeadlineExceeded or timeout. */
+  waitForRollout(ref: ObjectRef, timeoutMs: number, onProgress: (detail: string) => void): Promise<void>;
+  /** Resolves with the object once `ready` returns a value for it; rejects on timeout. */
+  waitFor<T>(
+    ref: ObjectRef,
+    ready: (object: KubeObject | undefined) => T | undefined,
+    timeoutMs: number,
+    onProgress: (detail: string) => void,
+  ): Promise<T>;
+}
