@@ -43,6 +43,8 @@ export interface PlannedGate {
   onFailure: "rollback" | "pause";
   /** Human summary shown in the plan, e.g. `pause 2m`. */
   detail: string;
+  /** Step kinds whose journaled changes a failed gate undoes with `onFailure: rollback`; absent: the whole run. */
+  rollbackKinds?: StepKind[];
 }
 
 export interface StepPlan {
