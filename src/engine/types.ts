@@ -115,11 +115,12 @@ export type JournalEntry =
       state: "waiting" | "passed" | "failed" | "promoted";
       detail?: string;
     })
-  | (EntryBase & { type: "run-paused"; step: string; reason: string })
+  | (EntryBase & { type: "run-paused"; step: string; gate: string; reason: string })
   | (EntryBase & { type: "run-finished" })
-  | (EntryBase & { type: "rollback-started"; reason: string })
+  | (EntryBase & { type: "rollback-started"; reason: string; kinds?: StepKind[] })
   | (EntryBase & { type: "change-reverted"; ref: number })
-  | (EntryBase & { type: "rollback-finished" });
+  /** `kinds`: only those step kinds were rolled back (a failed traffic gate); absent: the whole run. */
+  | (EntryBase & { type: "rollback-finished"; kinds?: StepKind[] });
 
 export type JournalEntryInput = JournalEntry extends infer E
   ? E extends EntryBase

@@ -80,7 +80,7 @@ const probeSpec = z.strictObject({
 });
 
 const trafficStep = z.strictObject({
-  weight: z.number(),
+  weight: z.int().min(0).max(100).describe("Percent of requests sent to the target cluster at this step."),
   pause: duration.optional(),
   approval: z.boolean().optional(),
   analysis: analysisSpec.optional(),
@@ -103,9 +103,12 @@ const dnsSpec = z.strictObject({
   zoneId: z.string().optional(),
   record: dnsName,
   type: z.enum(["A", "AAAA", "CNAME"]).default("A"),
-  lowTtl: z.int().default(60),
+  lowTtl: z.int().min(5).max(86400).default(60).describe("TTL in seconds set on the record before the cutover."),
   target: z.string().optional().describe("New address (IP or hostname); default: the target ingress address."),
-  weights: z.array(z.number()).optional().describe("Weighted DNS shift instead of a single cutover."),
+  weights: z
+    .array(z.int().min(1).max(100))
+    .optional()
+    .describe("Weighted DNS shift instead of a single cutover: percent to the target, increasing, ending at 100."),
   restoreTtl: z.boolean().default(false),
   soak: duration.optional(),
 });
@@ -127,16 +130,27 @@ export const playbookSchema = z.strictObject({
       .max(63),
   }),
   spec: z.strictObject({
-    source: z.strictObject({ context: name, ingress: ingressRef.optional() }),
-    target: z.strictObject({
-      context: name,
-      provision: provisionSpec.optional(),
-      ingress: targetIngress.optional(),
-    }),
-    workloads: workloadsSpec.optional(),
-    traffic: trafficSpec.optional(),
-    dns: dnsSpec.optional(),
-    state: stateSpec.default({ backend: "local" }),
+    source: z
+      .strictObject({
+        context: name.describe("kubeconfig context of the source cluster."),
+        ingress: ingressRef.optional().describe("The source ingress gateway; required by traffic."),
+      })
+      .describe("The cluster the application runs on now."),
+    target: z
+      .strictObject({
+        context: name.describe("kubeconfig context of the target cluster."),
+        provision: provisionSpec.optional().describe("Create the target cluster and its mesh first."),
+        ingress: targetIngress.optional().describe("The target ingress gateway; required by traffic."),
+      })
+      .describe("The cluster the application moves to."),
+    workloads: workloadsSpec.optional().describe("Mirror these namespaces from source to target."),
+    traffic: trafficSpec
+      .optional()
+      .describe("Shift traffic by weight from the source service to the target cluster, with gates."),
+    dns: dnsSpec.optional().describe("Lower the record's TTL, then cut it over to the target."),
+    state: stateSpec
+      .default({ backend: "local" })
+      .describe("Where the journal and the lock live: a local directory, or the source cluster."),
   }),
 });
 

@@ -1,0 +1,206 @@
+#!/usr/bin/env node
+import { realpathSync } from "node:fs";
+import { pathToFileURL } from "node:url";
+import { Command, CommanderError, Option } from "commander";
+import { confirm } from "@inquirer/prompts";
+import { apply, messageOf, plan, promote, readState, rollback, type Engine } from "../engine/executor.js";
+import { exitCodeOf, UsageError } from "../engine/errors.js";
+import type { RunOptions } from "../engine/types.js";
+import { loadPlaybook } from "../playbook/load.js";
+import { playbookJsonSchema } from "../playbook/json-schema.js";
+import { planJson, renderPlanText } from "../render/plan.js";
+import { createSink, type OutputMode } from "../render/progress.js";
+import { renderStatus, statusJson } from "../render/status.js";
+import { builtinRegistry } from "../steps/index.js";
+import { openStore } from "./store.js";
+
+export interface Io {
+  stdout: { write(text: string): unknown; isTTY?: boolean };
+  stderr: { write(text: string): unknown };
+}
+
+interface StateOptions {
+  file: string;
+  stateDir: string;
+}
+
+const DEFAULT_STATE_DIR = ".clustershift";
+
+/** Runs the CLI; returns the exit code. The process-level wrapper at the bottom is the only place that exits. */
+export async function run(argv: string[], io: Io = process): Promise<number> {
+  const controller = new AbortController();
+  const onSignal = () => controller.abort(new Error("interrupted; the journal is intact: `clustershift apply` resumes, `clustershift rollback` goes back"));
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  const program = buildProgram(io, controller.signal);
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 ? 0 : 2;
+    }
+    const lines = error instanceof UsageError ? error.lines : [`error: ${messageOf(error)}`];
+    io.stderr.write(lines.join("\n") + "\n");
+    if (!isExpected(error)) {
+      io.stderr.write("This is a bug in clustershift: please report it with the output above and the journal.\n");
+      if (process.env.CLUSTERSHIFT_DEBUG && error instanceof Error) io.stderr.write(`${error.stack}\n`);
+    }
+    return exitCodeOf(error);
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}
+
+function buildProgram(io: Io, signal: AbortSignal): Command {
+  const program = new Command("clustershift")
+    .description(
+      "Move a live, meshed application from one Kubernetes cluster to another: provision the target, mirror the\n" +
+        "workloads, shift traffic by Istio weights with gates, cut DNS over — with a way back at every step.",
+    )
+    .version(process.env.npm_package_version ?? "0.1.0")
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    .showHelpAfterError("(run with --help for usage)");
+
+  const withState = (command: Command) =>
+    command
+      .requiredOption("-f, --file <playbook>", "the playbook (YAML)")
+      .option("--state-dir <dir>", "where journals and locks live", process.env.CLUSTERSHIFT_STATE_DIR ?? DEFAULT_STATE_DIR);
+  const output = (choices: string[]) => new Option("-o, --output <format>", "output format").choices(choices).default("text");
+
+  program
+    .command("validate")
+    .description("Check a playbook offline; errors are `file:line:col: path: message` lines, exit 2.")
+    .requiredOption("-f, --file <playbook>", "the playbook (YAML)")
+    .action(async (opts: { file: string }) => {
+      const playbook = await loadPlaybook(opts.file);
+      io.stdout.write(`${opts.file}: valid playbook ${playbook.metadata.name}\n`);
+    });
+
+  withState(program.command("plan"))
+    .description("Show what apply would do, step by step. Reads only.")
+    .addOption(output(["text", "json"]))
+    .action(async (opts: StateOptions & { output: string }) => {
+      const engine = await makeEngine(opts, io, signal, "plain", {});
+      const result = await plan(engine);
+      io.stdout.write(opts.output === "json" ? JSON.stringify(planJson(result), null, 2) + "\n" : renderPlanText(result, opts.file));
+    });
+
+  withState(program.command("apply"))
+    .description("Run the migration, or resume it from its journal.")
+    .option("-y, --yes", "apply without asking to confirm the plan")
+    .option("--non-interactive", "never prompt; an approval gate stops the run (exit 0) until `promote`")
+    .addOption(new Option("-o, --output <format>", "progress format").choices(["text", "json"]).default("text"))
+    .action(async (opts: StateOptions & { yes?: boolean; nonInteractive?: boolean; output: string }) => {
+      const interactive = !opts.nonInteractive && Boolean(process.stdin.isTTY);
+      if (!opts.yes && !interactive) {
+        throw new UsageError("apply without a terminal needs --yes: there is no one to confirm the plan");
+      }
+      const mode: OutputMode = opts.output === "json" ? "json" : io.stdout.isTTY ? "tty" : "plain";
+      const engine = await makeEngine(opts, io, signal, mode, { nonInteractive: !interactive });
+      try {
+        const outcome = await apply(engine, async (approved) => {
+          if (opts.output !== "json") io.stdout.write(renderPlanText(approved, opts.file) + "\n");
+          if (opts.yes) return true;
+          return confirm({ message: "Apply this plan?", default: false }, { signal });
+        });
+        engine.sink.emit({ type: "run-finished", outcome: outcome.outcome === "cancelled" ? "completed" : outcome.outcome, message: outcome.message });
+      } catch (error) {
+        engine.sink.emit({ type: "run-finished", outcome: exitCodeOf(error) === 3 ? "rolled-back" : "failed", message: messageOf(error) });
+        throw error;
+      } finally {
+        engine.sink.close();
+      }
+    });
+
+  withState(program.command("status"))
+    .description("Where the run stands, from its journal.")
+    .addOption(output(["text", "json"]))
+    .action(async (opts: StateOptions & { output: string }) => {
+      const engine = await makeEngine(opts, io, signal, "plain", {});
+      const state = await readState(engine.store);
+      io.stdout.write(opts.output === "json" ? JSON.stringify(statusJson(engine.playbook, state), null, 2) + "\n" : renderStatus(engine.playbook, state, engine.store.location));
+    });
+
+  withState(program.command("promote"))
+    .description("Pass the gate the run is waiting at (an approval, or a failed gate with onFailure: pause).")
+    .action(async (opts: StateOptions) => {
+      const engine = await makeEngine(opts, io, signal, "plain", {});
+      io.stdout.write((await promote(engine)) + "\n");
+    });
+
+  withState(program.command("rollback"))
+    .description("Undo everything the journal records, newest first, from the before-images.")
+    .option("-y, --yes", "roll back without asking")
+    .option("--destroy-provisioned", "also delete clusters this run provisioned")
+    .action(async (opts: StateOptions & { yes?: boolean; destroyProvisioned?: boolean }) => {
+      const mode: OutputMode = io.stdout.isTTY ? "tty" : "plain";
+      const engine = await makeEngine(opts, io, signal, mode, { destroyProvisioned: Boolean(opts.destroyProvisioned) });
+      const state = await readState(engine.store);
+      if (!opts.yes) {
+        if (!process.stdin.isTTY) throw new UsageError("rollback without a terminal needs --yes");
+        const ok = await confirm({ message: `Roll back ${state.pending.length} journaled change(s) of ${engine.playbook.metadata.name}?`, default: false }, { signal });
+        if (!ok) return;
+      }
+      try {
+        const result = await rollback(engine);
+        io.stdout.write(result.message + "\n");
+      } finally {
+        engine.sink.close();
+      }
+    });
+
+  program
+    .command("schema")
+    .description("Print the JSON Schema of the playbook, for editors.")
+    .action(() => {
+      io.stdout.write(JSON.stringify(playbookJsonSchema(), null, 2) + "\n");
+    });
+
+  return program;
+}
+
+async function makeEngine(
+  opts: StateOptions,
+  io: Io,
+  signal: AbortSignal,
+  mode: OutputMode,
+  extra: Partial<RunOptions>,
+): Promise<Engine> {
+  const playbook = await loadPlaybook(opts.file);
+  const options: RunOptions = {
+    playbookFile: opts.file,
+    stateDir: opts.stateDir,
+    nonInteractive: true,
+    interactive: false,
+    ...(process.env.KUBECONFIG ? { kubeconfig: process.env.KUBECONFIG } : {}),
+    ...extra,
+  };
+  const registry = await builtinRegistry();
+  const sink = createSink(mode, io.stdout);
+  const store = await openStore(playbook, options);
+  return { registry, playbook, options, store, sink, signal };
+}
+
+/** Our own typed errors carry messages meant for users; anything else escaped a check. */
+function isExpected(error: unknown): boolean {
+  return error instanceof Error && EXPECTED_ERRORS.has(error.name);
+}
+
+const EXPECTED_ERRORS = new Set(["UsageError", "GateFailedError", "DriftError", "LockedError", "RuntimeError", "AbortError"]);
+
+function isMain(): boolean {
+  const entry = process.argv[1];
+  if (!entry) return false;
+  try {
+    return import.meta.url === pathToFileURL(realpathSync(entry)).href;
+  } catch {
+    return false;
+  }
+}
+
+if (isMain()) {
+  process.exitCode = await run(process.argv.slice(2));
+}

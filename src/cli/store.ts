@@ -1,0 +1,17 @@
+import { LocalJournalStore } from "../engine/journal/local-store.js";
+import type { JournalStore } from "../engine/journal/store.js";
+import type { RunOptions } from "../engine/types.js";
+import type { Playbook } from "../playbook/schema.js";
+
+/** The journal backend the playbook's `state` section names. */
+export async function openStore(playbook: Playbook, options: RunOptions): Promise<JournalStore> {
+  const state = playbook.spec.state;
+  switch (state.backend) {
+    case "local":
+      return new LocalJournalStore(options.stateDir, playbook.metadata.name);
+    case "kubernetes": {
+      const { kubernetesStore } = await import("./kubernetes-store.js");
+      return kubernetesStore(playbook, options, state);
+    }
+  }
+}

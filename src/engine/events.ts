@@ -1,0 +1,30 @@
+import type { ChangeAction, Verification } from "./types.js";
+
+/** What a run tells its renderer (task tree, plain lines, NDJSON). */
+export type RunEvent =
+  | { type: "run-started"; playbook: string; steps: { id: string; title: string }[] }
+  | { type: "step-started"; step: string; title: string }
+  | { type: "step-skipped"; step: string; title: string; reason: string }
+  | { type: "step-finished"; step: string; verification: Verification; elapsedMs: number }
+  | { type: "step-failed"; step: string; error: string; elapsedMs: number }
+  | { type: "change-applied"; step: string; address: string; action: ChangeAction }
+  | { type: "change-reverted"; step: string; address: string; action: ChangeAction }
+  | { type: "wait-progress"; step: string; address: string; detail: string }
+  | { type: "gate-waiting"; step: string; address: string; detail: string }
+  | { type: "gate-passed"; step: string; address: string; detail: string }
+  | { type: "gate-failed"; step: string; address: string; detail: string }
+  | { type: "info"; step?: string; message: string }
+  | { type: "warn"; step?: string; message: string }
+  | { type: "rollback-started"; reason: string }
+  | { type: "rollback-finished"; reverted: number }
+  | {
+      type: "run-finished";
+      outcome: "completed" | "waiting-for-approval" | "paused" | "rolled-back" | "failed";
+      message: string;
+    };
+
+export interface EventSink {
+  emit(event: RunEvent): void;
+  /** Stops spinners and flushes; called once at the end. */
+  close(): void;
+}

@@ -1,0 +1,258 @@
+import { hostname } from "node:os";
+import type { Playbook } from "../playbook/schema.js";
+import { planDrift } from "./drift.js";
+import { DriftError, GateFailedError, RuntimeError, UsageError } from "./errors.js";
+import type { EventSink } from "./events.js";
+import { Journal } from "./journal/journal.js";
+import type { JournalStore } from "./journal/store.js";
+import { planRun, type RunPlan } from "./planner.js";
+import type { Registry } from "./registry.js";
+import { foldJournal, gatePassed, isStepDone, type RunState } from "./run-state.js";
+import type {
+  ChangeEntry,
+  GateContext,
+  JournaledChange,
+  PlannedGate,
+  ReadContext,
+  RunOptions,
+  StepKind,
+  WriteContext,
+} from "./types.js";
+
+export interface Engine {
+  registry: Registry;
+  playbook: Playbook;
+  options: RunOptions;
+  store: JournalStore;
+  sink: EventSink;
+  signal: AbortSignal;
+}
+
+export type RunOutcome =
+  | { outcome: "completed"; message: string }
+  | { outcome: "waiting-for-approval"; message: string }
+  | { outcome: "cancelled"; message: string };
+
+/** A read-only context; `step` names the step whose progress events are reported. */
+export function readContext(engine: Engine, clients = new Map<string, unknown>(), step = ""): ReadContext {
+  const { sink } = engine;
+  return {
+    playbook: engine.playbook,
+    options: engine.options,
+    signal: engine.signal,
+    clients,
+    progress: {
+      wait: (address, detail) => sink.emit({ type: "wait-progress", step, address, detail }),
+      info: (message) => sink.emit({ type: "info", step, message }),
+      warn: (message) => sink.emit({ type: "warn", step, message }),
+    },
+  };
+}
+
+export async function plan(engine: Engine): Promise<RunPlan> {
+  return planRun(engine.registry, readContext(engine));
+}
+
+/**
+ * Runs or resumes the migration. Plans everything first (reads only), lets `approve` see the plan, then per
+ * step: re-plan, stop on drift, apply (write-ahead journal), verify, run the gates.
+ */
+export async function apply(
+  engine: Engine,
+  approve: (plan: RunPlan) => Promise<boolean>,
+): Promise<RunOutcome> {
+  return withLock(engine, async (journal) => {
+    const clients = new Map<string, unknown>();
+    const approved = await planRun(engine.registry, readContext(engine, clients));
+    if (!(await approve(approved))) return { outcome: "cancelled", message: "Apply cancelled; nothing changed." };
+
+    await journal.append({ type: "run-started", playbook: engine.playbook.metadata.name, pid: process.pid, host: hostname() });
+    engine.sink.emit({
+      type: "run-started",
+      playbook: engine.playbook.metadata.name,
+      steps: approved.steps.map(({ plan }) => ({ id: plan.id, title: plan.title })),
+    });
+
+    for (const { step, instance, plan: approvedPlan } of approved.steps) {
+      const id = approvedPlan.id;
+      const ctx = readContext(engine, clients, id);
+      let gates = approvedPlan.gates;
+      if (isStepDone(foldJournal(journal.entries), id)) {
+        engine.sink.emit({ type: "step-skipped", step: id, title: approvedPlan.title, reason: "already done" });
+      } else {
+        const started = Date.now();
+        engine.sink.emit({ type: "step-started", step: id, title: approvedPlan.title });
+        try {
+          const fresh = await step.plan(instance, ctx);
+          const drift = planDrift(approvedPlan, fresh);
+          if (drift.length > 0) {
+            throw new DriftError(
+              [
+                `${id}: the plan changed since it was shown; nothing of this step was changed:`,
+                ...drift.map((line) => `  ${line}`),
+                "Run `clustershift plan` to review, then `clustershift apply` again.",
+              ].join("\n"),
+            );
+          }
+          gates = fresh.gates;
+          await journal.append({ type: "step-started", step: id, kind: step.kind });
+          await step.apply(fresh, writeContext(engine, journal, ctx, id, step.kind));
+          const verification = await step.verify(fresh, ctx);
+          await journal.append({ type: "step-finished", step: id, verification });
+          if (verification.outcome === "failed") {
+            throw new RuntimeError(`${id}: verification failed: ${verification.detail}`);
+          }
+          engine.sink.emit({ type: "step-finished", step: id, verification, elapsedMs: Date.now() - started });
+        } catch (error) {
+          engine.sink.emit({ type: "step-failed", step: id, error: messageOf(error), elapsedMs: Date.now() - started });
+          throw error;
+        }
+      }
+      for (const gate of gates) {
+        if (gatePassed(foldJournal(journal.entries), id, gate.address)) continue;
+        const outcome = await runGate(engine, journal, ctx, id, gate);
+        if (outcome) return outcome;
+      }
+    }
+    await journal.append({ type: "run-finished" });
+    return { outcome: "completed", message: "Migration complete." };
+  });
+}
+
+async function runGate(
+  engine: Engine,
+  journal: Journal,
+  ctx: ReadContext,
+  step: string,
+  planned: PlannedGate,
+): Promise<RunOutcome | undefined> {
+  const { sink } = engine;
+  const runner = engine.registry.getGate(planned.gate.type);
+  sink.emit({ type: "gate-waiting", step, address: planned.address, detail: planned.detail });
+  const gateCtx: GateContext = { ...ctx, note: (note, data) => journal.append({ type: "note", step, note, data }).then(() => undefined) };
+  const result = await runner.run(planned.gate, gateCtx);
+  await journal.append({ type: "gate", step, address: planned.address, state: result.outcome, detail: result.detail ?? "" });
+  switch (result.outcome) {
+    case "passed":
+      sink.emit({ type: "gate-passed", step, address: planned.address, detail: result.detail ?? planned.detail });
+      return undefined;
+    case "waiting":
+      sink.emit({ type: "gate-waiting", step, address: planned.address, detail: result.detail });
+      return {
+        outcome: "waiting-for-approval",
+        message: `Waiting for approval at ${step} (${planned.address}). Run \`clustershift promote\` and then \`clustershift apply\` to go on, or \`clustershift rollback\` to go back.`,
+      };
+    case "failed": {
+      sink.emit({ type: "gate-failed", step, address: planned.address, detail: result.detail });
+      const failure = `gate ${planned.address} of ${step} failed: ${result.detail}`;
+      if (planned.onFailure === "pause") {
+        await journal.append({ type: "run-paused", step, gate: planned.address, reason: failure });
+        throw new GateFailedError(
+          `${failure}. The run is paused where it is: \`clustershift promote\` then \`clustershift apply\` goes on, \`clustershift rollback\` goes back.`,
+        );
+      }
+      const reverted = await revert(engine, journal, failure, planned.rollbackKinds);
+      throw new GateFailedError(`${failure}. Rolled back ${reverted} change(s)${scopeText(planned.rollbackKinds)}.`);
+    }
+  }
+}
+
+/** Undoes every journaled change (or those of `kinds`) newest first, from their before-images. */
+export async function rollback(engine: Engine): Promise<{ reverted: number; message: string }> {
+  return withLock(engine, async (journal) => {
+    const state = foldJournal(journal.entries);
+    if (state.pending.length === 0 && state.phase.phase !== "rolling-back") {
+      return { reverted: 0, message: "Nothing to roll back." };
+    }
+    const reverted = await revert(engine, journal, "rollback requested");
+    return { reverted, message: `Rolled back ${reverted} change(s); the clusters and DNS are as they were.` };
+  });
+}
+
+async function revert(engine: Engine, journal: Journal, reason: string, kinds?: StepKind[]): Promise<number> {
+  const scope = (entry: ChangeEntry) => !kinds || kinds.includes(entry.kind);
+  const pending = foldJournal(journal.entries).pending.filter(scope).reverse();
+  await journal.append(kinds ? { type: "rollback-started", reason, kinds } : { type: "rollback-started", reason });
+  engine.sink.emit({ type: "rollback-started", reason });
+  const clients = new Map<string, unknown>();
+  for (const entry of pending) {
+    const ctx = readContext(engine, clients, entry.step);
+    const step = engine.registry.getStep(entry.kind);
+    // Rollback writes are not journaled again: the before-images already say where to go back to.
+    const undo: WriteContext = { ...ctx, change: (_change, write) => write(), note: () => Promise.resolve() };
+    await step.rollback([await journal.resolve(entry)], undo);
+    await journal.append({ type: "change-reverted", ref: entry.seq });
+    engine.sink.emit({ type: "change-reverted", step: entry.step, address: entry.address, action: entry.action });
+  }
+  await journal.append(kinds ? { type: "rollback-finished", kinds } : { type: "rollback-finished" });
+  engine.sink.emit({ type: "rollback-finished", reverted: pending.length });
+  return pending.length;
+}
+
+/** Passes the gate the run waits at (an approval, or a failed gate with `onFailure: pause`). */
+export async function promote(engine: Engine): Promise<string> {
+  return withLock(engine, async (journal) => {
+    const { phase } = foldJournal(journal.entries);
+    if (phase.phase !== "waiting-for-approval" && phase.phase !== "paused") {
+      throw new UsageError(`nothing to promote: the run is ${describePhase(foldJournal(journal.entries))}`);
+    }
+    await journal.append({ type: "gate", step: phase.step, address: phase.gate, state: "promoted" });
+    return `Promoted ${phase.gate} of ${phase.step}. Run \`clustershift apply\` to go on.`;
+  });
+}
+
+export async function readState(store: JournalStore): Promise<RunState> {
+  return foldJournal((await Journal.open(store)).entries);
+}
+
+export function describePhase(state: RunState): string {
+  const { phase } = state;
+  switch (phase.phase) {
+    case "not-started":
+      return "not started";
+    case "in-progress":
+      return phase.step ? `in progress (interrupted or running at ${phase.step})` : "in progress";
+    case "waiting-for-approval":
+      return `waiting for approval at ${phase.step} (${phase.gate})`;
+    case "paused":
+      return `paused at ${phase.step}: ${phase.reason}`;
+    case "completed":
+      return "completed";
+    case "rolling-back":
+      return "rolling back (interrupted: run `clustershift rollback` to finish)";
+    case "rolled-back":
+      return phase.kinds ? `rolled back (${phase.kinds.join(", ")})` : "rolled back";
+  }
+}
+
+function writeContext(engine: Engine, journal: Journal, ctx: ReadContext, step: string, kind: StepKind): WriteContext {
+  return {
+    ...ctx,
+    async change<T>(change: JournaledChange, write: () => Promise<T>): Promise<T> {
+      const entry = await journal.append({ type: "change", step, kind, ...change });
+      const result = await write();
+      await journal.append({ type: "change-applied", step, ref: entry.seq });
+      engine.sink.emit({ type: "change-applied", step, address: change.address, action: change.action });
+      return result;
+    },
+    note: (note, data) => journal.append({ type: "note", step, note, data }).then(() => undefined),
+  };
+}
+
+async function withLock<T>(engine: Engine, body: (journal: Journal) => Promise<T>): Promise<T> {
+  const holder = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
+  const lock = await engine.store.lock(holder, (message) => engine.sink.emit({ type: "warn", message }));
+  try {
+    return await body(await Journal.open(engine.store));
+  } finally {
+    await lock.release();
+  }
+}
+
+function scopeText(kinds: StepKind[] | undefined): string {
+  return kinds ? ` of ${kinds.join(", ")}` : "";
+}
+
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

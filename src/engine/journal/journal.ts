@@ -1,0 +1,65 @@
+import type { ChangeEntry, JournalEntry, JournalEntryInput } from "../types.js";
+import { redact } from "../../render/redact.js";
+import type { JournalStore } from "./store.js";
+
+/**
+ * Numbered, durable entries on top of a {@link JournalStore}. Sensitive before/after images go to the store's
+ * sensitive area; the journal line only says `(sensitive: N keys)`.
+ */
+export class Journal {
+  private constructor(
+    readonly store: JournalStore,
+    private readonly loaded: JournalEntry[],
+    private nextSeq: number,
+  ) {}
+
+  static async open(store: JournalStore): Promise<Journal> {
+    const entries = await store.read();
+    const last = entries.at(-1);
+    return new Journal(store, entries, last ? last.seq + 1 : 1);
+  }
+
+  get entries(): readonly JournalEntry[] {
+    return this.loaded;
+  }
+
+  async append(input: JournalEntryInput): Promise<JournalEntry> {
+    const entry = { ...input, seq: this.nextSeq++, time: new Date().toISOString() } as JournalEntry;
+    let stored: JournalEntry = entry;
+    if (entry.type === "change" && entry.sensitive) {
+      await this.store.putSensitive(String(entry.seq), { before: entry.before, after: entry.after });
+      stored = { ...entry, ...redactImages(entry) };
+    }
+    await this.store.append(stored);
+    this.loaded.push(stored);
+    crashPointForTests(entry);
+    return entry;
+  }
+
+  /** The entry with its sensitive images restored from the store, for rollback. */
+  async resolve(entry: ChangeEntry): Promise<ChangeEntry> {
+    if (!entry.sensitive) return entry;
+    const images = (await this.store.getSensitive(String(entry.seq))) as { before?: unknown; after?: unknown };
+    return { ...entry, before: images.before, after: images.after };
+  }
+}
+
+function redactImages(entry: ChangeEntry): Pick<ChangeEntry, "before" | "after"> {
+  const images: Pick<ChangeEntry, "before" | "after"> = {};
+  if (entry.before !== undefined) images.before = redact(entry.before);
+  if (entry.after !== undefined) images.after = redact(entry.after);
+  return images;
+}
+
+let journaledChanges = 0;
+
+/**
+ * `CLUSTERSHIFT_CRASH_AFTER=N` kills the process (SIGKILL, no cleanup) right after the N-th change record
+ * reaches the disk: the crash-safety tests walk N over every point of a run.
+ */
+function crashPointForTests(entry: JournalEntry): void {
+  const crashAfter = process.env.CLUSTERSHIFT_CRASH_AFTER;
+  if (!crashAfter || (entry.type !== "change" && entry.type !== "change-applied")) return;
+  journaledChanges += 1;
+  if (journaledChanges === Number(crashAfter)) process.kill(process.pid, "SIGKILL");
+}

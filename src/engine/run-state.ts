@@ -1,0 +1,99 @@
+import type { ChangeEntry, JournalEntry, StepKind, Verification } from "./types.js";
+
+export type GateState = "waiting" | "passed" | "failed" | "promoted";
+
+export interface StepState {
+  kind: StepKind;
+  started: boolean;
+  verification?: Verification;
+  gates: Map<string, GateState>;
+}
+
+export type RunPhase =
+  | { phase: "not-started" }
+  | { phase: "in-progress"; step?: string }
+  | { phase: "waiting-for-approval"; step: string; gate: string }
+  | { phase: "paused"; step: string; gate: string; reason: string }
+  | { phase: "completed" }
+  | { phase: "rolling-back" }
+  | { phase: "rolled-back"; kinds?: StepKind[] };
+
+/** Where a run stands, folded from its journal. Pure. */
+export interface RunState {
+  phase: RunPhase;
+  steps: Map<string, StepState>;
+  /** Change records not yet reverted, oldest first. */
+  pending: ChangeEntry[];
+  applied: Set<number>;
+  lastTime?: string;
+}
+
+export function foldJournal(entries: readonly JournalEntry[]): RunState {
+  const steps = new Map<string, StepState>();
+  const changes = new Map<number, ChangeEntry>();
+  const applied = new Set<number>();
+  let phase: RunPhase = { phase: "not-started" };
+
+  for (const entry of entries) {
+    switch (entry.type) {
+      case "run-started":
+        phase = { phase: "in-progress" };
+        break;
+      case "step-started":
+        steps.set(entry.step, { kind: entry.kind, started: true, gates: steps.get(entry.step)?.gates ?? new Map() });
+        phase = { phase: "in-progress", step: entry.step };
+        break;
+      case "change":
+        changes.set(entry.seq, entry);
+        break;
+      case "change-applied":
+        applied.add(entry.ref);
+        break;
+      case "step-finished": {
+        const step = steps.get(entry.step);
+        if (step) step.verification = entry.verification;
+        break;
+      }
+      case "gate": {
+        const step = steps.get(entry.step);
+        step?.gates.set(entry.address, entry.state);
+        if (entry.state === "waiting") phase = { phase: "waiting-for-approval", step: entry.step, gate: entry.address };
+        else if (phase.phase === "waiting-for-approval" || phase.phase === "paused") phase = { phase: "in-progress", step: entry.step };
+        break;
+      }
+      case "run-paused":
+        phase = { phase: "paused", step: entry.step, gate: entry.gate, reason: entry.reason };
+        break;
+      case "run-finished":
+        phase = { phase: "completed" };
+        break;
+      case "rollback-started":
+        phase = { phase: "rolling-back" };
+        break;
+      case "change-reverted":
+        changes.delete(entry.ref);
+        break;
+      case "rollback-finished":
+        for (const [id, step] of steps) {
+          if (!entry.kinds || entry.kinds.includes(step.kind)) steps.delete(id);
+        }
+        phase = entry.kinds ? { phase: "rolled-back", kinds: entry.kinds } : { phase: "rolled-back" };
+        break;
+      case "note":
+        break;
+    }
+  }
+  const last = entries.at(-1);
+  const state: RunState = { phase, steps, pending: [...changes.values()], applied };
+  if (last) state.lastTime = last.time;
+  return state;
+}
+
+export function isStepDone(state: RunState, id: string): boolean {
+  return state.steps.get(id)?.verification?.outcome === "passed" || state.steps.get(id)?.verification?.outcome === "not-supported";
+}
+
+export function gatePassed(state: RunState, stepId: string, address: string): boolean {
+  const gate = state.steps.get(stepId)?.gates.get(address);
+  return gate === "passed" || gate === "promoted";
+}

@@ -1,0 +1,73 @@
+import type { PrometheusPort, Sample } from "./port.js";
+
+interface ApiResponse {
+  status?: string;
+  errorType?: string;
+  error?: string;
+  data?: { resultType?: string; result?: unknown };
+}
+
+type SampleValue = [number, string];
+
+/** Prometheus HTTP API over fetch. `url` is the server's base, with or without a path prefix. */
+export function prometheusClient(url: string, timeoutMs = 10_000): PrometheusPort {
+  const base = url.endsWith("/") ? url : `${url}/`;
+  return {
+    url,
+    async query(expr, signal) {
+      const endpoint = new URL("api/v1/query", base);
+      endpoint.searchParams.set("query", expr);
+      const timeout = AbortSignal.timeout(timeoutMs);
+      let response: Response;
+      try {
+        response = await fetch(endpoint, {
+          headers: { accept: "application/json" },
+          signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+        });
+      } catch (error) {
+        throw new Error(`Prometheus at ${url} did not answer: ${messageOf(error)}`, { cause: error });
+      }
+      const text = await response.text();
+      let body: ApiResponse;
+      try {
+        body = JSON.parse(text) as ApiResponse;
+      } catch {
+        throw new Error(`Prometheus at ${url} answered HTTP ${response.status} without JSON: ${text.slice(0, 200)}`);
+      }
+      if (body.status !== "success" || !body.data) {
+        throw new Error(`Prometheus query failed (${body.errorType ?? `HTTP ${response.status}`}): ${body.error ?? text}`);
+      }
+      return samplesOf(body.data.resultType, body.data.result);
+    },
+  };
+}
+
+function samplesOf(resultType: string | undefined, result: unknown): Sample[] {
+  switch (resultType) {
+    case "scalar":
+      return [{ labels: {}, value: numberOf(result as SampleValue) }];
+    case "vector":
+      return (result as { metric: Record<string, string>; value: SampleValue }[]).map((series) => ({
+        labels: series.metric,
+        value: numberOf(series.value),
+      }));
+    default:
+      throw new Error(`Prometheus returned a ${resultType ?? "missing"} result; an instant query needs a vector or scalar`);
+  }
+}
+
+/** Prometheus sends sample values as strings: "0.99", "NaN", "+Inf". */
+function numberOf(value: SampleValue): number {
+  const text = value[1];
+  if (text === "+Inf") return Infinity;
+  if (text === "-Inf") return -Infinity;
+  return Number(text);
+}
+
+function messageOf(error: unknown): string {
+  if (error instanceof Error) {
+    const cause = (error as { cause?: unknown }).cause;
+    return cause instanceof Error ? `${error.message} (${cause.message})` : error.message;
+  }
+  return String(error);
+}
