@@ -16,6 +16,7 @@ import type {
   ReadContext,
   RunOptions,
   StepKind,
+  StepPlan,
   WriteContext,
 } from "./types.js";
 
@@ -96,7 +97,7 @@ export async function apply(
           }
           gates = fresh.gates;
           await journal.append({ type: "step-started", step: id, kind: step.kind });
-          await step.apply(fresh, writeContext(engine, journal, ctx, id, step.kind));
+          await step.apply(fresh, writeContext(engine, journal, ctx, fresh));
           const verification = await step.verify(fresh, ctx);
           await journal.append({ type: "step-finished", step: id, verification });
           if (verification.outcome === "failed") {
@@ -225,11 +226,15 @@ export function describePhase(state: RunState): string {
   }
 }
 
-function writeContext(engine: Engine, journal: Journal, ctx: ReadContext, step: string, kind: StepKind): WriteContext {
+function writeContext(engine: Engine, journal: Journal, ctx: ReadContext, plan: StepPlan): WriteContext {
+  const { id: step, kind } = plan;
+  // A change the plan marked sensitive stays sensitive in the journal even if the step forgets to say so.
+  const sensitive = new Set(plan.changes.filter((c) => "sensitive" in c && c.sensitive).map((c) => c.address));
   return {
     ...ctx,
     async change<T>(change: JournaledChange, write: () => Promise<T>): Promise<T> {
-      const entry = await journal.append({ type: "change", step, kind, ...change });
+      const marked = sensitive.has(change.address) ? { ...change, sensitive: true } : change;
+      const entry = await journal.append({ type: "change", step, kind, ...marked });
       const result = await write();
       await journal.append({ type: "change-applied", step, ref: entry.seq });
       engine.sink.emit({ type: "change-applied", step, address: change.address, action: change.action });

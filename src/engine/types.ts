@@ -155,6 +155,12 @@ export interface ReadContext {
   readonly signal: AbortSignal;
   /** Provider clients memoized for the run, keyed by the provider (`kube:<context>`). */
   readonly clients: Map<string, unknown>;
+  /**
+   * Changes of this run journaled and not reverted, oldest first; absent or empty before the first apply.
+   * A step re-planned later in the run finds an earlier step's before-image here (cutover-dns restores
+   * the DNS TTL that lower-dns-ttl found, which the record itself no longer shows).
+   */
+  readonly journaled?: readonly ChangeEntry[];
 }
 
 export interface WriteContext extends ReadContext {

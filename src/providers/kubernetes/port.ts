@@ -22,6 +22,15 @@ export interface ObjectRef {
   namespace?: string;
 }
 
+/** A kind a group version serves, from discovery. */
+export interface ApiResource {
+  kind: string;
+  /** Plural path segment: `deployments`. */
+  name: string;
+  namespaced: boolean;
+  verbs: string[];
+}
+
 export interface ListOptions {
   namespace?: string;
   labelSelector?: string;
@@ -35,12 +44,20 @@ export interface ClusterPort {
   list(apiVersion: string, kind: string, options?: ListOptions): Promise<KubeObject[]>;
   /** Server-side apply, field manager `clustershift`, forced. Creates when absent. */
   apply(object: KubeObject): Promise<KubeObject>;
-  /** PUT the object as given (minus server-owned metadata) over the current one: exact restores. */
-  replace(object: KubeObject): Promise<KubeObject>;
+  /** Creates only: throws KubeApiError 409 (AlreadyExists) when it exists. */
+  create(object: KubeObject): Promise<KubeObject>;
+  /**
+   * PUT the object as given (minus server-owned metadata) over the current one: exact restores.
+   * Without `resourceVersion` it writes over whatever is there (creating it when absent); with it, only over
+   * that version (compare-and-swap: KubeApiError 409 when someone else wrote in between).
+   */
+  replace(object: KubeObject, options?: { resourceVersion?: string }): Promise<KubeObject>;
   /** Deletes; false when it was already gone. */
   delete(ref: ObjectRef): Promise<boolean>;
   /** Versions the cluster serves for an API group, preferred first (`["v1", "v1beta1"]`); empty when none. */
   servedVersions(group: string): Promise<string[]>;
+  /** Kinds served at `apiVersion` (`apps/v1`), without subresources; empty when it is not served. */
+  apiResources(apiVersion: string): Promise<ApiResource[]>;
   /** Resolves when the Deployment/StatefulSet rollout is complete; rejects on ProgressDeadlineExceeded or timeout. */
   waitForRollout(ref: ObjectRef, timeoutMs: number, onProgress: (detail: string) => void): Promise<void>;
   /** Resolves with the object once `ready` returns a value for it; rejects on timeout. */

@@ -1,0 +1,95 @@
+import { readFile } from "node:fs/promises";
+import type { Document } from "yaml";
+import { LineCounter, parseAllDocuments } from "yaml";
+import { UsageError } from "../engine/errors.js";
+import { schemaIssues } from "./issues.js";
+import { locate } from "./locate.js";
+import type { PathIssue } from "./messages.js";
+import { formatPath } from "./messages.js";
+import { checkRules } from "./rules.js";
+import type { Playbook } from "./schema.js";
+import { playbookSchema } from "./schema.js";
+
+/** One finding, located in the file as the user wrote it (`line`, `col` 1-based). */
+export interface Diagnostic {
+  file: string;
+  line: number;
+  col: number;
+  /** `spec.traffic.steps[2].weight`; `(root)` for the document, `(syntax)` for YAML syntax errors. */
+  path: string;
+  message: string;
+}
+
+export type ParseResult = { ok: true; playbook: Playbook } | { ok: false; diagnostics: Diagnostic[] };
+
+export const SYNTAX_PATH = "(syntax)";
+
+/**
+ * YAML → schema → rules. Reports everything wrong at one stage at once, sorted by position: syntax
+ * errors stop before the schema, schema errors before the rules (which need a well-typed playbook).
+ */
+export function parsePlaybook(text: string, file: string): ParseResult {
+  const lines = new LineCounter();
+  const at = (offset: number) => lines.linePos(offset);
+  const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false });
+  const documents = (Array.isArray(docs) ? docs : []).filter((doc) => doc.contents !== null || doc.errors.length > 0);
+
+  const syntax: Diagnostic[] = documents.flatMap((doc) =>
+    doc.errors.map((error) => ({ file, ...at(error.pos[0]), path: SYNTAX_PATH, message: error.message })),
+  );
+  const [doc, second] = documents;
+  if (second !== undefined) {
+    syntax.push({
+      file,
+      ...at(second.range[0]),
+      path: "(root)",
+      message: `Too many: ${documents.length} YAML documents: a playbook file holds exactly one`,
+    });
+  }
+  if (syntax.length > 0) return { ok: false, diagnostics: sortDiagnostics(syntax) };
+  if (doc === undefined) {
+    return { ok: false, diagnostics: [{ file, line: 1, col: 1, path: "(root)", message: "Required value: the file is empty" }] };
+  }
+
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    // Alias bombs: the document is well-formed YAML that expands beyond reason.
+    const message = error instanceof Error ? error.message : String(error);
+    return { ok: false, diagnostics: [{ file, line: 1, col: 1, path: SYNTAX_PATH, message }] };
+  }
+
+  const parsed = schemaIssues(playbookSchema, data);
+  const issues = parsed.ok ? checkRules(parsed.value) : parsed.issues;
+  if (parsed.ok && issues.length === 0) return { ok: true, playbook: parsed.value };
+  return { ok: false, diagnostics: sortDiagnostics(issues.map((issue) => located(doc, lines, file, issue))) };
+}
+
+function located(doc: Document, lines: LineCounter, file: string, issue: PathIssue): Diagnostic {
+  return { file, ...locate(doc, lines, issue.path, issue.at), path: formatPath(issue.path), message: issue.message };
+}
+
+function sortDiagnostics(diagnostics: Diagnostic[]): Diagnostic[] {
+  // Array.prototype.sort is stable: findings at one position keep the order they were found in.
+  return diagnostics.sort((a, b) => a.line - b.line || a.col - b.col);
+}
+
+export function formatDiagnostic(d: Diagnostic): string {
+  return `${d.file}:${d.line}:${d.col}: ${d.path}: ${d.message}`;
+}
+
+/** Reads and validates a playbook; an unreadable or invalid one is a {@link UsageError} (exit 2) listing every finding. */
+export async function loadPlaybook(file: string): Promise<Playbook> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : String(error);
+    throw new UsageError(`${file}: cannot read the playbook: ${reason}`);
+  }
+  const result = parsePlaybook(text, file);
+  if (result.ok) return result.playbook;
+  const lines = result.diagnostics.map(formatDiagnostic);
+  throw new UsageError(lines[0] as string, lines);
+}

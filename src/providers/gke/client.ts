@@ -1,0 +1,179 @@
+import { createRequire } from "node:module";
+import type { ClusterManagerClient, protos } from "@google-cloud/container";
+import { apiError, codeName, credentialsError, isCredentialsError, type CallInfo } from "./errors.js";
+import type { ClusterRef, ClusterSpec, GkeCluster, GkeOperation, GkePort } from "./port.js";
+
+type Api = protos.google.container.v1.IOperation;
+type ApiCluster = protos.google.container.v1.ICluster;
+
+export interface GkeClientOptions {
+  /** `127.0.0.1:PORT`: plaintext gRPC to a local server, no credentials (tests). Default: `$CLUSTERSHIFT_GKE_ENDPOINT`. */
+  endpoint?: string;
+}
+
+/**
+ * The GKE cluster manager through `@google-cloud/container` over gRPC with Application Default Credentials.
+ * The library loads on first use: it is heavy, and most commands never call GKE.
+ */
+export function createGkeClient(options: GkeClientOptions = {}): GkePort {
+  const endpoint = options.endpoint ?? process.env.CLUSTERSHIFT_GKE_ENDPOINT;
+  let client: Promise<ClusterManagerClient> | undefined;
+  const api = () => (client ??= openClient(endpoint));
+
+  return {
+    async getCluster(ref) {
+      const name = clusterName(ref);
+      const info = call(ref, `read cluster ${name}`, "container.clusters.get", "roles/container.clusterViewer");
+      try {
+        const [cluster] = await (await api()).getCluster({ name });
+        return toCluster(ref, cluster);
+      } catch (error) {
+        if (grpcCode(error) === "NOT_FOUND") return undefined;
+        throw failure(info, error);
+      }
+    },
+
+    async createCluster(ref, spec) {
+      const info = call(ref, `create cluster ${clusterName(ref)}`, "container.clusters.create", "roles/container.clusterAdmin");
+      try {
+        const [operation] = await (
+          await api()
+        ).createCluster({ parent: `projects/${ref.project}/locations/${ref.location}`, cluster: clusterRequest(ref, spec) });
+        return toOperation(ref, operation);
+      } catch (error) {
+        throw failure(info, error);
+      }
+    },
+
+    async deleteCluster(ref) {
+      const name = clusterName(ref);
+      const info = call(ref, `delete cluster ${name}`, "container.clusters.delete", "roles/container.clusterAdmin");
+      try {
+        const [operation] = await (await api()).deleteCluster({ name });
+        return toOperation(ref, operation);
+      } catch (error) {
+        if (grpcCode(error) === "NOT_FOUND") return undefined;
+        throw failure(info, error);
+      }
+    },
+
+    async getOperation(name) {
+      const ref = refOfOperation(name);
+      const info = call(ref, `read operation ${name}`, "container.operations.get", "roles/container.clusterViewer");
+      try {
+        const [operation] = await (await api()).getOperation({ name });
+        return toOperation(ref, operation);
+      } catch (error) {
+        throw failure(info, error);
+      }
+    },
+
+    async close() {
+      if (client) await (await client).close();
+    },
+  };
+}
+
+async function openClient(endpoint: string | undefined): Promise<ClusterManagerClient> {
+  const { ClusterManagerClient } = await import("@google-cloud/container");
+  if (!endpoint) return new ClusterManagerClient();
+  const { host, port } = splitEndpoint(endpoint);
+  // The client's own grpc-js instance: credentials from another copy fail its instanceof checks.
+  const gax = createRequire(import.meta.resolve("@google-cloud/container"))("google-gax") as typeof import("google-gax");
+  // universeDomain set explicitly keeps the client from probing the GCE metadata server.
+  return new ClusterManagerClient({
+    apiEndpoint: host,
+    port,
+    sslCreds: gax.grpc.credentials.createInsecure(),
+    universeDomain: "googleapis.com",
+  });
+}
+
+function splitEndpoint(endpoint: string): { host: string; port: number } {
+  const match = /^([^:]+):(\d+)$/.exec(endpoint.replace(/^[a-z]+:\/\//, ""));
+  if (!match) throw new Error(`CLUSTERSHIFT_GKE_ENDPOINT must be HOST:PORT, got "${endpoint}"`);
+  return { host: match[1]!, port: Number(match[2]) };
+}
+
+export function clusterName(ref: ClusterRef): string {
+  return `projects/${ref.project}/locations/${ref.location}/clusters/${ref.name}`;
+}
+
+/** The request `gcloud container clusters create` sends for these flags. */
+export function clusterRequest(ref: ClusterRef, spec: ClusterSpec): ApiCluster {
+  return {
+    name: ref.name,
+    nodePools: [
+      {
+        name: "default-pool",
+        initialNodeCount: spec.nodeCount,
+        config: { machineType: spec.machineType, workloadMetadataConfig: { mode: "GKE_METADATA" } },
+      },
+    ],
+    workloadIdentityConfig: { workloadPool: spec.workloadPool },
+    ...(spec.releaseChannel ? { releaseChannel: { channel: spec.releaseChannel } } : {}),
+    ...(spec.labels ? { resourceLabels: spec.labels } : {}),
+  };
+}
+
+function toCluster(ref: ClusterRef, cluster: ApiCluster): GkeCluster {
+  const pools = cluster.nodePools ?? [];
+  const pool = pools.find((p) => p.name === "default-pool") ?? pools[0];
+  return {
+    ref,
+    status: enumName(cluster.status, "STATUS_UNSPECIFIED"),
+    ...optional("statusMessage", cluster.statusMessage),
+    ...optional("endpoint", cluster.endpoint),
+    ...optional("caCertificate", cluster.masterAuth?.clusterCaCertificate),
+    ...optional("machineType", pool?.config?.machineType),
+    ...(typeof pool?.initialNodeCount === "number" ? { nodeCount: pool.initialNodeCount } : {}),
+    ...optional("workloadPool", cluster.workloadIdentityConfig?.workloadPool),
+    ...(cluster.releaseChannel?.channel ? { releaseChannel: enumName(cluster.releaseChannel.channel, "UNSPECIFIED") } : {}),
+    labels: { ...(cluster.resourceLabels ?? {}) },
+  };
+}
+
+function toOperation(ref: ClusterRef, operation: Api): GkeOperation {
+  const id = operation.name ?? "";
+  const name = id.includes("/") ? id : `projects/${ref.project}/locations/${operation.location || ref.location}/operations/${id}`;
+  const error = operation.error?.message || (operation.error?.code ? codeName(operation.error.code) : "");
+  return {
+    name,
+    status: enumName(operation.status, "STATUS_UNSPECIFIED"),
+    ...(error ? { error } : {}),
+    ...optional("progress", operation.detail),
+  };
+}
+
+function refOfOperation(name: string): ClusterRef {
+  const match = /^projects\/([^/]+)\/locations\/([^/]+)\//.exec(name);
+  return { project: match?.[1] ?? "-", location: match?.[2] ?? "-", name: "" };
+}
+
+/** gRPC hands enums over as names; the REST fallback as numbers. Either way the steps see names. */
+function enumName(value: unknown, unspecified: string): string {
+  if (typeof value === "string" && value) return value;
+  return value ? String(value) : unspecified;
+}
+
+function optional<K extends string>(key: K, value: string | null | undefined): { [P in K]?: string } {
+  return (value ? { [key]: value } : {}) as { [P in K]?: string };
+}
+
+function call(ref: ClusterRef, what: string, permission: string, role: string): CallInfo {
+  return { what, project: ref.project, permission, role, service: "container.googleapis.com" };
+}
+
+function grpcCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "number" ? codeName(code) : undefined;
+}
+
+function failure(info: CallInfo, error: unknown): Error {
+  if (isCredentialsError(error)) return credentialsError(info, error);
+  const code = grpcCode(error);
+  if (!code) return error instanceof Error ? error : new Error(String(error));
+  const details = (error as { details?: unknown }).details;
+  const message = typeof details === "string" && details ? details : (error as Error).message;
+  return apiError(info, { code, message, cause: error });
+}

@@ -1,0 +1,26 @@
+import type { ReadContext } from "../../engine/types.js";
+import { createGkeClient } from "./client.js";
+import { createHubClient } from "./hub-client.js";
+import type { GkePort, HubPort } from "./port.js";
+
+/** Keys in `ctx.clients`; a test presets them with a client aimed at its fakes. */
+export const GKE_CLIENT_KEY = "gke";
+export const GKEHUB_CLIENT_KEY = "gkehub";
+
+/** The run's GKE cluster manager client, created on first use. */
+export function gke(ctx: Pick<ReadContext, "clients">): GkePort {
+  return memo(ctx, GKE_CLIENT_KEY, () => createGkeClient());
+}
+
+/** The run's GKE Hub (fleet) client, created on first use. */
+export function gkeHub(ctx: Pick<ReadContext, "clients">): HubPort {
+  return memo(ctx, GKEHUB_CLIENT_KEY, () => createHubClient());
+}
+
+function memo<T>(ctx: Pick<ReadContext, "clients">, key: string, create: () => T): T {
+  if (!ctx.clients.has(key)) ctx.clients.set(key, create());
+  return ctx.clients.get(key) as T;
+}
+
+export type * from "./port.js";
+export { clusterName } from "./client.js";

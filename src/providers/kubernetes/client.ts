@@ -1,0 +1,586 @@
+import { existsSync } from "node:fs";
+import http from "node:http";
+import https from "node:https";
+import { delimiter } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { KubeConfig, Watch } from "@kubernetes/client-node";
+import { RuntimeError } from "../../engine/errors.js";
+import { formatDuration } from "../../playbook/duration.js";
+import { ContextNotFoundError, KubeApiError, isApiStatus } from "./errors.js";
+import type { ApiResource, ClusterPort, KubeObject, ListOptions, ObjectRef } from "./port.js";
+import { rolloutState } from "./rollout.js";
+import {
+  DEFAULT_RETRY,
+  isRetryableNetworkError,
+  isRetryableStatus,
+  parseRetryAfter,
+  retryDelayMs,
+  type RetryPolicy,
+} from "./retry.js";
+
+export const FIELD_MANAGER = "clustershift";
+const PAGE_SIZE = 500;
+
+export interface ClusterClientOptions {
+  /** KUBECONFIG-style path list; absent: `$KUBECONFIG`, then `~/.kube/config`, then in-cluster. */
+  kubeconfig?: string;
+  retry?: RetryPolicy;
+  /** Per HTTP request; a request without an answer by then is retried like a reset connection. */
+  requestTimeoutMs?: number;
+  /** Keep-alive connections per cluster. */
+  maxSockets?: number;
+}
+
+/**
+ * Loads the kubeconfig files the way kubectl merges them: missing files in the list are skipped and the first
+ * file to name a cluster, user or context wins (the library's own merge throws on such duplicates).
+ */
+export function loadKubeConfig(kubeconfig?: string): { config: KubeConfig; where: string } {
+  const list = kubeconfig ?? process.env.KUBECONFIG;
+  const config = new KubeConfig();
+  if (list === undefined || list === "") {
+    config.loadFromDefault();
+    return { config, where: "the default kubeconfig (~/.kube/config or in-cluster)" };
+  }
+  const files = list.split(delimiter).filter((file) => file !== "" && existsSync(file));
+  if (files.length === 0) throw new RuntimeError(`no kubeconfig file found in ${list}`);
+  const parts = files.map((file) => {
+    const part = new KubeConfig();
+    try {
+      part.loadFromFile(file);
+    } catch (error) {
+      throw new RuntimeError(`cannot read kubeconfig ${file}: ${(error as Error).message}`, { cause: error });
+    }
+    return part;
+  });
+  const firstByName = <T extends { name: string }>(lists: T[][]): T[] => {
+    const seen = new Map<string, T>();
+    for (const item of lists.flat()) if (!seen.has(item.name)) seen.set(item.name, item);
+    return [...seen.values()];
+  };
+  config.loadFromOptions({
+    clusters: firstByName(parts.map((part) => part.getClusters())),
+    users: firstByName(parts.map((part) => part.getUsers())),
+    contexts: firstByName(parts.map((part) => part.getContexts())),
+    currentContext: parts.map((part) => part.getCurrentContext()).find((name) => name) ?? "",
+  });
+  return { config, where: files.join(delimiter) };
+}
+
+/** A client for one kubeconfig context, on a KubeConfig of its own (see the multi-cluster trap in LIBRARIES.md). */
+export function createClusterClient(context: string, options: ClusterClientOptions = {}): KubeClusterClient {
+  const { config, where } = loadKubeConfig(options.kubeconfig);
+  if (!config.getContextObject(context)) {
+    throw new ContextNotFoundError(
+      context,
+      config.getContexts().map((c) => c.name),
+      where,
+    );
+  }
+  config.setCurrentContext(context);
+  return new KubeClusterClient(context, config, options);
+}
+
+interface RawResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  text: string;
+}
+
+interface Call {
+  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+  path: string;
+  body?: unknown;
+  contentType?: string;
+  /** `apply Deployment shop/frontend`, for messages. */
+  what: string;
+}
+
+type Evaluation<T> = { done: true; value: T } | { done: false; detail: string } | { failed: string };
+
+/** Metadata the server owns: sent back, it would pin a stale version or be rejected. */
+const SERVER_METADATA = [
+  "uid",
+  "resourceVersion",
+  "generation",
+  "creationTimestamp",
+  "deletionTimestamp",
+  "deletionGracePeriodSeconds",
+  "managedFields",
+  "selfLink",
+] as const;
+
+/**
+ * Talks to the API server over plain HTTP(S) with the KubeConfig's credentials, rather than through the
+ * library's generic KubernetesObjectApi: that one deserializes built-in kinds into its models, which turns
+ * timestamps into Dates and drops fields its models do not know, so before-images would not restore exactly.
+ * It also opens a new connection per request; this client keeps them alive.
+ */
+export class KubeClusterClient implements ClusterPort {
+  private readonly server: string;
+  private readonly retry: RetryPolicy;
+  private readonly timeoutMs: number;
+  private readonly maxSockets: number;
+  private readonly discovery = new Map<string, Promise<ApiResource[]>>();
+  private agent: { agent: http.Agent; tls: unknown[] } | undefined;
+
+  constructor(
+    readonly context: string,
+    private readonly config: KubeConfig,
+    options: ClusterClientOptions = {},
+  ) {
+    const cluster = config.getCurrentCluster();
+    if (!cluster) throw new RuntimeError(`kubeconfig context "${context}" names no cluster`);
+    this.server = cluster.server.replace(/\/+$/, "");
+    this.retry = options.retry ?? DEFAULT_RETRY;
+    this.timeoutMs = options.requestTimeoutMs ?? 30_000;
+    this.maxSockets = options.maxSockets ?? 32;
+  }
+
+  async get(ref: ObjectRef): Promise<KubeObject | undefined> {
+    const path = await this.pathOf(ref.apiVersion, ref.kind, ref.namespace, ref.name);
+    try {
+      return withType(await this.call<KubeObject>({ method: "GET", path, what: `get ${describe(ref)}` }), ref);
+    } catch (error) {
+      if (isApiStatus(error, 404)) return undefined;
+      throw error;
+    }
+  }
+
+  async list(apiVersion: string, kind: string, options: ListOptions = {}): Promise<KubeObject[]> {
+    const base = await this.pathOf(apiVersion, kind, options.namespace);
+    const what = `list ${kind}${options.namespace ? ` in namespace ${options.namespace}` : ""}`;
+    for (let restart = 0; ; restart++) {
+      const items: KubeObject[] = [];
+      let token: string | undefined;
+      try {
+        do {
+          const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
+          if (options.labelSelector) query.set("labelSelector", options.labelSelector);
+          if (options.fieldSelector) query.set("fieldSelector", options.fieldSelector);
+          if (token) query.set("continue", token);
+          const page = await this.call<{ items?: KubeObject[]; metadata?: { continue?: string } }>({
+            method: "GET",
+            path: `${base}?${query.toString()}`,
+            what,
+          });
+          // Items of a list carry no apiVersion/kind on the wire.
+          for (const item of page.items ?? []) items.push({ ...item, apiVersion, kind });
+          token = page.metadata?.continue || undefined;
+        } while (token);
+        return items;
+      } catch (error) {
+        // An expired continue token: the snapshot is gone, start over.
+        if (token && isApiStatus(error, 410) && restart < 2) continue;
+        throw error;
+      }
+    }
+  }
+
+  async apply(object: KubeObject): Promise<KubeObject> {
+    const path = await this.pathOf(object.apiVersion, object.kind, object.metadata.namespace, object.metadata.name);
+    const query = new URLSearchParams({ fieldManager: FIELD_MANAGER, force: "true" });
+    const result = await this.call<KubeObject>({
+      method: "PATCH",
+      path: `${path}?${query.toString()}`,
+      body: withoutServerMetadata(object),
+      contentType: "application/apply-patch+yaml",
+      what: `apply ${describe(refOf(object))}`,
+    });
+    return withType(result, refOf(object));
+  }
+
+  async create(object: KubeObject): Promise<KubeObject> {
+    const path = await this.pathOf(object.apiVersion, object.kind, object.metadata.namespace);
+    const result = await this.call<KubeObject>({
+      method: "POST",
+      path: `${path}?fieldManager=${FIELD_MANAGER}`,
+      body: withoutServerMetadata(object),
+      what: `create ${describe(refOf(object))}`,
+    });
+    return withType(result, refOf(object));
+  }
+
+  async replace(object: KubeObject, options: { resourceVersion?: string } = {}): Promise<KubeObject> {
+    const ref = refOf(object);
+    if (options.resourceVersion !== undefined) return this.put(object, options.resourceVersion);
+    for (let attempt = 0; ; attempt++) {
+      const current = await this.get(ref);
+      try {
+        return current ? await this.put(object, current.metadata.resourceVersion) : await this.create(object);
+      } catch (error) {
+        // Someone (a controller updating status, or our own retried request) wrote in between: read again.
+        if (attempt < 5 && isApiStatus(error, 409)) continue;
+        throw error;
+      }
+    }
+  }
+
+  async delete(ref: ObjectRef): Promise<boolean> {
+    const path = await this.pathOf(ref.apiVersion, ref.kind, ref.namespace, ref.name);
+    try {
+      await this.call({ method: "DELETE", path: `${path}?propagationPolicy=Background`, what: `delete ${describe(ref)}` });
+      return true;
+    } catch (error) {
+      if (isApiStatus(error, 404)) return false;
+      throw error;
+    }
+  }
+
+  async servedVersions(group: string): Promise<string[]> {
+    if (group === "") {
+      const core = await this.call<{ versions?: string[] }>({ method: "GET", path: "/api", what: "discover /api" });
+      return core.versions ?? [];
+    }
+    const list = await this.call<{ groups?: ApiGroup[] }>({ method: "GET", path: "/apis", what: "discover /apis" });
+    const found = list.groups?.find((g) => g.name === group);
+    if (!found) return [];
+    const preferred = found.preferredVersion?.version;
+    const versions = (found.versions ?? []).map((v) => v.version);
+    return preferred ? [preferred, ...versions.filter((v) => v !== preferred)] : versions;
+  }
+
+  apiResources(apiVersion: string): Promise<ApiResource[]> {
+    let cached = this.discovery.get(apiVersion);
+    if (!cached) {
+      cached = this.discover(apiVersion);
+      this.discovery.set(apiVersion, cached);
+      // A failed discovery must not stick.
+      cached.catch(() => this.discovery.delete(apiVersion));
+    }
+    return cached;
+  }
+
+  waitForRollout(ref: ObjectRef, timeoutMs: number, onProgress: (detail: string) => void): Promise<void> {
+    return this.watchUntil<undefined>(
+      ref,
+      (object) => {
+        const state = rolloutState(object);
+        switch (state.state) {
+          case "complete":
+            return { done: true, value: undefined };
+          case "failed":
+            return { failed: `rollout of ${describe(ref)} on context "${this.context}" failed: ${state.detail}` };
+          case "progressing":
+            return { done: false, detail: state.detail };
+        }
+      },
+      timeoutMs,
+      onProgress,
+    );
+  }
+
+  waitFor<T>(
+    ref: ObjectRef,
+    ready: (object: KubeObject | undefined) => T | undefined,
+    timeoutMs: number,
+    onProgress: (detail: string) => void,
+  ): Promise<T> {
+    return this.watchUntil(
+      ref,
+      (object) => {
+        const value = ready(object);
+        return value === undefined
+          ? { done: false, detail: object ? `waiting for ${describe(ref)}` : `waiting for ${describe(ref)} to exist` }
+          : { done: true, value };
+      },
+      timeoutMs,
+      onProgress,
+    );
+  }
+
+  /** Closes idle keep-alive connections (they do not hold the process open, but tests stop servers). */
+  close(): void {
+    this.agent?.agent.destroy();
+    this.agent = undefined;
+  }
+
+  private async discover(apiVersion: string): Promise<ApiResource[]> {
+    const path = apiVersion.includes("/") ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+    try {
+      const list = await this.call<{ resources?: ApiResource[] }>({ method: "GET", path, what: `discover ${path}` });
+      return (list.resources ?? [])
+        .filter((r) => !r.name.includes("/"))
+        .map((r) => ({ kind: r.kind, name: r.name, namespaced: r.namespaced, verbs: r.verbs ?? [] }));
+    } catch (error) {
+      if (isApiStatus(error, 404)) return [];
+      throw error;
+    }
+  }
+
+  private async resourceOf(apiVersion: string, kind: string): Promise<ApiResource> {
+    let found = (await this.apiResources(apiVersion)).find((r) => r.kind === kind);
+    if (!found) {
+      // A CRD may have been installed since we last looked.
+      this.discovery.delete(apiVersion);
+      found = (await this.apiResources(apiVersion)).find((r) => r.kind === kind);
+    }
+    if (!found) throw new RuntimeError(`context "${this.context}" does not serve ${kind} in ${apiVersion}`);
+    return found;
+  }
+
+  private async pathOf(apiVersion: string, kind: string, namespace?: string, name?: string): Promise<string> {
+    const resource = await this.resourceOf(apiVersion, kind);
+    let path = apiVersion.includes("/") ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+    if (resource.namespaced && namespace) path += `/namespaces/${encodeURIComponent(namespace)}`;
+    else if (resource.namespaced && name !== undefined) {
+      throw new Error(`${kind} ${name} has no namespace: this is a bug`);
+    }
+    path += `/${resource.name}`;
+    if (name !== undefined) path += `/${encodeURIComponent(name)}`;
+    return path;
+  }
+
+  private async put(object: KubeObject, resourceVersion: string | undefined): Promise<KubeObject> {
+    const ref = refOf(object);
+    const path = await this.pathOf(ref.apiVersion, ref.kind, ref.namespace, ref.name);
+    const body = withoutServerMetadata(object);
+    if (resourceVersion !== undefined) body.metadata.resourceVersion = resourceVersion;
+    const result = await this.call<KubeObject>({
+      method: "PUT",
+      path: `${path}?fieldManager=${FIELD_MANAGER}`,
+      body,
+      what: `replace ${describe(ref)}`,
+    });
+    return withType(result, ref);
+  }
+
+  /** One API call with retries on 429, 5xx and dropped connections; never on other 4xx. */
+  private async call<T>(call: Call): Promise<T> {
+    const body = call.body === undefined ? undefined : JSON.stringify(call.body);
+    for (let attempt = 0; ; attempt++) {
+      let retryAfter: number | undefined;
+      let response: RawResponse;
+      try {
+        response = await this.send(call.method, call.path, body, call.contentType);
+      } catch (error) {
+        if (!isRetryableNetworkError(error) || attempt + 1 >= this.retry.attempts) {
+          throw new RuntimeError(
+            `${call.what} on context "${this.context}" (${this.server}): ${(error as Error).message}` +
+              (attempt > 0 ? ` (after ${attempt + 1} attempts)` : ""),
+            { cause: error },
+          );
+        }
+        await sleep(retryDelayMs(attempt, undefined, this.retry));
+        continue;
+      }
+      if (response.status < 400) return (response.text === "" ? {} : JSON.parse(response.text)) as T;
+      const status = parseStatus(response.text);
+      if (!isRetryableStatus(response.status) || attempt + 1 >= this.retry.attempts) {
+        throw new KubeApiError(
+          `${call.what} on context "${this.context}": ${response.status}` +
+            `${status.reason ? ` ${status.reason}` : ""}: ${status.message ?? response.text.slice(0, 300)}` +
+            (attempt > 0 ? ` (after ${attempt + 1} attempts)` : ""),
+          response.status,
+          status.reason,
+          { cause: status },
+        );
+      }
+      const header = response.headers["retry-after"];
+      retryAfter = parseRetryAfter(Array.isArray(header) ? header[0] : header) ?? status.details?.retryAfterSeconds;
+      await sleep(retryDelayMs(attempt, retryAfter, this.retry));
+    }
+  }
+
+  private async send(method: string, path: string, body?: string, contentType?: string): Promise<RawResponse> {
+    // Per request: exec plugins and token files hand out fresh credentials.
+    const options: https.RequestOptions = {};
+    await this.config.applyToHTTPSOptions(options);
+    const url = new URL(this.server + path);
+    const headers: http.OutgoingHttpHeaders = { ...(options.headers as http.OutgoingHttpHeaders | undefined) };
+    headers.Accept = "application/json";
+    if (body !== undefined) {
+      headers["Content-Type"] = contentType ?? "application/json";
+      headers["Content-Length"] = Buffer.byteLength(body);
+    }
+    const agent = this.agentFor(url, options);
+    const transport = url.protocol === "https:" ? https : http;
+    return new Promise<RawResponse>((resolve, reject) => {
+      const request = transport.request(
+        url,
+        { method, headers, agent, ...(options.auth ? { auth: options.auth } : {}), timeout: this.timeoutMs },
+        (response) => {
+          const chunks: Buffer[] = [];
+          response.on("data", (chunk: Buffer) => chunks.push(chunk));
+          response.on("error", reject);
+          response.on("aborted", () => reject(Object.assign(new Error("socket hang up"), { code: "ECONNRESET" })));
+          response.on("end", () =>
+            resolve({
+              status: response.statusCode ?? 0,
+              headers: response.headers,
+              text: Buffer.concat(chunks).toString("utf8"),
+            }),
+          );
+        },
+      );
+      request.on("timeout", () =>
+        request.destroy(Object.assign(new Error(`no answer within ${this.timeoutMs}ms`), { code: "ETIMEDOUT" })),
+      );
+      request.on("error", reject);
+      request.end(body);
+    });
+  }
+
+  /** One keep-alive agent per cluster, rebuilt if an exec plugin hands out a new client certificate. */
+  private agentFor(url: URL, options: https.RequestOptions): http.Agent | undefined {
+    if (this.config.getCurrentCluster()?.proxyUrl) return options.agent as http.Agent | undefined;
+    const tls = [options.ca, options.cert, options.key, options.pfx, options.rejectUnauthorized, options.servername];
+    if (this.agent && tls.every((value, i) => sameValue(value, this.agent?.tls[i]))) return this.agent.agent;
+    this.agent?.agent.destroy();
+    const common = { keepAlive: true, maxSockets: this.maxSockets };
+    const agent =
+      url.protocol === "https:"
+        ? new https.Agent({
+            ...common,
+            ...definedOnly({
+              ca: options.ca,
+              cert: options.cert,
+              key: options.key,
+              pfx: options.pfx,
+              passphrase: options.passphrase,
+              rejectUnauthorized: options.rejectUnauthorized,
+              servername: options.servername,
+            }),
+          })
+        : new http.Agent(common);
+    this.agent = { agent, tls };
+    return agent;
+  }
+
+  private async watchUntil<T>(
+    ref: ObjectRef,
+    evaluate: (object: KubeObject | undefined) => Evaluation<T>,
+    timeoutMs: number,
+    onProgress: (detail: string) => void,
+  ): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    let last: string | undefined;
+    const check = (object: KubeObject | undefined): { value: T } | undefined => {
+      const result = evaluate(object);
+      if ("failed" in result) throw new RuntimeError(result.failed);
+      if (result.done) return { value: result.value };
+      if (result.detail !== last) {
+        last = result.detail;
+        onProgress(result.detail);
+      }
+      return undefined;
+    };
+    const collection = await this.pathOf(ref.apiVersion, ref.kind, ref.namespace);
+    for (let attempt = 0; ; attempt++) {
+      const current = await this.get(ref);
+      const now = check(current);
+      if (now) return now.value;
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) {
+        throw new RuntimeError(
+          `timed out after ${formatDuration(timeoutMs)} waiting for ${describe(ref)} on context "${this.context}"` +
+            (last ? ` (${last})` : ""),
+        );
+      }
+      const outcome = await this.watchOnce(collection, ref, current?.metadata.resourceVersion, check, remaining);
+      if (outcome) return outcome.value;
+      // The watch closed, failed or its window ran out: look again, after a pause if it keeps failing.
+      if (Date.now() < deadline) await sleep(Math.min(retryDelayMs(attempt, undefined, this.retry), 1_000));
+    }
+  }
+
+  /** Resolves with the value once `check` finds one, or undefined when the watch ends for any other reason. */
+  private watchOnce<T>(
+    collection: string,
+    ref: ObjectRef,
+    resourceVersion: string | undefined,
+    check: (object: KubeObject | undefined) => { value: T } | undefined,
+    windowMs: number,
+  ): Promise<{ value: T } | undefined> {
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      let controller: AbortController | undefined;
+      const finish = (outcome: { value: T } | undefined, error?: unknown): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        controller?.abort();
+        if (error !== undefined) reject(error as Error);
+        else resolve(outcome);
+      };
+      const timer = setTimeout(() => finish(undefined), windowMs);
+      const query: Record<string, string> = { fieldSelector: `metadata.name=${ref.name}` };
+      if (resourceVersion) query.resourceVersion = resourceVersion;
+      new Watch(this.config)
+        .watch(
+          collection,
+          query,
+          (type: string, object: unknown) => {
+            if (settled) return;
+            if (type === "ERROR") return finish(undefined);
+            if (type !== "ADDED" && type !== "MODIFIED" && type !== "DELETED") return;
+            try {
+              const outcome = check(type === "DELETED" ? undefined : withType(object as KubeObject, ref));
+              if (outcome) finish(outcome);
+            } catch (error) {
+              finish(undefined, error);
+            }
+          },
+          () => finish(undefined),
+        )
+        .then(
+          (c) => {
+            controller = c;
+            if (settled) c.abort();
+          },
+          () => finish(undefined),
+        );
+    });
+  }
+}
+
+interface ApiGroup {
+  name: string;
+  versions?: { version: string }[];
+  preferredVersion?: { version: string };
+}
+
+interface Status {
+  message?: string;
+  reason?: string;
+  details?: { retryAfterSeconds?: number };
+}
+
+function parseStatus(text: string): Status {
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    return typeof parsed === "object" && parsed !== null ? (parsed as Status) : {};
+  } catch {
+    return {};
+  }
+}
+
+export function describe(ref: ObjectRef): string {
+  return `${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ""}${ref.name}`;
+}
+
+export function refOf(object: KubeObject): ObjectRef {
+  const ref: ObjectRef = { apiVersion: object.apiVersion, kind: object.kind, name: object.metadata.name };
+  if (object.metadata.namespace) ref.namespace = object.metadata.namespace;
+  return ref;
+}
+
+function withType(object: KubeObject, ref: ObjectRef): KubeObject {
+  return object.apiVersion && object.kind ? object : { ...object, apiVersion: ref.apiVersion, kind: ref.kind };
+}
+
+function withoutServerMetadata(object: KubeObject): KubeObject {
+  const metadata = { ...object.metadata };
+  for (const key of SERVER_METADATA) delete metadata[key];
+  const { status: _status, ...rest } = object;
+  return { ...rest, metadata };
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+  if (Buffer.isBuffer(a) && Buffer.isBuffer(b)) return a.equals(b);
+  return a === b;
+}
+
+function definedOnly<T extends Record<string, unknown>>(record: T): Partial<T> {
+  return Object.fromEntries(Object.entries(record).filter(([, value]) => value !== undefined)) as Partial<T>;
+}

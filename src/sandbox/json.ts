@@ -1,0 +1,62 @@
+export type Json = null | boolean | number | string | Json[] | JsonObject;
+export interface JsonObject {
+  [key: string]: Json;
+}
+
+export function isObject(value: unknown): value is JsonObject {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Stored objects are never mutated in place, so every write starts from a copy. */
+export function clone<T extends Json>(value: T): T {
+  if (Array.isArray(value)) return value.map((item) => clone(item)) as T;
+  if (isObject(value)) {
+    const out: JsonObject = {};
+    for (const key of Object.keys(value)) out[key] = clone(value[key] as Json);
+    return out as T;
+  }
+  return value;
+}
+
+export function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!deepEqual(a[i], b[i])) return false;
+    return true;
+  }
+  if (isObject(a)) {
+    if (!isObject(b)) return false;
+    const keys = Object.keys(a);
+    if (keys.length !== Object.keys(b).length) return false;
+    for (const key of keys) if (!(key in b) || !deepEqual(a[key], b[key])) return false;
+    return true;
+  }
+  return false;
+}
+
+export function objectAt(parent: JsonObject, key: string): JsonObject | undefined {
+  const value = parent[key];
+  return isObject(value) ? value : undefined;
+}
+
+export function stringAt(parent: JsonObject | undefined, key: string): string | undefined {
+  const value = parent?.[key];
+  return typeof value === "string" ? value : undefined;
+}
+
+/** Returns the child object, creating (and attaching) it when absent or not an object. */
+export function ensureObject(parent: JsonObject, key: string): JsonObject {
+  const value = parent[key];
+  if (isObject(value)) return value;
+  const created: JsonObject = {};
+  parent[key] = created;
+  return created;
+}
+
+export function jsonType(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "array";
+  if (typeof value === "number") return Number.isInteger(value) ? "integer" : "number";
+  return typeof value;
+}

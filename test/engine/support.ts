@@ -1,0 +1,49 @@
+import { cp, mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { ROOT, runCli, type CliResult } from "../support/cli.js";
+
+export const PLUGIN = resolve(ROOT, "test/engine/fixtures/file-steps.mjs");
+export const ENGINE_PLAYBOOK = "test/engine/fixtures/engine-test.yaml";
+export const APPROVAL_PLAYBOOK = "test/engine/fixtures/approval.yaml";
+
+/** A world (the files the test steps write) and a state dir, in a fresh temp dir. */
+export interface Sandbox {
+  dir: string;
+  world: string;
+  state: string;
+}
+
+export async function freshSandbox(): Promise<Sandbox> {
+  const dir = await mkdtemp(join(tmpdir(), "clustershift-engine-"));
+  const sandbox = { dir, world: join(dir, "world"), state: join(dir, "state") };
+  // An object that exists before the run, so rollback must restore it rather than delete it.
+  await cp(resolve(ROOT, "test/engine/fixtures/world-initial"), sandbox.world, { recursive: true });
+  return sandbox;
+}
+
+export async function copySandbox(from: Sandbox): Promise<Sandbox> {
+  const dir = await mkdtemp(join(tmpdir(), "clustershift-engine-"));
+  await cp(from.dir, dir, { recursive: true });
+  return { dir, world: join(dir, "world"), state: join(dir, "state") };
+}
+
+export async function worldOf(sandbox: Sandbox): Promise<Record<string, string>> {
+  const files = (await readdir(sandbox.world)).sort();
+  const world: Record<string, string> = {};
+  for (const file of files) world[file] = await readFile(join(sandbox.world, file), "utf8");
+  return world;
+}
+
+export async function setHealth(sandbox: Sandbox, ok: boolean): Promise<void> {
+  await writeFile(join(sandbox.world, "health.json"), JSON.stringify({ ok }));
+}
+
+export function cli(sandbox: Sandbox, args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  return runCli([...args, "--state-dir", sandbox.state], {
+    env: { CLUSTERSHIFT_PLUGIN: PLUGIN, CLUSTERSHIFT_TEST_WORLD: sandbox.world, ...env },
+  });
+}
+
+export const applyArgs = (playbook = ENGINE_PLAYBOOK) => ["apply", "-f", playbook, "--yes", "--non-interactive"];
+export const rollbackArgs = (playbook = ENGINE_PLAYBOOK) => ["rollback", "-f", playbook, "--yes"];
