@@ -14,6 +14,7 @@ export function schemaIssues<T extends z.ZodType>(
   data: unknown,
 ): { ok: true; value: z.output<T> } | { ok: false; issues: PathIssue[] } {
   const raws: RawIssue[] = [];
+  // zod finalizes issues (and calls this map) when `error.issues` is first read, before `describe` runs.
   const result = schema.safeParse(data, {
     error: (raw) => {
       raws.push(raw);
@@ -90,9 +91,10 @@ function describeSize(
   value: unknown,
 ): string {
   if (issue.origin === "number" || issue.origin === "int") {
-    const bag = (raw?.schema?._zod.bag ?? {}) as { minimum?: number; maximum?: number };
-    const min = bounded(issue.code === "too_small" ? Number(issue.minimum) : bag.minimum);
-    const max = bounded(issue.code === "too_big" ? Number(issue.maximum) : bag.maximum);
+    // Both bounds, so a range reads as one: `must be between 0 and 100`.
+    const number = (raw?.schema ?? {}) as { minValue?: number | null; maxValue?: number | null };
+    const min = bounded(issue.code === "too_small" ? Number(issue.minimum) : number.minValue);
+    const max = bounded(issue.code === "too_big" ? Number(issue.maximum) : number.maxValue);
     if (min !== undefined && max !== undefined) return invalid(value, `must be between ${min} and ${max}`);
     if (min !== undefined) return invalid(value, `must be greater than or equal to ${min}`);
     return invalid(value, `must be less than or equal to ${max}`);
@@ -106,8 +108,8 @@ function describeSize(
 }
 
 /** `z.int()` bounds itself by the safe integers: those are no limit a user should read about. */
-function bounded(limit: number | undefined): number | undefined {
-  return limit === undefined || !Number.isFinite(limit) || Math.abs(limit) >= Number.MAX_SAFE_INTEGER
+function bounded(limit: number | null | undefined): number | undefined {
+  return limit === undefined || limit === null || !Number.isFinite(limit) || Math.abs(limit) >= Number.MAX_SAFE_INTEGER
     ? undefined
     : limit;
 }

@@ -30,7 +30,8 @@ export const SYNTAX_PATH = "(syntax)";
  */
 export function parsePlaybook(text: string, file: string): ParseResult {
   const lines = new LineCounter();
-  const at = (offset: number) => lines.linePos(offset);
+  // The yaml package puts some errors (an unclosed quote) past the end: keep them on the last line.
+  const at = (offset: number) => lines.linePos(Math.min(offset, Math.max(0, text.length - 1)));
   const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false });
   const documents = (Array.isArray(docs) ? docs : []).filter((doc) => doc.contents !== null || doc.errors.length > 0);
 
@@ -43,7 +44,7 @@ export function parsePlaybook(text: string, file: string): ParseResult {
       file,
       ...at(second.range[0]),
       path: "(root)",
-      message: `Too many: ${documents.length} YAML documents: a playbook file holds exactly one`,
+      message: `Too many: ${documents.length}: a playbook file must hold exactly one YAML document`,
     });
   }
   if (syntax.length > 0) return { ok: false, diagnostics: sortDiagnostics(syntax) };

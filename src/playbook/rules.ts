@@ -141,7 +141,9 @@ const LABEL_ANY_CASE = /^[a-z0-9_]([-a-z0-9_]{0,61}[a-z0-9_])?$/i;
  */
 function isDnsName(name: string, lenient = false): boolean {
   const label = lenient ? LABEL_ANY_CASE : LABEL;
-  return name.length > 0 && name.length <= 253 && name.split(".").every((part) => label.test(part));
+  const labels = name.split(".");
+  // An all-numeric last label is a mistyped IP address (`203.0.113.300`), not a host.
+  return name.length <= 253 && labels.every((part) => label.test(part)) && !/^\d+$/.test(labels.at(-1) ?? "");
 }
 
 /** `Shop.Example.com.` and `shop.example.com` name the same record. */

@@ -2,9 +2,10 @@ import { z } from "zod";
 
 /** `30s`, `2m`, `1h30m`, `500ms`. */
 export const DURATION_PATTERN = /^(\d+(ms|s|m|h))+$/;
+const DURATION_MESSAGE = "must be a duration such as 30s, 2m or 1h";
 const duration = z
-  .string()
-  .regex(DURATION_PATTERN, { message: "must be a duration such as 30s, 2m or 1h" })
+  .string({ error: DURATION_MESSAGE })
+  .regex(DURATION_PATTERN, { message: DURATION_MESSAGE })
   .describe("A duration: 500ms, 30s, 2m, 1h, 1h30m.");
 
 const name = z.string().min(1);

@@ -1,17 +1,15 @@
 import { isDeepStrictEqual } from "node:util";
-import { RuntimeError, UsageError } from "../../engine/errors.js";
+import { UsageError } from "../../engine/errors.js";
 import {
   KNOWN_AFTER_APPLY,
   type Change,
   type ReadContext,
   type Step,
-  type StepInstance,
-  type StepPlan,
   type Verification,
   type WriteContext,
 } from "../../engine/types.js";
 import type { Playbook, TrafficSpec } from "../../playbook/schema.js";
-import { cluster, ContextNotFoundError } from "../../providers/kubernetes/index.js";
+import { cluster, ContextNotFoundError, refOf } from "../../providers/kubernetes/index.js";
 import type { ClusterPort, KubeObject } from "../../providers/kubernetes/port.js";
 import {
   addressOf,
@@ -38,11 +36,6 @@ export interface ExposeTargetSpec {
 
 /** How long apply waits for the target ingress gateway's load balancer to get an external address. */
 export const INGRESS_ADDRESS_TIMEOUT_MS = 10 * 60_000;
-
-interface ExposeData {
-  /** `Service ns/name` of the target ingress gateway, waited for when its address is not known yet. */
-  ingressAddress: string;
-}
 
 export const exposeTargetStep: Step<ExposeTargetSpec> = {
   kind: "expose-target",
@@ -76,17 +69,16 @@ export const exposeTargetStep: Step<ExposeTargetSpec> = {
         detail: `external address of the target ingress gateway (${instance.spec.targetContext})`,
       });
     }
-    const [serviceEntry, virtualService] = desiredObjects(instance.spec, observed);
+    const [virtualService, serviceEntry] = desiredObjects(instance.spec, observed);
     changes.push(
-      changeFor(serviceEntry, observed.liveServiceEntry, `on source (${instance.spec.sourceContext}): ${describeServiceEntry(serviceEntry)}`),
       changeFor(virtualService, observed.liveVirtualService, `on target (${instance.spec.targetContext}): ${describeVirtualService(virtualService)}`),
+      changeFor(serviceEntry, observed.liveServiceEntry, `on source (${instance.spec.sourceContext}): ${describeServiceEntry(serviceEntry)}`),
     );
-    const data: ExposeData = { ingressAddress: ingressServiceAddress(instance.spec) };
-    return { id: instance.id, kind: "expose-target", title: instance.title, changes, gates: [], data };
+    return { id: instance.id, kind: "expose-target", title: instance.title, changes, gates: [], data: instance.spec };
   },
 
   async apply(plan, ctx) {
-    const spec = specOf(plan, ctx);
+    const spec = plan.data as ExposeTargetSpec;
     const source = cluster(ctx, spec.sourceContext);
     const target = cluster(ctx, spec.targetContext);
     const observed = await observe(spec, ctx);
@@ -94,19 +86,20 @@ export const exposeTargetStep: Step<ExposeTargetSpec> = {
     const targetVersion = observed.targetVersion === KNOWN_AFTER_APPLY ? await requireIstio(target, "target") : observed.targetVersion;
     const address = observed.address ?? (await waitForAddress(spec, target, ctx));
     await ctx.note("target-ingress-address", { address, service: ingressServiceAddress(spec) });
-    const [serviceEntry, virtualService] = desiredObjects(spec, { ...observed, sourceVersion, targetVersion, address });
-    await write(source, serviceEntry, ctx);
+    // The target learns to serve remoteHost before the source learns where remoteHost is.
+    const [virtualService, serviceEntry] = desiredObjects(spec, { ...observed, sourceVersion, targetVersion, address });
     await write(target, virtualService, ctx);
+    await write(source, serviceEntry, ctx);
   },
 
   async verify(plan, ctx) {
-    const spec = specOf(plan, ctx);
+    const spec = plan.data as ExposeTargetSpec;
     const observed = await observe(spec, ctx);
     if (observed.address === undefined) return { outcome: "failed", detail: `${ingressServiceAddress(spec)} has no external address` };
-    const [serviceEntry, virtualService] = desiredObjects(spec, observed);
+    const [virtualService, serviceEntry] = desiredObjects(spec, observed);
     return (
-      mismatch(serviceEntry, observed.liveServiceEntry, spec.sourceContext) ??
-      mismatch(virtualService, observed.liveVirtualService, spec.targetContext) ?? {
+      mismatch(virtualService, observed.liveVirtualService, spec.targetContext) ??
+      mismatch(serviceEntry, observed.liveServiceEntry, spec.sourceContext) ?? {
         outcome: "passed",
         detail: `${spec.traffic.remoteHost} → ${observed.address}:${spec.traffic.port}`,
       }
@@ -156,20 +149,12 @@ async function observe(spec: ExposeTargetSpec, ctx: ReadContext): Promise<Observ
   };
 }
 
+/** The target VirtualService and the source ServiceEntry, in the order they are written. */
 function desiredObjects(spec: ExposeTargetSpec, observed: Omit<Observed, "liveServiceEntry" | "liveVirtualService">): [KubeObject, KubeObject] {
   const names = exposeNames(spec.traffic.service);
   const labels = managedLabels(spec.playbook);
   const { namespace, remoteHost, port, service, hosts } = spec.traffic;
   return [
-    buildServiceEntry({
-      apiVersion: observed.sourceVersion,
-      name: names.serviceEntry,
-      namespace,
-      labels,
-      remoteHost,
-      port,
-      address: observed.address ?? KNOWN_AFTER_APPLY,
-    }),
     buildTargetVirtualService({
       apiVersion: observed.targetVersion,
       name: names.virtualService,
@@ -180,6 +165,15 @@ function desiredObjects(spec: ExposeTargetSpec, observed: Omit<Observed, "liveSe
       hosts,
       service,
       port,
+    }),
+    buildServiceEntry({
+      apiVersion: observed.sourceVersion,
+      name: names.serviceEntry,
+      namespace,
+      labels,
+      remoteHost,
+      port,
+      address: observed.address ?? KNOWN_AFTER_APPLY,
     }),
   ];
 }
@@ -193,7 +187,7 @@ function changeFor(desired: KubeObject, live: KubeObject | undefined, detail: st
 }
 
 async function write(port: ClusterPort, desired: KubeObject, ctx: WriteContext): Promise<void> {
-  const live = await port.get({ apiVersion: desired.apiVersion, kind: desired.kind, name: desired.metadata.name, namespace: desired.metadata.namespace ?? "" });
+  const live = await port.get(refOf(desired));
   const change = changeFor(desired, live, "");
   if (change.action === "no-op") return;
   await ctx.change(
@@ -252,11 +246,4 @@ export function requireIngress(playbook: Playbook): void {
   if (!playbook.spec.source.ingress) lines.push("spec.source.ingress: Required value: the source ingress gateway, needed by spec.traffic");
   if (!playbook.spec.target.ingress) lines.push("spec.target.ingress: Required value: the target ingress gateway, needed by spec.traffic");
   if (lines.length) throw new UsageError(lines.join("\n"), lines);
-}
-
-/** Apply and verify get the plan, not the instance: the spec comes from the playbook again (it cannot differ). */
-function specOf(plan: StepPlan, ctx: ReadContext): ExposeTargetSpec {
-  const [instance] = exposeTargetStep.expand(ctx.playbook) as StepInstance<ExposeTargetSpec>[];
-  if (!instance || instance.id !== plan.id) throw new RuntimeError(`${plan.id}: not an expose-target plan: this is a bug`);
-  return instance.spec;
 }

@@ -104,6 +104,10 @@ async function waitRunning(port: GkePort, ref: ClusterRef, ctx: WriteContext): P
       const cluster = await port.getCluster(ref);
       if (!cluster) throw new RuntimeError(`cluster ${clusterName(ref)} disappeared while waiting for it to run`);
       if (cluster.status === "RUNNING" && cluster.endpoint) return { done: true, value: cluster };
+      if (cluster.status === "DEGRADED" && cluster.endpoint) {
+        ctx.progress.warn(`cluster ${clusterName(ref)} is DEGRADED: ${cluster.statusMessage ?? "see the Cloud console"}`);
+        return { done: true, value: cluster };
+      }
       if (cluster.status === "ERROR" || cluster.status === "STOPPING") {
         throw new RuntimeError(
           `cluster ${clusterName(ref)} is ${cluster.status}${cluster.statusMessage ? `: ${cluster.statusMessage}` : ""}`,

@@ -21,7 +21,37 @@ export function boundToGateway(vs: VirtualService, gateway: string): boolean {
   return (vs.spec?.gateways ?? []).some((ref) => resolveGateway(ref, vs.metadata.namespace) === gateway);
 }
 
-export function routesToService(vs: VirtualService, hosts: string[]): boolean {
-  const set = new Set(hosts);
-  return (vs.spec?.http ?? []).some((route) => (route.route ?? []).some((d) => set.has(d.destination.host)));
+export interface SplitVirtualServiceInput {
+  apiVersion: string;
+  namespace: string;
+  service: string;
+  port: number;
+  /** `namespace/name` of the source ingress Gateway. */
+  gateway: string;
+  /** `traffic.hosts`, else `*`. */
+  hosts: string[] | undefined;
+  labels: Record<string, string>;
+}
+
+/**
+ * The VirtualService shift-traffic creates when none bound to the source gateway routes to the service:
+ * `clustershift-<service>-split`, all of the service's traffic local before the first weight is set.
+ */
+export function newSplitVirtualService(input: SplitVirtualServiceInput): VirtualService {
+  return {
+    apiVersion: input.apiVersion,
+    kind: "VirtualService",
+    metadata: { name: `clustershift-${input.service}-split`, namespace: input.namespace, labels: input.labels },
+    spec: {
+      hosts: input.hosts?.length ? input.hosts : ["*"],
+      gateways: [input.gateway],
+      http: [
+        {
+          route: [
+            { destination: { host: `${input.service}.${input.namespace}.svc.cluster.local`, port: { number: input.port } } },
+          ],
+        },
+      ],
+    },
+  };
 }

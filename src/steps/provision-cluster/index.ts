@@ -1,0 +1,67 @@
+import type { ChangeEntry, Step, StepPlan, WriteContext } from "../../engine/types.js";
+import type { KubeconfigPatch } from "../../providers/gke/kubeconfig.js";
+import { applyGke, planGke, rollbackGkeCluster, verifyGke } from "./gke.js";
+import { rollbackContext } from "./kubeconfig-change.js";
+import { applySandbox, planSandbox, rollbackSandboxCluster, verifySandbox } from "./sandbox.js";
+import { provisionInstance, type ProvisionInstance } from "./spec.js";
+
+export type { ProvisionInstance } from "./spec.js";
+
+/**
+ * Creates the target cluster (`gcloud container clusters create … --workload-pool`, or a new sandbox cluster)
+ * and writes its kubeconfig context. An existing cluster that matches is adopted; one that differs stops the
+ * plan. Rollback removes the context; it deletes the cluster only with --destroy-provisioned.
+ */
+export const provisionClusterStep: Step<ProvisionInstance> = {
+  kind: "provision-cluster",
+
+  expand(playbook) {
+    const instance = provisionInstance(playbook);
+    if (!instance) return [];
+    const what = instance.provider === "gke" ? `GKE cluster ${instance.ref.name}` : `sandbox cluster ${instance.name}`;
+    return [{ id: "provision-cluster", title: `Provision ${what} as context ${instance.context}`, spec: instance }];
+  },
+
+  async plan(instance, ctx) {
+    const spec = instance.spec;
+    const changes = spec.provider === "gke" ? await planGke(spec, ctx) : await planSandbox(spec, ctx);
+    return { id: instance.id, kind: "provision-cluster", title: instance.title, changes, gates: [], data: spec };
+  },
+
+  async apply(plan, ctx) {
+    const spec = instanceOf(plan);
+    if (spec.provider === "gke") await applyGke(spec, plan.changes, ctx);
+    else await applySandbox(spec, plan.changes, ctx);
+  },
+
+  async verify(plan, ctx) {
+    const spec = instanceOf(plan);
+    const problem = spec.provider === "gke" ? await verifyGke(spec, ctx) : await verifySandbox(spec, ctx);
+    return problem ? { outcome: "failed", detail: problem } : { outcome: "passed" };
+  },
+
+  async rollback(entries, ctx) {
+    for (const entry of entries) await rollbackEntry(entry, ctx);
+  },
+};
+
+async function rollbackEntry(entry: ChangeEntry, ctx: WriteContext): Promise<void> {
+  const kind = entry.target?.kind;
+  switch (kind) {
+    case "kubeconfig":
+      await rollbackContext(ctx, String(entry.target?.file), String(entry.target?.context), entry.before as KubeconfigPatch);
+      return;
+    case "gke.cluster":
+      await rollbackGkeCluster(entry, ctx);
+      return;
+    case "sandbox.cluster":
+      await rollbackSandboxCluster(entry, ctx);
+      return;
+    default:
+      throw new Error(`provision-cluster cannot roll back ${entry.address} (target ${String(kind)}): this is a bug`);
+  }
+}
+
+function instanceOf(plan: StepPlan): ProvisionInstance {
+  return plan.data as ProvisionInstance;
+}
