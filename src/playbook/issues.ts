@@ -46,7 +46,9 @@ function describe(issue: z.core.$ZodIssue, raws: RawIssue[], data: unknown): Pat
 /** An empty string or list where one character or item is the minimum reads as missing, as in Kubernetes. */
 function isEmptied(issue: z.core.$ZodIssue): boolean {
   return (
-    issue.code === "too_small" && (issue.origin === "string" || issue.origin === "array") && Number(issue.minimum) === 1
+    issue.code === "too_small" &&
+    (issue.origin === "string" || issue.origin === "array") &&
+    Number(issue.minimum) === 1
   );
 }
 
@@ -100,7 +102,10 @@ function describeSize(
     return invalid(value, `must be less than or equal to ${max}`);
   }
   if (issue.code === "too_small") {
-    return invalid(value, `must have at least ${issue.minimum} ${issue.origin === "string" ? "characters" : "items"}`);
+    return invalid(
+      value,
+      `must have at least ${issue.minimum} ${issue.origin === "string" ? "characters" : "items"}`,
+    );
   }
   return issue.origin === "string"
     ? `Too long: may not be more than ${issue.maximum} characters`
@@ -109,7 +114,10 @@ function describeSize(
 
 /** `z.int()` bounds itself by the safe integers: those are no limit a user should read about. */
 function bounded(limit: number | null | undefined): number | undefined {
-  return limit === undefined || limit === null || !Number.isFinite(limit) || Math.abs(limit) >= Number.MAX_SAFE_INTEGER
+  return limit === undefined ||
+    limit === null ||
+    !Number.isFinite(limit) ||
+    Math.abs(limit) >= Number.MAX_SAFE_INTEGER
     ? undefined
     : limit;
 }

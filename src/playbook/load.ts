@@ -3,7 +3,7 @@ import type { Document } from "yaml";
 import { LineCounter, parseAllDocuments } from "yaml";
 import { UsageError } from "../engine/errors.js";
 import { schemaIssues } from "./issues.js";
-import { locate } from "./locate.js";
+import { isEmptyNode, locate } from "./locate.js";
 import type { PathIssue } from "./messages.js";
 import { formatPath } from "./messages.js";
 import { checkRules } from "./rules.js";
@@ -33,7 +33,9 @@ export function parsePlaybook(text: string, file: string): ParseResult {
   // The yaml package puts some errors (an unclosed quote) past the end: keep them on the last line.
   const at = (offset: number) => lines.linePos(Math.min(offset, Math.max(0, text.length - 1)));
   const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false });
-  const documents = (Array.isArray(docs) ? docs : []).filter((doc) => doc.contents !== null || doc.errors.length > 0);
+  const documents = (Array.isArray(docs) ? docs : []).filter(
+    (doc) => (doc.contents !== null && !isEmptyNode(doc.contents)) || doc.errors.length > 0,
+  );
 
   const syntax: Diagnostic[] = documents.flatMap((doc) =>
     doc.errors.map((error) => ({ file, ...at(error.pos[0]), path: SYNTAX_PATH, message: error.message })),
@@ -49,7 +51,10 @@ export function parsePlaybook(text: string, file: string): ParseResult {
   }
   if (syntax.length > 0) return { ok: false, diagnostics: sortDiagnostics(syntax) };
   if (doc === undefined) {
-    return { ok: false, diagnostics: [{ file, line: 1, col: 1, path: "(root)", message: "Required value: the file is empty" }] };
+    return {
+      ok: false,
+      diagnostics: [{ file, line: 1, col: 1, path: "(root)", message: "Required value: the file is empty" }],
+    };
   }
 
   let data: unknown;
@@ -68,7 +73,12 @@ export function parsePlaybook(text: string, file: string): ParseResult {
 }
 
 function located(doc: Document, lines: LineCounter, file: string, issue: PathIssue): Diagnostic {
-  return { file, ...locate(doc, lines, issue.path, issue.at), path: formatPath(issue.path), message: issue.message };
+  return {
+    file,
+    ...locate(doc, lines, issue.path, issue.at),
+    path: formatPath(issue.path),
+    message: issue.message,
+  };
 }
 
 function sortDiagnostics(diagnostics: Diagnostic[]): Diagnostic[] {

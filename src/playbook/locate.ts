@@ -25,7 +25,7 @@ export function locate(
   at: "key" | undefined,
 ): Position {
   const found = walk(doc, path);
-  const valueNode = found.complete && at !== "key" && !isEmpty(found.node) ? found.node : undefined;
+  const valueNode = found.complete && at !== "key" && !isEmptyNode(found.node) ? found.node : undefined;
   const target = valueNode ?? found.key ?? found.node;
   const offset = target?.range?.[0];
   return offset === undefined ? { line: 1, col: 1 } : lines.linePos(offset);
@@ -38,8 +38,14 @@ function walk(doc: Document, path: readonly PathSegment[]): Found {
     if (isAlias(node)) node = node.resolve(doc) ?? node;
     let next: { key: Node | undefined; value: Node | undefined } | undefined;
     if (isMap(node)) {
-      const pair = node.items.find((item) => isScalar(item.key) && String(item.key.value) === String(segment));
-      if (pair) next = { key: isNode(pair.key) ? pair.key : undefined, value: isNode(pair.value) ? pair.value : undefined };
+      const pair = node.items.find(
+        (item) => isScalar(item.key) && String(item.key.value) === String(segment),
+      );
+      if (pair)
+        next = {
+          key: isNode(pair.key) ? pair.key : undefined,
+          value: isNode(pair.value) ? pair.value : undefined,
+        };
     } else if (isSeq(node) && typeof segment === "number") {
       const item = node.items[segment];
       if (isNode(item)) next = { key: undefined, value: item };
@@ -52,6 +58,7 @@ function walk(doc: Document, path: readonly PathSegment[]): Found {
   return { node, key, complete: true };
 }
 
-function isEmpty(node: Node | undefined): boolean {
+/** A value left out (`key:` with nothing after it, a `---` with nothing under it), not a written `null`. */
+export function isEmptyNode(node: unknown): boolean {
   return isScalar(node) && node.value === null && node.range != null && node.range[0] === node.range[1];
 }

@@ -36,9 +36,11 @@ export function formatValue(value: unknown): string {
   return String(value);
 }
 
-export const invalid = (value: unknown, detail: string): string => `Invalid value: ${formatValue(value)}: ${detail}`;
+export const invalid = (value: unknown, detail: string): string =>
+  `Invalid value: ${formatValue(value)}: ${detail}`;
 
-export const required = (detail?: string): string => (detail ? `Required value: ${detail}` : "Required value");
+export const required = (detail?: string): string =>
+  detail ? `Required value: ${detail}` : "Required value";
 
 export const unsupported = (value: unknown, supported: readonly unknown[]): string =>
   `Unsupported value: ${formatValue(value)}: supported values: ${supported.map(formatValue).join(", ")}`;

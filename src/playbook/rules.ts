@@ -49,7 +49,8 @@ function checkTraffic(traffic: TrafficSpec, playbook: Playbook, report: Report):
       report([side, "ingress"], required(`spec.traffic needs the ${side} cluster's ingress gateway`));
     }
   }
-  if (!isDnsName(traffic.remoteHost)) report(["traffic", "remoteHost"], invalid(traffic.remoteHost, DNS_NAME));
+  if (!isDnsName(traffic.remoteHost))
+    report(["traffic", "remoteHost"], invalid(traffic.remoteHost, DNS_NAME));
   traffic.hosts?.forEach((host, i) => {
     if (host !== "*" && !isDnsName(host.replace(/^\*\./, ""))) {
       report(["traffic", "hosts", i], invalid(host, `${DNS_NAME}, or a wildcard such as *.example.com`));
@@ -69,7 +70,10 @@ function checkTraffic(traffic: TrafficSpec, playbook: Playbook, report: Report):
     step.analysis?.metrics.forEach((metric, m) => {
       const metricAt = [...at, "analysis", "metrics", m];
       if (metric.successCondition === undefined && metric.failureCondition === undefined) {
-        report([...metricAt, "successCondition"], required("successCondition or failureCondition is required"));
+        report(
+          [...metricAt, "successCondition"],
+          required("successCondition or failureCondition is required"),
+        );
       }
       for (const field of ["successCondition", "failureCondition"] as const) {
         const condition = metric[field];

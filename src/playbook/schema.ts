@@ -104,12 +104,22 @@ const dnsSpec = z.strictObject({
   zoneId: z.string().optional(),
   record: dnsName,
   type: z.enum(["A", "AAAA", "CNAME"]).default("A"),
-  lowTtl: z.int().min(5).max(86400).default(60).describe("TTL in seconds set on the record before the cutover."),
-  target: z.string().optional().describe("New address (IP or hostname); default: the target ingress address."),
+  lowTtl: z
+    .int()
+    .min(5)
+    .max(86400)
+    .default(60)
+    .describe("TTL in seconds set on the record before the cutover."),
+  target: z
+    .string()
+    .optional()
+    .describe("New address (IP or hostname); default: the target ingress address."),
   weights: z
     .array(z.int().min(1).max(100))
     .optional()
-    .describe("Weighted DNS shift instead of a single cutover: percent to the target, increasing, ending at 100."),
+    .describe(
+      "Weighted DNS shift instead of a single cutover: percent to the target, increasing, ending at 100.",
+    ),
   restoreTtl: z.boolean().default(false),
   soak: duration.optional(),
 });

@@ -56,12 +56,16 @@ export const analysisGate: GateRunner = {
     for (let index = 1; index <= spec.count; index++) {
       if (index > 1) await sleep(durationMs(spec.interval), ctx.signal);
       for (const metric of metrics) {
-        const measurement = await measure(metric, index, spec.count, (expr) => client.query(expr, ctx.signal));
+        const measurement = await measure(metric, index, spec.count, (expr) =>
+          client.query(expr, ctx.signal),
+        );
         await report(measurement, ctx);
         const counts = tally.get(metric.name) ?? { successful: 0, failed: 0, inconclusive: 0 };
         counts[measurement.phase] += 1;
         if (counts.failed > spec.failureLimit) {
-          return failed(`${metric.name}: ${counts.failed} failed measurement(s), limit ${spec.failureLimit}; last ${measurement.detail}`);
+          return failed(
+            `${metric.name}: ${counts.failed} failed measurement(s), limit ${spec.failureLimit}; last ${measurement.detail}`,
+          );
         }
         if (counts.inconclusive > spec.inconclusiveLimit) {
           return failed(
@@ -70,7 +74,9 @@ export const analysisGate: GateRunner = {
         }
       }
     }
-    const summary = [...tally].map(([name, c]) => `${name} ${c.successful}/${spec.count} successful`).join(", ");
+    const summary = [...tally]
+      .map(([name, c]) => `${name} ${c.successful}/${spec.count} successful`)
+      .join(", ");
     return { outcome: "passed", detail: summary };
   },
 };
@@ -90,16 +96,28 @@ async function measure(
   try {
     samples = await query(metric.query);
   } catch (error) {
-    return { ...base, value: null, phase: "inconclusive", detail: error instanceof Error ? error.message : String(error) };
+    return {
+      ...base,
+      value: null,
+      phase: "inconclusive",
+      detail: error instanceof Error ? error.message : String(error),
+    };
   }
   const [sample] = samples;
-  if (!sample) return { ...base, value: null, phase: "inconclusive", detail: "no data (the query returned no series)" };
+  if (!sample)
+    return { ...base, value: null, phase: "inconclusive", detail: "no data (the query returned no series)" };
   if (samples.length > 1) {
-    return { ...base, value: null, phase: "inconclusive", detail: `${samples.length} series; the query must return one` };
+    return {
+      ...base,
+      value: null,
+      phase: "inconclusive",
+      detail: `${samples.length} series; the query must return one`,
+    };
   }
   const value = sample.value;
   const shown = Number.isFinite(value) ? value : String(value);
-  if (Number.isNaN(value)) return { ...base, value: shown, phase: "inconclusive", detail: "NaN (no requests in the window?)" };
+  if (Number.isNaN(value))
+    return { ...base, value: shown, phase: "inconclusive", detail: "NaN (no requests in the window?)" };
   return { ...base, value: shown, ...verdict(metric, value) };
 }
 
@@ -109,15 +127,22 @@ function verdict(metric: Metric, value: number): { phase: MeasurementPhase; deta
   const failure = metric.failure ? evaluateCondition(metric.failure, value) : undefined;
   const shown = formatNumber(value);
   if (failure ?? success === false) {
-    const why = failure ? `meets failure condition ${fmt(metric.failure)}` : `does not meet ${fmt(metric.success)}`;
+    const why = failure
+      ? `meets failure condition ${fmt(metric.failure)}`
+      : `does not meet ${fmt(metric.success)}`;
     return { phase: "failed", detail: `${shown} ${why}` };
   }
   if (success ?? failure === false) {
-    const why = success ? `meets ${fmt(metric.success)}` : `does not meet failure condition ${fmt(metric.failure)}`;
+    const why = success
+      ? `meets ${fmt(metric.success)}`
+      : `does not meet failure condition ${fmt(metric.failure)}`;
     return { phase: "successful", detail: `${shown} ${why}` };
   }
   if (!metric.success && !metric.failure) return { phase: "successful", detail: `${shown} (no condition)` };
-  return { phase: "inconclusive", detail: `${shown} meets neither ${fmt(metric.success)} nor failure condition ${fmt(metric.failure)}` };
+  return {
+    phase: "inconclusive",
+    detail: `${shown} meets neither ${fmt(metric.success)} nor failure condition ${fmt(metric.failure)}`,
+  };
 }
 
 async function report(measurement: Measurement, ctx: GateContext): Promise<void> {
@@ -130,15 +155,19 @@ async function report(measurement: Measurement, ctx: GateContext): Promise<void>
 
 function compileMetric(metric: AnalysisSpec["metrics"][number]): Metric {
   const compiled: Metric = { name: metric.name, query: metric.query };
-  if (metric.successCondition !== undefined) compiled.success = conditionOf(metric.name, "successCondition", metric.successCondition);
-  if (metric.failureCondition !== undefined) compiled.failure = conditionOf(metric.name, "failureCondition", metric.failureCondition);
+  if (metric.successCondition !== undefined)
+    compiled.success = conditionOf(metric.name, "successCondition", metric.successCondition);
+  if (metric.failureCondition !== undefined)
+    compiled.failure = conditionOf(metric.name, "failureCondition", metric.failureCondition);
   return compiled;
 }
 
 function conditionOf(metric: string, field: string, text: string): Condition {
   const condition = parseCondition(text);
   if (!condition) {
-    throw new RuntimeError(`analysis metric ${metric}: ${field} ${JSON.stringify(text)} is not a condition such as ">= 0.99"`);
+    throw new RuntimeError(
+      `analysis metric ${metric}: ${field} ${JSON.stringify(text)} is not a condition such as ">= 0.99"`,
+    );
   }
   return condition;
 }

@@ -11,7 +11,8 @@ export interface Condition {
  * so conditions copied from an AnalysisTemplate keep working. Anything else is undefined: the playbook
  * validator reports it, the gates never guess.
  */
-const CONDITION = /^\s*(?:result(?:\[0\])?\s*)?(>=|<=|==|!=|>|<)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?)\s*$/i;
+const CONDITION =
+  /^\s*(?:result(?:\[0\])?\s*)?(>=|<=|==|!=|>|<)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?)\s*$/i;
 
 export function parseCondition(text: string): Condition | undefined {
   const match = CONDITION.exec(text);

@@ -41,7 +41,12 @@ export const probeGate: GateRunner = {
   },
 };
 
-export function probeOnce(url: string, host: string | undefined, timeoutMs: number, signal: AbortSignal): Promise<ProbeResult> {
+export function probeOnce(
+  url: string,
+  host: string | undefined,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<ProbeResult> {
   const target = new URL(url);
   const request = target.protocol === "https:" ? httpsRequest : httpRequest;
   return new Promise((resolve) => {
@@ -82,7 +87,8 @@ export function probeOnce(url: string, host: string | undefined, timeoutMs: numb
 function tallyOf(results: ProbeResult[], expected: number): string {
   const counts = new Map<string, number>();
   for (const result of results) {
-    const key = "status" in result ? (result.status === expected ? undefined : `HTTP ${result.status}`) : result.error;
+    const key =
+      "status" in result ? (result.status === expected ? undefined : `HTTP ${result.status}`) : result.error;
     if (key) counts.set(key, (counts.get(key) ?? 0) + 1);
   }
   return counts.size ? `; ${[...counts].map(([key, n]) => `${n} × ${key}`).join(", ")}` : "";

@@ -32,10 +32,14 @@ export function prometheusClient(url: string, timeoutMs = 10_000): PrometheusPor
       try {
         body = JSON.parse(text) as ApiResponse;
       } catch {
-        throw new Error(`Prometheus at ${url} answered HTTP ${response.status} without JSON: ${text.slice(0, 200)}`);
+        throw new Error(
+          `Prometheus at ${url} answered HTTP ${response.status} without JSON: ${text.slice(0, 200)}`,
+        );
       }
       if (body.status !== "success" || !body.data) {
-        throw new Error(`Prometheus query failed (${body.errorType ?? `HTTP ${response.status}`}): ${body.error ?? text}`);
+        throw new Error(
+          `Prometheus query failed (${body.errorType ?? `HTTP ${response.status}`}): ${body.error ?? text}`,
+        );
       }
       return samplesOf(body.data.resultType, body.data.result);
     },
@@ -43,17 +47,16 @@ export function prometheusClient(url: string, timeoutMs = 10_000): PrometheusPor
 }
 
 function samplesOf(resultType: string | undefined, result: unknown): Sample[] {
-  switch (resultType) {
-    case "scalar":
-      return [{ labels: {}, value: numberOf(result as SampleValue) }];
-    case "vector":
-      return (result as { metric: Record<string, string>; value: SampleValue }[]).map((series) => ({
-        labels: series.metric,
-        value: numberOf(series.value),
-      }));
-    default:
-      throw new Error(`Prometheus returned a ${resultType ?? "missing"} result; an instant query needs a vector or scalar`);
+  if (resultType === "scalar") return [{ labels: {}, value: numberOf(result as SampleValue) }];
+  if (resultType === "vector") {
+    return (result as { metric: Record<string, string>; value: SampleValue }[]).map((series) => ({
+      labels: series.metric,
+      value: numberOf(series.value),
+    }));
   }
+  throw new Error(
+    `Prometheus returned a ${resultType ?? "missing"} result; an instant query needs a vector or scalar`,
+  );
 }
 
 /** Prometheus sends sample values as strings: "0.99", "NaN", "+Inf". */

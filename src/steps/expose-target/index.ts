@@ -71,10 +71,25 @@ export const exposeTargetStep: Step<ExposeTargetSpec> = {
     }
     const [virtualService, serviceEntry] = desiredObjects(instance.spec, observed);
     changes.push(
-      changeFor(virtualService, observed.liveVirtualService, `on target (${instance.spec.targetContext}): ${describeVirtualService(virtualService)}`),
-      changeFor(serviceEntry, observed.liveServiceEntry, `on source (${instance.spec.sourceContext}): ${describeServiceEntry(serviceEntry)}`),
+      changeFor(
+        virtualService,
+        observed.liveVirtualService,
+        `on target (${instance.spec.targetContext}): ${describeVirtualService(virtualService)}`,
+      ),
+      changeFor(
+        serviceEntry,
+        observed.liveServiceEntry,
+        `on source (${instance.spec.sourceContext}): ${describeServiceEntry(serviceEntry)}`,
+      ),
     );
-    return { id: instance.id, kind: "expose-target", title: instance.title, changes, gates: [], data: instance.spec };
+    return {
+      id: instance.id,
+      kind: "expose-target",
+      title: instance.title,
+      changes,
+      gates: [],
+      data: instance.spec,
+    };
   },
 
   async apply(plan, ctx) {
@@ -83,11 +98,19 @@ export const exposeTargetStep: Step<ExposeTargetSpec> = {
     const target = cluster(ctx, spec.targetContext);
     const observed = await observe(spec, ctx);
     const sourceVersion = observed.sourceVersion;
-    const targetVersion = observed.targetVersion === KNOWN_AFTER_APPLY ? await requireIstio(target, "target") : observed.targetVersion;
+    const targetVersion =
+      observed.targetVersion === KNOWN_AFTER_APPLY
+        ? await requireIstio(target, "target")
+        : observed.targetVersion;
     const address = observed.address ?? (await waitForAddress(spec, target, ctx));
     await ctx.note("target-ingress-address", { address, service: ingressServiceAddress(spec) });
     // The target learns to serve remoteHost before the source learns where remoteHost is.
-    const [virtualService, serviceEntry] = desiredObjects(spec, { ...observed, sourceVersion, targetVersion, address });
+    const [virtualService, serviceEntry] = desiredObjects(spec, {
+      ...observed,
+      sourceVersion,
+      targetVersion,
+      address,
+    });
     await write(target, virtualService, ctx);
     await write(source, serviceEntry, ctx);
   },
@@ -95,7 +118,8 @@ export const exposeTargetStep: Step<ExposeTargetSpec> = {
   async verify(plan, ctx) {
     const spec = plan.data as ExposeTargetSpec;
     const observed = await observe(spec, ctx);
-    if (observed.address === undefined) return { outcome: "failed", detail: `${ingressServiceAddress(spec)} has no external address` };
+    if (observed.address === undefined)
+      return { outcome: "failed", detail: `${ingressServiceAddress(spec)} has no external address` };
     const [virtualService, serviceEntry] = desiredObjects(spec, observed);
     return (
       mismatch(virtualService, observed.liveVirtualService, spec.targetContext) ??
@@ -124,22 +148,44 @@ async function observe(spec: ExposeTargetSpec, ctx: ReadContext): Promise<Observ
   const namespace = spec.traffic.namespace;
   const source = cluster(ctx, spec.sourceContext);
   const sourceVersion = await requireIstio(source, "source");
-  const liveServiceEntry = await source.get({ apiVersion: sourceVersion, kind: "ServiceEntry", namespace, name: names.serviceEntry });
+  const liveServiceEntry = await source.get({
+    apiVersion: sourceVersion,
+    kind: "ServiceEntry",
+    namespace,
+    name: names.serviceEntry,
+  });
 
   let target: ClusterPort;
   try {
     target = cluster(ctx, spec.targetContext);
   } catch (error) {
     if (spec.targetCreatedByRun && error instanceof ContextNotFoundError) {
-      return { sourceVersion, targetVersion: KNOWN_AFTER_APPLY, address: undefined, liveServiceEntry, liveVirtualService: undefined };
+      return {
+        sourceVersion,
+        targetVersion: KNOWN_AFTER_APPLY,
+        address: undefined,
+        liveServiceEntry,
+        liveVirtualService: undefined,
+      };
     }
     throw error;
   }
   const targetVersion = await istioApiVersion(target);
   if (!targetVersion && !spec.targetCreatedByRun) throw istioMissing(spec.targetContext, "target");
-  const ingress = await target.get({ apiVersion: "v1", kind: "Service", namespace: spec.targetIngress.namespace, name: spec.targetIngress.service });
+  const ingress = await target.get({
+    apiVersion: "v1",
+    kind: "Service",
+    namespace: spec.targetIngress.namespace,
+    name: spec.targetIngress.service,
+  });
   const liveVirtualService =
-    targetVersion && (await target.get({ apiVersion: targetVersion, kind: "VirtualService", namespace, name: names.virtualService }));
+    targetVersion &&
+    (await target.get({
+      apiVersion: targetVersion,
+      kind: "VirtualService",
+      namespace,
+      name: names.virtualService,
+    }));
   return {
     sourceVersion,
     targetVersion: targetVersion ?? KNOWN_AFTER_APPLY,
@@ -150,7 +196,10 @@ async function observe(spec: ExposeTargetSpec, ctx: ReadContext): Promise<Observ
 }
 
 /** The target VirtualService and the source ServiceEntry, in the order they are written. */
-function desiredObjects(spec: ExposeTargetSpec, observed: Omit<Observed, "liveServiceEntry" | "liveVirtualService">): [KubeObject, KubeObject] {
+function desiredObjects(
+  spec: ExposeTargetSpec,
+  observed: Omit<Observed, "liveServiceEntry" | "liveVirtualService">,
+): [KubeObject, KubeObject] {
   const names = exposeNames(spec.traffic.service);
   const labels = managedLabels(spec.playbook);
   const { namespace, remoteHost, port, service, hosts } = spec.traffic;
@@ -182,7 +231,8 @@ function desiredObjects(spec: ExposeTargetSpec, observed: Omit<Observed, "liveSe
 function changeFor(desired: KubeObject, live: KubeObject | undefined, detail: string): Change {
   const address = addressOf(desired);
   if (!live) return { action: "create", address, after: desired, detail };
-  if (isDeepStrictEqual(live.spec, desired.spec) && hasLabels(live, desired)) return { action: "no-op", address, detail };
+  if (isDeepStrictEqual(live.spec, desired.spec) && hasLabels(live, desired))
+    return { action: "no-op", address, detail };
   return { action: "update", address, before: imageOf(live), after: desired, detail };
 }
 
@@ -202,7 +252,11 @@ async function write(port: ClusterPort, desired: KubeObject, ctx: WriteContext):
   );
 }
 
-function mismatch(desired: KubeObject, live: KubeObject | undefined, context: string): Verification | undefined {
+function mismatch(
+  desired: KubeObject,
+  live: KubeObject | undefined,
+  context: string,
+): Verification | undefined {
   if (!live) return { outcome: "failed", detail: `${addressOf(desired)} does not exist in ${context}` };
   if (!isDeepStrictEqual(live.spec, desired.spec)) {
     return { outcome: "failed", detail: `${addressOf(desired)} in ${context} differs from what was applied` };
@@ -210,11 +264,20 @@ function mismatch(desired: KubeObject, live: KubeObject | undefined, context: st
   return undefined;
 }
 
-async function waitForAddress(spec: ExposeTargetSpec, target: ClusterPort, ctx: WriteContext): Promise<string> {
+async function waitForAddress(
+  spec: ExposeTargetSpec,
+  target: ClusterPort,
+  ctx: WriteContext,
+): Promise<string> {
   const address = ingressServiceAddress(spec);
   ctx.progress.wait(address, "waiting for the load balancer's external address");
   return target.waitFor(
-    { apiVersion: "v1", kind: "Service", namespace: spec.targetIngress.namespace, name: spec.targetIngress.service },
+    {
+      apiVersion: "v1",
+      kind: "Service",
+      namespace: spec.targetIngress.namespace,
+      name: spec.targetIngress.service,
+    },
     ingressAddress,
     INGRESS_ADDRESS_TIMEOUT_MS,
     (detail) => ctx.progress.wait(address, detail),
@@ -222,7 +285,9 @@ async function waitForAddress(spec: ExposeTargetSpec, target: ClusterPort, ctx: 
 }
 
 function hasLabels(live: KubeObject, desired: KubeObject): boolean {
-  return Object.entries(desired.metadata.labels ?? {}).every(([key, value]) => live.metadata.labels?.[key] === value);
+  return Object.entries(desired.metadata.labels ?? {}).every(
+    ([key, value]) => live.metadata.labels?.[key] === value,
+  );
 }
 
 function ingressServiceAddress(spec: ExposeTargetSpec): string {
@@ -230,12 +295,21 @@ function ingressServiceAddress(spec: ExposeTargetSpec): string {
 }
 
 function describeServiceEntry(se: KubeObject): string {
-  const s = se.spec as { hosts: string[]; ports: { number: number }[]; endpoints: { address: string }[]; resolution: string };
+  const s = se.spec as {
+    hosts: string[];
+    ports: { number: number }[];
+    endpoints: { address: string }[];
+    resolution: string;
+  };
   return `${s.hosts.join(", ")}:${s.ports[0]?.number} → ${s.endpoints[0]?.address} (MESH_EXTERNAL, ${s.resolution})`;
 }
 
 function describeVirtualService(vs: KubeObject): string {
-  const s = vs.spec as { hosts: string[]; gateways: string[]; http: { route: { destination: { host: string; port: { number: number } } }[] }[] };
+  const s = vs.spec as {
+    hosts: string[];
+    gateways: string[];
+    http: { route: { destination: { host: string; port: { number: number } } }[] }[];
+  };
   const destination = s.http[0]?.route[0]?.destination;
   return `${s.hosts.join(", ")} via ${s.gateways.join(", ")} → ${destination?.host}:${destination?.port.number}`;
 }
@@ -243,7 +317,9 @@ function describeVirtualService(vs: KubeObject): string {
 /** The traffic steps need both ingress gateways; the validator says so first, this guards hand-built playbooks. */
 export function requireIngress(playbook: Playbook): void {
   const lines: string[] = [];
-  if (!playbook.spec.source.ingress) lines.push("spec.source.ingress: Required value: the source ingress gateway, needed by spec.traffic");
-  if (!playbook.spec.target.ingress) lines.push("spec.target.ingress: Required value: the target ingress gateway, needed by spec.traffic");
+  if (!playbook.spec.source.ingress)
+    lines.push("spec.source.ingress: Required value: the source ingress gateway, needed by spec.traffic");
+  if (!playbook.spec.target.ingress)
+    lines.push("spec.target.ingress: Required value: the target ingress gateway, needed by spec.traffic");
   if (lines.length) throw new UsageError(lines.join("\n"), lines);
 }

@@ -63,7 +63,7 @@ const SERVER_OWNED = [
 export function imageOf(object: KubeObject): KubeObject {
   const { status: _status, metadata, ...rest } = object;
   const kept = Object.fromEntries(Object.entries(metadata).filter(([key]) => !SERVER_OWNED.includes(key)));
-  return { ...rest, metadata: kept as KubeObject["metadata"] } as KubeObject;
+  return { ...rest, metadata: kept as KubeObject["metadata"] };
 }
 
 export function sameImage(a: KubeObject, b: KubeObject): boolean {
@@ -81,7 +81,8 @@ export async function rollbackEntries(entries: ChangeEntry[], ctx: WriteContext)
   for (const entry of entries) oldest.set(targetKey(entry), entry);
   for (const entry of oldest.values()) {
     const target = entry.target as (ObjectRef & { context?: string }) | undefined;
-    if (!target?.context) throw new RuntimeError(`journal entry ${entry.seq} (${entry.address}) has no target: this is a bug`);
+    if (!target?.context)
+      throw new RuntimeError(`journal entry ${entry.seq} (${entry.address}) has no target: this is a bug`);
     const port = cluster(ctx, target.context);
     const { context: _context, ...ref } = target;
     if (entry.action === "create") {
@@ -89,7 +90,10 @@ export async function rollbackEntries(entries: ChangeEntry[], ctx: WriteContext)
       continue;
     }
     const before = entry.before as KubeObject | undefined;
-    if (!before) throw new RuntimeError(`journal entry ${entry.seq} (${entry.address}) has no before-image: this is a bug`);
+    if (!before)
+      throw new RuntimeError(
+        `journal entry ${entry.seq} (${entry.address}) has no before-image: this is a bug`,
+      );
     const live = await port.get(ref);
     if (live && sameImage(live, before)) continue;
     // replace creates it again when someone deleted it meanwhile.
@@ -99,5 +103,12 @@ export async function rollbackEntries(entries: ChangeEntry[], ctx: WriteContext)
 
 function targetKey(entry: ChangeEntry): string {
   const target = entry.target ?? {};
-  return JSON.stringify([target.context, target.apiVersion, target.kind, target.namespace, target.name, entry.address]);
+  return JSON.stringify([
+    target.context,
+    target.apiVersion,
+    target.kind,
+    target.namespace,
+    target.name,
+    entry.address,
+  ]);
 }

@@ -8,7 +8,10 @@ import type { KubeObject } from "../../providers/kubernetes/port.js";
  * - on the target, VirtualService `clustershift-<service>-ingress`: the target gateway's route to the service.
  */
 export function exposeNames(service: string): { serviceEntry: string; virtualService: string } {
-  return { serviceEntry: `clustershift-${service}-remote`, virtualService: `clustershift-${service}-ingress` };
+  return {
+    serviceEntry: `clustershift-${service}-remote`,
+    virtualService: `clustershift-${service}-ingress`,
+  };
 }
 
 export interface ServiceEntryInput {
@@ -27,7 +30,8 @@ export interface ServiceEntryInput {
  * STATIC with the IP as endpoint, or DNS for a load balancer that has a host name (AWS ELB).
  */
 export function buildServiceEntry(input: ServiceEntryInput): KubeObject {
-  const resolution = input.address === KNOWN_AFTER_APPLY ? KNOWN_AFTER_APPLY : isIP(input.address) ? "STATIC" : "DNS";
+  const resolution =
+    input.address === KNOWN_AFTER_APPLY ? KNOWN_AFTER_APPLY : isIP(input.address) ? "STATIC" : "DNS";
   return {
     apiVersion: input.apiVersion,
     kind: "ServiceEntry",
@@ -88,7 +92,8 @@ export function buildTargetVirtualService(input: TargetVirtualServiceInput): Kub
 
 /** The external address of a LoadBalancer Service: its first ingress IP, else host name. */
 export function ingressAddress(service: KubeObject | undefined): string | undefined {
-  const status = service?.status as { loadBalancer?: { ingress?: { ip?: string; hostname?: string }[] } } | undefined;
+  const status = service?.status as
+    { loadBalancer?: { ingress?: { ip?: string; hostname?: string }[] } } | undefined;
   for (const ingress of status?.loadBalancer?.ingress ?? []) {
     if (ingress.ip) return ingress.ip;
     if (ingress.hostname) return ingress.hostname;

@@ -36,9 +36,15 @@ export interface MirroredKind {
 
 /** Namespaced kinds worth mirroring; Pods, Endpoints, EndpointSlices and Events are made by controllers. */
 export const MIRRORED_KINDS: readonly MirroredKind[] = [
-  ...["LimitRange", "ResourceQuota", "ServiceAccount", "Secret", "ConfigMap", "PersistentVolumeClaim", "Service"].map(
-    (kind) => ({ group: "", kind }),
-  ),
+  ...[
+    "LimitRange",
+    "ResourceQuota",
+    "ServiceAccount",
+    "Secret",
+    "ConfigMap",
+    "PersistentVolumeClaim",
+    "Service",
+  ].map((kind) => ({ group: "", kind })),
   { group: "rbac.authorization.k8s.io", kind: "Role" },
   { group: "rbac.authorization.k8s.io", kind: "RoleBinding" },
   ...["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"].map((kind) => ({ group: "apps", kind })),
@@ -88,7 +94,10 @@ export function compareForApply(a: KubeObject, b: KubeObject): number {
 }
 
 /** Consecutive runs of equal priority: each run may be written in parallel, runs one after the other. */
-export function priorityRuns<T>(items: readonly T[], objectOf: (item: T) => KubeObject): T[][] {
+export function priorityRuns<T>(
+  items: readonly T[],
+  objectOf: (item: T) => Pick<KubeObject, "apiVersion" | "kind">,
+): T[][] {
   const runs: T[][] = [];
   let last: number | undefined;
   for (const item of items) {

@@ -5,7 +5,11 @@ import type { VirtualService } from "./weights.js";
  * a short name relative to the VirtualService's own namespace, so `frontend` counts only there.
  */
 export function serviceHosts(service: string, namespace: string, vsNamespace: string | undefined): string[] {
-  const qualified = [`${service}.${namespace}`, `${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`];
+  const qualified = [
+    `${service}.${namespace}`,
+    `${service}.${namespace}.svc`,
+    `${service}.${namespace}.svc.cluster.local`,
+  ];
   return vsNamespace === namespace ? [service, ...qualified] : qualified;
 }
 
@@ -41,14 +45,23 @@ export function newSplitVirtualService(input: SplitVirtualServiceInput): Virtual
   return {
     apiVersion: input.apiVersion,
     kind: "VirtualService",
-    metadata: { name: `clustershift-${input.service}-split`, namespace: input.namespace, labels: input.labels },
+    metadata: {
+      name: `clustershift-${input.service}-split`,
+      namespace: input.namespace,
+      labels: input.labels,
+    },
     spec: {
       hosts: input.hosts?.length ? input.hosts : ["*"],
       gateways: [input.gateway],
       http: [
         {
           route: [
-            { destination: { host: `${input.service}.${input.namespace}.svc.cluster.local`, port: { number: input.port } } },
+            {
+              destination: {
+                host: `${input.service}.${input.namespace}.svc.cluster.local`,
+                port: { number: input.port },
+              },
+            },
           ],
         },
       ],

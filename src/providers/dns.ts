@@ -1,0 +1,27 @@
+import type { ReadContext } from "../engine/types.js";
+import { Route53Dns } from "./route53/client.js";
+import type { DnsPort } from "./route53/port.js";
+import { SandboxDnsClient } from "./sandbox-dns/client.js";
+
+export type { DnsPort } from "./route53/port.js";
+
+/**
+ * The DNS service `spec.dns.provider` names, memoized for the run in `ctx.clients` under `dns:<provider>`
+ * (tests put their own client there). The sandbox DNS lives on the source sandbox cluster's port.
+ */
+export function dnsProvider(ctx: Pick<ReadContext, "clients" | "options" | "playbook">): DnsPort {
+  const { dns, source } = ctx.playbook.spec;
+  if (!dns) throw new Error("dnsProvider: the playbook has no spec.dns; this is a bug");
+  const key = `dns:${dns.provider}`;
+  const known = ctx.clients.get(key) as DnsPort | undefined;
+  if (known) return known;
+  const created: DnsPort =
+    dns.provider === "route53"
+      ? new Route53Dns()
+      : new SandboxDnsClient({
+          context: source.context,
+          ...(ctx.options.kubeconfig === undefined ? {} : { kubeconfig: ctx.options.kubeconfig }),
+        });
+  ctx.clients.set(key, created);
+  return created;
+}

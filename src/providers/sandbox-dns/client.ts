@@ -1,0 +1,135 @@
+import http from "node:http";
+import https from "node:https";
+import type { KubeConfig } from "@kubernetes/client-node";
+import { RuntimeError } from "../../engine/errors.js";
+import { loadKubeConfig } from "../kubernetes/client.js";
+import { fqdn } from "../route53/names.js";
+import {
+  BatchRejectedError,
+  type ChangeInfo,
+  type DnsPort,
+  type NameServers,
+  type RecordChange,
+  type RecordSet,
+  type WaitOptions,
+  type Zone,
+  type ZoneRef,
+} from "../route53/port.js";
+import { pollUntilInSync } from "../route53/wait.js";
+import { checkZoneName, selectZone, zoneRefName } from "../route53/zones.js";
+
+export interface SandboxDnsClientOptions {
+  /** The kubeconfig context of a sandbox cluster: its server and token reach the DNS service too. */
+  context: string;
+  /** KUBECONFIG-style path list; default `$KUBECONFIG`, then `~/.kube/config`. */
+  kubeconfig?: string;
+  pollIntervalMs?: number;
+  syncTimeoutMs?: number;
+}
+
+interface Reply {
+  status: number;
+  body: unknown;
+}
+
+/** The sandbox DNS (`src/sandbox/dns`) over HTTP, at `/sandbox/v1/dns` of a sandbox cluster's API port. */
+export class SandboxDnsClient implements DnsPort {
+  readonly label = "sandbox-dns";
+  private readonly config: KubeConfig;
+  private readonly base: string;
+
+  constructor(private readonly options: SandboxDnsClientOptions) {
+    const { config, where } = loadKubeConfig(options.kubeconfig);
+    if (!config.getContextObject(options.context)) {
+      throw new RuntimeError(
+        `dns.provider sandbox: the kubeconfig context "${options.context}" (spec.source.context) is not in ${where}; start the sandbox first`,
+      );
+    }
+    // One KubeConfig per cluster: the library reads credentials from the current context on every request.
+    config.setCurrentContext(options.context);
+    const server = config.getCurrentCluster()?.server;
+    if (!server) throw new RuntimeError(`kubeconfig context "${options.context}" names no cluster server`);
+    this.config = config;
+    this.base = `${server.replace(/\/+$/, "")}/sandbox/v1/dns`;
+  }
+
+  async findZone(ref: ZoneRef): Promise<Zone> {
+    if (ref.zoneId !== undefined) {
+      return checkZoneName((await this.request("GET", `/zones/${encodeURIComponent(ref.zoneId)}`)) as Zone, ref);
+    }
+    const name = fqdn(zoneRefName(ref));
+    const { zones } = (await this.request("GET", `/zones?name=${encodeURIComponent(name)}`)) as { zones: Zone[] };
+    return selectZone(zones, name, `the sandbox DNS at ${this.base}`);
+  }
+
+  async listRecordSets(zone: Zone, name: string): Promise<RecordSet[]> {
+    const path = `/zones/${encodeURIComponent(zone.id)}/records?name=${encodeURIComponent(fqdn(name))}`;
+    return ((await this.request("GET", path)) as { records: RecordSet[] }).records;
+  }
+
+  async changeRecordSets(zone: Zone, changes: RecordChange[], comment: string): Promise<ChangeInfo> {
+    return (await this.request("POST", `/zones/${encodeURIComponent(zone.id)}/changes`, { changes, comment })) as ChangeInfo;
+  }
+
+  async waitForChange(change: ChangeInfo, options: WaitOptions): Promise<void> {
+    await pollUntilInSync(
+      change,
+      async (id) => ((await this.request("GET", `/changes/${encodeURIComponent(id)}`)) as ChangeInfo).status,
+      { intervalMs: this.options.pollIntervalMs ?? 250, timeoutMs: this.options.syncTimeoutMs ?? 60_000 },
+      options,
+    );
+  }
+
+  nameServers(): Promise<NameServers> {
+    return Promise.resolve({ kind: "api-only" });
+  }
+
+  private async request(method: "GET" | "POST", path: string, body?: unknown): Promise<unknown> {
+    const url = `${this.base}${path}`;
+    let reply: Reply;
+    try {
+      reply = await this.send(method, url, body);
+    } catch (error) {
+      throw new RuntimeError(
+        `cannot reach the sandbox DNS at ${url} (${(error as Error).message}): is the sandbox of context "${this.options.context}" running?`,
+        { cause: error },
+      );
+    }
+    if (reply.status < 300) return reply.body;
+    const { code, message } = (reply.body ?? {}) as { code?: string; message?: string };
+    const said = `${code ?? reply.status}: ${message ?? "(no message)"}`;
+    if (code === "InvalidChangeBatch") throw new BatchRejectedError(message ?? said);
+    if (reply.status === 401 || reply.status === 403) {
+      throw new RuntimeError(`the sandbox DNS at ${url} refused the credentials of context "${this.options.context}" (${said})`);
+    }
+    if (code === "NotFound") {
+      throw new RuntimeError(`the sandbox at ${this.base} serves no DNS (${said}): start it with the DNS extension`);
+    }
+    throw new RuntimeError(`sandbox DNS ${method} ${path}: ${said}`);
+  }
+
+  private async send(method: string, url: string, body: unknown): Promise<Reply> {
+    const options: https.RequestOptions = { method, headers: { accept: "application/json" } };
+    await this.config.applyToHTTPSOptions(options);
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    if (payload !== undefined) options.headers = { ...options.headers, "content-type": "application/json" };
+    const transport = url.startsWith("https:") ? https : http;
+    return new Promise<Reply>((resolve, reject) => {
+      const req = transport.request(url, options, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("error", reject);
+        res.on("end", () => {
+          const text = Buffer.concat(chunks).toString("utf8");
+          try {
+            resolve({ status: res.statusCode ?? 0, body: text === "" ? undefined : (JSON.parse(text) as unknown) });
+          } catch {
+            resolve({ status: res.statusCode ?? 0, body: { message: text.slice(0, 200) } });
+          }
+        });
+      });
+      req.on("error", reject);
+      req.end(payload);
+    });
+  }
+}

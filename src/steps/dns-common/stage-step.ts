@@ -1,0 +1,323 @@
+import { DriftError, RuntimeError } from "../../engine/errors.js";
+import { sleep } from "../../engine/sleep.js";
+import {
+  KNOWN_AFTER_APPLY,
+  type Change,
+  type ChangeEntry,
+  type PlannedGate,
+  type ReadContext,
+  type Step,
+  type StepInstance,
+  type StepKind,
+  type StepPlan,
+  type Verification,
+  type WriteContext,
+} from "../../engine/types.js";
+import type { DnsSpec, Playbook } from "../../playbook/schema.js";
+import { dnsProvider } from "../../providers/dns.js";
+import {
+  BatchRejectedError,
+  type ChangeInfo,
+  type DnsPort,
+  type RecordSet,
+  type Zone,
+} from "../../providers/route53/port.js";
+import { canonicalRecordSet, describeRecordSets, recordKey, sameRecordSets } from "../../providers/route53/records.js";
+import { queryRecord } from "../../providers/route53/resolve.js";
+import { chainStates } from "./chain.js";
+import { describeTransition } from "./describe.js";
+import {
+  awaitTargetAddress,
+  dnsSpecOf,
+  keysOf,
+  observeZone,
+  originalRecord,
+  readRecord,
+  recordTypes,
+  targetAddress,
+  type DnsTarget,
+  type Observed,
+} from "./observe.js";
+import { dnsStages, isFinalCutover, stageId, stageTitle, type DnsStage, type DnsStageSpec } from "./stages.js";
+
+/** What apply, verify and rollback need of a DNS stage's plan. */
+export interface DnsStageData {
+  stage: DnsStage;
+  zone: Zone;
+  name: string;
+  address: string;
+  original: RecordSet;
+  /** The new address, or KNOWN_AFTER_APPLY while the target load balancer has none. */
+  target: string;
+  before: RecordSet[];
+  after: RecordSet[];
+}
+
+/** A step kind made of DNS stages: `lower-dns-ttl` takes the first, `cutover-dns` the rest. */
+export function dnsStageStep(kind: StepKind, stagesOf: (stages: DnsStage[]) => DnsStage[]): Step<DnsStageSpec> {
+  return {
+    kind,
+    expand(playbook: Playbook): StepInstance<DnsStageSpec>[] {
+      const dns = playbook.spec.dns;
+      if (!dns) return [];
+      return stagesOf(dnsStages(dns)).map((stage) => ({ id: stageId(stage), title: stageTitle(stage, dns), spec: { stage } }));
+    },
+    plan: (instance, ctx) => planStage(kind, instance, ctx),
+    apply: applyStage,
+    verify: verifyStage,
+    rollback: rollbackEntries,
+  };
+}
+
+async function planStage(kind: StepKind, instance: StepInstance<DnsStageSpec>, ctx: ReadContext): Promise<StepPlan> {
+  const dns = dnsSpecOf(ctx);
+  const { stage } = instance.spec;
+  const observed = await observeZone(ctx);
+  const target = await targetAddress(ctx);
+  const current = await readRecord(observed, recordTypes(dns, target));
+  const original = originalRecord(observed, current, ctx.journaled, dns);
+  const { states, before, after } = statesOf(original, dns, target, stage);
+  const data: DnsStageData = {
+    stage,
+    zone: observed.zone,
+    name: observed.name,
+    address: observed.address,
+    original,
+    target,
+    before,
+    after,
+  };
+  const unchanged = sameRecordSets(before, after);
+  const changes: Change[] = unchanged
+    ? [{ action: "no-op", address: observed.address, detail: noChangeReason(stage, states, target, dns) }]
+    : [
+        { action: "update", address: observed.address, before, after, detail: describeTransition(before, after) },
+        { action: "wait", address: observed.address, detail: "wait INSYNC" },
+        ...(stage.kind === "lower-ttl" && original.ttl !== undefined
+          ? [{ action: "wait", address: observed.address, detail: `wait old TTL ${original.ttl}s` } as const]
+          : []),
+      ];
+  const moves = !states.every((state) => sameRecordSets(state, [original]));
+  return {
+    id: instance.id,
+    kind,
+    title: instance.title,
+    changes,
+    gates: moves ? stageGates(stage, dns, observed.address, after) : [],
+    data,
+  };
+}
+
+function statesOf(original: RecordSet, dns: DnsSpec, target: string, stage: DnsStage) {
+  const states = chainStates(original, dns, target);
+  const position = dnsStages(dns).findIndex((s) => stageId(s) === stageId(stage));
+  const before = states[position];
+  const after = states[position + 1];
+  if (position < 0 || !before || !after) throw new Error(`DNS stage ${stageId(stage)} is not in the playbook: this is a bug`);
+  return { states, before, after };
+}
+
+function noChangeReason(stage: DnsStage, states: RecordSet[][], target: string, dns: DnsSpec): string {
+  const [original] = states[0] ?? [];
+  if (!original || states.every((state) => sameRecordSets(state, [original]))) return `already answers ${target}`;
+  if (stage.kind === "lower-ttl") {
+    return original.alias ? "an alias record has no TTL of its own" : `ttl ${original.ttl}s is not above ${dns.lowTtl}s`;
+  }
+  return "nothing to change";
+}
+
+/**
+ * Between weights: a pause of the record's TTL, so resolvers see one weight before the next. After the
+ * last cutover stage: the `dns.soak` pause, before the TTL goes back up and the run ends.
+ */
+function stageGates(stage: DnsStage, dns: DnsSpec, address: string, after: RecordSet[]): PlannedGate[] {
+  const gates: PlannedGate[] = [];
+  const ttl = Math.max(0, ...after.map((set) => set.ttl ?? 0));
+  if (stage.kind === "weight" && !stage.last && ttl > 0) {
+    gates.push(pauseGate(`${address} settle`, `${ttl}s`, `pause ${ttl}s (one TTL at weight ${stage.weight})`));
+  }
+  if (isFinalCutover(stage) && dns.soak !== undefined) {
+    gates.push(pauseGate(`${address} soak`, dns.soak, `pause ${dns.soak} (soak)`));
+  }
+  return gates;
+}
+
+function pauseGate(address: string, duration: string, detail: string): PlannedGate {
+  return { address, gate: { type: "pause", duration }, onFailure: "rollback", detail };
+}
+
+async function applyStage(plan: StepPlan, ctx: WriteContext): Promise<void> {
+  if (!plan.changes.some((change) => change.action === "update")) return;
+  const data = await resolvedData(plan, ctx);
+  const port = dnsProvider(ctx);
+  const observed: Observed = { port, zone: data.zone, name: data.name, address: data.address };
+  const types = new Set([...data.before, ...data.after].map((set) => set.type));
+  const current = await readRecord(observed, types);
+  // Already there: a resumed run whose change went through before it stopped.
+  if (!sameRecordSets(current, data.after)) {
+    if (!sameRecordSets(current, data.before)) throw driftError(observed, data.before, current);
+    const target: DnsTarget = { provider: port.label, zone: data.zone, name: data.name, type: dnsSpecOf(ctx).type };
+    const change = await ctx.change(
+      { address: data.address, action: "update", before: data.before, after: data.after, target: { ...target } },
+      () =>
+        replaceRecord(observed, data.before, data.after, `clustershift ${ctx.playbook.metadata.name} ${plan.id}`, types),
+    );
+    await port.waitForChange(change, { onProgress: (detail) => ctx.progress.wait(data.address, detail), signal: ctx.signal });
+  }
+  if (data.stage.kind === "lower-ttl" && data.original.ttl !== undefined) {
+    await waitOut(data.original.ttl, data.address, ctx);
+  }
+}
+
+/** The plan's data with the target address filled in, waiting for the load balancer if the plan could not know it. */
+async function resolvedData(plan: StepPlan, ctx: ReadContext): Promise<DnsStageData> {
+  const data = plan.data as DnsStageData;
+  if (data.target !== KNOWN_AFTER_APPLY) return data;
+  const dns = dnsSpecOf(ctx);
+  const known = dns.target ?? (await awaitTargetAddress(ctx, (detail) => ctx.progress.wait(data.address, detail)));
+  const { before, after } = statesOf(data.original, dns, known, data.stage);
+  return { ...data, target: known, before, after };
+}
+
+/**
+ * One atomic batch: DELETE exactly `before`, CREATE `after`. A record changed since it was read makes the
+ * DELETE, and with it the whole batch, fail: nothing is overwritten.
+ */
+async function replaceRecord(
+  observed: Observed,
+  before: readonly RecordSet[],
+  after: readonly RecordSet[],
+  comment: string,
+  types: ReadonlySet<string>,
+): Promise<ChangeInfo> {
+  const { port, zone } = observed;
+  try {
+    return await port.changeRecordSets(
+      zone,
+      [
+        ...before.map((record) => ({ action: "DELETE" as const, record })),
+        ...after.map((record) => ({ action: "CREATE" as const, record })),
+      ],
+      comment,
+    );
+  } catch (error) {
+    if (!(error instanceof BatchRejectedError)) throw error;
+    const now = await readRecord(observed, types);
+    if (!sameRecordSets(now, before)) throw driftError(observed, before, now);
+    throw new RuntimeError(
+      `${port.label} refused the change of ${observed.address} (${error.message}); nothing was changed`,
+      { cause: error },
+    );
+  }
+}
+
+function driftError(observed: Observed, expected: readonly RecordSet[], found: readonly RecordSet[]): DriftError {
+  return new DriftError(
+    `the record ${observed.address.replace(/^\S+ record /, "")} changed since the plan: expected ${describeRecordSets(expected)}, ` +
+      `found ${describeRecordSets(found)}; nothing was changed. Run \`clustershift plan\` to review.`,
+  );
+}
+
+async function waitOut(seconds: number, address: string, ctx: ReadContext): Promise<void> {
+  const end = Date.now() + seconds * 1000;
+  for (let left = end - Date.now(); left > 0; left = end - Date.now()) {
+    ctx.progress.wait(address, `waiting out the old TTL: ${Math.ceil(left / 1000)}s left`);
+    await sleep(Math.min(1000, left), ctx.signal);
+  }
+}
+
+async function verifyStage(plan: StepPlan, ctx: ReadContext): Promise<Verification> {
+  const data = await resolvedTarget(plan, ctx);
+  const port = dnsProvider(ctx);
+  const observed: Observed = { port, zone: data.zone, name: data.name, address: data.address };
+  const current = await readRecord(observed, new Set([...data.before, ...data.after].map((set) => set.type)));
+  if (!sameRecordSets(current, data.after)) {
+    return {
+      outcome: "failed",
+      detail: `${data.address} is ${describeRecordSets(current)}, expected ${describeRecordSets(data.after)}`,
+    };
+  }
+  const servers = await port.nameServers(data.zone);
+  const viaApi = `${data.name} reads back as planned through the ${port.label} API`;
+  switch (servers.kind) {
+    case "api-only":
+      return { outcome: "passed", detail: `${viaApi}, which is the authority for it` };
+    case "unreachable":
+      return { outcome: "not-supported", detail: `${viaApi}; not checked at the name servers: ${servers.reason}` };
+    case "servers":
+      return checkAtServers(servers.servers, data, viaApi);
+  }
+}
+
+/** At verify time the target is known even when the plan was made before the load balancer had an address. */
+async function resolvedTarget(plan: StepPlan, ctx: ReadContext): Promise<DnsStageData> {
+  const data = plan.data as DnsStageData;
+  if (data.target !== KNOWN_AFTER_APPLY) return data;
+  const known = await targetAddress(ctx);
+  if (known === KNOWN_AFTER_APPLY) return data;
+  const { before, after } = statesOf(data.original, dnsSpecOf(ctx), known, data.stage);
+  return { ...data, target: known, before, after };
+}
+
+async function checkAtServers(servers: string[], data: DnsStageData, viaApi: string): Promise<Verification> {
+  const answering = data.after.filter((set) => set.weight !== 0);
+  const [first] = answering;
+  if (!first || answering.some((set) => set.alias)) {
+    return { outcome: "not-supported", detail: `${viaApi}; an alias answers with its target's addresses, not checked` };
+  }
+  const result = await queryRecord(servers, data.name, first.type, 3000);
+  if (result.kind === "unreachable") {
+    return { outcome: "not-supported", detail: `${viaApi}; the name servers did not answer (${result.reason})` };
+  }
+  const expected = new Set(answering.flatMap((set) => canonicalRecordSet(set).values ?? []));
+  const got = canonicalRecordSet({ name: data.name, type: first.type, values: result.answer.values }).values ?? [];
+  const weighted = answering.length > 1;
+  const valuesOk = got.length > 0 && got.every((v) => expected.has(v)) && (weighted || got.length === expected.size);
+  const maxTtl = Math.max(...answering.map((set) => set.ttl ?? 0));
+  const ttlOk = result.answer.ttl === undefined || result.answer.ttl <= maxTtl;
+  const at = `at ${servers.join(", ")}`;
+  if (!valuesOk || !ttlOk) {
+    const ttl = result.answer.ttl === undefined ? "" : ` ttl ${result.answer.ttl}`;
+    return {
+      outcome: "failed",
+      detail: `the name servers ${at} answer ${first.type} ${got.join(",") || "(nothing)"}${ttl} for ${data.name}, expected ${describeRecordSets(answering)}`,
+    };
+  }
+  return { outcome: "passed", detail: `the name servers ${at} answer ${first.type} ${got.join(",")} for ${data.name}` };
+}
+
+/**
+ * Puts back each entry's before-image in one batch: DELETE whatever of the record is there now, CREATE the
+ * before-image, wait for INSYNC. Nothing when the record already equals it (a write that never happened,
+ * or a rollback run twice).
+ */
+async function rollbackEntries(entries: ChangeEntry[], ctx: WriteContext): Promise<void> {
+  for (const entry of entries) {
+    const target = entry.target as DnsTarget | undefined;
+    if (entry.action !== "update" || !target) continue;
+    const before = entry.before as RecordSet[];
+    const after = (entry.after ?? []) as RecordSet[];
+    const port = dnsProvider(ctx);
+    checkProvider(port, target);
+    const observed: Observed = { port, zone: target.zone, name: target.name, address: entry.address };
+    const keys = keysOf(before, after);
+    const types = new Set([...before, ...after].map((set) => set.type));
+    const current = (await readRecord(observed, types)).filter((set) => keys.has(recordKey(set)));
+    if (sameRecordSets(current, before)) continue;
+    if (!sameRecordSets(current, after)) {
+      ctx.progress.warn(
+        `${entry.address} was changed outside clustershift (now ${describeRecordSets(current)}); restoring ${describeRecordSets(before)} anyway`,
+      );
+    }
+    const change = await replaceRecord(observed, current, before, `clustershift rollback ${entry.step}`, types);
+    await port.waitForChange(change, { onProgress: (detail) => ctx.progress.wait(entry.address, detail), signal: ctx.signal });
+  }
+}
+
+function checkProvider(port: DnsPort, target: DnsTarget): void {
+  if (port.label !== target.provider) {
+    throw new RuntimeError(
+      `this change was made through ${target.provider}, but spec.dns.provider now gives ${port.label}: set it back to roll back`,
+    );
+  }
+}

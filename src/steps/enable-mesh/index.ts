@@ -1,0 +1,291 @@
+import { isDeepStrictEqual } from "node:util";
+import { RuntimeError } from "../../engine/errors.js";
+import type { Change, ChangeEntry, ReadContext, Step, StepPlan, WriteContext } from "../../engine/types.js";
+import { formatDuration } from "../../playbook/duration.js";
+import { clusterName } from "../../providers/gke/client.js";
+import {
+  clusterResourceLink,
+  controlPlaneProgress,
+  findByMembership,
+  linksCluster,
+  membershipResource,
+  meshSpec,
+} from "../../providers/gke/hub.js";
+import { gkeHub } from "../../providers/gke/index.js";
+import { OPERATION_TIMEOUT_MS, waitForHubOperation } from "../../providers/gke/operations.js";
+import { poll } from "../../providers/gke/poll.js";
+import type { HubOperation, HubPort } from "../../providers/gke/port.js";
+import {
+  ACTIVE_WAIT,
+  featureAddress,
+  meshInstance,
+  membershipAddress,
+  specAddress,
+  type MeshInstance,
+} from "./spec.js";
+
+export type { MeshInstance } from "./spec.js";
+
+/** Provisioning a managed control plane takes about ten minutes; Google allows for more. */
+const ACTIVE_TIMEOUT_MS = 30 * 60_000;
+
+/**
+ * Fleet-managed Cloud Service Mesh for the GKE target: `gcloud container fleet memberships register`,
+ * `gcloud container fleet mesh enable`, `gcloud container fleet mesh update --management automatic`, then the
+ * wait for the managed control plane. Rollback undoes only what this run did.
+ */
+export const enableMeshStep: Step<MeshInstance> = {
+  kind: "enable-mesh",
+
+  expand(playbook) {
+    const instance = meshInstance(playbook);
+    if (!instance) return [];
+    return [
+      {
+        id: "enable-mesh",
+        title: `Enable ${instance.management} Cloud Service Mesh on ${instance.cluster.name}`,
+        spec: instance,
+      },
+    ];
+  },
+
+  async plan(instance, ctx) {
+    const spec = instance.spec;
+    const hub = gkeHub(ctx);
+    const changes: Change[] = [];
+
+    const membership = await hub.getMembership(spec.membership);
+    if (!membership) {
+      changes.push({
+        action: "create",
+        address: membershipAddress(spec),
+        after: membershipResource(spec.cluster),
+        detail: `cluster ${clusterName(spec.cluster)}`,
+      });
+    } else if (!linksCluster(membership.resourceLink, spec.cluster)) {
+      throw new RuntimeError(
+        `fleet membership ${spec.membership} exists for ${membership.resourceLink ?? "a non-GKE cluster"}, ` +
+          `not for ${clusterResourceLink(spec.cluster)}. Unregister it ` +
+          `(gcloud container fleet memberships unregister ${spec.cluster.name} --project ${spec.cluster.project}) ` +
+          "or give the target cluster another name.",
+      );
+    } else {
+      changes.push({ action: "no-op", address: membershipAddress(spec), detail: "registered" });
+    }
+
+    const feature = await hub.getFeature(spec.cluster.project);
+    changes.push(
+      feature
+        ? {
+            action: "no-op",
+            address: featureAddress(spec),
+            detail: `enabled${feature.state ? `, ${feature.state}` : ""}`,
+          }
+        : {
+            action: "create",
+            address: featureAddress(spec),
+            after: { featureId: "servicemesh" },
+            detail: "enable servicemesh",
+          },
+    );
+
+    const desired = meshSpec(spec.management);
+    const current = feature ? findByMembership(feature.specs, spec.membership) : undefined;
+    const detail = `management ${spec.management}`;
+    if (current && isDeepStrictEqual(current[1], desired)) {
+      changes.push({ action: "no-op", address: specAddress(spec), detail });
+    } else if (current) {
+      changes.push({
+        action: "update",
+        address: specAddress(spec),
+        before: current[1],
+        after: desired,
+        detail,
+      });
+    } else {
+      changes.push({ action: "create", address: specAddress(spec), after: desired, detail });
+    }
+
+    const state = feature ? findByMembership(feature.states, spec.membership)?.[1] : undefined;
+    if (spec.management === "automatic" && state?.controlPlane !== "ACTIVE") {
+      changes.push({
+        action: "wait",
+        address: ACTIVE_WAIT,
+        detail: `${spec.membership}, up to ${formatDuration(ACTIVE_TIMEOUT_MS)}`,
+      });
+    }
+    return { id: instance.id, kind: "enable-mesh", title: instance.title, changes, gates: [], data: spec };
+  },
+
+  async apply(plan, ctx) {
+    const spec = instanceOf(plan);
+    const hub = gkeHub(ctx);
+    const planned = (address: string) =>
+      plan.changes.find((c) => c.address === address && c.action !== "no-op");
+
+    if (planned(membershipAddress(spec))) {
+      const address = membershipAddress(spec);
+      await ctx.change(
+        {
+          address,
+          action: "create",
+          after: membershipResource(spec.cluster),
+          target: { kind: "fleet.membership", name: spec.membership },
+        },
+        () =>
+          settle(
+            hub,
+            hub.createMembership(spec.membership, spec.cluster),
+            ctx,
+            address,
+            `register ${spec.membership}`,
+          ),
+      );
+    }
+    if (planned(featureAddress(spec))) {
+      const address = featureAddress(spec);
+      await ctx.change(
+        {
+          address,
+          action: "create",
+          after: { featureId: "servicemesh" },
+          target: { kind: "fleet.feature", project: spec.cluster.project },
+        },
+        () =>
+          settle(hub, hub.enableFeature(spec.cluster.project), ctx, address, "enable feature servicemesh"),
+      );
+    }
+    if (planned(specAddress(spec))) await applySpec(spec, hub, ctx);
+    if (planned(ACTIVE_WAIT)) await waitActive(spec, hub, ctx);
+  },
+
+  async verify(plan, ctx) {
+    const spec = instanceOf(plan);
+    const feature = await gkeHub(ctx).getFeature(spec.cluster.project);
+    const current = feature ? findByMembership(feature.specs, spec.membership)?.[1] : undefined;
+    if (!isDeepStrictEqual(current, meshSpec(spec.management))) {
+      return {
+        outcome: "failed",
+        detail: `servicemesh spec of ${spec.membership} is not management ${spec.management}`,
+      };
+    }
+    if (spec.management === "manual") {
+      return { outcome: "passed", detail: "manual management: install the control plane with asmcli" };
+    }
+    const state = feature ? findByMembership(feature.states, spec.membership)?.[1] : undefined;
+    return state?.controlPlane === "ACTIVE"
+      ? { outcome: "passed", detail: "managed control plane ACTIVE" }
+      : { outcome: "failed", detail: `managed control plane is ${state?.controlPlane ?? "not reported"}` };
+  },
+
+  async rollback(entries, ctx) {
+    for (const entry of entries) await rollbackEntry(entry, gkeHub(ctx), ctx);
+  },
+};
+
+/** Journals the spec it replaces under the key the API uses (the project number form, when it has one). */
+async function applySpec(spec: MeshInstance, hub: HubPort, ctx: WriteContext): Promise<void> {
+  const address = specAddress(spec);
+  const feature = await hub.getFeature(spec.cluster.project);
+  const current = feature ? findByMembership(feature.specs, spec.membership) : undefined;
+  const key = current?.[0] ?? spec.membership;
+  const desired = meshSpec(spec.management);
+  await ctx.change(
+    {
+      address,
+      action: current ? "update" : "create",
+      before: current?.[1] ?? null,
+      after: desired,
+      target: { kind: "fleet.membership-spec", project: spec.cluster.project, key },
+    },
+    () =>
+      settle(
+        hub,
+        hub.updateMembershipSpecs(spec.cluster.project, { [key]: desired }),
+        ctx,
+        address,
+        `set ${address}`,
+      ),
+  );
+}
+
+async function waitActive(spec: MeshInstance, hub: HubPort, ctx: WriteContext): Promise<void> {
+  await poll(
+    async () => {
+      const feature = await hub.getFeature(spec.cluster.project);
+      return controlPlaneProgress(
+        spec.membership,
+        feature ? findByMembership(feature.states, spec.membership)?.[1] : undefined,
+      );
+    },
+    {
+      what: `controlPlaneManagement ACTIVE on ${spec.membership}`,
+      timeoutMs: ACTIVE_TIMEOUT_MS,
+      signal: ctx.signal,
+      onProgress: (detail) => ctx.progress.wait(ACTIVE_WAIT, detail),
+    },
+  );
+}
+
+async function rollbackEntry(entry: ChangeEntry, hub: HubPort, ctx: WriteContext): Promise<void> {
+  const target = entry.target ?? {};
+  switch (target.kind) {
+    case "fleet.membership-spec": {
+      const project = String(target.project);
+      if (!(await hub.getFeature(project))) return;
+      const before = (entry.before ?? {}) as Record<string, unknown>;
+      await settle(
+        hub,
+        hub.updateMembershipSpecs(project, { [String(target.key)]: before }),
+        ctx,
+        entry.address,
+        `restore ${entry.address}`,
+      );
+      return;
+    }
+    case "fleet.feature":
+      await settle(
+        hub,
+        hub.disableFeature(String(target.project)),
+        ctx,
+        entry.address,
+        "disable feature servicemesh",
+      );
+      return;
+    case "fleet.membership":
+      await settle(
+        hub,
+        hub.deleteMembership(String(target.name)),
+        ctx,
+        entry.address,
+        `unregister ${String(target.name)}`,
+      );
+      return;
+    default:
+      throw new Error(
+        `enable-mesh cannot roll back ${entry.address} (target ${String(target.kind)}): this is a bug`,
+      );
+  }
+}
+
+/** Waits out a Hub operation; `undefined` (already gone) needs no wait. */
+async function settle(
+  hub: HubPort,
+  started: Promise<HubOperation | undefined>,
+  ctx: ReadContext,
+  address: string,
+  what: string,
+): Promise<void> {
+  const operation = await started;
+  if (!operation) return;
+  await waitForHubOperation(hub, operation, {
+    what,
+    timeoutMs: OPERATION_TIMEOUT_MS,
+    signal: ctx.signal,
+    onProgress: (detail) => ctx.progress.wait(address, detail),
+  });
+}
+
+function instanceOf(plan: StepPlan): MeshInstance {
+  return plan.data as MeshInstance;
+}

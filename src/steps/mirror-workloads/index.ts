@@ -1,0 +1,13 @@
+export {
+  mirrorWorkloads,
+  changeFor,
+  addressOf,
+  CONCURRENCY,
+  type MirrorSpec,
+  type MirrorPlanData,
+} from "./step.js";
+export { strip, skipReason } from "./strip.js";
+export { namespaceLabels, rewriteImage, rewriteImages } from "./transform.js";
+export { parseLabelSelector, matchesSelector, excludedBy } from "./select.js";
+export { subsetDiff } from "./diff.js";
+export { priorityOf, compareForApply, MIRRORED_KINDS } from "./kinds.js";

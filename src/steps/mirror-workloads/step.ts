@@ -1,0 +1,389 @@
+import { RuntimeError, UsageError } from "../../engine/errors.js";
+import type {
+  Change,
+  ChangeEntry,
+  JournaledChange,
+  ReadContext,
+  Step,
+  StepInstance,
+  StepPlan,
+  Verification,
+  WriteContext,
+} from "../../engine/types.js";
+import type { Playbook, WorkloadsSpec } from "../../playbook/schema.js";
+import { durationMs, formatDuration } from "../../playbook/duration.js";
+import {
+  cluster,
+  ContextNotFoundError,
+  describe,
+  mapLimit,
+  refOf,
+} from "../../providers/kubernetes/index.js";
+import type { ClusterPort, KubeObject, ObjectRef } from "../../providers/kubernetes/port.js";
+import { subsetDiff, summarizePaths } from "./diff.js";
+import { compareForApply, groupOf, MIRRORED_KINDS, priorityOf, priorityRuns } from "./kinds.js";
+import { excludedBy, parseLabelSelector, type Requirement } from "./select.js";
+import { skipReason, strip } from "./strip.js";
+import { namespaceLabels, rewriteImages } from "./transform.js";
+
+export type MirrorSpec = WorkloadsSpec & { source: string; target: string };
+
+/** Calls in flight per cluster: enough to hide latency, few enough not to trip API priority and fairness. */
+export const CONCURRENCY = 16;
+/** How long rollback waits for a namespace it deleted to be gone before moving on. */
+const NAMESPACE_GONE_MS = 120_000;
+const ROLLOUT_KINDS = new Set(["Deployment", "StatefulSet"]);
+
+/** What apply and verify need besides the changes; JSON, and free of object contents (Secrets stay in changes). */
+export interface MirrorPlanData {
+  source: string;
+  target: string;
+  rolloutTimeoutMs: number;
+  /** Every Deployment and StatefulSet the target should run, changed or not. */
+  rollouts: ObjectRef[];
+}
+
+type Kind = { apiVersion: string; kind: string };
+
+export const mirrorWorkloads: Step<MirrorSpec> = {
+  kind: "mirror-workloads",
+
+  expand(playbook: Playbook): StepInstance<MirrorSpec>[] {
+    const workloads = playbook.spec.workloads;
+    if (!workloads) return [];
+    const { source, target } = playbook.spec;
+    return [
+      {
+        id: "mirror-workloads",
+        title: `Mirror workloads from ${source.context} to ${target.context}`,
+        spec: { ...workloads, source: source.context, target: target.context },
+      },
+    ];
+  },
+
+  async plan(instance, ctx) {
+    return planMirror(instance, ctx);
+  },
+
+  async apply(plan, ctx) {
+    const data = plan.data as MirrorPlanData;
+    const target = cluster(ctx, data.target);
+    const writes = plan.changes.filter(
+      (c): c is Extract<Change, { action: "create" | "update" }> =>
+        c.action === "create" || c.action === "update",
+    );
+    for (const run of priorityRuns(writes, (c) => c.after as KubeObject)) {
+      await mapLimit(run, CONCURRENCY, async (change) => {
+        const desired = change.after as KubeObject;
+        const ref = refOf(desired);
+        // The before-image is read now, not at plan time: it is what rollback must bring back, byte for byte.
+        let before =
+          change.action === "update" || desired.kind === "Namespace" ? await target.get(ref) : undefined;
+        if (before?.metadata.deletionTimestamp) {
+          await waitUntilGone(target, ref, ctx);
+          before = undefined;
+        }
+        const journaled: JournaledChange = {
+          address: change.address,
+          action: before ? "update" : "create",
+          after: desired,
+          target: { context: target.context, ...ref },
+        };
+        if (before) journaled.before = before;
+        if (desired.kind === "Secret") journaled.sensitive = true;
+        await ctx.change(journaled, () => target.apply(desired));
+      });
+    }
+  },
+
+  async verify(plan, ctx) {
+    return verifyMirror(plan, ctx);
+  },
+
+  async rollback(entries, ctx) {
+    // Newest first, so objects go before their namespace; equal priorities in parallel.
+    for (const run of priorityRuns(entries, (e) => refObject(e))) {
+      await mapLimit(run, CONCURRENCY, (entry) => revert(entry, ctx));
+    }
+  },
+};
+
+async function planMirror(instance: StepInstance<MirrorSpec>, ctx: ReadContext): Promise<StepPlan> {
+  const spec = instance.spec;
+  const selectors = spec.exclude.map((rule, i) => {
+    if (rule.labelSelector === undefined) return [];
+    try {
+      return parseLabelSelector(rule.labelSelector);
+    } catch (error) {
+      const path = `spec.workloads.exclude[${i}].labelSelector`;
+      throw new UsageError(`${path}: ${(error as Error).message}`);
+    }
+  });
+  const source = cluster(ctx, spec.source);
+  const target = targetCluster(ctx, spec.target);
+  const kinds = await resolveKinds(source, target);
+
+  const sourceNamespaces = await mapLimit(spec.namespaces, CONCURRENCY, (name) =>
+    source.get({ apiVersion: "v1", kind: "Namespace", name }),
+  );
+  const missing = spec.namespaces.filter((_, i) => sourceNamespaces[i] === undefined);
+  if (missing.length > 0) {
+    throw new RuntimeError(
+      `namespace ${missing.map((n) => `"${n}"`).join(", ")} not found on context "${source.context}"`,
+    );
+  }
+  const targetNamespaces = target
+    ? await mapLimit(spec.namespaces, CONCURRENCY, (name) =>
+        target.get({ apiVersion: "v1", kind: "Namespace", name }),
+      )
+    : [];
+  const terminating = new Set(
+    targetNamespaces.filter((ns) => ns?.metadata.deletionTimestamp).map((ns) => ns?.metadata.name),
+  );
+
+  const pairs = spec.namespaces.flatMap((namespace) => kinds.map((kind) => ({ namespace, kind })));
+  const listed = await mapLimit(pairs, CONCURRENCY, async ({ namespace, kind }) => {
+    const [found, existing] = await Promise.all([
+      source.list(kind.apiVersion, kind.kind, { namespace }),
+      target && !terminating.has(namespace) && kind.servedOnTarget
+        ? target.list(kind.apiVersion, kind.kind, { namespace })
+        : Promise.resolve([]),
+    ]);
+    return { found, existing };
+  });
+
+  const exclusionHits = spec.exclude.map(() => 0);
+  const desiredOf = (object: KubeObject): KubeObject | undefined => {
+    if (skipReason(object) !== undefined) return undefined;
+    const rule = excludedBy(object, spec.exclude, selectors);
+    if (rule !== undefined) {
+      exclusionHits[rule] = (exclusionHits[rule] ?? 0) + 1;
+      return undefined;
+    }
+    return transform(strip(object), spec);
+  };
+
+  const planned: { desired: KubeObject; current: KubeObject | undefined; note?: string }[] = [];
+  spec.namespaces.forEach((name, i) => {
+    const desired = desiredOf(sourceNamespaces[i] as KubeObject);
+    const current = targetNamespaces[i];
+    if (!desired) return;
+    if (current?.metadata.deletionTimestamp)
+      planned.push({ desired, current: undefined, note: "terminating on target" });
+    else planned.push({ desired, current });
+  });
+  for (const { found, existing } of listed) {
+    const byName = new Map(existing.map((o) => [o.metadata.name, o]));
+    for (const object of found) {
+      const desired = desiredOf(object);
+      if (desired) planned.push({ desired, current: byName.get(object.metadata.name) });
+    }
+  }
+  planned.sort((a, b) => compareForApply(a.desired, b.desired));
+
+  exclusionHits.forEach((hits, i) => {
+    if (hits === 0) ctx.progress.warn(`spec.workloads.exclude[${i}] matched nothing`);
+  });
+  const unserved = new Map<string, number>();
+  for (const kind of kinds.filter((k) => target && !k.servedOnTarget)) {
+    const count = planned.filter(
+      (p) => p.desired.apiVersion === kind.apiVersion && p.desired.kind === kind.kind,
+    ).length;
+    if (count > 0) unserved.set(`${kind.kind}.${groupOf(kind.apiVersion)}`, count);
+  }
+  if (unserved.size > 0) {
+    ctx.progress.warn(
+      `context "${spec.target}" does not serve ${[...unserved].map(([k, n]) => `${k} (${n})`).join(", ")} yet: ` +
+        "apply fails unless an earlier step installs it",
+    );
+  }
+
+  const timeoutMs = durationMs(spec.rolloutTimeout);
+  const writes: Change[] = planned.map(({ desired, current, note }) => changeFor(desired, current, note));
+  const waits: Change[] = writes.flatMap((change) =>
+    (change.action === "create" || change.action === "update") &&
+    ROLLOUT_KINDS.has((change.after as KubeObject).kind)
+      ? [
+          {
+            action: "wait",
+            address: `rollout ${change.address}`,
+            detail: `complete within ${formatDuration(timeoutMs)}`,
+          },
+        ]
+      : [],
+  );
+  const changes = [...writes, ...waits];
+  const data: MirrorPlanData = {
+    source: spec.source,
+    target: spec.target,
+    rolloutTimeoutMs: timeoutMs,
+    rollouts: planned.filter((p) => ROLLOUT_KINDS.has(p.desired.kind)).map((p) => refOf(p.desired)),
+  };
+  return { id: instance.id, kind: "mirror-workloads", title: instance.title, changes, gates: [], data };
+}
+
+/** The target cluster, or undefined when its context is not in the kubeconfig yet (a provisioning step makes it). */
+function targetCluster(ctx: ReadContext, context: string): ClusterPort | undefined {
+  try {
+    return cluster(ctx, context);
+  } catch (error) {
+    if (!(error instanceof ContextNotFoundError)) throw error;
+    ctx.progress.info(
+      `context "${context}" is not in the kubeconfig yet: every object is planned as a create`,
+    );
+    return undefined;
+  }
+}
+
+/**
+ * The kinds to list, each at a version both clusters serve (the target's preference first): an object read
+ * at a version the target does not serve could not be written there.
+ */
+async function resolveKinds(
+  source: ClusterPort,
+  target: ClusterPort | undefined,
+): Promise<(Kind & { servedOnTarget: boolean })[]> {
+  const groups = [...new Set(MIRRORED_KINDS.map((k) => k.group))];
+  const resolved = await mapLimit(groups, CONCURRENCY, async (group) => {
+    const [sourceVersions, targetVersions] = await Promise.all([
+      source.servedVersions(group),
+      target ? target.servedVersions(group) : Promise.resolve(undefined),
+    ]);
+    if (sourceVersions.length === 0) return [];
+    const shared = targetVersions?.find((v) => sourceVersions.includes(v));
+    const version = shared ?? sourceVersions[0] ?? "v1";
+    const apiVersion = group === "" ? version : `${group}/${version}`;
+    const served = await source.apiResources(apiVersion);
+    const onTarget =
+      target && shared ? new Set((await target.apiResources(apiVersion)).map((r) => r.kind)) : undefined;
+    return MIRRORED_KINDS.filter((k) => k.group === group)
+      .filter((k) => served.some((r) => r.kind === k.kind && r.namespaced && r.verbs.includes("list")))
+      .map((k) => ({
+        apiVersion,
+        kind: k.kind,
+        servedOnTarget: target === undefined || onTarget?.has(k.kind) === true,
+      }));
+  });
+  return resolved.flat();
+}
+
+function transform(object: KubeObject, spec: MirrorSpec): KubeObject {
+  if (object.kind === "Namespace") {
+    const labels = namespaceLabels(object.metadata.labels ?? {}, spec.namespaceLabels);
+    const metadata = { ...object.metadata };
+    if (Object.keys(labels).length > 0) metadata.labels = labels;
+    else delete metadata.labels;
+    return { ...object, metadata };
+  }
+  return rewriteImages(object, spec.images);
+}
+
+export function addressOf(object: Pick<KubeObject, "kind" | "metadata">): string {
+  const { namespace, name } = object.metadata;
+  return `${object.kind} ${namespace ? `${namespace}/` : ""}${name}`;
+}
+
+/** One line of the plan: create when the target lacks it, update with the differing paths, else no-op. */
+export function changeFor(desired: KubeObject, current: KubeObject | undefined, note?: string): Change {
+  const address = addressOf(desired);
+  const sensitive = desired.kind === "Secret";
+  if (!current) {
+    const change: Change = { action: "create", address, after: desired };
+    if (note) change.detail = note;
+    if (sensitive) change.sensitive = true;
+    return change;
+  }
+  const before = strip(current);
+  const paths = subsetDiff(desired, before);
+  if (paths.length === 0) return { action: "no-op", address };
+  const change: Change = { action: "update", address, before, after: desired, detail: summarizePaths(paths) };
+  if (sensitive) change.sensitive = true;
+  return change;
+}
+
+async function verifyMirror(plan: StepPlan, ctx: ReadContext): Promise<Verification> {
+  const data = plan.data as MirrorPlanData;
+  const target = cluster(ctx, data.target);
+  const failures: string[] = [];
+
+  // Every written object must now hold what we wrote; listing per namespace and kind keeps this to few calls.
+  const written = plan.changes.flatMap((c) =>
+    c.action === "create" || c.action === "update" ? [c.after as KubeObject] : [],
+  );
+  const groups = new Map<string, KubeObject[]>();
+  for (const object of written) {
+    const key = `${object.apiVersion} ${object.kind} ${object.metadata.namespace ?? ""}`;
+    groups.set(key, [...(groups.get(key) ?? []), object]);
+  }
+  await mapLimit([...groups.values()], CONCURRENCY, async (objects) => {
+    const first = objects[0] as KubeObject;
+    const namespace = first.metadata.namespace;
+    const present =
+      first.kind === "Namespace"
+        ? await Promise.all(objects.map((o) => target.get(refOf(o))))
+        : await target.list(first.apiVersion, first.kind, namespace ? { namespace } : {});
+    const byName = new Map(present.flatMap((o) => (o ? [[o.metadata.name, o] as const] : [])));
+    for (const object of objects) {
+      const current = byName.get(object.metadata.name);
+      if (!current) failures.push(`${addressOf(object)} is missing on the target`);
+      else if (subsetDiff(object, strip(current)).length > 0)
+        failures.push(`${addressOf(object)} differs on the target`);
+    }
+  });
+
+  const rollouts = await mapLimit(data.rollouts, CONCURRENCY, async (ref) => {
+    try {
+      await target.waitForRollout(ref, data.rolloutTimeoutMs, (detail) =>
+        ctx.progress.wait(`rollout ${describe(ref)}`, detail),
+      );
+      return true;
+    } catch (error) {
+      failures.push((error as Error).message);
+      return false;
+    }
+  });
+  if (failures.length > 0) return { outcome: "failed", detail: failures.join("; ") };
+  return {
+    outcome: "passed",
+    detail: `${written.length} objects written, ${rollouts.length} rollouts complete on ${data.target}`,
+  };
+}
+
+async function revert(entry: ChangeEntry, ctx: WriteContext): Promise<void> {
+  const where = entry.target as (ObjectRef & { context: string }) | undefined;
+  if (!where) throw new Error(`journal entry ${entry.seq} (${entry.address}) has no target: this is a bug`);
+  const port = cluster(ctx, where.context);
+  const ref: ObjectRef = { apiVersion: where.apiVersion, kind: where.kind, name: where.name };
+  if (where.namespace) ref.namespace = where.namespace;
+  switch (entry.action) {
+    case "create":
+      if ((await port.delete(ref)) && ref.kind === "Namespace") await waitUntilGone(port, ref, ctx);
+      return;
+    case "update":
+    case "delete":
+      await port.replace(entry.before as KubeObject);
+      return;
+  }
+}
+
+/** A namespace being deleted takes what is created in it along: wait for it to be gone first. */
+async function waitUntilGone(port: ClusterPort, ref: ObjectRef, ctx: ReadContext): Promise<void> {
+  try {
+    await port.waitFor(
+      ref,
+      (object) => (object === undefined ? true : undefined),
+      NAMESPACE_GONE_MS,
+      () =>
+        ctx.progress.wait(`${describe(ref)} on ${port.context}`, "waiting for the namespace to be deleted"),
+    );
+  } catch (error) {
+    ctx.progress.warn(
+      `${describe(ref)} on ${port.context} is still terminating: ${(error as Error).message}`,
+    );
+  }
+}
+
+function refObject(entry: ChangeEntry): Pick<KubeObject, "apiVersion" | "kind"> {
+  const where = entry.target as Partial<ObjectRef> | undefined;
+  return { apiVersion: where?.apiVersion ?? "v1", kind: where?.kind ?? "" };
+}

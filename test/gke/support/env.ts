@@ -1,0 +1,48 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterEach, beforeEach, vi } from "vitest";
+import type { GkePort } from "../../../src/providers/gke/port.js";
+import { FakeGke, type FakeGkeOptions } from "./fake-gke.js";
+import { FakeHub, type FakeHubOptions } from "./fake-gkehub.js";
+import type { Step } from "../../../src/engine/types.js";
+import { StepRunner } from "../harness.js";
+
+export interface GkeWorld {
+  gke: FakeGke;
+  hub: FakeHub;
+  dir: string;
+  kubeconfig: string;
+  runner<S>(step: Step<S>, playbook: unknown, options?: { destroyProvisioned?: boolean }): StepRunner<S>;
+}
+
+/**
+ * Fresh fakes per test, reached the way the CLI reaches them (`CLUSTERSHIFT_GKE_ENDPOINT`,
+ * `CLUSTERSHIFT_GKEHUB_ENDPOINT`), with fast polling and a kubeconfig in a temporary directory.
+ */
+export function useGkeWorld(options: { gke?: FakeGkeOptions; hub?: FakeHubOptions } = {}): GkeWorld {
+  const runners: StepRunner<unknown>[] = [];
+  const world = {} as GkeWorld;
+  beforeEach(async () => {
+    world.gke = await new FakeGke(options.gke).start();
+    world.hub = await new FakeHub(options.hub).start();
+    world.dir = await mkdtemp(path.join(tmpdir(), "clustershift-gke-"));
+    world.kubeconfig = path.join(world.dir, "config");
+    vi.stubEnv("CLUSTERSHIFT_GKE_ENDPOINT", world.gke.endpoint);
+    vi.stubEnv("CLUSTERSHIFT_GKEHUB_ENDPOINT", world.hub.endpoint);
+    vi.stubEnv("CLUSTERSHIFT_GKE_POLL_INTERVAL", "5ms");
+    world.runner = (step, playbook, extra = {}) => {
+      const runner = new StepRunner(step, playbook, { kubeconfig: world.kubeconfig, ...extra });
+      runners.push(runner as StepRunner<unknown>);
+      return runner;
+    };
+  });
+  afterEach(async () => {
+    for (const runner of runners.splice(0)) await (runner.clients.get("gke") as GkePort | undefined)?.close();
+    vi.unstubAllEnvs();
+    await world.gke.stop();
+    await world.hub.stop();
+    await rm(world.dir, { recursive: true, force: true });
+  });
+  return world;
+}
