@@ -196,7 +196,7 @@ export class ClusterApi {
         { reason: "FieldValueRequired", field: "metadata.name", message: "Required value: name or generateName is required" },
       ]);
     }
-    this.requireNamespace(type, namespace);
+    this.requireNamespace(type, namespace, name);
     if (this.store.get(resourceKey(type.group, type.plural), type.namespaced ? namespace : "", name)) {
       throw alreadyExists(type, name);
     }
@@ -247,7 +247,7 @@ export class ClusterApi {
     if (before) this.checkResourceVersion(type, name, before, applied);
     else {
       delete metadata["resourceVersion"];
-      this.requireNamespace(type, namespace);
+      this.requireNamespace(type, namespace, name);
     }
     const scope = this.scope(type, options);
     if (scope === "main") delete applied["status"];
@@ -280,13 +280,22 @@ export class ClusterApi {
     }
     const isNamespace = type.group === "" && type.kind === "Namespace";
     if (isNamespace && PROTECTED_NAMESPACES.has(name)) throw forbidden(type, name, "this namespace may not be deleted");
+    if (isNamespace && metadata["deletionTimestamp"]) {
+      throw conflict(
+        type,
+        name,
+        "The system is ensuring all content is removed from this namespace.  Upon completion, this namespace will automatically be purged by the system.",
+      );
+    }
     if (options.dryRun) return before;
     if (isNamespace) {
-      for (const t of this.registry.all()) {
-        if (!t.namespaced) continue;
-        const key = resourceKey(t.group, t.plural);
-        for (const object of this.store.list(key, name)) this.store.commit("DELETED", key, object);
-      }
+      // Like the real namespace controller, content goes later (see Controllers): the namespace is Terminating now.
+      const terminating: JsonObject = {
+        ...before,
+        metadata: { ...metadata, deletionTimestamp: timestamp() },
+        status: { phase: "Terminating" },
+      };
+      return this.store.commit("MODIFIED", NAMESPACES, terminating, before);
     }
     if (type.group === "apiextensions.k8s.io" && type.kind === "CustomResourceDefinition") {
       const served = this.registry.all().find((t) => t.crd === name);
@@ -297,6 +306,18 @@ export class ClusterApi {
       }
     }
     return this.store.commit("DELETED", resourceKey(type.group, type.plural), before);
+  }
+
+  /** Removes a terminating namespace's content, then the namespace. */
+  purgeNamespace(name: string): void {
+    const namespace = this.store.get(NAMESPACES, "", name);
+    if (!namespace || !metadataOf(namespace)["deletionTimestamp"]) return;
+    for (const t of this.registry.all()) {
+      if (!t.namespaced) continue;
+      const key = resourceKey(t.group, t.plural);
+      for (const object of this.store.list(key, name)) this.store.commit("DELETED", key, object);
+    }
+    this.store.commit("DELETED", NAMESPACES, namespace);
   }
 
   deleteCollection(type: ResourceType, namespace: string | undefined, options: ListOptions, dryRun: boolean): JsonObject[] {
@@ -323,9 +344,12 @@ export class ClusterApi {
     return type.statusSubresource ? "main" : "all";
   }
 
-  private requireNamespace(type: ResourceType, namespace: string): void {
-    if (type.namespaced && !this.store.get(NAMESPACES, "", namespace)) {
-      throw notFound({ group: "", plural: "namespaces" }, namespace);
+  private requireNamespace(type: ResourceType, namespace: string, name: string): void {
+    if (!type.namespaced) return;
+    const found = this.store.get(NAMESPACES, "", namespace);
+    if (!found) throw notFound({ group: "", plural: "namespaces" }, namespace);
+    if (metadataOf(found)["deletionTimestamp"]) {
+      throw forbidden(type, name, `unable to create new content in namespace ${namespace} because it is being terminated`);
     }
   }
 
@@ -395,6 +419,7 @@ export class ClusterApi {
     for (const field of ["resourceVersion", "selfLink", "deletionTimestamp", "deletionGracePeriodSeconds"]) delete metadata[field];
     if (before) {
       const old = metadataOf(before);
+      if (old["deletionTimestamp"]) metadata["deletionTimestamp"] = old["deletionTimestamp"];
       metadata["uid"] = old["uid"] ?? randomUUID();
       metadata["creationTimestamp"] = old["creationTimestamp"] ?? now;
     } else {

@@ -11,6 +11,8 @@ export const NEVER_READY_ANNOTATION = "sandbox.clustershift.dev/never-ready";
 export interface ControllerOptions {
   readyDelayMs: number;
   loadBalancerDelayMs: number;
+  /** How long a deleted namespace stays Terminating before its content and itself are gone. */
+  namespaceDeletionDelayMs: number;
 }
 
 const ROOT_CA = `-----BEGIN CERTIFICATE-----
@@ -156,7 +158,7 @@ export class Controllers {
   }
 
   private onEvent(event: StoreEvent): void {
-    if (event.key === NAMESPACES && event.type === "ADDED") this.seedNamespace(stringAt(metadataOf(event.object), "name") ?? "");
+    if (event.key === NAMESPACES) this.reconcileNamespace(event);
     else if (WORKLOADS.has(event.key)) this.reconcileWorkload(event);
     else if (event.key === SERVICES) this.reconcileService(event);
   }
@@ -164,6 +166,14 @@ export class Controllers {
   private type(key: string): ResourceType | undefined {
     const [plural = "", ...group] = key.split(".");
     return this.api.registry.byResource(group.join("."), plural);
+  }
+
+  private reconcileNamespace(event: StoreEvent): void {
+    const name = stringAt(metadataOf(event.object), "name") ?? "";
+    if (event.type === "ADDED") this.seedNamespace(name);
+    else if (event.type === "MODIFIED" && metadataOf(event.object)["deletionTimestamp"]) {
+      this.schedule(`${NAMESPACES}/${name}`, "purge", this.options.namespaceDeletionDelayMs, () => this.api.purgeNamespace(name));
+    } else if (event.type === "DELETED") this.cancel(`${NAMESPACES}/${name}`);
   }
 
   private seedNamespace(namespace: string): void {

@@ -114,9 +114,9 @@ export function openApiGroupVersion(registry: ResourceRegistry, path: string): J
   for (const type of registry.inGroupVersion(match.group, match.version)) {
     const base = `/${openApiPath(match.group, match.version)}${type.namespaced ? "/namespaces/{namespace}" : ""}/${type.plural}/{name}`;
     paths[base] = {
-      parameters,
       patch: {
         operationId: `patch${type.kind}`,
+        parameters,
         "x-kubernetes-action": "patch",
         "x-kubernetes-group-version-kind": { group: match.group, version: match.version, kind: type.kind },
         responses: { "200": { description: "OK" } },

@@ -58,6 +58,7 @@ export function readBody(req: IncomingMessage, limit = 16 * 1024 * 1024): Promis
 
 /** JSON, or YAML for apply patches and YAML content types. */
 export function parseBody(raw: Buffer, contentType: string): Json | undefined {
+  if (raw.length > 0 && /protobuf|cbor/.test(contentType)) throw unsupportedMediaType(contentType);
   const text = raw.toString("utf8");
   if (text.trim() === "") return undefined;
   try {
@@ -306,14 +307,10 @@ export async function handleKubernetes(
   }
 }
 
-/** Namespaces and CRDs answer with the object (terminating); other kinds with a Success Status. */
+/** Namespaces (now Terminating) and CRDs answer with the object; other kinds with a Success Status. */
 function deleteResponse(type: ResourceType, version: string, deleted: JsonObject): JsonObject {
   const metadata = objectAt(deleted, "metadata") ?? {};
-  if (type.kind === "Namespace" || type.kind === "CustomResourceDefinition") {
-    const object = present(type, version, deleted);
-    const status = type.kind === "Namespace" ? { phase: "Terminating" } : (objectAt(deleted, "status") ?? {});
-    return { ...object, metadata: { ...metadata, deletionTimestamp: new Date().toISOString().replace(/\.\d{3}Z$/, "Z") }, status };
-  }
+  if (type.kind === "Namespace" || type.kind === "CustomResourceDefinition") return present(type, version, deleted);
   return {
     kind: "Status",
     apiVersion: "v1",

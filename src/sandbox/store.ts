@@ -69,7 +69,7 @@ export class ObjectStore {
 
   /** Stores (or removes, for DELETED) the object under a new resourceVersion, which it writes into it. */
   commit(type: EventType, key: string, object: JsonObject, previous?: JsonObject): JsonObject {
-    const metadata = { ...metadataOf(object), resourceVersion: String(++this.rv) };
+    const metadata: JsonObject = { ...metadataOf(object), resourceVersion: String(++this.rv) };
     const stored: JsonObject = { ...object, metadata };
     const namespace = typeof metadata["namespace"] === "string" ? metadata["namespace"] : "";
     const name = String(metadata["name"]);

@@ -1,12 +1,25 @@
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { analysisGate } from "../engine/gates/analysis.js";
 import { approvalGate } from "../engine/gates/approval.js";
 import { pauseGate } from "../engine/gates/pause.js";
+import { probeGate } from "../engine/gates/probe.js";
 import { Registry } from "../engine/registry.js";
+import { enableMeshStep } from "./enable-mesh/index.js";
+import { exposeTargetStep } from "./expose-target/index.js";
+import { installIngressGatewayStep } from "./install-ingress-gateway/index.js";
+import { cutoverDnsStep } from "./cutover-dns/index.js";
+import { lowerDnsTtlStep } from "./lower-dns-ttl/index.js";
+import { provisionClusterStep } from "./provision-cluster/index.js";
+import { shiftTrafficStep } from "./shift-traffic/index.js";
 
 /** Built-in step kinds in DESIGN.md's default order, and the built-in gates. */
 export function registerBuiltins(registry: Registry): Registry {
-  registry.gate(pauseGate).gate(approvalGate);
+  registry.gate(pauseGate).gate(approvalGate).gate(analysisGate).gate(probeGate);
+  registry.step(provisionClusterStep).step(enableMeshStep).step(installIngressGatewayStep);
+  registry.step(exposeTargetStep);
+  registry.step(shiftTrafficStep);
+  registry.step(lowerDnsTtlStep).step(cutoverDnsStep);
   return registry;
 }
 

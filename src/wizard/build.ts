@@ -18,7 +18,14 @@ export interface IngressRef {
 }
 
 export type Provision =
-  | { provider: "gke"; project: string; location: string; name: string; machineType: string; nodeCount: number }
+  | {
+      provider: "gke";
+      project: string;
+      location: string;
+      name: string;
+      machineType: string;
+      nodeCount: number;
+    }
   | { provider: "sandbox"; name: string };
 
 export interface TrafficAnswers {
@@ -65,7 +72,10 @@ export function trafficSteps(traffic: TrafficAnswers): Record<string, unknown>[]
 }
 
 /** Istio's standard request metric: the share of the service's requests that did not fail with a 5xx. */
-export function successRateAnalysis(prometheus: string, traffic: Pick<TrafficAnswers, "namespace" | "service">) {
+export function successRateAnalysis(
+  prometheus: string,
+  traffic: Pick<TrafficAnswers, "namespace" | "service">,
+) {
   const selector = `destination_service_name="${traffic.service}",destination_service_namespace="${traffic.namespace}"`;
   return {
     prometheus,
@@ -125,7 +135,12 @@ export function playbookData(answers: WizardAnswers): Record<string, unknown> {
     };
   }
   spec.state = { backend: "local" };
-  return { apiVersion: "clustershift.dev/v1alpha1", kind: "Playbook", metadata: { name: answers.name }, spec };
+  return {
+    apiVersion: "clustershift.dev/v1alpha1",
+    kind: "Playbook",
+    metadata: { name: answers.name },
+    spec,
+  };
 }
 
 function provisionData(provision: Provision): Record<string, unknown> {

@@ -1,7 +1,6 @@
 import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { ListHostedZonesCommand, Route53Client } from "@aws-sdk/client-route-53";
 import { RuntimeError } from "../engine/errors.js";
 import type { RunOptions } from "../engine/types.js";
 import { loadKubeConfig } from "../providers/kubernetes/client.js";
@@ -30,11 +29,17 @@ export function liveWizardDeps(options: LiveDepsOptions = {}): WizardDeps {
   };
   const ctx = { clients: new Map<string, unknown>(), options: runOptions };
 
-  async function read<T>(context: string, what: string, action: (port: ClusterPort) => Promise<T>): Promise<T> {
+  async function read<T>(
+    context: string,
+    what: string,
+    action: (port: ClusterPort) => Promise<T>,
+  ): Promise<T> {
     try {
       return await action(cluster(ctx, context));
     } catch (error) {
-      throw new RuntimeError(`cannot list ${what} of context ${context}: ${(error as Error).message}`, { cause: error });
+      throw new RuntimeError(`cannot list ${what} of context ${context}: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
   }
 
@@ -53,7 +58,12 @@ export function liveWizardDeps(options: LiveDepsOptions = {}): WizardDeps {
       return Promise.resolve(
         config.getContexts().map((context): ContextInfo => {
           const server = config.getCluster(context.cluster)?.server ?? "";
-          return { name: context.name, server, current: context.name === current, sandbox: isSandboxServer(server) };
+          return {
+            name: context.name,
+            server,
+            current: context.name === current,
+            sandbox: isSandboxServer(server),
+          };
         }),
       );
     },
@@ -70,13 +80,13 @@ export function liveWizardDeps(options: LiveDepsOptions = {}): WizardDeps {
 }
 
 /**
- * The sandbox serves its clusters over plain HTTP on loopback; a real cluster is reached over TLS. That is the
- * sign the wizard uses to offer "a new sandbox cluster" as the target.
+ * The sandbox serves its clusters on loopback ports; a cluster of a cloud is reached at a routable address. That
+ * is the sign the wizard uses to offer "a new sandbox cluster" as the target. A kind or minikube cluster on
+ * loopback gets the offer too; choosing it there fails at plan time, with the sandbox provider's message.
  */
 export function isSandboxServer(server: string): boolean {
   try {
-    const url = new URL(server);
-    return url.protocol === "http:" && ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname);
+    return ["127.0.0.1", "localhost", "[::1]"].includes(new URL(server).hostname);
   } catch {
     return false;
   }
@@ -88,17 +98,28 @@ export function isSandboxServer(server: string): boolean {
  */
 function awsCredentialsConfigured(): boolean {
   const env = process.env;
-  if (env.AWS_ACCESS_KEY_ID || env.AWS_PROFILE || env.AWS_WEB_IDENTITY_TOKEN_FILE || env.AWS_CONTAINER_CREDENTIALS_FULL_URI) {
+  if (
+    env.AWS_ACCESS_KEY_ID ||
+    env.AWS_PROFILE ||
+    env.AWS_WEB_IDENTITY_TOKEN_FILE ||
+    env.AWS_CONTAINER_CREDENTIALS_FULL_URI
+  ) {
     return true;
   }
   const dir = join(homedir(), ".aws");
-  return [env.AWS_SHARED_CREDENTIALS_FILE ?? join(dir, "credentials"), env.AWS_CONFIG_FILE ?? join(dir, "config")].some(
-    (file) => existsSync(file),
-  );
+  return [
+    env.AWS_SHARED_CREDENTIALS_FILE ?? join(dir, "credentials"),
+    env.AWS_CONFIG_FILE ?? join(dir, "config"),
+  ].some((file) => existsSync(file));
 }
 
 async function listHostedZones(timeoutMs: number): Promise<HostedZoneInfo[]> {
-  if (!awsCredentialsConfigured()) throw new RuntimeError("no AWS credentials configured");
+  if (!awsCredentialsConfigured())
+    throw new RuntimeError("cannot list Route 53 hosted zones: no AWS credentials configured");
+  // On Node 20 the SDK warns on stderr that later versions need Node 22: in the middle of a prompt's screen.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+  // Loaded only when needed: the SDK takes a while to import.
+  const { ListHostedZonesCommand, Route53Client } = await import("@aws-sdk/client-route-53");
   // Route 53 is global: the region only picks the partition and the signing region. The SDK reads
   // AWS_ENDPOINT_URL_ROUTE_53 / AWS_ENDPOINT_URL itself.
   const client = new Route53Client({
@@ -110,18 +131,27 @@ async function listHostedZones(timeoutMs: number): Promise<HostedZoneInfo[]> {
     const zones: HostedZoneInfo[] = [];
     let marker: string | undefined;
     do {
-      const page = await client.send(new ListHostedZonesCommand(marker === undefined ? {} : { Marker: marker }), {
-        abortSignal,
-      });
+      const page = await client.send(
+        new ListHostedZonesCommand(marker === undefined ? {} : { Marker: marker }),
+        {
+          abortSignal,
+        },
+      );
       for (const zone of page.HostedZones ?? []) {
         if (!zone.Id || !zone.Name) continue;
-        zones.push({ id: zone.Id.replace(/^\/hostedzone\//, ""), name: zone.Name, private: zone.Config?.PrivateZone ?? false });
+        zones.push({
+          id: zone.Id.replace(/^\/hostedzone\//, ""),
+          name: zone.Name,
+          private: zone.Config?.PrivateZone ?? false,
+        });
       }
       marker = page.IsTruncated ? page.NextMarker : undefined;
     } while (marker !== undefined);
     return zones.sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
   } catch (error) {
-    throw new RuntimeError(`cannot list Route 53 hosted zones: ${(error as Error).message}`, { cause: error });
+    throw new RuntimeError(`cannot list Route 53 hosted zones: ${(error as Error).message}`, {
+      cause: error,
+    });
   } finally {
     client.destroy();
   }

@@ -14,7 +14,13 @@ const INGRESS_LABELS: ReadonlyArray<readonly [string, string]> = [
 ];
 
 /** Namespaces of the platform rather than of an application: never offered for mirroring. */
-const SYSTEM_NAMESPACES = new Set(["kube-system", "kube-public", "kube-node-lease", "istio-system", "asm-system"]);
+const SYSTEM_NAMESPACES = new Set([
+  "kube-system",
+  "kube-public",
+  "kube-node-lease",
+  "istio-system",
+  "asm-system",
+]);
 const SYSTEM_PREFIXES = ["kube-", "istio-", "gke-", "gmp-", "asm-", "config-management-", "cert-manager"];
 
 export function isSystemNamespace(name: string): boolean {
@@ -29,7 +35,9 @@ function specOf(object: KubeObject): Spec {
 
 function stringMap(value: unknown): Record<string, string> {
   if (typeof value !== "object" || value === null) return {};
-  return Object.fromEntries(Object.entries(value).filter((entry): entry is [string, string] => typeof entry[1] === "string"));
+  return Object.fromEntries(
+    Object.entries(value).filter((entry): entry is [string, string] => typeof entry[1] === "string"),
+  );
 }
 
 function strings(value: unknown): string[] {
@@ -53,11 +61,15 @@ export function ingressServicesOf(services: readonly KubeObject[]): IngressServi
     })
     .map((service) => {
       const spec = specOf(service);
-      const status = (service.status ?? {}) as { loadBalancer?: { ingress?: Array<{ ip?: string; hostname?: string }> } };
+      const status = (service.status ?? {}) as {
+        loadBalancer?: { ingress?: Array<{ ip?: string; hostname?: string }> };
+      };
       const first = status.loadBalancer?.ingress?.[0];
       const address = first?.ip ?? first?.hostname;
       const ports = Array.isArray(spec.ports)
-        ? spec.ports.map((p) => (p as { port?: unknown }).port).filter((p): p is number => typeof p === "number")
+        ? spec.ports
+            .map((p) => (p as { port?: unknown }).port)
+            .filter((p): p is number => typeof p === "number")
         : [];
       return {
         namespace: namespaceOf(service),
@@ -90,7 +102,10 @@ export function gatewaysOf(gateways: readonly KubeObject[]): GatewayInfo[] {
  * `frontend.shop`, `frontend.shop.svc[.cluster.local]`. Hosts outside the cluster (ServiceEntries) are not
  * Services to migrate.
  */
-export function serviceOfHost(host: string, vsNamespace: string): { namespace: string; service: string } | undefined {
+export function serviceOfHost(
+  host: string,
+  vsNamespace: string,
+): { namespace: string; service: string } | undefined {
   const parts = host.split(".");
   const [service, namespace, svc, ...rest] = parts;
   if (!service) return undefined;
@@ -110,7 +125,9 @@ export function virtualServicesOf(virtualServices: readonly KubeObject[]): Virtu
       const routes = Array.isArray(spec.http) ? (spec.http as Array<{ route?: unknown }>) : [];
       const destinations = new Map<string, ServiceDestination>();
       for (const route of routes) {
-        for (const entry of Array.isArray(route.route) ? (route.route as Array<{ destination?: unknown }>) : []) {
+        for (const entry of Array.isArray(route.route)
+          ? (route.route as Array<{ destination?: unknown }>)
+          : []) {
           const destination = (entry.destination ?? {}) as { host?: unknown; port?: { number?: unknown } };
           if (typeof destination.host !== "string") continue;
           const target = serviceOfHost(destination.host, namespace);

@@ -8,7 +8,7 @@ import { playbookYaml } from "./build.js";
 import { liveWizardDeps } from "./client.js";
 import type { ContextInfo, HostedZoneInfo, ServiceDestination, WizardDeps } from "./deps.js";
 import * as q from "./questions.js";
-import { parseWeights } from "./validate.js";
+import { parseWeights, recordIn } from "./validate.js";
 import { writeFileAtomic } from "./write.js";
 
 export type { WizardAnswers } from "./build.js";
@@ -83,6 +83,7 @@ function asker(signal: AbortSignal | undefined) {
 }
 
 type Ask = ReturnType<typeof asker>;
+type TargetIngress = NonNullable<WizardAnswers["target"]["ingress"]>;
 
 async function wizard(options: WizardOptions, io: WizardIo, deps: WizardDeps): Promise<WizardResult> {
   const cwd = options.cwd ?? process.cwd();
@@ -93,7 +94,9 @@ async function wizard(options: WizardOptions, io: WizardIo, deps: WizardDeps): P
 
   const contexts = await deps.contexts();
   if (contexts.length === 0) {
-    throw new RuntimeError("the kubeconfig has no contexts: point KUBECONFIG at the kubeconfig of the clusters");
+    throw new RuntimeError(
+      "the kubeconfig has no contexts: point KUBECONFIG at the kubeconfig of the clusters",
+    );
   }
   const sourceName = await ask.select(q.sourceContextQuestion(contexts));
   const source = contexts.find((context) => context.name === sourceName) as ContextInfo;
@@ -112,7 +115,7 @@ async function wizard(options: WizardOptions, io: WizardIo, deps: WizardDeps): P
     const shift = await askTraffic(ask, deps, answers, note);
     if (shift) {
       answers.source.ingress = shift.sourceIngress;
-      answers.target.ingress = await askTargetIngress(ask, deps, target, note);
+      answers.target.ingress = shift.targetIngress;
       answers.traffic = shift.traffic;
     }
   }
@@ -126,14 +129,20 @@ async function wizard(options: WizardOptions, io: WizardIo, deps: WizardDeps): P
   const parsed = parsePlaybook(text, file);
   if (!parsed.ok) {
     const lines = parsed.diagnostics.map(formatDiagnostic);
-    throw new Error(`the wizard built a playbook that does not validate; this is a bug:\n${lines.join("\n")}`);
+    throw new Error(
+      `the wizard built a playbook that does not validate; this is a bug:\n${lines.join("\n")}`,
+    );
   }
   await writeFileAtomic(resolve(cwd, file), text, options.signal);
   note(`Wrote ${file}: playbook ${answers.name}.`);
   return { file, playbook: text };
 }
 
-async function askTarget(ask: Ask, contexts: readonly ContextInfo[], source: ContextInfo): Promise<WizardAnswers["target"]> {
+async function askTarget(
+  ask: Ask,
+  contexts: readonly ContextInfo[],
+  source: ContextInfo,
+): Promise<WizardAnswers["target"]> {
   const choice = await ask.select(q.targetQuestion(contexts, source));
   const taken = contexts.map((context) => context.name);
   switch (choice.kind) {
@@ -160,7 +169,7 @@ async function askTraffic(
   deps: WizardDeps,
   answers: WizardAnswers,
   note: (text: string) => void,
-): Promise<{ sourceIngress: IngressRef; traffic: TrafficAnswers } | undefined> {
+): Promise<{ sourceIngress: IngressRef; targetIngress: TargetIngress; traffic: TrafficAnswers } | undefined> {
   const context = answers.source.context;
   const services = await deps.ingressServices(context);
   if (services.length === 0) {
@@ -182,20 +191,28 @@ async function askTraffic(
     split.kind === "destination"
       ? split.destination
       : {
-          namespace: await ask.select(q.splitNamespaceQuestion(answers.namespaces.length > 0 ? answers.namespaces : [service.namespace])),
+          namespace: await ask.select(
+            q.splitNamespaceQuestion(
+              answers.namespaces.length > 0 ? answers.namespaces : [service.namespace],
+            ),
+          ),
           service: await ask.input(q.serviceNameQuestion()),
         };
   const port = destination.port ?? Number(await ask.input(q.portQuestion()));
   if (!answers.namespaces.includes(destination.namespace)) {
-    note(`note: ${destination.namespace} is not mirrored: the target must already run ${destination.service}`);
+    note(
+      `note: ${destination.namespace} is not mirrored: the target must already run ${destination.service}`,
+    );
   }
   const remoteHost = await ask.input(q.remoteHostQuestion(destination.service));
+  const targetIngress = await askTargetIngress(ask, deps, answers.target, note);
   const weights = parseWeights(await ask.input(q.weightsQuestion())) as number[];
   const pause = weights.length > 1 ? await ask.input(q.pauseQuestion()) : q.DEFAULT_PAUSE;
   const approval = await ask.confirm(q.approvalQuestion(weights));
   const prometheus = await ask.input(q.prometheusQuestion(destination.service));
   return {
     sourceIngress: { namespace: service.namespace, service: service.name, gateway },
+    targetIngress,
     traffic: {
       namespace: destination.namespace,
       service: destination.service,
@@ -214,12 +231,16 @@ async function askTargetIngress(
   deps: WizardDeps,
   target: WizardAnswers["target"],
   note: (text: string) => void,
-): Promise<IngressRef & { install: boolean }> {
+): Promise<TargetIngress> {
   if (target.provision) {
-    note(`The new cluster gets the ingress gateway ${q.INSTALLED_INGRESS.namespace}/${q.INSTALLED_INGRESS.service}.`);
+    note(
+      `The new cluster gets the ingress gateway ${q.INSTALLED_INGRESS.namespace}/${q.INSTALLED_INGRESS.service}.`,
+    );
     return { ...q.INSTALLED_INGRESS, install: true };
   }
-  const choice = await ask.select(q.targetIngressQuestion(await deps.ingressServices(target.context), target.context));
+  const choice = await ask.select(
+    q.targetIngressQuestion(await deps.ingressServices(target.context), target.context),
+  );
   if (choice.kind === "install") return { ...q.INSTALLED_INGRESS, install: true };
   const { service } = choice;
   const gateways = await deps.gateways(target.context);
@@ -253,7 +274,7 @@ async function askDns(
     try {
       zones = await deps.hostedZones();
     } catch (error) {
-      note(`Cannot list Route 53 hosted zones (${(error as Error).message}): type the zone's name.`);
+      note(`${(error as Error).message}; type the zone's name.`);
     }
     if (zones.length > 0) {
       const choice = await ask.select(q.zoneQuestion(zones));
@@ -264,7 +285,7 @@ async function askDns(
     }
   }
   const zoneName = zone?.name ?? (await ask.input(q.zoneNameQuestion()));
-  const suggestion = hosts.find((host) => q.recordQuestion(zoneName, undefined).validate?.(host) === true);
+  const suggestion = hosts.find((host) => recordIn(zoneName)(host) === true);
   const record = await ask.input(q.recordQuestion(zoneName, suggestion));
   const type = await ask.select(q.recordTypeQuestion());
   const lowTtl = Number(await ask.input(q.ttlQuestion()));

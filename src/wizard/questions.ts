@@ -1,4 +1,11 @@
-import type { ContextInfo, GatewayInfo, HostedZoneInfo, IngressService, ServiceDestination, VirtualServiceInfo } from "./deps.js";
+import type {
+  ContextInfo,
+  GatewayInfo,
+  HostedZoneInfo,
+  IngressService,
+  ServiceDestination,
+  VirtualServiceInfo,
+} from "./deps.js";
 import { gatewayMatches, isSystemNamespace } from "./discover.js";
 import * as check from "./validate.js";
 
@@ -42,7 +49,8 @@ export interface CheckboxQuestion<T> {
 export type TargetChoice = { kind: "context"; context: string } | { kind: "gke" } | { kind: "sandbox" };
 
 /** Where a route goes: an existing destination, or a service named by hand when no VirtualService routes to it. */
-export type SplitChoice = { kind: "destination"; destination: ServiceDestination; virtualService: string } | { kind: "other" };
+export type SplitChoice =
+  { kind: "destination"; destination: ServiceDestination; virtualService: string } | { kind: "other" };
 
 export type TargetIngressChoice = { kind: "existing"; service: IngressService } | { kind: "install" };
 
@@ -68,13 +76,20 @@ export function sourceContextQuestion(contexts: readonly ContextInfo[]): SelectQ
   const current = contexts.find((context) => context.current);
   return {
     message: "Source cluster: the kubeconfig context the application runs on now",
-    choices: contexts.map((context) => ({ name: context.name, value: context.name, description: context.server })),
+    choices: contexts.map((context) => ({
+      name: context.name,
+      value: context.name,
+      description: context.server,
+    })),
     ...(current ? { default: current.name } : {}),
     pageSize: PAGE_SIZE,
   };
 }
 
-export function targetQuestion(contexts: readonly ContextInfo[], source: ContextInfo): SelectQuestion<TargetChoice> {
+export function targetQuestion(
+  contexts: readonly ContextInfo[],
+  source: ContextInfo,
+): SelectQuestion<TargetChoice> {
   const others = contexts.filter((context) => context.name !== source.name);
   const choices: Choice<TargetChoice>[] = others.map((context) => ({
     name: context.name,
@@ -87,12 +102,19 @@ export function targetQuestion(contexts: readonly ContextInfo[], source: Context
     description: "with managed Cloud Service Mesh",
   });
   if (source.sandbox) {
-    choices.push({ name: "A new sandbox cluster", value: { kind: "sandbox" }, description: "added to the running sandbox" });
+    choices.push({
+      name: "A new sandbox cluster",
+      value: { kind: "sandbox" },
+      description: "added to the running sandbox",
+    });
   }
   return { message: "Target cluster: where the application moves to", choices, pageSize: PAGE_SIZE };
 }
 
-export const gkeProjectQuestion = (): InputQuestion => ({ message: "GCP project id", validate: check.gcpProject });
+export const gkeProjectQuestion = (): InputQuestion => ({
+  message: "GCP project id",
+  validate: check.gcpProject,
+});
 
 export const gkeLocationQuestion = (): InputQuestion => ({
   message: "Location (zone or region)",
@@ -137,7 +159,10 @@ function serviceLabel(service: IngressService): string {
   return `${service.namespace}/${service.name}`;
 }
 
-export function ingressServiceQuestion(services: readonly IngressService[], context: string): SelectQuestion<IngressService> {
+export function ingressServiceQuestion(
+  services: readonly IngressService[],
+  context: string,
+): SelectQuestion<IngressService> {
   return {
     message: `Ingress gateway Service on ${context}`,
     choices: services.map((service) => ({
@@ -149,7 +174,10 @@ export function ingressServiceQuestion(services: readonly IngressService[], cont
   };
 }
 
-export function gatewayQuestion(gateways: readonly GatewayInfo[], service: IngressService): SelectQuestion<string> {
+export function gatewayQuestion(
+  gateways: readonly GatewayInfo[],
+  service: IngressService,
+): SelectQuestion<string> {
   const matching = gateways.find((gateway) => gatewayMatches(gateway, service));
   return {
     message: `Istio Gateway served by ${serviceLabel(service)}`,
@@ -169,7 +197,10 @@ export const gatewayRefQuestion = (fallback: string): InputQuestion => ({
   validate: check.gatewayRef,
 });
 
-export function splitQuestion(virtualServices: readonly VirtualServiceInfo[], gateway: string): SelectQuestion<SplitChoice> {
+export function splitQuestion(
+  virtualServices: readonly VirtualServiceInfo[],
+  gateway: string,
+): SelectQuestion<SplitChoice> {
   const choices: Choice<SplitChoice>[] = virtualServices
     .filter((vs) => vs.gateways.includes(gateway))
     .flatMap((vs) =>
@@ -184,7 +215,11 @@ export function splitQuestion(virtualServices: readonly VirtualServiceInfo[], ga
     value: { kind: "other" },
     description: "clustershift creates a VirtualService on the gateway for it",
   });
-  return { message: `Service to split between the clusters (routes of ${gateway})`, choices, pageSize: PAGE_SIZE };
+  return {
+    message: `Service to split between the clusters (routes of ${gateway})`,
+    choices,
+    pageSize: PAGE_SIZE,
+  };
 }
 
 export function splitNamespaceQuestion(namespaces: readonly string[]): SelectQuestion<string> {
@@ -195,9 +230,16 @@ export function splitNamespaceQuestion(namespaces: readonly string[]): SelectQue
   };
 }
 
-export const serviceNameQuestion = (): InputQuestion => ({ message: "Service name", validate: check.dnsLabel });
+export const serviceNameQuestion = (): InputQuestion => ({
+  message: "Service name",
+  validate: check.dnsLabel,
+});
 
-export const portQuestion = (): InputQuestion => ({ message: "Service port", default: "80", validate: check.port });
+export const portQuestion = (): InputQuestion => ({
+  message: "Service port",
+  default: "80",
+  validate: check.port,
+});
 
 export const remoteHostQuestion = (service: string): InputQuestion => ({
   message: "Host name the source mesh uses for the target's ingress",
@@ -205,7 +247,10 @@ export const remoteHostQuestion = (service: string): InputQuestion => ({
   validate: check.dnsName,
 });
 
-export function targetIngressQuestion(services: readonly IngressService[], context: string): SelectQuestion<TargetIngressChoice> {
+export function targetIngressQuestion(
+  services: readonly IngressService[],
+  context: string,
+): SelectQuestion<TargetIngressChoice> {
   const install: Choice<TargetIngressChoice> = {
     name: `Install one: ${INSTALLED_INGRESS.namespace}/${INSTALLED_INGRESS.service}`,
     value: { kind: "install" },
@@ -283,7 +328,10 @@ export function zoneQuestion(zones: readonly HostedZoneInfo[]): SelectQuestion<Z
   };
 }
 
-export const zoneNameQuestion = (): InputQuestion => ({ message: "Hosted zone (e.g. example.com)", validate: check.dnsName });
+export const zoneNameQuestion = (): InputQuestion => ({
+  message: "Hosted zone (e.g. example.com)",
+  validate: check.dnsName,
+});
 
 export const recordQuestion = (zone: string, suggestion: string | undefined): InputQuestion => ({
   message: "DNS record to cut over",

@@ -11,7 +11,8 @@ import { recordInZone } from "../providers/route53/names.js";
 export type Validator = (value: string) => true | string;
 
 export const MESSAGES = {
-  dnsLabel: "must be a DNS label: lower case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters",
+  dnsLabel:
+    "must be a DNS label: lower case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters",
   dnsName: "must be a DNS name such as shop.example.com",
   duration: "must be a duration such as 30s, 2m or 1h",
   durationZero: "must be longer than zero",
@@ -21,7 +22,8 @@ export const MESSAGES = {
   ttl: "must be a whole number of seconds between 5 and 86400",
   port: "must be a port number between 1 and 65535",
   nodeCount: "must be a whole number between 1 and 1000",
-  gcpProject: "must be a GCP project id: 6 to 30 lower case letters, digits and '-', starting with a letter, not ending with '-'",
+  gcpProject:
+    "must be a GCP project id: 6 to 30 lower case letters, digits and '-', starting with a letter, not ending with '-'",
   gcpLocation: "must be a GCP region or zone such as us-central1 or us-central1-a",
   machineType: "must be a Compute Engine machine type such as e2-standard-4",
   url: "must be an http:// or https:// URL such as http://prometheus.monitoring:9090",
@@ -103,7 +105,8 @@ export const ttl = wholeNumberIn(5, 86400, MESSAGES.ttl);
 export const port = wholeNumberIn(1, 65535, MESSAGES.port);
 export const nodeCount = wholeNumberIn(1, 1000, MESSAGES.nodeCount);
 
-export const gcpProject: Validator = (value) => /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/.test(value.trim()) || MESSAGES.gcpProject;
+export const gcpProject: Validator = (value) =>
+  /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/.test(value.trim()) || MESSAGES.gcpProject;
 
 export const gcpLocation: Validator = (value) =>
   /^[a-z]+-[a-z]+\d+(-[a-z])?$/.test(value.trim()) || MESSAGES.gcpLocation;
@@ -122,7 +125,9 @@ export const httpUrl: Validator = (value) => {
 
 export const gatewayRef: Validator = (value) => {
   const [namespace, name, extra] = value.trim().split("/");
-  return (namespace !== undefined && LABEL.test(namespace) && !!name && extra === undefined) || MESSAGES.gateway;
+  return (
+    (namespace !== undefined && LABEL.test(namespace) && !!name && extra === undefined) || MESSAGES.gateway
+  );
 };
 
 export function recordIn(zone: string): Validator {
@@ -138,6 +143,9 @@ export function newName(taken: readonly string[], what: string): Validator {
   return (value) => {
     const valid = dnsLabel(value);
     if (valid !== true) return valid;
-    return !taken.includes(value.trim()) || `${what} ${value.trim()} exists already: choose it from the list instead`;
+    return (
+      !taken.includes(value.trim()) ||
+      `${what} ${value.trim()} exists already: choose it from the list instead`
+    );
   };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { enableMeshStep } from "../../src/steps/enable-mesh/index.js";
-import { gkePlaybook } from "./run.js";
+import { gkePlaybook } from "./harness.js";
 import { useGkeWorld } from "./support/env.js";
 
 const MEMBERSHIP = "projects/my-project/locations/global/memberships/cluster-with-csm";
@@ -9,14 +9,25 @@ const BY_NUMBER = "projects/123456789012/locations/global/memberships/cluster-wi
 
 describe("enable-mesh on the fleet", () => {
   const world = useGkeWorld({
-    hub: { controlPlane: [{ state: "DISABLED" }, { state: "PROVISIONING" }, { state: "PROVISIONING" }, { state: "ACTIVE" }] },
+    hub: {
+      controlPlane: [
+        { state: "DISABLED" },
+        { state: "PROVISIONING" },
+        { state: "PROVISIONING" },
+        { state: "ACTIVE" },
+      ],
+    },
   });
 
   it("Given a project without fleet mesh, When planned, Then it shows membership, feature, spec and wait, and only reads", async () => {
     const [plan] = await world.runner(enableMeshStep, gkePlaybook()).plan();
 
     expect(plan!.changes.map((c) => [c.action, c.address, "detail" in c ? c.detail : undefined])).toEqual([
-      ["create", `fleet membership ${MEMBERSHIP}`, "cluster projects/my-project/locations/us-central1-a/clusters/cluster-with-csm"],
+      [
+        "create",
+        `fleet membership ${MEMBERSHIP}`,
+        "cluster projects/my-project/locations/us-central1-a/clusters/cluster-with-csm",
+      ],
       ["create", `fleet feature ${FEATURE}`, "enable servicemesh"],
       ["create", "feature servicemesh membership cluster-with-csm", "management automatic"],
       ["wait", "wait controlPlaneManagement ACTIVE", `${MEMBERSHIP}, up to 30m`],
@@ -36,15 +47,21 @@ describe("enable-mesh on the fleet", () => {
         body: {
           endpoint: {
             gkeCluster: {
-              resourceLink: "//container.googleapis.com/projects/my-project/locations/us-central1-a/clusters/cluster-with-csm",
+              resourceLink:
+                "//container.googleapis.com/projects/my-project/locations/us-central1-a/clusters/cluster-with-csm",
             },
           },
           authority: {
-            issuer: "https://container.googleapis.com/v1/projects/my-project/locations/us-central1-a/clusters/cluster-with-csm",
+            issuer:
+              "https://container.googleapis.com/v1/projects/my-project/locations/us-central1-a/clusters/cluster-with-csm",
           },
         },
       },
-      { method: "POST", path: "/v1/projects/my-project/locations/global/features?featureId=servicemesh", body: {} },
+      {
+        method: "POST",
+        path: "/v1/projects/my-project/locations/global/features?featureId=servicemesh",
+        body: {},
+      },
       {
         method: "PATCH",
         path: `/v1/${FEATURE}?updateMask=membershipSpecs`,
@@ -94,12 +111,22 @@ describe("enable-mesh on the fleet", () => {
       ["update", "feature servicemesh membership cluster-with-csm"],
       ["wait", "wait controlPlaneManagement ACTIVE"],
     ]);
-    expect(world.hub.features.get("my-project")?.specs).toEqual({ [BY_NUMBER]: { mesh: { management: "MANAGEMENT_MANUAL" } } });
-    expect(world.hub.mutatingCalls().map((c) => c.method).filter((m) => m === "DELETE")).toEqual(["DELETE"]);
+    expect(world.hub.features.get("my-project")?.specs).toEqual({
+      [BY_NUMBER]: { mesh: { management: "MANAGEMENT_MANUAL" } },
+    });
+    expect(
+      world.hub
+        .mutatingCalls()
+        .map((c) => c.method)
+        .filter((m) => m === "DELETE"),
+    ).toEqual(["DELETE"]);
   });
 
   it("Given a membership of that name for another cluster, When planned, Then it says so and how to free the name", async () => {
-    await seedMembership(world, "//container.googleapis.com/projects/my-project/locations/europe-west1-b/clusters/cluster-with-csm");
+    await seedMembership(
+      world,
+      "//container.googleapis.com/projects/my-project/locations/europe-west1-b/clusters/cluster-with-csm",
+    );
 
     await expect(world.runner(enableMeshStep, gkePlaybook()).plan()).rejects.toThrow(
       `fleet membership ${MEMBERSHIP} exists for //container.googleapis.com/projects/my-project/locations/europe-west1-b/clusters/cluster-with-csm, ` +
@@ -112,7 +139,8 @@ describe("enable-mesh on the fleet", () => {
     world.hub.failNext.set("POST /v1/projects/my-project/locations/global/memberships", {
       status: 403,
       code: "PERMISSION_DENIED",
-      message: "Permission 'gkehub.memberships.create' denied on 'projects/my-project/locations/global/memberships/cluster-with-csm'",
+      message:
+        "Permission 'gkehub.memberships.create' denied on 'projects/my-project/locations/global/memberships/cluster-with-csm'",
     });
 
     await expect(world.runner(enableMeshStep, gkePlaybook()).apply()).rejects.toThrow(
@@ -141,7 +169,9 @@ describe("enable-mesh when the managed control plane fails", () => {
         { state: "PROVISIONING" },
         {
           state: "FAILED_PRECONDITION",
-          details: [{ code: "PRECONDITION_FAILED", details: "Workload Identity is not enabled on the cluster" }],
+          details: [
+            { code: "PRECONDITION_FAILED", details: "Workload Identity is not enabled on the cluster" },
+          ],
         },
       ],
     },
@@ -155,7 +185,10 @@ describe("enable-mesh when the managed control plane fails", () => {
 });
 
 async function seedFeature(world: ReturnType<typeof useGkeWorld>, specs: Record<string, unknown>) {
-  await fetch(`${world.hub.endpoint}/v1/projects/my-project/locations/global/features?featureId=servicemesh`, { method: "POST", body: "{}" });
+  await fetch(
+    `${world.hub.endpoint}/v1/projects/my-project/locations/global/features?featureId=servicemesh`,
+    { method: "POST", body: "{}" },
+  );
   world.hub.features.get("my-project")!.specs = Object.fromEntries(
     Object.entries(specs).map(([key, value]) => [key.replace("my-project", "123456789012"), value]),
   );
@@ -163,6 +196,10 @@ async function seedFeature(world: ReturnType<typeof useGkeWorld>, specs: Record<
 }
 
 async function seedMembership(world: ReturnType<typeof useGkeWorld>, resourceLink: string) {
-  world.hub.memberships.set(MEMBERSHIP, { name: MEMBERSHIP, endpoint: { gkeCluster: { resourceLink } }, state: { code: "READY" } });
+  world.hub.memberships.set(MEMBERSHIP, {
+    name: MEMBERSHIP,
+    endpoint: { gkeCluster: { resourceLink } },
+    state: { code: "READY" },
+  });
   await Promise.resolve();
 }

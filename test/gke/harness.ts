@@ -22,7 +22,9 @@ export class StepRunner<S> {
       kind: step.kind,
     });
     const base = this.harness.ctx;
-    this.ctx = options.destroyProvisioned ? { ...base, options: { ...base.options, destroyProvisioned: true } } : base;
+    this.ctx = options.destroyProvisioned
+      ? { ...base, options: { ...base.options, destroyProvisioned: true } }
+      : base;
   }
 
   get entries(): ChangeEntry[] {
@@ -44,7 +46,8 @@ export class StepRunner<S> {
 
   async plan(): Promise<StepPlan[]> {
     const plans: StepPlan[] = [];
-    for (const instance of this.step.expand(this.ctx.playbook)) plans.push(await this.step.plan(instance, this.ctx));
+    for (const instance of this.step.expand(this.ctx.playbook))
+      plans.push(await this.step.plan(instance, this.ctx));
     return plans;
   }
 
@@ -61,7 +64,8 @@ export class StepRunner<S> {
   /** The journal stays, so a second call shows that rollback is idempotent. */
   async rollback(): Promise<void> {
     const undo: WriteContext = { ...this.ctx, change: (_change, write) => write() };
-    for (const entry of this.harness.rollbackEntries()) await this.step.rollback([structuredClone(entry)], undo);
+    for (const entry of this.harness.rollbackEntries())
+      await this.step.rollback([structuredClone(entry)], undo);
   }
 }
 

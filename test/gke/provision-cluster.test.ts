@@ -3,7 +3,7 @@ import * as grpc from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { provisionClusterStep } from "../../src/steps/provision-cluster/index.js";
-import { gkePlaybook } from "./run.js";
+import { gkePlaybook } from "./harness.js";
 import { useGkeWorld } from "./support/env.js";
 
 const CLUSTER = "projects/my-project/locations/us-central1-a/clusters/cluster-with-csm";
@@ -45,7 +45,10 @@ describe("provision-cluster on GKE", () => {
 
   it("Given no cluster, When applied, Then it creates it as gcloud does, waits for RUNNING and writes a gke-gcloud-auth-plugin context beside the others", async () => {
     await writeFile(world.kubeconfig, EXISTING_KUBECONFIG);
-    const run = world.runner(provisionClusterStep, gkePlaybook({ provision: { ...provision(), releaseChannel: "REGULAR", labels: { team: "platform" } } }));
+    const run = world.runner(
+      provisionClusterStep,
+      gkePlaybook({ provision: { ...provision(), releaseChannel: "REGULAR", labels: { team: "platform" } } }),
+    );
 
     const { verifications } = await run.apply();
 
@@ -82,9 +85,9 @@ describe("provision-cluster on GKE", () => {
     expect(written.startsWith("# kept by clustershift\n")).toBe(true);
     const config = parse(written) as Record<string, unknown>;
     expect(config["current-context"]).toBe("cluster-with-istio");
-    await expect(written.replace(/certificate-authority-data: \S+/, "certificate-authority-data: CA")).toMatchFileSnapshot(
-      "__golden__/kubeconfig-after-provision.yaml",
-    );
+    await expect(
+      written.replace(/certificate-authority-data: \S+/, "certificate-authority-data: CA"),
+    ).toMatchFileSnapshot("__golden__/kubeconfig-after-provision.yaml");
   });
 
   it("Given a provisioned cluster, When planned again, Then nothing changes", async () => {
@@ -125,11 +128,19 @@ describe("provision-cluster on GKE", () => {
     expect(run.events).toEqual(
       expect.arrayContaining([`info deleted cluster ${CLUSTER}`, `info cluster ${CLUSTER} was already gone`]),
     );
-    expect(parse(await readFile(world.kubeconfig, "utf8"))).toMatchObject({ clusters: [], contexts: [], users: [] });
+    expect(parse(await readFile(world.kubeconfig, "utf8"))).toMatchObject({
+      clusters: [],
+      contexts: [],
+      users: [],
+    });
   });
 
   it("Given a running cluster that matches, When planned, Then it is adopted without a create", async () => {
-    world.gke.addRunningCluster(CLUSTER, { machineType: "e2-standard-4", nodeCount: 2, workloadPool: "my-project.svc.id.goog" });
+    world.gke.addRunningCluster(CLUSTER, {
+      machineType: "e2-standard-4",
+      nodeCount: 2,
+      workloadPool: "my-project.svc.id.goog",
+    });
     const run = world.runner(provisionClusterStep, gkePlaybook());
 
     const [plan] = await run.plan();
@@ -143,7 +154,11 @@ describe("provision-cluster on GKE", () => {
   });
 
   it("Given a cluster of that name that differs, When planned, Then it reports each difference and never recreates it", async () => {
-    world.gke.addRunningCluster(CLUSTER, { machineType: "e2-standard-2", nodeCount: 3, workloadPool: "other.svc.id.goog" });
+    world.gke.addRunningCluster(CLUSTER, {
+      machineType: "e2-standard-2",
+      nodeCount: 3,
+      workloadPool: "other.svc.id.goog",
+    });
 
     await expect(world.runner(provisionClusterStep, gkePlaybook()).plan()).rejects.toThrow(
       [
@@ -184,7 +199,11 @@ describe("provision-cluster on GKE", () => {
   it("Given the cluster appears between plan and apply, When applied, Then ALREADY_EXISTS says to plan again", async () => {
     const run = world.runner(provisionClusterStep, gkePlaybook());
     const [plan] = await run.plan();
-    world.gke.addRunningCluster(CLUSTER, { machineType: "e2-standard-4", nodeCount: 2, workloadPool: "my-project.svc.id.goog" });
+    world.gke.addRunningCluster(CLUSTER, {
+      machineType: "e2-standard-4",
+      nodeCount: 2,
+      workloadPool: "my-project.svc.id.goog",
+    });
 
     await expect(provisionClusterStep.apply(plan!, run.ctx)).rejects.toThrow(
       `create cluster ${CLUSTER} failed: ALREADY_EXISTS: Already exists: ${CLUSTER}.`,
@@ -194,7 +213,10 @@ describe("provision-cluster on GKE", () => {
   });
 
   it("Given a create operation that ends in error, When applied, Then the error carries GKE's words and the journal keeps the cluster for rollback", async () => {
-    world.gke.operationError = { code: 8, message: "Insufficient regional quota to satisfy request: resource \"CPUS\"" };
+    world.gke.operationError = {
+      code: 8,
+      message: 'Insufficient regional quota to satisfy request: resource "CPUS"',
+    };
     const run = world.runner(provisionClusterStep, gkePlaybook(), { destroyProvisioned: true });
 
     await expect(run.apply()).rejects.toThrow(

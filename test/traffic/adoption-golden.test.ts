@@ -9,7 +9,9 @@ const REMOTE = "frontend.target.clustershift.internal";
 function skeleton(vs: VirtualService, remoteHost: string): VirtualService {
   const copy = structuredClone(vs);
   for (const route of copy.spec?.http ?? []) {
-    route.route = (route.route ?? []).filter((d) => d.destination.host !== remoteHost).map(({ weight: _w, ...d }) => d);
+    route.route = (route.route ?? [])
+      .filter((d) => d.destination.host !== remoteHost)
+      .map(({ weight: _w, ...d }) => d);
   }
   return copy;
 }
@@ -39,20 +41,28 @@ describe.each([
       "reviews/v1 40→0, reviews/v2 10→0, remote 50→100",
     ],
   },
-])("Given $app's $name VirtualService", ({ app, file, name, namespace, service, remoteHost, port, details }) => {
-  const original = fixtureObject(file, "VirtualService", name, namespace) as VirtualService;
-  const target = (weight: number) => ({ serviceHosts: serviceHosts(service, namespace, namespace), remoteHost, port, weight });
+])(
+  "Given $app's $name VirtualService",
+  ({ app, file, name, namespace, service, remoteHost, port, details }) => {
+    const original = fixtureObject(file, "VirtualService", name, namespace) as VirtualService;
+    const target = (weight: number) => ({
+      serviceHosts: serviceHosts(service, namespace, namespace),
+      remoteHost,
+      port,
+      weight,
+    });
 
-  it("When shifted 10 → 50 → 100, Then each weight's VirtualService matches its golden file and nothing else moved", async () => {
-    let current = original;
-    for (const [i, weight] of [10, 50, 100].entries()) {
-      const result = shiftWeights(current, target(weight));
-      expect(result.modified).toBe(true);
-      expect(formatMoves(result.moves)).toBe(details[i]);
-      expect(skeleton(result.next, remoteHost)).toEqual(skeleton(original, remoteHost));
-      await expect(toYaml(result.next)).toMatchFileSnapshot(goldenPath(`${app}-${name}-${weight}.yaml`));
-      expect(shiftWeights(result.next, target(weight)).modified).toBe(false);
-      current = result.next;
-    }
-  });
-});
+    it("When shifted 10 → 50 → 100, Then each weight's VirtualService matches its golden file and nothing else moved", async () => {
+      let current = original;
+      for (const [i, weight] of [10, 50, 100].entries()) {
+        const result = shiftWeights(current, target(weight));
+        expect(result.modified).toBe(true);
+        expect(formatMoves(result.moves)).toBe(details[i]);
+        expect(skeleton(result.next, remoteHost)).toEqual(skeleton(original, remoteHost));
+        await expect(toYaml(result.next)).toMatchFileSnapshot(goldenPath(`${app}-${name}-${weight}.yaml`));
+        expect(shiftWeights(result.next, target(weight)).modified).toBe(false);
+        current = result.next;
+      }
+    });
+  },
+);

@@ -11,9 +11,13 @@ export function loadFixture(path: string, namespace?: string): KubeObject[] {
   const text = readFileSync(resolve(FIXTURES, path), "utf8");
   return parseAllDocuments(text)
     .map((doc) => doc.toJS() as KubeObject | null)
-    .filter((object): object is KubeObject => object !== null && typeof object === "object" && "kind" in object)
+    .filter(
+      (object): object is KubeObject => object !== null && typeof object === "object" && "kind" in object,
+    )
     .map((object) =>
-      namespace ? { ...object, metadata: { ...object.metadata, namespace: object.metadata.namespace ?? namespace } } : object,
+      namespace
+        ? { ...object, metadata: { ...object.metadata, namespace: object.metadata.namespace ?? namespace } }
+        : object,
     );
 }
 

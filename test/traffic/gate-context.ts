@@ -7,12 +7,20 @@ export interface RecordedGateContext extends GateContext {
 }
 
 /** A GateContext that records progress lines and journal notes. */
-export function gateContext(clients = new Map<string, unknown>(), signal = new AbortController().signal): RecordedGateContext {
+export function gateContext(
+  clients = new Map<string, unknown>(),
+  signal = new AbortController().signal,
+): RecordedGateContext {
   const lines: string[] = [];
   const notes: { note: string; data?: unknown }[] = [];
   return {
     playbook: {} as Playbook,
-    options: { playbookFile: "test.yaml", stateDir: ".", nonInteractive: true, interactive: false } satisfies RunOptions,
+    options: {
+      playbookFile: "test.yaml",
+      stateDir: ".",
+      nonInteractive: true,
+      interactive: false,
+    } satisfies RunOptions,
     signal,
     clients,
     progress: {

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { apportion, formatMoves, shiftWeights, type HttpRoute, type VirtualService } from "../../src/steps/shift-traffic/weights.js";
+import {
+  apportion,
+  formatMoves,
+  shiftWeights,
+  type HttpRoute,
+  type VirtualService,
+} from "../../src/steps/shift-traffic/weights.js";
 import { serviceHosts } from "../../src/steps/shift-traffic/virtual-service.js";
 
 const REMOTE = "frontend.target.clustershift.internal";
@@ -87,14 +93,17 @@ describe("shiftWeights", () => {
       route: [{ destination: { host: "frontend.shop.svc.cluster.local" }, weight: 75 }, remote(25)],
       detail: "frontend 100→75, remote 0→25",
     },
-  ])("Given $name, When shifted to $weight%, Then the route is as expected", ({ http, weight, route, detail }) => {
-    const before = vs(http);
-    const result = shift(before, weight);
-    expect(result.next.spec?.http?.[0]?.route).toEqual(route);
-    expect(formatMoves(result.moves)).toBe(detail);
-    expect(result.modified).toBe(detail !== "");
-    expect(before).toEqual(vs(http));
-  });
+  ])(
+    "Given $name, When shifted to $weight%, Then the route is as expected",
+    ({ http, weight, route, detail }) => {
+      const before = vs(http);
+      const result = shift(before, weight);
+      expect(result.next.spec?.http?.[0]?.route).toEqual(route);
+      expect(formatMoves(result.moves)).toBe(detail);
+      expect(result.modified).toBe(detail !== "");
+      expect(before).toEqual(vs(http));
+    },
+  );
 
   it("Given matches, retries, timeouts, headers and several routes, When shifted, Then only the service's destinations change", () => {
     const before = vs([

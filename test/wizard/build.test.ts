@@ -1,7 +1,13 @@
 import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parsePlaybook } from "../../src/playbook/load.js";
-import { playbookYaml, trafficSteps, type TrafficAnswers, type WizardAnswers } from "../../src/wizard/build.js";
+import {
+  playbookYaml,
+  trafficSteps,
+  type TrafficAnswers,
+  type WizardAnswers,
+} from "../../src/wizard/build.js";
+import { isSystemNamespace, serviceOfHost } from "../../src/wizard/discover.js";
 import { defaultName } from "../../src/wizard/index.js";
 import * as check from "../../src/wizard/validate.js";
 
@@ -20,7 +26,11 @@ const full: WizardAnswers = {
   name: "online-boutique-to-csm",
   source: {
     context: "cluster-with-istio",
-    ingress: { namespace: "istio-system", service: "istio-ingressgateway", gateway: "onlineboutique/frontend-gateway" },
+    ingress: {
+      namespace: "istio-system",
+      service: "istio-ingressgateway",
+      gateway: "onlineboutique/frontend-gateway",
+    },
   },
   target: {
     context: "cluster-with-csm",
@@ -32,7 +42,12 @@ const full: WizardAnswers = {
       machineType: "e2-standard-4",
       nodeCount: 2,
     },
-    ingress: { namespace: "asm-ingress", service: "asm-ingressgateway", gateway: "asm-ingress/asm-ingressgateway", install: true },
+    ingress: {
+      namespace: "asm-ingress",
+      service: "asm-ingressgateway",
+      gateway: "asm-ingress/asm-ingressgateway",
+      install: true,
+    },
   },
   namespaces: ["onlineboutique"],
   traffic,
@@ -48,14 +63,21 @@ describe("the playbook the wizard writes", () => {
   });
 
   it("Given only source and target, When rendered, Then the playbook has no optional sections and is valid", () => {
-    const text = playbookYaml({ name: "plain", source: { context: "a" }, target: { context: "b" }, namespaces: [] }, "p.yaml");
+    const text = playbookYaml(
+      { name: "plain", source: { context: "a" }, target: { context: "b" }, namespaces: [] },
+      "p.yaml",
+    );
     const parsed = parsePlaybook(text, "p.yaml");
     expect(parsed.ok && Object.keys(parsed.playbook.spec)).toEqual(["source", "target", "state"]);
   });
 
   it("Given 10,50,100 with analysis and approval, When the steps are built, Then 10 pauses and 50 carries the gates before 100", () => {
     const steps = trafficSteps(traffic);
-    expect(steps.map((step) => Object.keys(step))).toEqual([["weight", "pause"], ["weight", "analysis", "approval"], ["weight"]]);
+    expect(steps.map((step) => Object.keys(step))).toEqual([
+      ["weight", "pause"],
+      ["weight", "analysis", "approval"],
+      ["weight"],
+    ]);
   });
 
   it("Given no Prometheus, When the steps are built, Then every step before the last pauses and the one before 100 asks approval", () => {
@@ -141,5 +163,30 @@ describe("answer validators", () => {
     expect(check.newName(["source", "target"], "kubeconfig context")("target")).toBe(
       "kubeconfig context target exists already: choose it from the list instead",
     );
+  });
+});
+
+describe("reading route destinations", () => {
+  it.each([
+    ["frontend", { namespace: "shop", service: "frontend" }],
+    ["frontend.web", { namespace: "web", service: "frontend" }],
+    ["frontend.web.svc", { namespace: "web", service: "frontend" }],
+    ["frontend.web.svc.cluster.local", { namespace: "web", service: "frontend" }],
+    ["api.example.com", undefined],
+    ["frontend.web.svc.other.domain", undefined],
+  ])("Given the host %j in a VirtualService of shop, When it is read, Then it names %j", (host, expected) => {
+    expect(serviceOfHost(host, "shop")).toEqual(expected);
+  });
+
+  it("Given platform namespaces, When namespaces are offered, Then they are left out and application ones kept", () => {
+    const names = [
+      "default",
+      "kube-system",
+      "istio-system",
+      "gke-managed-system",
+      "gmp-public",
+      "onlineboutique",
+    ];
+    expect(names.filter((name) => !isSystemNamespace(name))).toEqual(["default", "onlineboutique"]);
   });
 });

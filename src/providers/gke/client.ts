@@ -1,5 +1,6 @@
 import { createRequire } from "node:module";
 import type { ClusterManagerClient, protos } from "@google-cloud/container";
+import type * as gax from "google-gax";
 import { apiError, codeName, credentialsError, isCredentialsError, type CallInfo } from "./errors.js";
 import type { ClusterRef, ClusterSpec, GkeCluster, GkeOperation, GkePort } from "./port.js";
 
@@ -23,7 +24,12 @@ export function createGkeClient(options: GkeClientOptions = {}): GkePort {
   return {
     async getCluster(ref) {
       const name = clusterName(ref);
-      const info = call(ref, `read cluster ${name}`, "container.clusters.get", "roles/container.clusterViewer");
+      const info = call(
+        ref,
+        `read cluster ${name}`,
+        "container.clusters.get",
+        "roles/container.clusterViewer",
+      );
       try {
         const [cluster] = await (await api()).getCluster({ name });
         return toCluster(ref, cluster);
@@ -34,11 +40,19 @@ export function createGkeClient(options: GkeClientOptions = {}): GkePort {
     },
 
     async createCluster(ref, spec) {
-      const info = call(ref, `create cluster ${clusterName(ref)}`, "container.clusters.create", "roles/container.clusterAdmin");
+      const info = call(
+        ref,
+        `create cluster ${clusterName(ref)}`,
+        "container.clusters.create",
+        "roles/container.clusterAdmin",
+      );
       try {
         const [operation] = await (
           await api()
-        ).createCluster({ parent: `projects/${ref.project}/locations/${ref.location}`, cluster: clusterRequest(ref, spec) });
+        ).createCluster({
+          parent: `projects/${ref.project}/locations/${ref.location}`,
+          cluster: clusterRequest(ref, spec),
+        });
         return toOperation(ref, operation);
       } catch (error) {
         throw failure(info, error);
@@ -47,7 +61,12 @@ export function createGkeClient(options: GkeClientOptions = {}): GkePort {
 
     async deleteCluster(ref) {
       const name = clusterName(ref);
-      const info = call(ref, `delete cluster ${name}`, "container.clusters.delete", "roles/container.clusterAdmin");
+      const info = call(
+        ref,
+        `delete cluster ${name}`,
+        "container.clusters.delete",
+        "roles/container.clusterAdmin",
+      );
       try {
         const [operation] = await (await api()).deleteCluster({ name });
         return toOperation(ref, operation);
@@ -59,7 +78,12 @@ export function createGkeClient(options: GkeClientOptions = {}): GkePort {
 
     async getOperation(name) {
       const ref = refOfOperation(name);
-      const info = call(ref, `read operation ${name}`, "container.operations.get", "roles/container.clusterViewer");
+      const info = call(
+        ref,
+        `read operation ${name}`,
+        "container.operations.get",
+        "roles/container.clusterViewer",
+      );
       try {
         const [operation] = await (await api()).getOperation({ name });
         return toOperation(ref, operation);
@@ -79,12 +103,12 @@ async function openClient(endpoint: string | undefined): Promise<ClusterManagerC
   if (!endpoint) return new ClusterManagerClient();
   const { host, port } = splitEndpoint(endpoint);
   // The client's own grpc-js instance: credentials from another copy fail its instanceof checks.
-  const gax = createRequire(import.meta.resolve("@google-cloud/container"))("google-gax") as typeof import("google-gax");
+  const { grpc } = createRequire(import.meta.resolve("@google-cloud/container"))("google-gax") as typeof gax;
   // universeDomain set explicitly keeps the client from probing the GCE metadata server.
   return new ClusterManagerClient({
     apiEndpoint: host,
     port,
-    sslCreds: gax.grpc.credentials.createInsecure(),
+    sslCreds: grpc.credentials.createInsecure(),
     universeDomain: "googleapis.com",
   });
 }
@@ -128,14 +152,18 @@ function toCluster(ref: ClusterRef, cluster: ApiCluster): GkeCluster {
     ...optional("machineType", pool?.config?.machineType),
     ...(typeof pool?.initialNodeCount === "number" ? { nodeCount: pool.initialNodeCount } : {}),
     ...optional("workloadPool", cluster.workloadIdentityConfig?.workloadPool),
-    ...(cluster.releaseChannel?.channel ? { releaseChannel: enumName(cluster.releaseChannel.channel, "UNSPECIFIED") } : {}),
+    ...(cluster.releaseChannel?.channel
+      ? { releaseChannel: enumName(cluster.releaseChannel.channel, "UNSPECIFIED") }
+      : {}),
     labels: { ...(cluster.resourceLabels ?? {}) },
   };
 }
 
 function toOperation(ref: ClusterRef, operation: Api): GkeOperation {
   const id = operation.name ?? "";
-  const name = id.includes("/") ? id : `projects/${ref.project}/locations/${operation.location || ref.location}/operations/${id}`;
+  const name = id.includes("/")
+    ? id
+    : `projects/${ref.project}/locations/${operation.location || ref.location}/operations/${id}`;
   const error = operation.error?.message || (operation.error?.code ? codeName(operation.error.code) : "");
   return {
     name,
@@ -150,10 +178,10 @@ function refOfOperation(name: string): ClusterRef {
   return { project: match?.[1] ?? "-", location: match?.[2] ?? "-", name: "" };
 }
 
-/** gRPC hands enums over as names; the REST fallback as numbers. Either way the steps see names. */
+/** gRPC hands enums over as names (the REST fallback would send numbers, which stay numbers here). */
 function enumName(value: unknown, unspecified: string): string {
   if (typeof value === "string" && value) return value;
-  return value ? String(value) : unspecified;
+  return typeof value === "number" && value !== 0 ? String(value) : unspecified;
 }
 
 function optional<K extends string>(key: K, value: string | null | undefined): { [P in K]?: string } {

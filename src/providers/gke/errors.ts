@@ -87,5 +87,8 @@ export function credentialsError(call: CallInfo, error: Error): RuntimeError {
 }
 
 export function isCredentialsError(error: unknown): error is Error {
-  return error instanceof Error && /default credentials|Could not load the default credentials/i.test(error.message);
+  return (
+    error instanceof Error &&
+    /default credentials|Could not load the default credentials/i.test(error.message)
+  );
 }

@@ -1,6 +1,14 @@
+import type { GoogleAuth } from "google-auth-library";
 import { apiError, credentialsError, isCredentialsError, type CallInfo } from "./errors.js";
 import { featureName, membershipResource } from "./hub.js";
-import type { HubOperation, HubPort, Membership, MembershipMeshState, MeshFeature, MeshStateDetail } from "./port.js";
+import type {
+  HubOperation,
+  HubPort,
+  Membership,
+  MembershipMeshState,
+  MeshFeature,
+  MeshStateDetail,
+} from "./port.js";
 
 export interface HubClientOptions {
   /** `http://127.0.0.1:PORT`: a local server, called without credentials (tests). Default: `$CLUSTERSHIFT_GKEHUB_ENDPOINT`. */
@@ -21,7 +29,12 @@ export function createHubClient(options: HubClientOptions = {}): HubPort {
   const endpoint = options.endpoint ?? process.env.CLUSTERSHIFT_GKEHUB_ENDPOINT;
   const send = endpoint ? plainSend(endpoint.replace(/\/+$/, "")) : authorizedSend();
 
-  async function request(info: CallInfo, method: Parameters<Send>[0], path: string, body?: unknown): Promise<Reply> {
+  async function request(
+    info: CallInfo,
+    method: Parameters<Send>[0],
+    path: string,
+    body?: unknown,
+  ): Promise<Reply> {
     let reply: Reply;
     try {
       reply = await send(method, `/v1/${path}`, body);
@@ -40,7 +53,11 @@ export function createHubClient(options: HubClientOptions = {}): HubPort {
 
   return {
     async getMembership(name) {
-      const reply = await request(info(name, "read membership", "gkehub.memberships.get", "roles/gkehub.viewer"), "GET", name);
+      const reply = await request(
+        info(name, "read membership", "gkehub.memberships.get", "roles/gkehub.viewer"),
+        "GET",
+        name,
+      );
       return reply.status === 404 ? undefined : toMembership(reply.data);
     },
 
@@ -48,7 +65,9 @@ export function createHubClient(options: HubClientOptions = {}): HubPort {
       const { collection, id } = splitName(name);
       const body = membershipResource(cluster);
       const call = info(name, "register membership", "gkehub.memberships.create", "roles/gkehub.admin");
-      return toOperation((await request(call, "POST", `${collection}?membershipId=${encodeURIComponent(id)}`, body)).data);
+      return toOperation(
+        (await request(call, "POST", `${collection}?membershipId=${encodeURIComponent(id)}`, body)).data,
+      );
     },
 
     async deleteMembership(name) {
@@ -59,41 +78,71 @@ export function createHubClient(options: HubClientOptions = {}): HubPort {
 
     async getFeature(project) {
       const name = featureName(project);
-      const reply = await request(info(name, "read feature", "gkehub.features.get", "roles/gkehub.viewer"), "GET", name);
+      const reply = await request(
+        info(name, "read feature", "gkehub.features.get", "roles/gkehub.viewer"),
+        "GET",
+        name,
+      );
       return reply.status === 404 ? undefined : toFeature(reply.data);
     },
 
     async enableFeature(project) {
       const { collection, id } = splitName(featureName(project));
-      const call = info(featureName(project), "enable feature", "gkehub.features.create", "roles/gkehub.admin");
+      const call = info(
+        featureName(project),
+        "enable feature",
+        "gkehub.features.create",
+        "roles/gkehub.admin",
+      );
       return toOperation((await request(call, "POST", `${collection}?featureId=${id}`, {})).data);
     },
 
     async disableFeature(project) {
       const name = featureName(project);
-      const reply = await request(info(name, "disable feature", "gkehub.features.delete", "roles/gkehub.admin"), "DELETE", name);
+      const reply = await request(
+        info(name, "disable feature", "gkehub.features.delete", "roles/gkehub.admin"),
+        "DELETE",
+        name,
+      );
       return reply.status === 404 ? undefined : toOperation(reply.data);
     },
 
     async updateMembershipSpecs(project, specs) {
       const name = featureName(project);
-      const call = info(name, "update membership specs of feature", "gkehub.features.update", "roles/gkehub.admin");
-      return toOperation((await request(call, "PATCH", `${name}?updateMask=membershipSpecs`, { membershipSpecs: specs })).data);
+      const call = info(
+        name,
+        "update membership specs of feature",
+        "gkehub.features.update",
+        "roles/gkehub.admin",
+      );
+      return toOperation(
+        (await request(call, "PATCH", `${name}?updateMask=membershipSpecs`, { membershipSpecs: specs })).data,
+      );
     },
 
     async getOperation(name) {
-      return toOperation((await request(info(name, "read operation", "gkehub.operations.get", "roles/gkehub.viewer"), "GET", name)).data);
+      return toOperation(
+        (
+          await request(
+            info(name, "read operation", "gkehub.operations.get", "roles/gkehub.viewer"),
+            "GET",
+            name,
+          )
+        ).data,
+      );
     },
   };
 }
 
 function authorizedSend(): Send {
-  let auth: Promise<import("google-auth-library").GoogleAuth> | undefined;
+  let auth: Promise<GoogleAuth> | undefined;
   return async (method, path, body) => {
     auth ??= import("google-auth-library").then(
       ({ GoogleAuth }) => new GoogleAuth({ scopes: ["https://www.googleapis.com/auth/cloud-platform"] }),
     );
-    const response = await (await auth).request({
+    const response = await (
+      await auth
+    ).request({
       url: `${BASE_URL}${path}`,
       method,
       ...(body === undefined ? {} : { data: body }),
@@ -147,19 +196,22 @@ function toFeature(data: unknown): MeshFeature {
   const specs: Record<string, Record<string, unknown>> = {};
   for (const [key, value] of Object.entries(record(f.membershipSpecs))) specs[key] = record(value);
   const states: Record<string, MembershipMeshState> = {};
-  for (const [key, value] of Object.entries(record(f.membershipStates))) states[key] = toMeshState(record(value));
+  for (const [key, value] of Object.entries(record(f.membershipStates)))
+    states[key] = toMeshState(record(value));
   return { name: str(f.name) ?? "", ...(state ? { state } : {}), specs, states };
 }
 
 function toMeshState(value: Record<string, unknown>): MembershipMeshState {
   const controlPlane = record(record(value.servicemesh).controlPlaneManagement);
   const state = record(value.state);
-  const details: MeshStateDetail[] = (Array.isArray(controlPlane.details) ? controlPlane.details : []).map((d) => {
-    const detail = record(d);
-    const code = str(detail.code);
-    const text = str(detail.details);
-    return { ...(code ? { code } : {}), ...(text ? { details: text } : {}) };
-  });
+  const details: MeshStateDetail[] = (Array.isArray(controlPlane.details) ? controlPlane.details : []).map(
+    (d) => {
+      const detail = record(d);
+      const code = str(detail.code);
+      const text = str(detail.details);
+      return { ...(code ? { code } : {}), ...(text ? { details: text } : {}) };
+    },
+  );
   const cp = str(controlPlane.state);
   const code = str(state.code);
   const description = str(state.description);
@@ -172,10 +224,11 @@ function toMeshState(value: Record<string, unknown>): MembershipMeshState {
 }
 
 function record(value: unknown): Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+  return typeof value === "object" && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : {};
 }
 
 function str(value: unknown): string | undefined {
   return typeof value === "string" && value ? value : undefined;
 }
-

@@ -1,21 +1,9 @@
 import { RuntimeError } from "../../engine/errors.js";
 import type { PollResult } from "./poll.js";
+import { clusterName, clusterResourceLink } from "./names.js";
 import type { ClusterRef, MembershipMeshState } from "./port.js";
 
-/** Fleet memberships of GKE clusters live in `global`, as `gcloud container fleet memberships register` puts them. */
-export const MEMBERSHIP_LOCATION = "global";
-
-export function featureName(project: string): string {
-  return `projects/${project}/locations/global/features/servicemesh`;
-}
-
-export function membershipName(project: string, id: string): string {
-  return `projects/${project}/locations/${MEMBERSHIP_LOCATION}/memberships/${id}`;
-}
-
-export function clusterResourceLink(ref: ClusterRef): string {
-  return `//container.googleapis.com/projects/${ref.project}/locations/${ref.location}/clusters/${ref.name}`;
-}
+export { clusterResourceLink, featureName, membershipName, MEMBERSHIP_LOCATION } from "./names.js";
 
 /** The body of `memberships.create` for a GKE cluster with fleet workload identity. */
 export function membershipResource(ref: ClusterRef) {
@@ -29,12 +17,15 @@ export function membershipResource(ref: ClusterRef) {
 
 /** True when a membership's resourceLink names this cluster (the API may write the project as its number). */
 export function linksCluster(resourceLink: string | undefined, ref: ClusterRef): boolean {
-  const match = /^\/\/container\.googleapis\.com\/projects\/([^/]+)\/(?:locations|zones)\/([^/]+)\/clusters\/([^/]+)$/.exec(
-    resourceLink ?? "",
-  );
+  const match =
+    /^\/\/container\.googleapis\.com\/projects\/([^/]+)\/(?:locations|zones)\/([^/]+)\/clusters\/([^/]+)$/.exec(
+      resourceLink ?? "",
+    );
   if (!match) return false;
   const [, project, location, name] = match;
-  return (project === ref.project || /^\d+$/.test(project!)) && location === ref.location && name === ref.name;
+  return (
+    (project === ref.project || /^\d+$/.test(project!)) && location === ref.location && name === ref.name
+  );
 }
 
 /**
@@ -43,7 +34,9 @@ export function linksCluster(resourceLink: string | undefined, ref: ClusterRef):
  */
 export function findByMembership<T>(map: Record<string, T>, membership: string): [string, T] | undefined {
   const suffix = membership.replace(/^projects\/[^/]+/, "");
-  return Object.entries(map).find(([key]) => key === membership || key.replace(/^projects\/[^/]+/, "") === suffix);
+  return Object.entries(map).find(
+    ([key]) => key === membership || key.replace(/^projects\/[^/]+/, "") === suffix,
+  );
 }
 
 export type MeshManagement = "automatic" | "manual";
@@ -59,7 +52,10 @@ const FAILED = new Set(["FAILED_PRECONDITION", "STALLED", "NEEDS_ATTENTION"]);
  * and NEEDS_ATTENTION end it with Google's details, which name the fix; anything else (DISABLED, PROVISIONING,
  * DEGRADED while Google repairs, not reported yet) keeps waiting.
  */
-export function controlPlaneProgress(membership: string, state: MembershipMeshState | undefined): PollResult<string> {
+export function controlPlaneProgress(
+  membership: string,
+  state: MembershipMeshState | undefined,
+): PollResult<string> {
   const current = state?.controlPlane ?? "";
   if (current === "ACTIVE") return { done: true, value: current };
   const details = (state?.controlPlaneDetails ?? [])
@@ -68,7 +64,11 @@ export function controlPlaneProgress(membership: string, state: MembershipMeshSt
   if (FAILED.has(current)) {
     throw new RuntimeError(
       `managed control plane of ${membership} is ${current}` +
-        (details.length ? `:\n  ${details.join("\n  ")}` : state?.description ? `: ${state.description}` : "") +
+        (details.length
+          ? `:\n  ${details.join("\n  ")}`
+          : state?.description
+            ? `: ${state.description}`
+            : "") +
         "\n  See https://cloud.google.com/service-mesh/docs/managed/provision-managed-anthos-service-mesh#troubleshooting",
     );
   }

@@ -31,7 +31,10 @@ export function kubeconfigFile(explicit?: string, env: NodeJS.ProcessEnv = proce
 }
 
 /** The current values of the entries `names` lists (null where absent): the before-image of a patch. */
-export async function readKubeconfigEntries(file: string, names: Required<KubeconfigNames>): Promise<KubeconfigPatch> {
+export async function readKubeconfigEntries(
+  file: string,
+  names: Required<KubeconfigNames>,
+): Promise<KubeconfigPatch> {
   const doc = await load(file);
   const result: Required<KubeconfigPatch> = { clusters: {}, users: {}, contexts: {} };
   for (const [list, inner] of LISTS) {
@@ -138,7 +141,12 @@ export function gkeKubeconfigPatch(
 }
 
 /** A token-authenticated context for a plain-HTTP or self-signed API server (the sandbox's clusters). */
-export function tokenKubeconfigPatch(entry: string, server: string, token: string, context: string): KubeconfigPatch {
+export function tokenKubeconfigPatch(
+  entry: string,
+  server: string,
+  token: string,
+  context: string,
+): KubeconfigPatch {
   return {
     clusters: { [entry]: { server, "insecure-skip-tls-verify": true } },
     users: { [entry]: { token } },
@@ -147,13 +155,22 @@ export function tokenKubeconfigPatch(entry: string, server: string, token: strin
 }
 
 /** The context's server and how it authenticates, for plans and messages; never a credential. */
-export function describeContext(patch: KubeconfigPatch, context: string): Record<string, unknown> | undefined {
+export function describeContext(
+  patch: KubeconfigPatch,
+  context: string,
+): Record<string, unknown> | undefined {
   const ctx = patch.contexts?.[context];
   if (!ctx) return undefined;
   const cluster = patch.clusters?.[String(ctx.cluster)];
   const user = patch.users?.[String(ctx.user)];
   const exec = user?.exec as { command?: unknown } | undefined;
-  const auth = exec ? `exec ${String(exec.command)}` : user?.token ? "token" : user ? Object.keys(user).join(",") : "none";
+  const auth = exec
+    ? `exec ${String(exec.command)}`
+    : user?.token
+      ? "token"
+      : user
+        ? Object.keys(user).join(",")
+        : "none";
   return { context, cluster: ctx.cluster, user: ctx.user, server: cluster?.server ?? null, auth };
 }
 

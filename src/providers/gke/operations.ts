@@ -13,15 +13,23 @@ export interface WaitOptions {
 export const OPERATION_TIMEOUT_MS = 45 * 60_000;
 
 /** Polls a GKE operation until DONE; an operation that ended in error becomes a RuntimeError with the API's words. */
-export async function waitForGkeOperation(port: GkePort, operation: GkeOperation, options: WaitOptions): Promise<void> {
+export async function waitForGkeOperation(
+  port: GkePort,
+  operation: GkeOperation,
+  options: WaitOptions,
+): Promise<void> {
   let current = operation;
   await poll(
     async () => {
       if (current.status !== "DONE") current = await port.getOperation(current.name);
       if (current.status !== "DONE") {
-        return { done: false, detail: `operation ${current.status}${current.progress ? `: ${current.progress}` : ""}` };
+        return {
+          done: false,
+          detail: `operation ${current.status}${current.progress ? `: ${current.progress}` : ""}`,
+        };
       }
-      if (current.error) throw new RuntimeError(`${options.what}: operation ${current.name} failed: ${current.error}`);
+      if (current.error)
+        throw new RuntimeError(`${options.what}: operation ${current.name} failed: ${current.error}`);
       return { done: true, value: undefined };
     },
     { ...options, what: `${options.what} (operation ${operation.name})` },
@@ -29,13 +37,18 @@ export async function waitForGkeOperation(port: GkePort, operation: GkeOperation
 }
 
 /** Polls a GKE Hub long-running operation until done; an error in it becomes a RuntimeError. */
-export async function waitForHubOperation(port: HubPort, operation: HubOperation, options: WaitOptions): Promise<void> {
+export async function waitForHubOperation(
+  port: HubPort,
+  operation: HubOperation,
+  options: WaitOptions,
+): Promise<void> {
   let current = operation;
   await poll(
     async () => {
       if (!current.done) current = await port.getOperation(current.name);
       if (!current.done) return { done: false, detail: "operation running" };
-      if (current.error) throw new RuntimeError(`${options.what}: operation ${current.name} failed: ${current.error}`);
+      if (current.error)
+        throw new RuntimeError(`${options.what}: operation ${current.name} failed: ${current.error}`);
       return { done: true, value: undefined };
     },
     { ...options, what: `${options.what} (operation ${operation.name})` },

@@ -115,6 +115,9 @@ export interface HubPort {
   /** Undefined when it was already disabled. */
   disableFeature(project: string): Promise<HubOperation | undefined>;
   /** PATCH `membershipSpecs` with `updateMask=membershipSpecs`: the given keys are replaced, others kept; `{}` clears one. */
-  updateMembershipSpecs(project: string, specs: Record<string, Record<string, unknown>>): Promise<HubOperation>;
+  updateMembershipSpecs(
+    project: string,
+    specs: Record<string, Record<string, unknown>>,
+  ): Promise<HubOperation>;
   getOperation(name: string): Promise<HubOperation>;
 }

@@ -19,7 +19,6 @@ import {
 } from "./retry.js";
 
 export const FIELD_MANAGER = "clustershift";
-const PAGE_SIZE = 500;
 
 export interface ClusterClientOptions {
   /** KUBECONFIG-style path list; absent: `$KUBECONFIG`, then `~/.kube/config`, then in-cluster. */
@@ -29,6 +28,8 @@ export interface ClusterClientOptions {
   requestTimeoutMs?: number;
   /** Keep-alive connections per cluster. */
   maxSockets?: number;
+  /** Items per list page (`limit`). */
+  pageSize?: number;
 }
 
 /**
@@ -121,6 +122,7 @@ export class KubeClusterClient implements ClusterPort {
   private readonly retry: RetryPolicy;
   private readonly timeoutMs: number;
   private readonly maxSockets: number;
+  private readonly pageSize: number;
   private readonly discovery = new Map<string, Promise<ApiResource[]>>();
   private agent: { agent: http.Agent; tls: unknown[] } | undefined;
 
@@ -135,6 +137,7 @@ export class KubeClusterClient implements ClusterPort {
     this.retry = options.retry ?? DEFAULT_RETRY;
     this.timeoutMs = options.requestTimeoutMs ?? 30_000;
     this.maxSockets = options.maxSockets ?? 32;
+    this.pageSize = options.pageSize ?? 500;
   }
 
   async get(ref: ObjectRef): Promise<KubeObject | undefined> {
@@ -155,7 +158,7 @@ export class KubeClusterClient implements ClusterPort {
       let token: string | undefined;
       try {
         do {
-          const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
+          const query = new URLSearchParams({ limit: String(this.pageSize) });
           if (options.labelSelector) query.set("labelSelector", options.labelSelector);
           if (options.fieldSelector) query.set("fieldSelector", options.fieldSelector);
           if (token) query.set("continue", token);
@@ -374,6 +377,7 @@ export class KubeClusterClient implements ClusterPort {
           response.status,
           status.reason,
           { cause: status },
+          attempt + 1,
         );
       }
       const header = response.headers["retry-after"];

@@ -20,6 +20,8 @@ export class KubeApiError extends RuntimeError {
     readonly status: number,
     readonly reason: string | undefined,
     options?: ErrorOptions,
+    /** Tries it took; above 1 an earlier try may have been carried out although its answer was lost. */
+    readonly attempts = 1,
   ) {
     super(message, options);
   }

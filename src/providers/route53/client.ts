@@ -14,7 +14,6 @@ import { fqdn } from "./names.js";
 import {
   BatchRejectedError,
   type ChangeInfo,
-  type ChangeStatus,
   type DnsPort,
   type NameServers,
   type RecordChange,
@@ -164,7 +163,12 @@ export class Route53Dns implements DnsPort {
   }
 
   async nameServers(zone: Zone): Promise<NameServers> {
-    if (this.options.verifyServers) return { kind: "servers", servers: this.options.verifyServers };
+    const { verifyServers } = this.options;
+    if (verifyServers) {
+      return verifyServers.length > 0
+        ? { kind: "servers", servers: verifyServers }
+        : { kind: "unreachable", reason: "no name servers to ask are configured" };
+    }
     if (zone.private) {
       return { kind: "unreachable", reason: `${zone.name} is a private zone: only resolvers inside its VPCs answer for it` };
     }

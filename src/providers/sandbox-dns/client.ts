@@ -96,13 +96,18 @@ export class SandboxDnsClient implements DnsPort {
       );
     }
     if (reply.status < 300) return reply.body;
-    const { code, message } = (reply.body ?? {}) as { code?: string; message?: string };
-    const said = `${code ?? reply.status}: ${message ?? "(no message)"}`;
-    if (code === "InvalidChangeBatch") throw new BatchRejectedError(message ?? said);
+    // Our own errors carry `code`; the sandbox's API server answers with a Kubernetes Status (`reason`).
+    const { code, reason, message } = (reply.body ?? {}) as { code?: unknown; reason?: unknown; message?: unknown };
+    const name = typeof code === "string" ? code : typeof reason === "string" ? reason : String(reply.status);
+    const said = `${name}: ${typeof message === "string" ? message : "(no message)"}`;
+    if (name === "InvalidChangeBatch") throw new BatchRejectedError(typeof message === "string" ? message : said);
     if (reply.status === 401 || reply.status === 403) {
       throw new RuntimeError(`the sandbox DNS at ${url} refused the credentials of context "${this.options.context}" (${said})`);
     }
-    if (code === "NotFound") {
+    if (name === "NoSuchHostedZone") {
+      throw new RuntimeError(`the sandbox DNS at ${this.base} has no such hosted zone (${said}): check dns.zoneId`);
+    }
+    if (reply.status === 404 && name !== "NoSuchChange") {
       throw new RuntimeError(`the sandbox at ${this.base} serves no DNS (${said}): start it with the DNS extension`);
     }
     throw new RuntimeError(`sandbox DNS ${method} ${path}: ${said}`);

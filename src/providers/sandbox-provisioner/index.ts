@@ -9,7 +9,9 @@ export { sandboxControlApi } from "./client.js";
 export const SANDBOX_PROVISIONER_KEY = "sandbox-provisioner";
 
 /** The control API of the sandbox behind the playbook's source context, memoized for the run. */
-export function sandboxProvisioner(ctx: Pick<ReadContext, "clients" | "options" | "playbook">): SandboxProvisionerPort {
+export function sandboxProvisioner(
+  ctx: Pick<ReadContext, "clients" | "options" | "playbook">,
+): SandboxProvisionerPort {
   const known = ctx.clients.get(SANDBOX_PROVISIONER_KEY) as SandboxProvisionerPort | undefined;
   if (known) return known;
   const created = createSandboxProvisioner(ctx.playbook.spec.source.context, ctx.options.kubeconfig);

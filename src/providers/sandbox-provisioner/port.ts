@@ -1,7 +1,7 @@
 /** A cluster of the running sandbox, as its control API reports it. `token` is a credential: never print it. */
 export interface SandboxCluster {
   name: string;
-  /** `http://127.0.0.1:PORT`. */
+  /** What a kubeconfig names: `https://127.0.0.1:PORT` (self-signed), or plain `http://` from older sandboxes. */
   server: string;
   token: string;
 }

@@ -85,8 +85,8 @@ function lowerTtl(record: RecordSet, lowTtl: number): RecordSet {
 function weightedTarget(source: RecordSet, target: RecordSet): RecordSet {
   if (source.type !== target.type) {
     throw new RuntimeError(
-      `dns.weights: ${source.name} is a ${source.type} record but the target address ${target.values?.join(",") ?? ""} needs ${target.type}; ` +
-        "Route 53 cannot weight records of different types. Drop dns.weights for a plain cutover, or set dns.target to an address of the same type.",
+      `dns.weights: the target address ${target.values?.join(",") ?? ""} needs a ${target.type} record, but ${source.name} is of type ${source.type}, ` +
+        `and Route 53 weights only record sets of one type. Drop dns.weights for a plain cutover, or set dns.target to an address of type ${source.type}.`,
     );
   }
   return target;

@@ -19,6 +19,7 @@ import {
   BatchRejectedError,
   type ChangeInfo,
   type DnsPort,
+  type RecordChange,
   type RecordSet,
   type Zone,
 } from "../../providers/route53/port.js";
@@ -92,9 +93,9 @@ async function planStage(kind: StepKind, instance: StepInstance<DnsStageSpec>, c
     ? [{ action: "no-op", address: observed.address, detail: noChangeReason(stage, states, target, dns) }]
     : [
         { action: "update", address: observed.address, before, after, detail: describeTransition(before, after) },
-        { action: "wait", address: observed.address, detail: "wait INSYNC" },
+        { action: "wait", address: waitAddress(observed.address, "change"), detail: "wait INSYNC" },
         ...(stage.kind === "lower-ttl" && original.ttl !== undefined
-          ? [{ action: "wait", address: observed.address, detail: `wait old TTL ${original.ttl}s` } as const]
+          ? [{ action: "wait", address: waitAddress(observed.address, "ttl"), detail: `wait old TTL ${original.ttl}s` } as const]
           : []),
       ];
   const moves = !states.every((state) => sameRecordSets(state, [original]));
@@ -106,6 +107,11 @@ async function planStage(kind: StepKind, instance: StepInstance<DnsStageSpec>, c
     gates: moves ? stageGates(stage, dns, observed.address, after) : [],
     data,
   };
+}
+
+/** Addresses are unique within a step: `route53 change shop.example.com. A` for INSYNC, `route53 ttl …` for the old TTL. */
+function waitAddress(address: string, what: "change" | "ttl"): string {
+  return address.replace(" record ", ` ${what} `);
 }
 
 function statesOf(original: RecordSet, dns: DnsSpec, target: string, stage: DnsStage) {
@@ -160,12 +166,20 @@ async function applyStage(plan: StepPlan, ctx: WriteContext): Promise<void> {
     const change = await ctx.change(
       { address: data.address, action: "update", before: data.before, after: data.after, target: { ...target } },
       () =>
-        replaceRecord(observed, data.before, data.after, `clustershift ${ctx.playbook.metadata.name} ${plan.id}`, types),
+        submit(
+          observed,
+          replaceBatch(data.before, data.after),
+          data.before,
+          () => readRecord(observed, types),
+          `clustershift ${ctx.playbook.metadata.name} ${plan.id}`,
+          "since the plan",
+        ),
     );
-    await port.waitForChange(change, { onProgress: (detail) => ctx.progress.wait(data.address, detail), signal: ctx.signal });
+    const address = waitAddress(data.address, "change");
+    await port.waitForChange(change, { onProgress: (detail) => ctx.progress.wait(address, detail), signal: ctx.signal });
   }
   if (data.stage.kind === "lower-ttl" && data.original.ttl !== undefined) {
-    await waitOut(data.original.ttl, data.address, ctx);
+    await waitOut(data.original.ttl, waitAddress(data.address, "ttl"), ctx);
   }
 }
 
@@ -180,40 +194,58 @@ async function resolvedData(plan: StepPlan, ctx: ReadContext): Promise<DnsStageD
 }
 
 /**
- * One atomic batch: DELETE exactly `before`, CREATE `after`. A record changed since it was read makes the
+ * The cutover batch: DELETE exactly `before`, CREATE `after`. A record changed since it was read makes the
  * DELETE, and with it the whole batch, fail: nothing is overwritten.
  */
-async function replaceRecord(
+function replaceBatch(before: readonly RecordSet[], after: readonly RecordSet[]): RecordChange[] {
+  return [
+    ...before.map((record) => ({ action: "DELETE" as const, record })),
+    ...after.map((record) => ({ action: "CREATE" as const, record })),
+  ];
+}
+
+/**
+ * The rollback batch: DELETE what is there and has no before-image, UPSERT the before-images. Rollback
+ * restores whatever it finds, so it needs no DELETE precondition on sets it overwrites anyway.
+ */
+function restoreBatch(current: readonly RecordSet[], before: readonly RecordSet[]): RecordChange[] {
+  const restored = keysOf(before);
+  return [
+    ...current.filter((record) => !restored.has(recordKey(record))).map((record) => ({ action: "DELETE" as const, record })),
+    ...before.map((record) => ({ action: "UPSERT" as const, record })),
+  ];
+}
+
+/** Sends one batch; when the zone refuses it, says whether the record moved under it (drift) or what else. */
+async function submit(
   observed: Observed,
-  before: readonly RecordSet[],
-  after: readonly RecordSet[],
+  changes: RecordChange[],
+  expected: readonly RecordSet[],
+  read: () => Promise<RecordSet[]>,
   comment: string,
-  types: ReadonlySet<string>,
+  when: string,
 ): Promise<ChangeInfo> {
-  const { port, zone } = observed;
   try {
-    return await port.changeRecordSets(
-      zone,
-      [
-        ...before.map((record) => ({ action: "DELETE" as const, record })),
-        ...after.map((record) => ({ action: "CREATE" as const, record })),
-      ],
-      comment,
-    );
+    return await observed.port.changeRecordSets(observed.zone, changes, comment);
   } catch (error) {
     if (!(error instanceof BatchRejectedError)) throw error;
-    const now = await readRecord(observed, types);
-    if (!sameRecordSets(now, before)) throw driftError(observed, before, now);
+    const now = await read();
+    if (!sameRecordSets(now, expected)) throw driftError(observed, expected, now, when);
     throw new RuntimeError(
-      `${port.label} refused the change of ${observed.address} (${error.message}); nothing was changed`,
+      `${observed.port.label} refused the change of ${observed.address} (${error.message}); nothing was changed`,
       { cause: error },
     );
   }
 }
 
-function driftError(observed: Observed, expected: readonly RecordSet[], found: readonly RecordSet[]): DriftError {
+function driftError(
+  observed: Observed,
+  expected: readonly RecordSet[],
+  found: readonly RecordSet[],
+  when = "since the plan",
+): DriftError {
   return new DriftError(
-    `the record ${observed.address.replace(/^\S+ record /, "")} changed since the plan: expected ${describeRecordSets(expected)}, ` +
+    `the record ${observed.address.replace(/^\S+ record /, "")} changed ${when}: expected ${describeRecordSets(expected)}, ` +
       `found ${describeRecordSets(found)}; nothing was changed. Run \`clustershift plan\` to review.`,
   );
 }
@@ -302,15 +334,24 @@ async function rollbackEntries(entries: ChangeEntry[], ctx: WriteContext): Promi
     const observed: Observed = { port, zone: target.zone, name: target.name, address: entry.address };
     const keys = keysOf(before, after);
     const types = new Set([...before, ...after].map((set) => set.type));
-    const current = (await readRecord(observed, types)).filter((set) => keys.has(recordKey(set)));
+    const read = async () => (await readRecord(observed, types)).filter((set) => keys.has(recordKey(set)));
+    const current = await read();
     if (sameRecordSets(current, before)) continue;
     if (!sameRecordSets(current, after)) {
       ctx.progress.warn(
         `${entry.address} was changed outside clustershift (now ${describeRecordSets(current)}); restoring ${describeRecordSets(before)} anyway`,
       );
     }
-    const change = await replaceRecord(observed, current, before, `clustershift rollback ${entry.step}`, types);
-    await port.waitForChange(change, { onProgress: (detail) => ctx.progress.wait(entry.address, detail), signal: ctx.signal });
+    const change = await submit(
+      observed,
+      restoreBatch(current, before),
+      current,
+      read,
+      `clustershift rollback ${entry.step}`,
+      "during the rollback",
+    );
+    const address = waitAddress(entry.address, "change");
+    await port.waitForChange(change, { onProgress: (detail) => ctx.progress.wait(address, detail), signal: ctx.signal });
   }
 }
 

@@ -61,9 +61,9 @@ const SERVER_OWNED = [
  * compare, and the before-image a rollback puts back with `replace`.
  */
 export function imageOf(object: KubeObject): KubeObject {
-  const { status: _status, metadata, ...rest } = object;
+  const { apiVersion, kind, status: _status, metadata, ...rest } = object;
   const kept = Object.fromEntries(Object.entries(metadata).filter(([key]) => !SERVER_OWNED.includes(key)));
-  return { ...rest, metadata: kept as KubeObject["metadata"] };
+  return { apiVersion, kind, metadata: kept as KubeObject["metadata"], ...rest };
 }
 
 export function sameImage(a: KubeObject, b: KubeObject): boolean {

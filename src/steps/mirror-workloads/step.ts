@@ -33,6 +33,8 @@ export const CONCURRENCY = 16;
 /** How long rollback waits for a namespace it deleted to be gone before moving on. */
 const NAMESPACE_GONE_MS = 120_000;
 const ROLLOUT_KINDS = new Set(["Deployment", "StatefulSet"]);
+/** From this many namespaces on, objects are listed cluster-wide per kind. */
+const CLUSTER_WIDE_FROM = 8;
 
 /** What apply and verify need besides the changes; JSON, and free of object contents (Secrets stay in changes). */
 export interface MirrorPlanData {
@@ -141,16 +143,10 @@ async function planMirror(instance: StepInstance<MirrorSpec>, ctx: ReadContext):
     targetNamespaces.filter((ns) => ns?.metadata.deletionTimestamp).map((ns) => ns?.metadata.name),
   );
 
-  const pairs = spec.namespaces.flatMap((namespace) => kinds.map((kind) => ({ namespace, kind })));
-  const listed = await mapLimit(pairs, CONCURRENCY, async ({ namespace, kind }) => {
-    const [found, existing] = await Promise.all([
-      source.list(kind.apiVersion, kind.kind, { namespace }),
-      target && !terminating.has(namespace) && kind.servedOnTarget
-        ? target.list(kind.apiVersion, kind.kind, { namespace })
-        : Promise.resolve([]),
-    ]);
-    return { found, existing };
-  });
+  const [found, existing] = await Promise.all([
+    listObjects(source, kinds, spec.namespaces),
+    target ? listObjects(target, kinds.filter((k) => k.servedOnTarget), spec.namespaces) : new Map<string, KubeObject[]>(),
+  ]);
 
   const exclusionHits = spec.exclude.map(() => 0);
   const desiredOf = (object: KubeObject): KubeObject | undefined => {
@@ -172,11 +168,15 @@ async function planMirror(instance: StepInstance<MirrorSpec>, ctx: ReadContext):
       planned.push({ desired, current: undefined, note: "terminating on target" });
     else planned.push({ desired, current });
   });
-  for (const { found, existing } of listed) {
-    const byName = new Map(existing.map((o) => [o.metadata.name, o]));
-    for (const object of found) {
-      const desired = desiredOf(object);
-      if (desired) planned.push({ desired, current: byName.get(object.metadata.name) });
+  for (const namespace of spec.namespaces) {
+    for (const kind of kinds) {
+      const key = bucketKey(kind, namespace);
+      const onTarget = terminating.has(namespace) ? [] : (existing.get(key) ?? []);
+      const byName = new Map(onTarget.map((o) => [o.metadata.name, o]));
+      for (const object of found.get(key) ?? []) {
+        const desired = desiredOf(object);
+        if (desired) planned.push({ desired, current: byName.get(object.metadata.name) });
+      }
     }
   }
   planned.sort((a, b) => compareForApply(a.desired, b.desired));
@@ -220,6 +220,41 @@ async function planMirror(instance: StepInstance<MirrorSpec>, ctx: ReadContext):
     rollouts: planned.filter((p) => ROLLOUT_KINDS.has(p.desired.kind)).map((p) => refOf(p.desired)),
   };
   return { id: instance.id, kind: "mirror-workloads", title: instance.title, changes, gates: [], data };
+}
+
+function bucketKey(kind: Kind, namespace: string): string {
+  return `${kind.apiVersion} ${kind.kind} ${namespace}`;
+}
+
+/**
+ * The objects of `kinds` in `namespaces`, by bucketKey. With many namespaces one cluster-wide list per kind is
+ * far fewer calls than one per namespace and kind; without the right to list cluster-wide, it falls back.
+ */
+async function listObjects(port: ClusterPort, kinds: Kind[], namespaces: string[]): Promise<Map<string, KubeObject[]>> {
+  const buckets = new Map<string, KubeObject[]>();
+  const selected = new Set(namespaces);
+  const perNamespace = async (kind: Kind): Promise<void> => {
+    await mapLimit(namespaces, CONCURRENCY, async (namespace) => {
+      buckets.set(bucketKey(kind, namespace), await port.list(kind.apiVersion, kind.kind, { namespace }));
+    });
+  };
+  await mapLimit(kinds, CONCURRENCY, async (kind) => {
+    if (namespaces.length < CLUSTER_WIDE_FROM) return perNamespace(kind);
+    let all: KubeObject[];
+    try {
+      all = await port.list(kind.apiVersion, kind.kind);
+    } catch (error) {
+      if (isApiStatus(error, 403)) return perNamespace(kind);
+      throw error;
+    }
+    for (const object of all) {
+      const namespace = object.metadata.namespace ?? "";
+      if (!selected.has(namespace)) continue;
+      const key = bucketKey(kind, namespace);
+      buckets.set(key, [...(buckets.get(key) ?? []), object]);
+    }
+  });
+  return buckets;
 }
 
 /** The target cluster, or undefined when its context is not in the kubeconfig yet (a provisioning step makes it). */

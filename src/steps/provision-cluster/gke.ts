@@ -37,7 +37,11 @@ export async function planGke(instance: GkeInstance, ctx: ReadContext): Promise<
     changes.push({ action: "no-op", address, detail: `exists, ${cluster.status}` });
   }
   if (cluster?.status !== "RUNNING") {
-    changes.push({ action: "wait", address: RUNNING_WAIT, detail: `${clusterName(ref)}, up to ${formatDuration(RUNNING_TIMEOUT_MS)}` });
+    changes.push({
+      action: "wait",
+      address: RUNNING_WAIT,
+      detail: `${clusterName(ref)}, up to ${formatDuration(RUNNING_TIMEOUT_MS)}`,
+    });
   }
   const known = cluster?.endpoint !== undefined;
   changes.push(await planContext(ctx, context, kubeconfigPatch(ref, cluster, context), known, AUTH));
@@ -53,7 +57,11 @@ export async function applyGke(instance: GkeInstance, changes: Change[], ctx: Wr
       { address, action: "create", after: spec, target: { kind: "gke.cluster", ...ref } },
       async () => {
         const operation = await port.createCluster(ref, spec);
-        await waitForGkeOperation(port, operation, waitOptions(ctx, address, `create cluster ${clusterName(ref)}`));
+        await waitForGkeOperation(
+          port,
+          operation,
+          waitOptions(ctx, address, `create cluster ${clusterName(ref)}`),
+        );
       },
     );
   }
@@ -65,9 +73,18 @@ export async function applyGke(instance: GkeInstance, changes: Change[], ctx: Wr
 
 export async function verifyGke(instance: GkeInstance, ctx: ReadContext): Promise<string | undefined> {
   const cluster = await gke(ctx).getCluster(instance.ref);
-  if (cluster?.status !== "RUNNING") return `cluster ${clusterName(instance.ref)} is ${cluster?.status ?? "missing"}`;
-  const change = await planContext(ctx, instance.context, kubeconfigPatch(instance.ref, cluster, instance.context), true, AUTH);
-  return change.action === "no-op" ? undefined : `kubeconfig context ${instance.context} does not point at the cluster`;
+  if (cluster?.status !== "RUNNING")
+    return `cluster ${clusterName(instance.ref)} is ${cluster?.status ?? "missing"}`;
+  const change = await planContext(
+    ctx,
+    instance.context,
+    kubeconfigPatch(instance.ref, cluster, instance.context),
+    true,
+    AUTH,
+  );
+  return change.action === "no-op"
+    ? undefined
+    : `kubeconfig context ${instance.context} does not point at the cluster`;
 }
 
 /** Deletes the cluster only with --destroy-provisioned; otherwise says how to. */
@@ -91,10 +108,16 @@ export async function rollbackGkeCluster(entry: ChangeEntry, ctx: WriteContext):
         ? { done: false, detail: `cluster ${cluster.status}, waiting to delete it` }
         : { done: true, value: cluster };
     },
-    { what: `cluster ${name} to settle`, timeoutMs: RUNNING_TIMEOUT_MS, signal: ctx.signal, onProgress: (d) => ctx.progress.wait(entry.address, d) },
+    {
+      what: `cluster ${name} to settle`,
+      timeoutMs: RUNNING_TIMEOUT_MS,
+      signal: ctx.signal,
+      onProgress: (d) => ctx.progress.wait(entry.address, d),
+    },
   );
   const operation = settled && settled.status !== "STOPPING" ? await port.deleteCluster(ref) : undefined;
-  if (operation) await waitForGkeOperation(port, operation, waitOptions(ctx, entry.address, `delete cluster ${name}`));
+  if (operation)
+    await waitForGkeOperation(port, operation, waitOptions(ctx, entry.address, `delete cluster ${name}`));
   ctx.progress.info(settled ? `deleted cluster ${name}` : `cluster ${name} was already gone`);
 }
 
@@ -102,10 +125,13 @@ async function waitRunning(port: GkePort, ref: ClusterRef, ctx: WriteContext): P
   return poll(
     async () => {
       const cluster = await port.getCluster(ref);
-      if (!cluster) throw new RuntimeError(`cluster ${clusterName(ref)} disappeared while waiting for it to run`);
+      if (!cluster)
+        throw new RuntimeError(`cluster ${clusterName(ref)} disappeared while waiting for it to run`);
       if (cluster.status === "RUNNING" && cluster.endpoint) return { done: true, value: cluster };
       if (cluster.status === "DEGRADED" && cluster.endpoint) {
-        ctx.progress.warn(`cluster ${clusterName(ref)} is DEGRADED: ${cluster.statusMessage ?? "see the Cloud console"}`);
+        ctx.progress.warn(
+          `cluster ${clusterName(ref)} is DEGRADED: ${cluster.statusMessage ?? "see the Cloud console"}`,
+        );
         return { done: true, value: cluster };
       }
       if (cluster.status === "ERROR" || cluster.status === "STOPPING") {
@@ -126,11 +152,20 @@ async function waitRunning(port: GkePort, ref: ClusterRef, ctx: WriteContext): P
 
 function kubeconfigPatch(ref: ClusterRef, cluster: GkeCluster | undefined, context: string) {
   return gkeKubeconfigPatch(
-    { ...ref, endpoint: cluster?.endpoint ?? "", ...(cluster?.caCertificate ? { caCertificate: cluster.caCertificate } : {}) },
+    {
+      ...ref,
+      endpoint: cluster?.endpoint ?? "",
+      ...(cluster?.caCertificate ? { caCertificate: cluster.caCertificate } : {}),
+    },
     context,
   );
 }
 
 function waitOptions(ctx: ReadContext, address: string, what: string) {
-  return { what, timeoutMs: OPERATION_TIMEOUT_MS, signal: ctx.signal, onProgress: (d: string) => ctx.progress.wait(address, d) };
+  return {
+    what,
+    timeoutMs: OPERATION_TIMEOUT_MS,
+    signal: ctx.signal,
+    onProgress: (d: string) => ctx.progress.wait(address, d),
+  };
 }

@@ -18,14 +18,24 @@ export const provisionClusterStep: Step<ProvisionInstance> = {
   expand(playbook) {
     const instance = provisionInstance(playbook);
     if (!instance) return [];
-    const what = instance.provider === "gke" ? `GKE cluster ${instance.ref.name}` : `sandbox cluster ${instance.name}`;
-    return [{ id: "provision-cluster", title: `Provision ${what} as context ${instance.context}`, spec: instance }];
+    const what =
+      instance.provider === "gke" ? `GKE cluster ${instance.ref.name}` : `sandbox cluster ${instance.name}`;
+    return [
+      { id: "provision-cluster", title: `Provision ${what} as context ${instance.context}`, spec: instance },
+    ];
   },
 
   async plan(instance, ctx) {
     const spec = instance.spec;
     const changes = spec.provider === "gke" ? await planGke(spec, ctx) : await planSandbox(spec, ctx);
-    return { id: instance.id, kind: "provision-cluster", title: instance.title, changes, gates: [], data: spec };
+    return {
+      id: instance.id,
+      kind: "provision-cluster",
+      title: instance.title,
+      changes,
+      gates: [],
+      data: spec,
+    };
   },
 
   async apply(plan, ctx) {
@@ -49,7 +59,12 @@ async function rollbackEntry(entry: ChangeEntry, ctx: WriteContext): Promise<voi
   const kind = entry.target?.kind;
   switch (kind) {
     case "kubeconfig":
-      await rollbackContext(ctx, String(entry.target?.file), String(entry.target?.context), entry.before as KubeconfigPatch);
+      await rollbackContext(
+        ctx,
+        String(entry.target?.file),
+        String(entry.target?.context),
+        entry.before as KubeconfigPatch,
+      );
       return;
     case "gke.cluster":
       await rollbackGkeCluster(entry, ctx);
@@ -58,7 +73,9 @@ async function rollbackEntry(entry: ChangeEntry, ctx: WriteContext): Promise<voi
       await rollbackSandboxCluster(entry, ctx);
       return;
     default:
-      throw new Error(`provision-cluster cannot roll back ${entry.address} (target ${String(kind)}): this is a bug`);
+      throw new Error(
+        `provision-cluster cannot roll back ${entry.address} (target ${String(kind)}): this is a bug`,
+      );
   }
 }
 

@@ -32,7 +32,9 @@ export async function planContext(
   const address = contextAddress(context);
   const current = await readKubeconfigEntries(contextFile(ctx), namesOf(desired));
   if (known && isDeepStrictEqual(current, desired)) return { action: "no-op", address };
-  const after = known ? describeContext(desired, context) : { ...describeContext(desired, context), server: KNOWN_AFTER_APPLY };
+  const after = known
+    ? describeContext(desired, context)
+    : { ...describeContext(desired, context), server: KNOWN_AFTER_APPLY };
   const before = describeContext(current, context);
   return before
     ? { action: "update", address, before, after, detail: auth }
@@ -43,7 +45,11 @@ export async function planContext(
  * Writes the entries, journaling the entries they replace (null: absent), so rollback puts the file back.
  * A client of that context memoized earlier in the run is dropped: it may point at the old server.
  */
-export async function applyContext(ctx: WriteContext, context: string, patch: KubeconfigPatch): Promise<void> {
+export async function applyContext(
+  ctx: WriteContext,
+  context: string,
+  patch: KubeconfigPatch,
+): Promise<void> {
   const file = contextFile(ctx);
   const before = await readKubeconfigEntries(file, namesOf(patch));
   await ctx.change(
@@ -61,7 +67,12 @@ export async function applyContext(ctx: WriteContext, context: string, patch: Ku
 }
 
 /** Puts back the entries a journaled kubeconfig change replaced; idempotent. */
-export async function rollbackContext(ctx: WriteContext, file: string, context: string, before: KubeconfigPatch) {
+export async function rollbackContext(
+  ctx: WriteContext,
+  file: string,
+  context: string,
+  before: KubeconfigPatch,
+) {
   await patchKubeconfig(file, before);
   ctx.clients.delete(`kube:${context}`);
 }

@@ -16,18 +16,38 @@ export async function planSandbox(instance: SandboxInstance, ctx: ReadContext): 
   return [
     cluster
       ? { action: "no-op", address, detail: `exists at ${cluster.server}` }
-      : { action: "create", address, after: { name: instance.name }, detail: "a new cluster in the running sandbox" },
-    await planContext(ctx, instance.context, kubeconfigPatch(instance, cluster), cluster !== undefined, "token"),
+      : {
+          action: "create",
+          address,
+          after: { name: instance.name },
+          detail: "a new cluster in the running sandbox",
+        },
+    await planContext(
+      ctx,
+      instance.context,
+      kubeconfigPatch(instance, cluster),
+      cluster !== undefined,
+      "token",
+    ),
   ];
 }
 
-export async function applySandbox(instance: SandboxInstance, changes: Change[], ctx: WriteContext): Promise<void> {
+export async function applySandbox(
+  instance: SandboxInstance,
+  changes: Change[],
+  ctx: WriteContext,
+): Promise<void> {
   const port = sandboxProvisioner(ctx);
   const address = sandboxAddress(instance.name);
   let cluster = await port.getCluster(instance.name);
   if (!cluster && changes.some((c) => c.address === address && c.action === "create")) {
     cluster = await ctx.change(
-      { address, action: "create", after: { name: instance.name }, target: { kind: "sandbox.cluster", name: instance.name } },
+      {
+        address,
+        action: "create",
+        after: { name: instance.name },
+        target: { kind: "sandbox.cluster", name: instance.name },
+      },
       () => port.addCluster(instance.name),
     );
   }
@@ -37,11 +57,16 @@ export async function applySandbox(instance: SandboxInstance, changes: Change[],
   }
 }
 
-export async function verifySandbox(instance: SandboxInstance, ctx: ReadContext): Promise<string | undefined> {
+export async function verifySandbox(
+  instance: SandboxInstance,
+  ctx: ReadContext,
+): Promise<string | undefined> {
   const cluster = await sandboxProvisioner(ctx).getCluster(instance.name);
   if (!cluster) return `sandbox cluster ${instance.name} is missing`;
   const change = await planContext(ctx, instance.context, kubeconfigPatch(instance, cluster), true, "token");
-  return change.action === "no-op" ? undefined : `kubeconfig context ${instance.context} does not point at the cluster`;
+  return change.action === "no-op"
+    ? undefined
+    : `kubeconfig context ${instance.context} does not point at the cluster`;
 }
 
 export async function rollbackSandboxCluster(entry: ChangeEntry, ctx: WriteContext): Promise<void> {
@@ -57,5 +82,10 @@ export async function rollbackSandboxCluster(entry: ChangeEntry, ctx: WriteConte
 }
 
 function kubeconfigPatch(instance: SandboxInstance, cluster: SandboxCluster | undefined) {
-  return tokenKubeconfigPatch(`sandbox-${instance.name}`, cluster?.server ?? "", cluster?.token ?? "", instance.context);
+  return tokenKubeconfigPatch(
+    `sandbox-${instance.name}`,
+    cluster?.server ?? "",
+    cluster?.token ?? "",
+    instance.context,
+  );
 }

@@ -12,7 +12,8 @@ export function provisionInstance(playbook: Playbook): ProvisionInstance | undef
   const { target } = playbook.spec;
   const provision = target.provision;
   if (!provision) return undefined;
-  if (provision.provider === "sandbox") return { provider: "sandbox", name: provision.name, context: target.context };
+  if (provision.provider === "sandbox")
+    return { provider: "sandbox", name: provision.name, context: target.context };
   const missing = (["project", "location"] as const).filter((key) => !provision[key]);
   if (missing.length > 0) {
     throw new UsageError(
@@ -47,13 +48,15 @@ export function describeSpec(spec: ClusterSpec): string {
 /** How an existing cluster differs from what the playbook asks for, one line per setting. */
 export function clusterDrift(cluster: GkeCluster, spec: ClusterSpec): string[] {
   const lines: string[] = [];
-  const compare = (what: string, actual: unknown, wanted: unknown) => {
-    if (actual !== wanted) lines.push(`${what}: cluster has ${String(actual ?? "(none)")}, playbook asks for ${String(wanted)}`);
+  const compare = (what: string, actual: string | number | undefined, wanted: string | number) => {
+    if (actual !== wanted)
+      lines.push(`${what}: cluster has ${String(actual ?? "(none)")}, playbook asks for ${String(wanted)}`);
   };
   compare("machine type", cluster.machineType, spec.machineType);
   compare("node count", cluster.nodeCount, spec.nodeCount);
   compare("workload pool", cluster.workloadPool, spec.workloadPool);
   if (spec.releaseChannel) compare("release channel", cluster.releaseChannel, spec.releaseChannel);
-  for (const [key, value] of Object.entries(spec.labels ?? {})) compare(`label ${key}`, cluster.labels[key], value);
+  for (const [key, value] of Object.entries(spec.labels ?? {}))
+    compare(`label ${key}`, cluster.labels[key], value);
   return lines;
 }

@@ -74,21 +74,15 @@ export function shiftWeights(vs: VirtualService, target: WeightTarget): WeightSh
     throw new Error(`weight must be an integer between 0 and 100, got ${target.weight}`);
   }
   const next = structuredClone(vs);
-  const hosts = new Set(target.serviceHosts);
   const moves: WeightMove[] = [];
   let routes = 0;
   (next.spec?.http ?? []).forEach((httpRoute, index) => {
     const destinations = httpRoute.route ?? [];
-    const isLocal = (d: RouteDestination) =>
-      hosts.has(d.destination.host) &&
-      (d.destination.port?.number === undefined || d.destination.port.number === target.port);
-    const locals = destinations.filter(isLocal);
+    const { locals, remotes, effective } = classify(destinations, target);
     if (locals.length === 0) return;
     routes += 1;
-    const remotes = destinations.filter((d) => d.destination.host === target.remoteHost);
     if (remotes.length === 0 && target.weight === 0) return;
 
-    const effective = (d: RouteDestination) => d.weight ?? (destinations.length === 1 ? 100 : 0);
     const localBefore = locals.map(effective);
     const remoteBefore = remotes.reduce((sum, d) => sum + effective(d), 0);
     const share = sum(localBefore) + remoteBefore;
@@ -114,7 +108,6 @@ export function shiftWeights(vs: VirtualService, target: WeightTarget): WeightSh
       remotes.forEach((d, i) => (d.weight = i === 0 ? remoteAfter : 0));
     }
     moves.push({ route: index, label: REMOTE_LABEL, from: remoteBefore, to: remoteAfter });
-    httpRoute.route = destinations;
   });
   return { next, modified: !isDeepStrictEqual(next, vs), routes, moves };
 }
@@ -138,20 +131,33 @@ export function formatMoves(moves: WeightMove[]): string {
 
 /** `frontend 90, remote 10` for the service's routes as they are. */
 export function formatWeights(vs: VirtualService, target: WeightTarget): string {
-  const hosts = new Set(target.serviceHosts);
   const parts = new Set<string>();
   for (const httpRoute of vs.spec?.http ?? []) {
-    const destinations = httpRoute.route ?? [];
-    if (!destinations.some((d) => hosts.has(d.destination.host))) continue;
-    const weights = destinations
-      .filter((d) => hosts.has(d.destination.host) || d.destination.host === target.remoteHost)
-      .map((d) => {
-        const label = d.destination.host === target.remoteHost ? REMOTE_LABEL : labelOf(d.destination);
-        return `${label} ${d.weight ?? (destinations.length === 1 ? 100 : 0)}`;
-      });
+    const { locals, remotes, effective } = classify(httpRoute.route ?? [], target);
+    if (locals.length === 0) continue;
+    const weights = [
+      ...locals.map((d) => `${labelOf(d.destination)} ${effective(d)}`),
+      ...remotes.map((d) => `${REMOTE_LABEL} ${effective(d)}`),
+    ];
     parts.add(weights.join(", "));
   }
   return [...parts].join("; ");
+}
+
+/**
+ * A route's destinations to the service (`port` absent or equal) and to the remote host, and the weight each
+ * gets: an absent weight is 100 for a route's only destination and 0 otherwise, as Istio reads it.
+ */
+function classify(destinations: RouteDestination[], target: WeightTarget) {
+  const hosts = new Set(target.serviceHosts);
+  const locals = destinations.filter(
+    (d) =>
+      hosts.has(d.destination.host) &&
+      (d.destination.port?.number === undefined || d.destination.port.number === target.port),
+  );
+  const remotes = destinations.filter((d) => d.destination.host === target.remoteHost);
+  const effective = (d: RouteDestination) => d.weight ?? (destinations.length === 1 ? 100 : 0);
+  return { locals, remotes, effective };
 }
 
 function labelOf(destination: Destination): string {

@@ -33,7 +33,7 @@ export function useGkeWorld(options: { gke?: FakeGkeOptions; hub?: FakeHubOption
     vi.stubEnv("CLUSTERSHIFT_GKE_POLL_INTERVAL", "5ms");
     world.runner = (step, playbook, extra = {}) => {
       const runner = new StepRunner(step, playbook, { kubeconfig: world.kubeconfig, ...extra });
-      runners.push(runner as StepRunner<unknown>);
+      runners.push(runner);
       return runner;
     };
   });

@@ -40,7 +40,13 @@ export interface FakeGkeOptions {
 }
 
 /** Method names that mutate; a plan must call none of them. */
-export const GKE_MUTATING = new Set(["createCluster", "deleteCluster", "updateCluster", "setLabels", "createNodePool"]);
+export const GKE_MUTATING = new Set([
+  "createCluster",
+  "deleteCluster",
+  "updateCluster",
+  "setLabels",
+  "createNodePool",
+]);
 
 /**
  * A ClusterManager gRPC server built from `@google-cloud/container`'s own protos, holding clusters in memory.
@@ -94,7 +100,9 @@ export class FakeGke {
   }
 
   async stop(): Promise<void> {
-    await new Promise<void>((resolve) => (this.server ? this.server.tryShutdown(() => resolve()) : resolve()));
+    await new Promise<void>((resolve) =>
+      this.server ? this.server.tryShutdown(() => resolve()) : resolve(),
+    );
   }
 
   mutatingCalls(): GkeCall[] {
@@ -102,19 +110,31 @@ export class FakeGke {
   }
 
   /** A cluster that already exists and runs. */
-  addRunningCluster(name: string, shape: { machineType: string; nodeCount: number; workloadPool: string }): void {
+  addRunningCluster(
+    name: string,
+    shape: { machineType: string; nodeCount: number; workloadPool: string },
+  ): void {
     this.clusters.set(name, {
       name: name.split("/").pop()!,
       status: "RUNNING",
       endpoint: "203.0.113.10",
       masterAuth: { clusterCaCertificate: Buffer.from("fake ca").toString("base64") },
-      nodePools: [{ name: "default-pool", initialNodeCount: shape.nodeCount, config: { machineType: shape.machineType } }],
+      nodePools: [
+        {
+          name: "default-pool",
+          initialNodeCount: shape.nodeCount,
+          config: { machineType: shape.machineType },
+        },
+      ],
       workloadIdentityConfig: { workloadPool: shape.workloadPool },
     });
   }
 
   private handler(method: string, body: (request: Record<string, unknown>) => unknown) {
-    return (call: grpc.ServerUnaryCall<Record<string, unknown>, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+    return (
+      call: grpc.ServerUnaryCall<Record<string, unknown>, unknown>,
+      callback: grpc.sendUnaryData<unknown>,
+    ) => {
       this.calls.push({ method, request: call.request });
       const failure = this.failNext.get(method);
       if (failure) {
@@ -124,7 +144,8 @@ export class FakeGke {
       try {
         callback(null, body(call.request));
       } catch (error) {
-        callback(error as grpc.ServiceError);
+        const { code, details } = error as StatusError;
+        callback({ code, details });
       }
     };
   }
@@ -163,7 +184,9 @@ export class FakeGke {
     const cluster = this.clusters.get(name);
     if (!cluster) throw notFound(`Not found: ${name}.`);
     cluster.status = "STOPPING";
-    return this.operation(name.replace(/\/clusters\/[^/]+$/, ""), "DELETE_CLUSTER", undefined, () => this.clusters.delete(name));
+    return this.operation(name.replace(/\/clusters\/[^/]+$/, ""), "DELETE_CLUSTER", undefined, () =>
+      this.clusters.delete(name),
+    );
   }
 
   private getOperation(name: string) {
@@ -212,10 +235,20 @@ export class FakeGke {
   }
 }
 
-function status(code: grpc.status, details: string): Partial<grpc.ServiceError> {
-  return { code, details };
+/** What a handler throws to answer with a gRPC status; grpc-js sends `code` and `details`. */
+class StatusError extends Error {
+  constructor(
+    readonly code: grpc.status,
+    readonly details: string,
+  ) {
+    super(details);
+  }
 }
 
-function notFound(details: string) {
+function status(code: grpc.status, details: string): StatusError {
+  return new StatusError(code, details);
+}
+
+function notFound(details: string): StatusError {
   return status(grpc.status.NOT_FOUND, details);
 }

@@ -49,7 +49,11 @@ export class FakeHub {
       req.on("data", (chunk: Buffer) => (text += chunk.toString()));
       req.on("end", () => {
         const body: unknown = text ? JSON.parse(text) : undefined;
-        this.calls.push({ method: req.method ?? "", path: req.url ?? "", ...(body === undefined ? {} : { body }) });
+        this.calls.push({
+          method: req.method ?? "",
+          path: req.url ?? "",
+          ...(body === undefined ? {} : { body }),
+        });
         const [status, payload] = this.route(req.method ?? "", req.url ?? "", body);
         res.writeHead(status, { "content-type": "application/json" });
         res.end(JSON.stringify(payload));
@@ -76,7 +80,10 @@ export class FakeHub {
     const failure = [...this.failNext].find(([key]) => `${method} ${url}`.startsWith(key));
     if (failure) {
       this.failNext.delete(failure[0]);
-      return [failure[1].status, { error: { code: failure[1].status, message: failure[1].message, status: failure[1].code } }];
+      return [
+        failure[1].status,
+        { error: { code: failure[1].status, message: failure[1].message, status: failure[1].code } },
+      ];
     }
     const { pathname, searchParams } = new URL(url, "http://hub");
     const path = pathname.replace(/^\/v1\//, "");
@@ -86,7 +93,8 @@ export class FakeHub {
     }
     if ((match = /^projects\/([^/]+)\/locations\/([^/]+)\/memberships$/.exec(path)) && method === "POST") {
       const name = `${path}/${searchParams.get("membershipId")}`;
-      if (this.memberships.has(name)) return error(409, "ALREADY_EXISTS", `Membership ${name} already exists`);
+      if (this.memberships.has(name))
+        return error(409, "ALREADY_EXISTS", `Membership ${name} already exists`);
       this.memberships.set(name, { name, ...(body as object), state: { code: "CREATING" } });
       return this.startOperation(match[1]!, () => (this.memberships.get(name)!.state = { code: "READY" }));
     }
@@ -98,7 +106,8 @@ export class FakeHub {
     }
     if ((match = /^projects\/([^/]+)\/locations\/global\/features$/.exec(path)) && method === "POST") {
       const project = match[1]!;
-      if (this.features.has(project)) return error(409, "ALREADY_EXISTS", "Feature servicemesh already exists");
+      if (this.features.has(project))
+        return error(409, "ALREADY_EXISTS", "Feature servicemesh already exists");
       this.features.set(project, { specs: {}, stateIndex: new Map() });
       return this.startOperation(project, () => undefined);
     }
@@ -128,7 +137,8 @@ export class FakeHub {
     const sequence = this.options.controlPlane ?? [{ state: "PROVISIONING" }, { state: "ACTIVE" }];
     const membershipStates: Record<string, unknown> = {};
     for (const [key, spec] of Object.entries(feature.specs)) {
-      const automatic = (spec as { mesh?: { management?: string } }).mesh?.management === "MANAGEMENT_AUTOMATIC";
+      const automatic =
+        (spec as { mesh?: { management?: string } }).mesh?.management === "MANAGEMENT_AUTOMATIC";
       const index = feature.stateIndex.get(key) ?? -1;
       const next = automatic ? Math.min(index + 1, sequence.length - 1) : -1;
       feature.stateIndex.set(key, next);

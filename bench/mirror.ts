@@ -1,0 +1,171 @@
+/**
+ * `npm run bench`: mirrors 200 namespaces × 10 kinds (2,000 objects, plus their namespaces) between two sandbox
+ * clusters through the engine and the mirror-workloads step (plan, write-ahead journal on disk, apply, verify),
+ * then applies the same objects with a sequential `kubectl apply --server-side` when kubectl is on PATH.
+ * The clusters run in a child process, so the peak RSS reported is clustershift's own.
+ */
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { stringify } from "yaml";
+import type { RunEvent } from "../src/engine/events.js";
+import { apply, type Engine } from "../src/engine/executor.js";
+import { LocalJournalStore } from "../src/engine/journal/local-store.js";
+import { Registry } from "../src/engine/registry.js";
+import { playbookSchema } from "../src/playbook/schema.js";
+import type { KubeObject } from "../src/providers/kubernetes/port.js";
+import { mirrorWorkloads } from "../src/steps/mirror-workloads/index.js";
+import { benchNamespaces, KINDS_PER_NAMESPACE, namespaceObject, namespaceObjects } from "./workload.js";
+
+const NAMESPACES = Number(process.env.BENCH_NAMESPACES ?? 200);
+/** Objects kubectl applies one process each; its rate is measured on this sample, not on all 2,000. */
+const KUBECTL_SAMPLE = Number(process.env.BENCH_KUBECTL_SAMPLE ?? 100);
+const GOALS = { objectsPerSecond: 300, speedup: 5, peakRssMb: 300 };
+
+interface Timed {
+  at: number;
+  event: RunEvent;
+}
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), "clustershift-bench-"));
+  const kubeconfig = join(dir, "kubeconfig");
+  const server = await startClusters(kubeconfig);
+  try {
+    const mirror = await benchMirror(dir, kubeconfig);
+    const kubectl = (await hasKubectl()) ? await benchKubectl(dir, kubeconfig) : undefined;
+    report(mirror, kubectl);
+  } finally {
+    server.kill("SIGTERM");
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function startClusters(kubeconfig: string): Promise<ChildProcess> {
+  const script = join(dirname(fileURLToPath(import.meta.url)), "sandbox-server.js");
+  const child = spawn(process.execPath, [script, kubeconfig, String(NAMESPACES)], { stdio: ["ignore", "pipe", "inherit"] });
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  await new Promise<void>((resolve, reject) => {
+    child.once("exit", (code) => reject(new Error(`the sandbox exited with ${code}`)));
+    lines.once("line", () => resolve());
+  });
+  return child;
+}
+
+interface MirrorResult {
+  objects: number;
+  planMs: number;
+  applyMs: number;
+  verifyMs: number;
+  totalMs: number;
+  peakRssMb: number;
+}
+
+async function benchMirror(dir: string, kubeconfig: string): Promise<MirrorResult> {
+  const playbook = playbookSchema.parse({
+    apiVersion: "clustershift.dev/v1alpha1",
+    kind: "Playbook",
+    metadata: { name: "bench" },
+    spec: {
+      source: { context: "source" },
+      target: { context: "target" },
+      workloads: { namespaces: benchNamespaces(NAMESPACES), namespaceLabels: { "istio.io/rev": "asm-managed" }, rolloutTimeout: "5m" },
+    },
+  });
+  const events: Timed[] = [];
+  const engine: Engine = {
+    registry: new Registry().step(mirrorWorkloads),
+    playbook,
+    options: { playbookFile: "bench.yaml", stateDir: join(dir, "state"), nonInteractive: true, interactive: false, kubeconfig },
+    store: new LocalJournalStore(join(dir, "state"), "bench"),
+    sink: { emit: (event) => events.push({ at: performance.now(), event }), close: () => {} },
+    signal: new AbortController().signal,
+  };
+  const started = performance.now();
+  const outcome = await apply(engine, async () => true);
+  const finished = performance.now();
+  if (outcome.outcome !== "completed") throw new Error(`the mirror did not complete: ${outcome.message}`);
+  const at = (type: RunEvent["type"], last = false): number => {
+    const found = last ? events.findLast((e) => e.event.type === type) : events.find((e) => e.event.type === type);
+    if (!found) throw new Error(`no ${type} event`);
+    return found.at;
+  };
+  const stepStarted = at("step-started");
+  const lastWrite = at("change-applied", true);
+  return {
+    objects: events.filter((e) => e.event.type === "change-applied").length,
+    // The engine plans everything once for approval, then re-plans each step right before applying it.
+    planMs: stepStarted - started,
+    applyMs: lastWrite - stepStarted,
+    verifyMs: at("step-finished") - lastWrite,
+    totalMs: finished - started,
+    peakRssMb: process.resourceUsage().maxRSS / 1024,
+  };
+}
+
+interface KubectlResult {
+  perObject: { objects: number; ms: number };
+  perNamespace: { objects: number; ms: number };
+}
+
+async function benchKubectl(dir: string, kubeconfig: string): Promise<KubectlResult> {
+  const run = (input: string): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const child = execFile(
+        "kubectl",
+        ["--kubeconfig", kubeconfig, "--cache-dir", join(dir, "kube-cache"), "--context", "kubectl", "apply", "--server-side", "-f", "-"],
+        { timeout: 60_000 },
+        (error, _stdout, stderr) => (error ? reject(new Error(`kubectl apply: ${stderr || error.message}`)) : resolve()),
+      );
+      child.stdin?.end(input);
+    });
+  const all = benchNamespaces(NAMESPACES).map((ns) => [namespaceObject(ns), ...namespaceObjects(ns)]);
+
+  // Sequential, one process per object: what a script looping over manifests does.
+  const sample = all.flat().slice(0, KUBECTL_SAMPLE);
+  let started = performance.now();
+  for (const object of sample) await run(JSON.stringify(object));
+  const perObject = { objects: sample.length, ms: performance.now() - started };
+
+  // One process per namespace file (a namespace and its ten objects): kubectl at its best, still sequential.
+  const files = all.slice(Math.ceil(KUBECTL_SAMPLE / (KINDS_PER_NAMESPACE + 1)) + 1).slice(0, Math.ceil(KUBECTL_SAMPLE / (KINDS_PER_NAMESPACE + 1)));
+  started = performance.now();
+  for (const objects of files) await run(objects.map((o: KubeObject) => stringify(o)).join("---\n"));
+  const perNamespace = { objects: files.flat().length, ms: performance.now() - started };
+  return { perObject, perNamespace };
+}
+
+function hasKubectl(): Promise<boolean> {
+  return new Promise((resolve) => execFile("kubectl", ["version", "--client"], { timeout: 20_000 }, (error) => resolve(!error)));
+}
+
+function report(mirror: MirrorResult, kubectl: KubectlResult | undefined): void {
+  const rate = (objects: number, ms: number) => objects / (ms / 1000);
+  const mirrorRate = rate(mirror.objects, mirror.applyMs);
+  const s = (ms: number) => `${(ms / 1000).toFixed(2)}s`;
+  const lines = [
+    `clustershift mirror-workloads: ${mirror.objects} objects (${NAMESPACES} namespaces × ${KINDS_PER_NAMESPACE} kinds + the namespaces)`,
+    `  plan (read both clusters):           ${s(mirror.planMs)}`,
+    `  re-plan + journaled apply:           ${s(mirror.applyMs)}  → ${mirrorRate.toFixed(0)} objects/s (goal ≥ ${GOALS.objectsPerSecond})`,
+    `  verify (${NAMESPACES} rollouts + contents):   ${s(mirror.verifyMs)}`,
+    `  end to end:                          ${s(mirror.totalMs)}  → ${rate(mirror.objects, mirror.totalMs).toFixed(0)} objects/s`,
+    `  peak RSS:                            ${mirror.peakRssMb.toFixed(0)} MB (goal < ${GOALS.peakRssMb} MB)`,
+  ];
+  if (kubectl) {
+    const perObject = rate(kubectl.perObject.objects, kubectl.perObject.ms);
+    const perNamespace = rate(kubectl.perNamespace.objects, kubectl.perNamespace.ms);
+    lines.push(
+      `sequential kubectl apply --server-side against the same sandbox:`,
+      `  one process per object (${kubectl.perObject.objects}-object sample):   ${perObject.toFixed(1)} objects/s → clustershift is ${(mirrorRate / perObject).toFixed(1)}× faster (goal ≥ ${GOALS.speedup}×)`,
+      `  one process per namespace file (${kubectl.perNamespace.objects} objects): ${perNamespace.toFixed(1)} objects/s → clustershift is ${(mirrorRate / perNamespace).toFixed(1)}× faster`,
+    );
+  } else {
+    lines.push("kubectl is not on PATH: no comparison");
+  }
+  process.stdout.write(lines.join("\n") + "\n");
+}
+
+await main();

@@ -1,0 +1,451 @@
+import { createHash } from "node:crypto";
+import { hostname } from "node:os";
+import { LockedError, RuntimeError } from "../errors.js";
+import type { JournalEntry } from "../types.js";
+import { isApiStatus } from "../../providers/kubernetes/errors.js";
+import type { ClusterPort, KubeObject, ObjectRef } from "../../providers/kubernetes/port.js";
+import type { JournalStore, LockHandle, LockHolder } from "./store.js";
+
+export interface KubernetesStoreOptions {
+  /** Journal entries per ConfigMap. */
+  chunkEntries?: number;
+  /** A chunk is closed before its data passes this size: objects are limited to 1 MiB. */
+  chunkBytes?: number;
+  leaseDurationSeconds?: number;
+  /** How often a held lease is renewed; a third of its duration by default. */
+  renewEveryMs?: number;
+  now?: () => Date;
+}
+
+const MANAGED_BY = { "app.kubernetes.io/managed-by": "clustershift" };
+
+/**
+ * A run's journal and lock in a cluster, so that operators and CI runners share one run:
+ * entries in ConfigMaps `clustershift-<playbook>-journal-<n>` (chunks of entries keyed by zero-padded seq),
+ * sensitive values in Secrets `clustershift-<playbook>-sensitive-<n>`, the lock in a coordination.k8s.io/v1
+ * Lease `clustershift-<playbook>`. Every write is a create or a compare-and-swap on the resourceVersion we last
+ * saw, so two writers can never both append: the second gets a conflict and stops.
+ */
+export class KubernetesJournalStore implements JournalStore {
+  readonly location: string;
+  private readonly journal: ChunkedMap;
+  private readonly sensitive: ChunkedMap;
+  private readonly leaseRef: ObjectRef;
+  private readonly leaseSeconds: number;
+  private readonly renewEveryMs: number;
+  private readonly now: () => Date;
+  private namespaceReady: Promise<void> | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private held: Lease | undefined;
+
+  constructor(
+    private readonly port: ClusterPort,
+    readonly playbookName: string,
+    readonly namespace: string,
+    options: KubernetesStoreOptions = {},
+  ) {
+    const base = `clustershift-${playbookName}`;
+    this.location = `kubernetes://${port.context}/${namespace}/${base}`;
+    const chunk = { maxEntries: options.chunkEntries ?? 50, maxBytes: options.chunkBytes ?? 512 * 1024 };
+    this.journal = new ChunkedMap(port, namespace, "ConfigMap", `${base}-journal`, playbookName, chunk);
+    this.sensitive = new ChunkedMap(port, namespace, "Secret", `${base}-sensitive`, playbookName, chunk);
+    this.leaseRef = { apiVersion: "coordination.k8s.io/v1", kind: "Lease", namespace, name: base };
+    this.leaseSeconds = options.leaseDurationSeconds ?? 60;
+    this.renewEveryMs = options.renewEveryMs ?? (this.leaseSeconds * 1000) / 3;
+    this.now = options.now ?? (() => new Date());
+  }
+
+  async read(): Promise<JournalEntry[]> {
+    await this.ensureNamespace();
+    const records = [...(await this.journal.load())].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const entries: JournalEntry[] = [];
+    for (const [index, [key, text]] of records.entries()) {
+      try {
+        entries.push(JSON.parse(text) as JournalEntry);
+      } catch (error) {
+        // Only the newest record may be torn (written by hand or cut short); damage elsewhere must not be hidden.
+        if (index === records.length - 1) break;
+        throw new RuntimeError(`${this.location}: unreadable journal record ${key}`, { cause: error });
+      }
+    }
+    return entries;
+  }
+
+  append(entry: JournalEntry): Promise<void> {
+    return this.serialized(async () => {
+      if (this.held?.lost) throw new LockedError(`${this.location}: ${this.held.lost}`);
+      await this.journal.put(seqKey(entry.seq), JSON.stringify(entry), { unique: true });
+    });
+  }
+
+  async lock(holder: LockHolder, warn: (message: string) => void): Promise<LockHandle> {
+    await this.ensureNamespace();
+    const identity = `${holder.pid}@${holder.host}`;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const current = await this.port.get(this.leaseRef);
+      const now = this.now();
+      const desired = this.leaseObject(identity, holder, now, current);
+      try {
+        if (!current) return this.hold(await this.port.create(desired), warn);
+        const spec = leaseSpec(current);
+        const owner = holderOf(current);
+        if (spec.holderIdentity) {
+          const expiresAt = Date.parse(spec.renewTime ?? spec.acquireTime ?? "") + (spec.leaseDurationSeconds ?? 0) * 1000;
+          const gone = owner.host === hostname() && !isAlive(owner.pid);
+          // A lease without times cannot be shown to be live: treat it as expired.
+          if (!gone && expiresAt > now.getTime()) {
+            throw new LockedError(`locked by pid ${owner.pid} on ${owner.host} since ${owner.since}`);
+          }
+          warn(
+            `taking over the lock of pid ${owner.pid} on ${owner.host} (since ${owner.since}): ` +
+              (gone ? "that process is gone" : `its lease expired at ${new Date(expiresAt).toISOString()}`),
+          );
+        }
+        return this.hold(
+          await this.port.replace(desired, { resourceVersion: current.metadata.resourceVersion ?? "" }),
+          warn,
+        );
+      } catch (error) {
+        // Another process created or took the lease between our read and write: look again.
+        if (!isApiStatus(error, 409)) throw error;
+      }
+    }
+    throw new LockedError(`${this.location}: the lease keeps changing hands; another process is taking it`);
+  }
+
+  putSensitive(key: string, value: unknown): Promise<void> {
+    return this.serialized(() => this.sensitive.put(sensitiveKey(key), JSON.stringify(value), {}));
+  }
+
+  async getSensitive(key: string): Promise<unknown> {
+    await this.ensureNamespace();
+    const text = (await this.sensitive.load()).get(sensitiveKey(key));
+    if (text === undefined) throw new RuntimeError(`${this.location}: no sensitive value ${key}`);
+    return JSON.parse(text) as unknown;
+  }
+
+  async clear(): Promise<void> {
+    this.held?.stop();
+    await this.journal.clear();
+    await this.sensitive.clear();
+    await this.port.delete(this.leaseRef);
+    this.held = undefined;
+  }
+
+  toString(): string {
+    return `kubernetes journal of ${this.playbookName} (${this.location})`;
+  }
+
+  /**
+   * Steps journal from parallel writes; each chunk takes one write at a time (a second one in flight would
+   * conflict with the first), in the order given.
+   */
+  private serialized(write: () => Promise<void>): Promise<void> {
+    const next = this.queue.then(async () => {
+      await this.ensureNamespace();
+      await write();
+    });
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private ensureNamespace(): Promise<void> {
+    this.namespaceReady ??= (async () => {
+      const ref = { apiVersion: "v1", kind: "Namespace", name: this.namespace };
+      if (await this.port.get(ref)) return;
+      try {
+        await this.port.create({ ...ref, metadata: { name: this.namespace, labels: MANAGED_BY } });
+      } catch (error) {
+        if (!isApiStatus(error, 409)) throw error;
+      }
+    })();
+    this.namespaceReady.catch(() => (this.namespaceReady = undefined));
+    return this.namespaceReady;
+  }
+
+  private leaseObject(identity: string, holder: LockHolder, now: Date, current: KubeObject | undefined): KubeObject {
+    const transitions = current ? (leaseSpec(current).leaseTransitions ?? 0) + 1 : 0;
+    return {
+      apiVersion: "coordination.k8s.io/v1",
+      kind: "Lease",
+      metadata: {
+        name: this.leaseRef.name,
+        namespace: this.namespace,
+        labels: { ...MANAGED_BY, "clustershift.dev/playbook": this.playbookName },
+        annotations: {
+          "clustershift.dev/pid": String(holder.pid),
+          "clustershift.dev/host": holder.host,
+          "clustershift.dev/since": holder.since,
+        },
+      },
+      spec: {
+        holderIdentity: identity,
+        leaseDurationSeconds: this.leaseSeconds,
+        acquireTime: microTime(now),
+        renewTime: microTime(now),
+        leaseTransitions: transitions,
+      },
+    };
+  }
+
+  private hold(lease: KubeObject, warn: (message: string) => void): LockHandle {
+    const held = new Lease(this.port, lease, this.renewEveryMs, this.now, warn);
+    this.held = held;
+    return {
+      release: async () => {
+        await held.release();
+        if (this.held === held) this.held = undefined;
+      },
+    };
+  }
+}
+
+/** A held Lease, renewed in the background; losing it (taken over, deleted) stops further appends. */
+class Lease {
+  lost: string | undefined;
+  private readonly timer: NodeJS.Timeout;
+  private renewing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly port: ClusterPort,
+    private lease: KubeObject,
+    renewEveryMs: number,
+    private readonly now: () => Date,
+    private readonly warn: (message: string) => void,
+  ) {
+    this.timer = setInterval(() => {
+      this.renewing = this.renew();
+    }, renewEveryMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  async release(): Promise<void> {
+    this.stop();
+    await this.renewing;
+    if (this.lost) return;
+    const spec = { ...leaseSpec(this.lease) };
+    delete spec.holderIdentity;
+    try {
+      await this.port.replace({ ...this.lease, spec }, { resourceVersion: this.lease.metadata.resourceVersion ?? "" });
+    } catch (error) {
+      // Already taken over or removed: nothing of ours to release.
+      if (!isApiStatus(error, 409) && !isApiStatus(error, 404)) throw error;
+    }
+  }
+
+  private async renew(): Promise<void> {
+    if (this.lost) return;
+    const spec = { ...leaseSpec(this.lease), renewTime: microTime(this.now()) };
+    try {
+      this.lease = await this.port.replace(
+        { ...this.lease, spec },
+        { resourceVersion: this.lease.metadata.resourceVersion ?? "" },
+      );
+    } catch (error) {
+      if (isApiStatus(error, 409) || isApiStatus(error, 404)) {
+        this.lost = "the lock was taken over by another process";
+        this.stop();
+        this.warn(this.lost);
+      }
+      // Other failures: the next tick tries again while the lease still runs.
+    }
+  }
+}
+
+interface LeaseSpec {
+  holderIdentity?: string;
+  leaseDurationSeconds?: number;
+  acquireTime?: string;
+  renewTime?: string;
+  leaseTransitions?: number;
+}
+
+function leaseSpec(lease: KubeObject): LeaseSpec {
+  return (lease.spec ?? {}) as LeaseSpec;
+}
+
+function holderOf(lease: KubeObject): { pid: number; host: string; since: string } {
+  const annotations = lease.metadata.annotations ?? {};
+  const spec = leaseSpec(lease);
+  const [pid = "?", host = "?"] = (spec.holderIdentity ?? "").split("@");
+  return {
+    pid: Number(annotations["clustershift.dev/pid"] ?? pid),
+    host: annotations["clustershift.dev/host"] ?? host,
+    since: annotations["clustershift.dev/since"] ?? spec.acquireTime ?? "?",
+  };
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as { code?: string }).code !== "ESRCH";
+  }
+}
+
+/** Lease times are MicroTime: RFC 3339 with microseconds. */
+function microTime(date: Date): string {
+  return date.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
+}
+
+function seqKey(seq: number): string {
+  return String(seq).padStart(10, "0");
+}
+
+/** Secret keys allow `[-._a-zA-Z0-9]`; anything else is hashed. */
+function sensitiveKey(key: string): string {
+  return /^[-._a-zA-Z0-9]{1,200}$/.test(key) ? key : `h-${createHash("sha256").update(key).digest("hex").slice(0, 40)}`;
+}
+
+interface Chunk {
+  index: number;
+  resourceVersion: string;
+  data: Record<string, string>;
+  bytes: number;
+}
+
+/**
+ * A string map spread over numbered ConfigMaps or Secrets. New entries go into the newest chunk by
+ * compare-and-swap, or into a new chunk by create-only; a conflict means another writer and is never retried.
+ */
+class ChunkedMap {
+  private tail: Chunk | undefined;
+  /** Every record, once loaded; later chunks win. */
+  private values: Map<string, string> | undefined;
+
+  constructor(
+    private readonly port: ClusterPort,
+    private readonly namespace: string,
+    private readonly kind: "ConfigMap" | "Secret",
+    private readonly prefix: string,
+    private readonly playbook: string,
+    private readonly limits: { maxEntries: number; maxBytes: number },
+  ) {}
+
+  private get selector(): string {
+    return `clustershift.dev/playbook=${this.playbook},clustershift.dev/part=${this.kind === "Secret" ? "sensitive" : "journal"}`;
+  }
+
+  async load(): Promise<Map<string, string>> {
+    const chunks = (await this.port.list("v1", this.kind, { namespace: this.namespace, labelSelector: this.selector }))
+      .map((object) => this.chunkOf(object))
+      .filter((chunk): chunk is Chunk => chunk !== undefined)
+      .sort((a, b) => a.index - b.index);
+    this.tail = chunks[chunks.length - 1];
+    this.values = new Map(chunks.flatMap((chunk) => Object.entries(chunk.data)));
+    return new Map(this.values);
+  }
+
+  /** `unique`: a readable record under `key` means another writer (journal); otherwise the newest chunk wins. */
+  async put(key: string, value: string, options: { unique?: boolean }): Promise<void> {
+    if (!this.values) await this.load();
+    const size = Buffer.byteLength(key) + Buffer.byteLength(value);
+    if (size > this.limits.maxBytes) {
+      throw new RuntimeError(`${this.prefix}: record ${key} is ${size} bytes, more than a ${this.kind} chunk holds`);
+    }
+    if (options.unique && isJson(this.values?.get(key))) {
+      throw new LockedError(`${this.prefix}: record ${key} already exists; another process is writing this journal`);
+    }
+    const tail = this.tail;
+    if (!tail || Object.keys(tail.data).length >= this.limits.maxEntries || tail.bytes + size > this.limits.maxBytes) {
+      const index = tail ? tail.index + 1 : 0;
+      this.tail = await this.write({ index, resourceVersion: "", data: { [key]: value }, bytes: size }, "create");
+    } else {
+      const data = { ...tail.data };
+      if (options.unique) {
+        // A record torn by hand or by a dying writer would otherwise end up in the middle of the journal.
+        for (const [k, v] of Object.entries(data)) if (!isJson(v)) delete data[k];
+      }
+      data[key] = value;
+      this.tail = await this.write({ ...tail, data, bytes: dataBytes(data) }, "replace");
+    }
+    this.values?.set(key, value);
+  }
+
+  async clear(): Promise<void> {
+    const objects = await this.port.list("v1", this.kind, { namespace: this.namespace, labelSelector: this.selector });
+    for (const object of objects) {
+      await this.port.delete({ apiVersion: "v1", kind: this.kind, namespace: this.namespace, name: object.metadata.name });
+    }
+    this.tail = undefined;
+    this.values = undefined;
+  }
+
+  private async write(chunk: Chunk, how: "create" | "replace"): Promise<Chunk> {
+    const object = this.objectOf(chunk);
+    try {
+      const written =
+        how === "create"
+          ? await this.port.create(object)
+          : await this.port.replace(object, { resourceVersion: chunk.resourceVersion });
+      return { ...chunk, resourceVersion: written.metadata.resourceVersion ?? "" };
+    } catch (error) {
+      if (!isApiStatus(error, 409)) throw error;
+      // A retried request may have landed on an earlier try; then the chunk holds exactly what we wrote.
+      if (error.attempts === 1) throw this.conflict(object);
+      const now = await this.port.get({ apiVersion: "v1", kind: this.kind, namespace: this.namespace, name: object.metadata.name });
+      const mine = now && this.chunkOf(now);
+      if (mine && sameData(mine.data, chunk.data)) return mine;
+      throw this.conflict(object);
+    }
+  }
+
+  private conflict(object: KubeObject): LockedError {
+    this.values = undefined;
+    return new LockedError(
+      `${this.kind} ${this.namespace}/${object.metadata.name} was written by another process: ` +
+        "two runs are using this journal; take the lock first",
+    );
+  }
+
+  private objectOf(chunk: Chunk): KubeObject {
+    const metadata = {
+      name: `${this.prefix}-${chunk.index}`,
+      namespace: this.namespace,
+      labels: {
+        ...MANAGED_BY,
+        "clustershift.dev/playbook": this.playbook,
+        "clustershift.dev/part": this.kind === "Secret" ? "sensitive" : "journal",
+        "clustershift.dev/chunk": String(chunk.index),
+      },
+    };
+    if (this.kind === "ConfigMap") return { apiVersion: "v1", kind: "ConfigMap", metadata, data: chunk.data };
+    const data = Object.fromEntries(Object.entries(chunk.data).map(([k, v]) => [k, Buffer.from(v).toString("base64")]));
+    return { apiVersion: "v1", kind: "Secret", metadata, type: "Opaque", data };
+  }
+
+  private chunkOf(object: KubeObject): Chunk | undefined {
+    const index = Number(object.metadata.name.slice(this.prefix.length + 1));
+    if (!object.metadata.name.startsWith(`${this.prefix}-`) || !Number.isInteger(index)) return undefined;
+    const raw = (object.data ?? {}) as Record<string, string>;
+    const data =
+      this.kind === "ConfigMap"
+        ? { ...raw }
+        : Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]));
+    return { index, resourceVersion: object.metadata.resourceVersion ?? "", data, bytes: dataBytes(data) };
+  }
+}
+
+function dataBytes(data: Record<string, string>): number {
+  return Object.entries(data).reduce((sum, [k, v]) => sum + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
+}
+
+function isJson(text: string | undefined): boolean {
+  if (text === undefined) return false;
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function sameData(a: Record<string, string>, b: Record<string, string>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
+}

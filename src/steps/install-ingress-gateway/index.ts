@@ -1,0 +1,244 @@
+import { UsageError } from "../../engine/errors.js";
+import {
+  KNOWN_AFTER_APPLY,
+  type Change,
+  type ReadContext,
+  type Step,
+  type StepPlan,
+} from "../../engine/types.js";
+import type { Playbook } from "../../playbook/schema.js";
+import { formatDuration } from "../../playbook/duration.js";
+import {
+  cluster,
+  ContextNotFoundError,
+  isApiStatus,
+  refOf,
+  rolloutState,
+} from "../../providers/kubernetes/index.js";
+import type { ClusterPort, KubeObject } from "../../providers/kubernetes/port.js";
+import {
+  addressOf,
+  imageOf,
+  istioApiVersion,
+  istioMissing,
+  journalTarget,
+  managedLabels,
+  rollbackEntries,
+} from "../expose-target/istio.js";
+import { ingressAddress } from "../expose-target/manifests.js";
+import { subsetDiff, summarizePaths } from "../mirror-workloads/diff.js";
+import { ingressGatewayManifests } from "./manifests.js";
+
+export { ingressGatewayManifests, gatewaySelector, type IngressGatewayInput } from "./manifests.js";
+
+export interface IngressInstance {
+  context: string;
+  namespace: string;
+  service: string;
+  gateway: { namespace: string; name: string };
+  revision: string;
+  playbook: string;
+  /** A cluster an earlier step provisions may not exist (or serve Istio) at plan time. */
+  targetCreatedByRun: boolean;
+}
+
+const ROLLOUT_TIMEOUT_MS = 10 * 60_000;
+const ADDRESS_TIMEOUT_MS = 10 * 60_000;
+
+/**
+ * Installs the ingress gateway of Google's guide on the target (namespace, RBAC, injected Deployment,
+ * LoadBalancer Service, Istio Gateway) and waits for its external address. Rollback deletes what it created and
+ * restores what it changed.
+ */
+export const installIngressGatewayStep: Step<IngressInstance> = {
+  kind: "install-ingress-gateway",
+
+  expand(playbook) {
+    const instance = ingressInstance(playbook);
+    if (!instance) return [];
+    return [
+      {
+        id: "install-ingress-gateway",
+        title: `Install ingress gateway ${instance.namespace}/${instance.service} on ${instance.context}`,
+        spec: instance,
+      },
+    ];
+  },
+
+  async plan(instance, ctx) {
+    const spec = instance.spec;
+    const port = connect(ctx, spec);
+    const version = port ? await istioApiVersion(port) : undefined;
+    if (port && !version && !spec.targetCreatedByRun) throw istioMissing(spec.context, "target");
+    const desired = manifests(spec, version ?? KNOWN_AFTER_APPLY);
+    const changes: Change[] = [];
+    for (const object of desired) {
+      const live = port && (object.kind !== "Gateway" || version) ? await port.get(refOf(object)) : undefined;
+      changes.push(changeFor(object, live));
+    }
+    const [deployment, service] = [byKind(desired, "Deployment"), byKind(desired, "Service")];
+    const liveDeployment = port ? await port.get(refOf(deployment)) : undefined;
+    if (
+      rolloutState(liveDeployment).state !== "complete" ||
+      changes.some((c) => c.address === addressOf(deployment) && c.action !== "no-op")
+    ) {
+      changes.push({
+        action: "wait",
+        address: rolloutAddress(deployment),
+        detail: `up to ${formatDuration(ROLLOUT_TIMEOUT_MS)}`,
+      });
+    }
+    const liveService = port ? await port.get(refOf(service)) : undefined;
+    if (!ingressAddress(liveService)) {
+      changes.push({
+        action: "wait",
+        address: addressWait(service),
+        detail: `LoadBalancer IP or host name, up to ${formatDuration(ADDRESS_TIMEOUT_MS)}`,
+      });
+    }
+    return {
+      id: instance.id,
+      kind: "install-ingress-gateway",
+      title: instance.title,
+      changes,
+      gates: [],
+      data: spec,
+    };
+  },
+
+  async apply(plan, ctx) {
+    const spec = instanceOf(plan);
+    const port = cluster(ctx, spec.context);
+    const version = await istioApiVersion(port);
+    if (!version) throw istioMissing(spec.context, "target");
+    const desired = manifests(spec, version);
+    for (const object of desired) {
+      const live = await port.get(refOf(object));
+      const change = changeFor(object, live);
+      if (change.action === "no-op") continue;
+      await ctx.change(
+        {
+          address: change.address,
+          action: live ? "update" : "create",
+          ...(live ? { before: imageOf(live) } : {}),
+          after: object,
+          target: journalTarget(spec.context, object),
+        },
+        () => port.apply(object),
+      );
+    }
+    const deployment = byKind(desired, "Deployment");
+    if (plan.changes.some((c) => c.address === rolloutAddress(deployment))) {
+      await port.waitForRollout(refOf(deployment), ROLLOUT_TIMEOUT_MS, (d) =>
+        ctx.progress.wait(rolloutAddress(deployment), d),
+      );
+    }
+    const service = byKind(desired, "Service");
+    const address = await port.waitFor(refOf(service), ingressAddress, ADDRESS_TIMEOUT_MS, (d) =>
+      ctx.progress.wait(addressWait(service), d),
+    );
+    ctx.progress.info(`ingress gateway ${addressOf(service)} answers at ${address}`);
+    await ctx.note("target ingress address", { service: addressOf(service), address });
+  },
+
+  async verify(plan, ctx) {
+    const spec = instanceOf(plan);
+    const port = cluster(ctx, spec.context);
+    const version = await istioApiVersion(port);
+    if (!version) return { outcome: "failed", detail: `the target serves no networking.istio.io API` };
+    const problems: string[] = [];
+    for (const object of manifests(spec, version)) {
+      const change = changeFor(object, await port.get(refOf(object)));
+      if (change.action !== "no-op")
+        problems.push(
+          `${change.address}: ${change.action === "create" ? "missing" : (change.detail ?? "differs")}`,
+        );
+    }
+    const address = ingressAddress(await port.get(refOf(byKind(manifests(spec, version), "Service"))));
+    if (!address) problems.push("the gateway Service has no external address");
+    return problems.length > 0
+      ? { outcome: "failed", detail: problems.join("; ") }
+      : { outcome: "passed", detail: `external address ${address}` };
+  },
+
+  async rollback(entries, ctx) {
+    for (const entry of entries) {
+      try {
+        await rollbackEntries([entry], ctx);
+      } catch (error) {
+        // A second delete of a namespace that is still terminating gets 409: it is on its way out already.
+        if (!(entry.action === "create" && entry.target?.kind === "Namespace" && isApiStatus(error, 409)))
+          throw error;
+      }
+    }
+  },
+};
+
+function ingressInstance(playbook: Playbook): IngressInstance | undefined {
+  const { target } = playbook.spec;
+  if (!target.ingress?.install) return undefined;
+  const { namespace, service, gateway } = target.ingress;
+  const parts = gateway.split("/");
+  if (parts.length > 2 || parts.some((p) => p === "")) {
+    throw new UsageError(`spec.target.ingress.gateway: must be NAMESPACE/NAME or NAME, got "${gateway}"`);
+  }
+  const [gatewayNamespace, gatewayName] =
+    parts.length === 2 ? [parts[0]!, parts[1]!] : [namespace, parts[0]!];
+  return {
+    context: target.context,
+    namespace,
+    service,
+    gateway: { namespace: gatewayNamespace, name: gatewayName },
+    revision: target.provision?.mesh?.revision ?? "asm-managed",
+    playbook: playbook.metadata.name,
+    targetCreatedByRun: target.provision !== undefined,
+  };
+}
+
+function manifests(spec: IngressInstance, istioApiVersion: string): KubeObject[] {
+  return ingressGatewayManifests({
+    namespace: spec.namespace,
+    service: spec.service,
+    gateway: spec.gateway,
+    revision: spec.revision,
+    istioApiVersion,
+    labels: managedLabels(spec.playbook),
+  });
+}
+
+/** The target cluster, or undefined when its context is yet to be written by provision-cluster. */
+function connect(ctx: ReadContext, spec: IngressInstance): ClusterPort | undefined {
+  try {
+    return cluster(ctx, spec.context);
+  } catch (error) {
+    if (spec.targetCreatedByRun && error instanceof ContextNotFoundError) return undefined;
+    throw error;
+  }
+}
+
+function changeFor(desired: KubeObject, live: KubeObject | undefined): Change {
+  const address = addressOf(desired);
+  if (!live) return { action: "create", address, after: desired };
+  const before = imageOf(live);
+  const paths = subsetDiff(desired, before);
+  if (paths.length === 0) return { action: "no-op", address };
+  return { action: "update", address, before, after: desired, detail: summarizePaths(paths) };
+}
+
+function byKind(objects: KubeObject[], kind: string): KubeObject {
+  const found = objects.find((o) => o.kind === kind);
+  if (!found) throw new Error(`no ${kind} among the gateway manifests: this is a bug`);
+  return found;
+}
+
+function rolloutAddress(deployment: KubeObject): string {
+  return `wait rollout ${addressOf(deployment)}`;
+}
+
+function addressWait(service: KubeObject): string {
+  return `wait external address ${addressOf(service)}`;
+}
+
+function instanceOf(plan: StepPlan): IngressInstance {
+  return plan.data as IngressInstance;
+}

@@ -1,0 +1,110 @@
+import { planDrift } from "../../src/engine/drift.js";
+import { DriftError } from "../../src/engine/errors.js";
+import { planRun, type PlannedStep, type RunPlan } from "../../src/engine/planner.js";
+import { Registry } from "../../src/engine/registry.js";
+import type {
+  ChangeEntry,
+  JournaledChange,
+  ReadContext,
+  RunOptions,
+  StepPlan,
+  Verification,
+  WriteContext,
+} from "../../src/engine/types.js";
+import type { Playbook } from "../../src/playbook/schema.js";
+import type { DnsPort } from "../../src/providers/route53/port.js";
+import { cutoverDnsStep } from "../../src/steps/cutover-dns/index.js";
+import { lowerDnsTtlStep } from "../../src/steps/lower-dns-ttl/index.js";
+import { recordingProgress, testPlaybook, type RecordedProgress } from "../support/step-harness.js";
+
+export { testPlaybook };
+
+export interface StepResult {
+  id: string;
+  plan: StepPlan;
+  verification: Verification;
+}
+
+/**
+ * The engine's run loop for the two DNS steps, in memory: plan everything, then per step re-plan, stop on
+ * drift, apply through a write-ahead journal, verify; rollback walks the journal newest first, one entry
+ * per call, as the executor does. Gates are recorded, not run.
+ */
+export class DnsRun {
+  readonly entries: ChangeEntry[] = [];
+  readonly progress: RecordedProgress = recordingProgress();
+  readonly clients = new Map<string, unknown>();
+  readonly registry = new Registry().step(lowerDnsTtlStep).step(cutoverDnsStep);
+  private readonly done = new Set<string>();
+  private seq = 0;
+
+  /** Without `port`, the run builds its own through `dnsProvider`, as the engine does. */
+  constructor(
+    readonly playbook: Playbook,
+    port?: DnsPort,
+    private readonly options: Partial<RunOptions> = {},
+  ) {
+    if (port) this.clients.set(`dns:${playbook.spec.dns?.provider ?? "route53"}`, port);
+  }
+
+  readContext(): ReadContext {
+    return {
+      playbook: this.playbook,
+      options: { playbookFile: "test.yaml", stateDir: ".state", nonInteractive: true, interactive: false, ...this.options },
+      progress: this.progress,
+      signal: new AbortController().signal,
+      clients: this.clients,
+      journaled: [...this.entries],
+    };
+  }
+
+  writeContext(step: string, kind: string): WriteContext {
+    return {
+      ...this.readContext(),
+      change: async <T>(change: JournaledChange, write: () => Promise<T>): Promise<T> => {
+        this.entries.push({ ...structuredClone(change), type: "change", seq: ++this.seq, time: new Date().toISOString(), step, kind });
+        return write();
+      },
+      note: () => Promise.resolve(),
+    };
+  }
+
+  plan(): Promise<RunPlan> {
+    return planRun(this.registry, this.readContext());
+  }
+
+  /** Applies every step not done yet, from `approved` (default: a plan made now); stops at the first error. */
+  async apply(approved?: RunPlan, until?: string): Promise<StepResult[]> {
+    const plan = approved ?? (await this.plan());
+    const results: StepResult[] = [];
+    for (const { step, instance, plan: approvedPlan } of plan.steps as PlannedStep[]) {
+      if (this.done.has(instance.id)) continue;
+      const fresh = await step.plan(instance, this.readContext());
+      const drift = planDrift(approvedPlan, fresh);
+      if (drift.length > 0) throw new DriftError(`${instance.id}: ${drift.join("; ")}`);
+      await step.apply(fresh, this.writeContext(instance.id, step.kind));
+      const verification = await step.verify(fresh, this.readContext());
+      if (verification.outcome !== "failed") this.done.add(instance.id);
+      results.push({ id: instance.id, plan: fresh, verification });
+      if (instance.id === until) break;
+    }
+    return results;
+  }
+
+  /** Undoes every journaled change, newest first, then forgets them like `change-reverted` does. */
+  async rollback(): Promise<number> {
+    const pending = [...this.entries].reverse();
+    const undo: WriteContext = { ...this.writeContext("", ""), change: (_change, write) => write() };
+    for (const entry of pending) {
+      await this.registry.getStep(entry.kind).rollback([entry], undo);
+      this.entries.splice(this.entries.indexOf(entry), 1);
+    }
+    this.done.clear();
+    return pending.length;
+  }
+}
+
+/** A dns playbook section with test defaults: zone `example.com.`, record shop, the smallest lowTtl (5). */
+export function dnsPlaybook(dns: Record<string, unknown>, extra: Record<string, unknown> = {}): Playbook {
+  return testPlaybook({ dns: { provider: "route53", zone: "example.com", record: "shop.example.com", lowTtl: 5, ...dns }, ...extra });
+}

@@ -1,0 +1,188 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startSandbox, NEVER_READY_ANNOTATION, type Sandbox } from "../../src/sandbox/index.js";
+import { createClusterClient, type KubeClusterClient } from "../../src/providers/kubernetes/client.js";
+import { KubeApiError } from "../../src/providers/kubernetes/errors.js";
+import type { KubeObject } from "../../src/providers/kubernetes/port.js";
+
+const configMap = (name: string, data: Record<string, string> = { a: "1" }, namespace = "apps"): KubeObject => ({
+  apiVersion: "v1",
+  kind: "ConfigMap",
+  metadata: { name, namespace },
+  data,
+});
+
+const deployment = (name: string, annotations: Record<string, string> = {}): KubeObject => ({
+  apiVersion: "apps/v1",
+  kind: "Deployment",
+  metadata: { name, namespace: "apps", annotations },
+  spec: {
+    replicas: 2,
+    selector: { matchLabels: { app: name } },
+    template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: "app", image: "nginx:1.27" }] } },
+  },
+});
+
+describe("KubeClusterClient against the sandbox", () => {
+  let sandbox: Sandbox;
+  let dir: string;
+  let kubeconfig: string;
+  let source: KubeClusterClient;
+  let target: KubeClusterClient;
+
+  beforeAll(async () => {
+    sandbox = await startSandbox({ readyDelayMs: 100, istio: true });
+    dir = await mkdtemp(join(tmpdir(), "cs-client-"));
+    kubeconfig = join(dir, "kubeconfig");
+    await sandbox.writeKubeconfig(kubeconfig);
+    source = createClusterClient("source", { kubeconfig, pageSize: 3 });
+    target = createClusterClient("target", { kubeconfig });
+    for (const client of [source, target]) {
+      await client.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: "apps" } });
+    }
+  });
+  afterAll(async () => {
+    source.close();
+    target.close();
+    await sandbox.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("Given two contexts, When each client writes, Then each cluster holds only its own object", async () => {
+    await source.apply(configMap("only-on-source"));
+    expect(await source.get({ apiVersion: "v1", kind: "ConfigMap", namespace: "apps", name: "only-on-source" })).toBeDefined();
+    expect(await target.get({ apiVersion: "v1", kind: "ConfigMap", namespace: "apps", name: "only-on-source" })).toBeUndefined();
+    const sourceCluster = sandbox.clusters.get("source");
+    const auth = sourceCluster?.requests.at(-1);
+    expect(auth).toBeDefined();
+  });
+
+  it("Given server-side apply twice with different data, Then the object is created, then updated, as clustershift", async () => {
+    const created = await source.apply(configMap("ssa", { a: "1" }));
+    const updated = await source.apply(configMap("ssa", { a: "2" }));
+    expect(updated.data).toEqual({ a: "2" });
+    expect(updated.metadata.uid).toBe(created.metadata.uid);
+    const managers = (updated.metadata.managedFields as { manager: string; operation: string }[]).map((m) => [m.manager, m.operation]);
+    expect(managers).toContainEqual(["clustershift", "Apply"]);
+  });
+
+  it("Given more objects than a page, When listed, Then every one comes back with its apiVersion and kind", async () => {
+    for (let i = 0; i < 8; i++) await source.apply(configMap(`page-${i}`, { i: String(i) }, "apps"));
+    const listed = await source.list("v1", "ConfigMap", { namespace: "apps", labelSelector: "" });
+    const names = listed.map((o) => o.metadata.name).filter((n) => n.startsWith("page-"));
+    expect(names.sort()).toEqual(Array.from({ length: 8 }, (_, i) => `page-${i}`));
+    expect(listed.every((o) => o.apiVersion === "v1" && o.kind === "ConfigMap")).toBe(true);
+  });
+
+  it("Given an object, When create is called for it again, Then it fails with 409 AlreadyExists", async () => {
+    await source.create(configMap("once"));
+    const error = await source.create(configMap("once")).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(KubeApiError);
+    expect((error as KubeApiError).status).toBe(409);
+    expect((error as KubeApiError).message).toMatch(/^create ConfigMap apps\/once on context "source": 409 AlreadyExists/);
+  });
+
+  it("Given a before-image, When replaced after changes, Then labels and data come back exactly", async () => {
+    const before = await source.apply({ ...configMap("restore", { a: "1" }), metadata: { name: "restore", namespace: "apps", labels: { keep: "me" } } });
+    await source.apply({ ...configMap("restore", { a: "2", b: "3" }), metadata: { name: "restore", namespace: "apps", labels: { other: "x" } } });
+    const restored = await source.replace(before);
+    expect(restored.data).toEqual({ a: "1" });
+    expect(restored.metadata.labels).toEqual({ keep: "me" });
+    // Compare-and-swap with a stale version is refused.
+    const stale = await source.replace(before, { resourceVersion: before.metadata.resourceVersion ?? "" }).catch((e: unknown) => e);
+    expect((stale as KubeApiError).status).toBe(409);
+    // Restoring something deleted meanwhile recreates it.
+    await source.delete({ apiVersion: "v1", kind: "ConfigMap", namespace: "apps", name: "restore" });
+    expect((await source.replace(before)).data).toEqual({ a: "1" });
+  });
+
+  it("Given an object, When deleted twice, Then the first says true and the second false", async () => {
+    await source.apply(configMap("gone"));
+    const ref = { apiVersion: "v1", kind: "ConfigMap", namespace: "apps", name: "gone" };
+    expect(await source.delete(ref)).toBe(true);
+    expect(await source.delete(ref)).toBe(false);
+    expect(await source.get(ref)).toBeUndefined();
+  });
+
+  it("Given discovery, Then served versions and kinds are known, and unknown groups are empty", async () => {
+    expect(await source.servedVersions("")).toEqual(["v1"]);
+    expect(await source.servedVersions("apps")).toEqual(["v1"]);
+    expect((await source.servedVersions("networking.istio.io"))[0]).toBe("v1");
+    expect(await source.servedVersions("example.com")).toEqual([]);
+    const kinds = (await source.apiResources("apps/v1")).map((r) => r.kind);
+    expect(kinds).toContain("Deployment");
+    expect(await source.apiResources("example.com/v1")).toEqual([]);
+  });
+
+  it("Given an invalid object, When applied, Then it fails at once with the API's message, the object and the context", async () => {
+    sandbox.clusters.get("source")?.resetRequests();
+    const invalid = { ...configMap("Not_Valid") };
+    const error = await source.apply(invalid).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(KubeApiError);
+    expect((error as Error).message).toMatch(/^apply ConfigMap apps\/Not_Valid on context "source": 422 Invalid: /);
+    const patches = sandbox.clusters.get("source")?.requests.filter((r) => r.method === "PATCH") ?? [];
+    expect(patches).toHaveLength(1);
+  });
+
+  it("Given 50% injected 5xx and 429 faults and dropped connections, When 30 objects are applied, Then all land", async () => {
+    const cluster = sandbox.clusters.get("target");
+    cluster?.setFaults({ errorRate: 0.4, statuses: [500, 503, 429], retryAfterSeconds: 0, dropRate: 0.1 });
+    try {
+      await Promise.all(Array.from({ length: 30 }, (_, i) => target.apply(configMap(`faulty-${i}`))));
+      expect(cluster?.faultsInjected).toBeGreaterThan(0);
+    } finally {
+      cluster?.setFaults({});
+    }
+    const names = (await target.list("v1", "ConfigMap", { namespace: "apps" })).map((o) => o.metadata.name);
+    expect(names.filter((n) => n.startsWith("faulty-"))).toHaveLength(30);
+  });
+
+  it("Given a 429 asking to retry after a second, When called, Then the retry waits for it", async () => {
+    sandbox.clusters.get("source")?.setFaults({ errorRate: 1, statuses: [429], retryAfterSeconds: 1, maxFaults: 1 });
+    const started = Date.now();
+    await source.get({ apiVersion: "v1", kind: "Namespace", name: "apps" });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+    expect(sandbox.clusters.get("source")?.faultsInjected).toBe(1);
+    sandbox.clusters.get("source")?.setFaults({});
+  });
+
+  it("Given a server that does not answer, When called, Then it retries, then fails naming the context", async () => {
+    const closed = createClusterClient("source", {
+      kubeconfig,
+      retry: { attempts: 3, baseMs: 5, maxMs: 10, maxRetryAfterMs: 10 },
+    });
+    (closed as unknown as { server: string }).server = "http://127.0.0.1:1";
+    await expect(closed.servedVersions("apps")).rejects.toThrow(
+      /^discover \/apis on context "source" \(http:\/\/127\.0\.0\.1:1\): .*ECONNREFUSED.* \(after 3 attempts\)$/,
+    );
+  });
+
+  it("Given a Deployment, When its rollout is awaited, Then it completes with progress in replicas", async () => {
+    await target.apply(deployment("web"));
+    const progress: string[] = [];
+    await target.waitForRollout({ apiVersion: "apps/v1", kind: "Deployment", namespace: "apps", name: "web" }, 10_000, (d) => progress.push(d));
+    expect(progress.length).toBeGreaterThan(0);
+  });
+
+  it("Given a Deployment that never becomes ready, When its rollout is awaited, Then it fails on its progress deadline", async () => {
+    await target.apply(deployment("stuck", { [NEVER_READY_ANNOTATION]: "true" }));
+    await expect(
+      target.waitForRollout({ apiVersion: "apps/v1", kind: "Deployment", namespace: "apps", name: "stuck" }, 10_000, () => {}),
+    ).rejects.toThrow(/rollout of Deployment apps\/stuck on context "target" failed: exceeded its progress deadline/);
+  });
+
+  it("Given an object that never appears, When waited for, Then it times out saying what it waited for", async () => {
+    await expect(
+      target.waitFor({ apiVersion: "v1", kind: "ConfigMap", namespace: "apps", name: "never" }, (o) => o, 300, () => {}),
+    ).rejects.toThrow('timed out after 300ms waiting for ConfigMap apps/never on context "target"');
+  });
+
+  it("Given an object that appears later, When waited for, Then the watch sees it", async () => {
+    const ref = { apiVersion: "v1", kind: "ConfigMap", namespace: "apps", name: "later" };
+    setTimeout(() => void target.apply(configMap("later", { ready: "yes" })), 100);
+    const value = await target.waitFor(ref, (o) => (o?.data as Record<string, string> | undefined)?.ready, 5_000, () => {});
+    expect(value).toBe("yes");
+  });
+});

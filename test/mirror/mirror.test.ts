@@ -1,0 +1,250 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Change, StepPlan } from "../../src/engine/types.js";
+import { cluster } from "../../src/providers/kubernetes/index.js";
+import type { KubeObject } from "../../src/providers/kubernetes/port.js";
+import { startSandbox, type Sandbox, type SandboxCluster } from "../../src/sandbox/index.js";
+import { mirrorWorkloads, type MirrorSpec } from "../../src/steps/mirror-workloads/index.js";
+import { strip } from "../../src/steps/mirror-workloads/strip.js";
+import { stepHarness, testPlaybook, type StepHarness } from "../support/step-harness.js";
+import { fixtureText, manifests, namespace, planLines, secret, SECRET_VALUE } from "./fixtures.js";
+
+const OB = "onlineboutique";
+const OB_REGISTRY = "us-central1-docker.pkg.dev/online-boutique-ci/microservices-demo";
+const MIRROR_REGISTRY = "registry.example.com/mirror";
+
+function workloads(spec: Record<string, unknown>): Record<string, unknown> {
+  return { workloads: spec };
+}
+
+function instanceOf(h: StepHarness) {
+  const [instance] = mirrorWorkloads.expand(h.ctx.playbook);
+  if (!instance) throw new Error("no mirror-workloads instance");
+  return instance;
+}
+
+/** Objects a user would compare: stripped, without what the mirror changes on purpose. */
+function comparable(object: KubeObject): KubeObject {
+  const out = strip(object);
+  const text = JSON.stringify(out).replaceAll(MIRROR_REGISTRY, OB_REGISTRY);
+  return JSON.parse(text) as KubeObject;
+}
+
+function seed(target: SandboxCluster, objects: KubeObject[]): void {
+  for (const object of objects) target.apply(object, "kubectl");
+}
+
+const writes = (plan: StepPlan): Change[] => plan.changes.filter((c) => c.action === "create" || c.action === "update");
+
+describe("mirror-workloads: Online Boutique between two sandbox clusters", () => {
+  let sandbox: Sandbox;
+  let dir: string;
+  let kubeconfig: string;
+  let h: StepHarness;
+  let plan: StepPlan;
+  const spec = workloads({
+    namespaces: [OB],
+    exclude: [{ kind: "Service", name: "frontend-external" }],
+    namespaceLabels: { "istio.io/rev": "asm-managed" },
+    images: [{ from: OB_REGISTRY, to: MIRROR_REGISTRY }],
+    rolloutTimeout: "30s",
+  });
+
+  beforeAll(async () => {
+    sandbox = await startSandbox({ istio: { crdYaml: fixtureText("istio/crd-all.gen.yaml") }, readyDelayMs: 50 });
+    dir = await mkdtemp(join(tmpdir(), "cs-mirror-"));
+    kubeconfig = join(dir, "kubeconfig");
+    await sandbox.writeKubeconfig(kubeconfig);
+    const source = sandbox.clusters.get("source") as SandboxCluster;
+    seed(source, [
+      namespace(OB, { "istio-injection": "enabled" }),
+      ...manifests("online-boutique/kubernetes-manifests.yaml", OB),
+      ...manifests("online-boutique/frontend-gateway.yaml", OB),
+      ...manifests("online-boutique/frontend.yaml", OB),
+      secret("payment-credentials", OB),
+    ]);
+    h = stepHarness({ kubeconfig, playbook: testPlaybook(spec) });
+  });
+  afterAll(async () => {
+    await sandbox.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("Given the shop on the source and an empty target, When planned, Then every object is a create, as in the golden plan", async () => {
+    plan = await mirrorWorkloads.plan(instanceOf(h), h.ctx);
+    expect(plan.id).toBe("mirror-workloads");
+    await expect(planLines(plan.changes).join("\n") + "\n").toMatchFileSnapshot("__golden__/online-boutique.plan.txt");
+    expect(plan.changes.some((c) => c.address.includes("frontend-external"))).toBe(false);
+    expect(plan.changes.some((c) => c.address === "ServiceAccount onlineboutique/default")).toBe(false);
+  });
+
+  it("Given the plan, Then the Secret is sensitive and its value appears in no detail or progress line", () => {
+    const change = plan.changes.find((c) => c.address === "Secret onlineboutique/payment-credentials");
+    expect(change).toMatchObject({ action: "create", sensitive: true });
+    const visible = JSON.stringify([plan.changes.map((c) => c.detail), h.progress.lines]);
+    expect(visible).not.toContain(SECRET_VALUE);
+    expect(visible).not.toContain(Buffer.from(SECRET_VALUE).toString("base64"));
+  });
+
+  it("Given the plan, When applied and verified, Then every write was journaled first and every rollout completed", async () => {
+    await mirrorWorkloads.apply(plan, h.ctx);
+    expect(h.entries.map((e) => e.address)).toEqual(expect.arrayContaining(writes(plan).map((c) => c.address)));
+    expect(h.entries).toHaveLength(writes(plan).length);
+    expect(h.applied.size).toBe(h.entries.length);
+    expect(h.entries.find((e) => e.kind === "mirror-workloads" && e.address.startsWith("Secret"))?.sensitive).toBe(true);
+    expect(h.entries[0]).toMatchObject({
+      address: `Namespace ${OB}`,
+      action: "create",
+      target: { context: "target", apiVersion: "v1", kind: "Namespace", name: OB },
+    });
+    const verification = await mirrorWorkloads.verify(plan, h.ctx);
+    expect(verification).toEqual({ outcome: "passed", detail: `${writes(plan).length} objects written, 12 rollouts complete on target` });
+    expect(h.progress.lines.some((l) => l.startsWith("wait rollout Deployment onlineboutique/"))).toBe(true);
+  });
+
+  it("Given the mirror, Then the target holds the same objects, with new images and the revision label", async () => {
+    const source = sandbox.clusters.get("source") as SandboxCluster;
+    const target = sandbox.clusters.get("target") as SandboxCluster;
+    for (const change of writes(plan)) {
+      const after = change.action === "create" || change.action === "update" ? (change.after as KubeObject) : undefined;
+      if (!after || after.kind === "Namespace") continue;
+      const ref = { apiVersion: after.apiVersion, kind: after.kind, namespace: OB, name: after.metadata.name };
+      expect(comparable(target.get(ref) as KubeObject), change.address).toEqual(comparable(source.get(ref) as KubeObject));
+    }
+    const frontend = target.get({ apiVersion: "apps/v1", kind: "Deployment", namespace: OB, name: "frontend" });
+    expect(JSON.stringify(frontend)).toContain(`${MIRROR_REGISTRY}/frontend:`);
+    expect(target.get({ apiVersion: "v1", kind: "Namespace", name: OB })?.metadata.labels).toMatchObject({
+      "istio.io/rev": "asm-managed",
+    });
+    expect(target.get({ apiVersion: "v1", kind: "Namespace", name: OB })?.metadata.labels?.["istio-injection"]).toBeUndefined();
+    expect(target.get({ apiVersion: "v1", kind: "Service", namespace: OB, name: "frontend-external" })).toBeUndefined();
+  });
+
+  it("Given the mirror is done, When planned again, Then every object is a no-op", async () => {
+    const again = await mirrorWorkloads.plan(instanceOf(h), h.ctx);
+    expect(again.changes.filter((c) => c.action !== "no-op")).toEqual([]);
+    expect(again.changes).toHaveLength(writes(plan).length);
+  });
+
+  it("Given changes on the target and the source, When planned, Then updates list the changed paths and never a secret value", async () => {
+    const source = sandbox.clusters.get("source") as SandboxCluster;
+    const target = sandbox.clusters.get("target") as SandboxCluster;
+    const ref = { apiVersion: "apps/v1", kind: "Deployment", namespace: OB, name: "cartservice" };
+    target.apply({ ...ref, metadata: { name: "cartservice", namespace: OB, labels: { hotfix: "yes" } }, spec: { replicas: 3 } } as KubeObject, "kubectl-edit");
+    source.apply(secret("payment-credentials", OB, "a-brand-new-secret-value"), "kubectl");
+    const next = await mirrorWorkloads.plan(instanceOf(h), h.ctx);
+    expect(planLines(next.changes.filter((c) => c.action !== "no-op"))).toEqual([
+      "~ Secret onlineboutique/payment-credentials (data)",
+      "~ Deployment onlineboutique/cartservice (spec.replicas)",
+      "= rollout Deployment onlineboutique/cartservice (complete within 30s)",
+    ]);
+    expect(JSON.stringify(next.changes.map((c) => c.detail))).not.toContain("a-brand-new");
+  });
+
+  it("Given the journal, When rolled back twice, Then the target is as it was before the mirror", async () => {
+    await mirrorWorkloads.rollback(h.rollbackEntries(), h.ctx);
+    await mirrorWorkloads.rollback(h.rollbackEntries(), h.ctx);
+    const target = sandbox.clusters.get("target") as SandboxCluster;
+    expect(target.get({ apiVersion: "v1", kind: "Namespace", name: OB })).toBeUndefined();
+    expect(target.list("apps/v1", "Deployment", OB)).toEqual([]);
+    expect(target.list("v1", "Secret", OB)).toEqual([]);
+  });
+});
+
+describe("mirror-workloads: updates and exact restores", () => {
+  let sandbox: Sandbox;
+  let dir: string;
+  let kubeconfig: string;
+
+  beforeAll(async () => {
+    sandbox = await startSandbox({ istio: { crdYaml: fixtureText("istio/crd-all.gen.yaml") }, readyDelayMs: 30 });
+    dir = await mkdtemp(join(tmpdir(), "cs-mirror-update-"));
+    kubeconfig = join(dir, "kubeconfig");
+    await sandbox.writeKubeconfig(kubeconfig);
+  });
+  afterAll(async () => {
+    await sandbox.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("Given Bookinfo with Istio routing on the source and a drifted copy on the target, When mirrored and rolled back, Then the target's objects come back exactly", async () => {
+    const source = sandbox.clusters.get("source") as SandboxCluster;
+    const target = sandbox.clusters.get("target") as SandboxCluster;
+    const bookinfo = [
+      namespace("bookinfo", { "istio-injection": "enabled" }),
+      ...manifests("bookinfo/bookinfo.yaml", "bookinfo"),
+      ...manifests("bookinfo/destination-rule-all.yaml", "bookinfo"),
+      ...manifests("bookinfo/virtual-service-all-v1.yaml", "bookinfo"),
+      ...manifests("bookinfo/bookinfo-gateway.yaml", "bookinfo"),
+    ];
+    seed(source, bookinfo);
+    // The target already runs an older, scaled-down copy of two objects, applied by someone else.
+    const ratings = bookinfo.find((o) => o.kind === "Deployment" && o.metadata.name === "ratings-v1") as KubeObject;
+    seed(target, [namespace("bookinfo", { team: "books" })]);
+    target.apply({ ...ratings, metadata: { ...ratings.metadata, labels: { app: "ratings", owner: "ops" } }, spec: { ...(ratings.spec as object), replicas: 0 } }, "kubectl");
+    const before = target.get({ apiVersion: "apps/v1", kind: "Deployment", namespace: "bookinfo", name: "ratings-v1" }) as KubeObject;
+    const nsBefore = target.get({ apiVersion: "v1", kind: "Namespace", name: "bookinfo" }) as KubeObject;
+
+    const h = stepHarness({ kubeconfig, playbook: testPlaybook(workloads({ namespaces: ["bookinfo"], rolloutTimeout: "30s" })) });
+    const plan = await mirrorWorkloads.plan(instanceOf(h), h.ctx);
+    const lines = planLines(plan.changes);
+    expect(lines).toContain("~ Namespace bookinfo (metadata.labels)");
+    expect(lines).toContain("~ Deployment bookinfo/ratings-v1 (metadata.labels, spec.replicas)");
+    expect(lines).toContain("+ VirtualService bookinfo/reviews");
+    expect(lines).toContain("+ Gateway bookinfo/bookinfo-gateway");
+    expect(lines.at(-1)).toMatch(/^= rollout Deployment bookinfo\//);
+    // Istio routing goes last among the writes.
+    const kinds = writes(plan).map((c) => (c.action === "create" || c.action === "update" ? (c.after as KubeObject).kind : ""));
+    expect(kinds.slice(-kinds.filter((k) => ["VirtualService", "DestinationRule", "Gateway"].includes(k)).length).every((k) => ["VirtualService", "DestinationRule", "Gateway"].includes(k))).toBe(true);
+
+    await mirrorWorkloads.apply(plan, h.ctx);
+    expect(await mirrorWorkloads.verify(plan, h.ctx)).toMatchObject({ outcome: "passed" });
+    const updateEntry = h.entries.find((e) => e.address === "Deployment bookinfo/ratings-v1");
+    expect(updateEntry?.action).toBe("update");
+    expect(strip(updateEntry?.before as KubeObject)).toEqual(strip(before));
+
+    await mirrorWorkloads.rollback(h.rollbackEntries(), h.ctx);
+    const restored = target.get({ apiVersion: "apps/v1", kind: "Deployment", namespace: "bookinfo", name: "ratings-v1" }) as KubeObject;
+    expect(strip(restored)).toEqual(strip(before));
+    expect(strip(target.get({ apiVersion: "v1", kind: "Namespace", name: "bookinfo" }) as KubeObject)).toEqual(strip(nsBefore));
+    expect(target.list("networking.istio.io/v1", "VirtualService", "bookinfo")).toEqual([]);
+    expect(target.list("apps/v1", "Deployment", "bookinfo").map((d) => d.metadata.name)).toEqual(["ratings-v1"]);
+  });
+
+  it("Given a target context that is not in the kubeconfig yet, When planned, Then every object is a create and a note says why", async () => {
+    const sourceOnly = join(dir, "source-only");
+    await writeFile(sourceOnly, (sandbox.clusters.get("source") as SandboxCluster).kubeconfig());
+    const h = stepHarness({ kubeconfig: sourceOnly, playbook: testPlaybook(workloads({ namespaces: ["bookinfo"] })) });
+    const plan = await mirrorWorkloads.plan(instanceOf(h), h.ctx);
+    expect(new Set(writes(plan).map((c) => c.action))).toEqual(new Set(["create"]));
+    expect(h.progress.lines).toContain('info context "target" is not in the kubeconfig yet: every object is planned as a create');
+  });
+
+  it("Given a namespace missing on the source, When planned, Then it fails naming it and the context", async () => {
+    const h = stepHarness({ kubeconfig, playbook: testPlaybook(workloads({ namespaces: ["bookinfo", "nope"] })) });
+    await expect(mirrorWorkloads.plan(instanceOf(h), h.ctx)).rejects.toThrow('namespace "nope" not found on context "source"');
+  });
+
+  it("Given an exclusion that matches nothing and one by label, When planned, Then the first is warned about and the second applies", async () => {
+    const h = stepHarness({
+      kubeconfig,
+      playbook: testPlaybook(workloads({ namespaces: ["bookinfo"], exclude: [{ kind: "Service", name: "typo" }, { labelSelector: "app in (ratings, details)" }] })),
+    });
+    const plan = await mirrorWorkloads.plan(instanceOf(h), h.ctx);
+    expect(h.progress.lines).toContain("warn spec.workloads.exclude[0] matched nothing");
+    expect(plan.changes.some((c) => /^(Deployment|Service) bookinfo\/(ratings|details)/.test(c.address))).toBe(false);
+    expect(plan.changes.some((c) => c.address === "Deployment bookinfo/productpage-v1")).toBe(true);
+  });
+
+  it("Given an invalid label selector, When planned, Then it is a usage error at its field path", async () => {
+    const h = stepHarness({ kubeconfig, playbook: testPlaybook(workloads({ namespaces: ["bookinfo"], exclude: [{ labelSelector: "app in ratings" }] })) });
+    await expect(mirrorWorkloads.plan(instanceOf(h), h.ctx)).rejects.toThrow(/^spec\.workloads\.exclude\[0\]\.labelSelector: /);
+  });
+
+  it("Given no workloads section, Then the step has no instance", () => {
+    expect(mirrorWorkloads.expand(testPlaybook())).toEqual([]);
+    void cluster;
+  });
+});

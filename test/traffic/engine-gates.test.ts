@@ -1,0 +1,147 @@
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { exitCodeOf } from "../../src/engine/errors.js";
+import type { RunEvent } from "../../src/engine/events.js";
+import { apply, type Engine } from "../../src/engine/executor.js";
+import { analysisGate } from "../../src/engine/gates/analysis.js";
+import { probeGate } from "../../src/engine/gates/probe.js";
+import { LocalJournalStore } from "../../src/engine/journal/local-store.js";
+import type { Playbook } from "../../src/playbook/schema.js";
+import {
+  hasPrometheus,
+  IstioExporter,
+  startPrometheus,
+  successRate,
+  waitForData,
+  type PrometheusServer,
+} from "./prometheus-server.js";
+import {
+  ingressAddress,
+  seedFixture,
+  seedTargetIngress,
+  startWorld,
+  stored,
+  trafficPlaybook,
+  trafficRegistry,
+  vsRef,
+  type World,
+} from "./world.js";
+
+const exporter = new IstioExporter();
+let prometheus: PrometheusServer;
+let world: World | undefined;
+let state: string;
+
+beforeAll(async () => {
+  if (!hasPrometheus) return;
+  Object.assign(exporter.traffic, { healthy: { ok: 10, errors: 0 }, broken: { ok: 7, errors: 3 } });
+  prometheus = await startPrometheus(`127.0.0.1:${await exporter.start()}`);
+  await waitForData(prometheus.url, successRate("healthy"));
+  await waitForData(prometheus.url, successRate("broken"));
+});
+afterAll(async () => {
+  await prometheus?.stop();
+  await exporter.stop();
+});
+afterEach(async () => {
+  await world?.stop();
+  world = undefined;
+  await rm(state, { recursive: true, force: true });
+});
+
+const analysis = (cluster: string) => ({
+  prometheus: prometheus.url,
+  interval: "1s",
+  count: 2,
+  metrics: [{ name: "success-rate", query: successRate(cluster), successCondition: ">= 0.99" }],
+});
+
+async function engineFor(playbook: Playbook): Promise<{ engine: Engine; events: RunEvent[] }> {
+  world = await startWorld();
+  seedFixture(world.source, "online-boutique/frontend-gateway.yaml", "onlineboutique");
+  seedTargetIngress(world.target, "onlineboutique");
+  await ingressAddress(world.target);
+  state = await mkdtemp(join(tmpdir(), "clustershift-traffic-state-"));
+  const events: RunEvent[] = [];
+  const engine: Engine = {
+    registry: trafficRegistry().gate(analysisGate).gate(probeGate),
+    playbook,
+    options: {
+      playbookFile: "traffic.yaml",
+      stateDir: state,
+      nonInteractive: true,
+      interactive: false,
+      kubeconfig: world.kubeconfig,
+    },
+    store: new LocalJournalStore(state, playbook.metadata.name),
+    sink: { emit: (event) => events.push(event), close: () => undefined },
+    signal: new AbortController().signal,
+  };
+  return { engine, events };
+}
+
+const playbook = (onFailure: "rollback" | "pause") =>
+  trafficPlaybook({
+    gateway: "onlineboutique/frontend-gateway",
+    namespace: "onlineboutique",
+    service: "frontend",
+    port: 80,
+    onFailure,
+    steps: [
+      { weight: 10, analysis: analysis("healthy") },
+      { weight: 50, analysis: analysis("broken") },
+      { weight: 100 },
+    ],
+  });
+
+describe.skipIf(!hasPrometheus)("traffic gates in a run, against a real Prometheus", () => {
+  it("Given a healthy 10% and a 30% error rate at 50%, When applied, Then the 50% gate fails (exit 3) and the weights, ServiceEntry and target VirtualService are rolled back", async () => {
+    const { engine, events } = await engineFor(playbook("rollback"));
+    const w = world as World;
+    const original = stored(w.source, vsRef("onlineboutique", "frontend-ingress"));
+
+    const run = apply(engine, () => Promise.resolve(true));
+    expect(exitCodeOf(await run.catch((error: unknown) => error))).toBe(3);
+    await expect(run).rejects.toMatchObject({
+      name: "GateFailedError",
+      message: expect.stringMatching(
+        /^gate shift-traffic\[2\]\/analysis of shift-traffic\[2\] failed: success-rate: 1 failed measurement\(s\), limit 0; last 0\.7 does not meet >= 0\.99\. Rolled back 4 change\(s\) of expose-target, shift-traffic\.$/,
+      ) as string,
+    });
+    expect(events.filter((e) => e.type === "gate-passed").map((e) => "address" in e && e.address)).toEqual([
+      "shift-traffic[1]/analysis",
+    ]);
+    expect(stored(w.source, vsRef("onlineboutique", "frontend-ingress"))).toEqual(original);
+    expect(w.source.list("networking.istio.io/v1", "ServiceEntry")).toEqual([]);
+    expect(w.target.list("networking.istio.io/v1", "VirtualService")).toEqual([]);
+
+    const journal = (await readFile(join(state, "traffic-test", "journal.jsonl"), "utf8"))
+      .trim()
+      .split("\n")
+      .map(
+        (line) =>
+          JSON.parse(line) as { type: string; note?: string; data?: { phase: string; metric: string } },
+      );
+    expect(journal.filter((e) => e.note === "measurement").map((e) => e.data?.phase)).toEqual([
+      "successful",
+      "successful",
+      "failed",
+    ]);
+  });
+
+  it("Given onFailure: pause, When the 50% gate fails, Then the run stops with the weights where they are", async () => {
+    const { engine } = await engineFor(playbook("pause"));
+    const w = world as World;
+    await expect(apply(engine, () => Promise.resolve(true))).rejects.toMatchObject({
+      name: "GateFailedError",
+    });
+    const route = (
+      stored(w.source, vsRef("onlineboutique", "frontend-ingress"))?.spec as {
+        http: { route: { weight: number }[] }[];
+      }
+    ).http[0]?.route.map((d) => d.weight);
+    expect(route).toEqual([50, 50]);
+  });
+});

@@ -1,0 +1,182 @@
+import { execFile, execFileSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { readdir, readFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parsePlaybook } from "../../src/playbook/load.js";
+import { CANCELLED } from "../../src/wizard/index.js";
+import { runCli } from "../support/cli.js";
+import { ROOT, seededSandbox, type SeededSandbox } from "./seed.js";
+
+/**
+ * The wizard in a real terminal: tmux gives it a pty of 200×50, keys go in with `send-keys`, and the screen is
+ * read back with `capture-pane`, so raw mode, cursor movement and Ctrl-C are the terminal's, not a test double's.
+ */
+
+const run = promisify(execFile);
+const TMUX = ["/usr/bin/tmux", "/usr/local/bin/tmux"].find((path) => existsSync(path)) ?? whichTmux();
+
+function whichTmux(): string | undefined {
+  try {
+    return execFileSync("sh", ["-c", "command -v tmux"], { encoding: "utf8" }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * `clustershift wizard` once the CLI has the command; until then the wizard's own entry point, which takes
+ * the same `--out` and exits the same way.
+ */
+const ENTRY = readFileSync(resolve(ROOT, "src/cli/main.ts"), "utf8").includes('command("wizard")')
+  ? [resolve(ROOT, "dist/src/cli/main.js"), "wizard"]
+  : [resolve(ROOT, "dist/src/wizard/main.js")];
+
+let world: SeededSandbox;
+let socket: string;
+
+beforeAll(async () => {
+  if (!TMUX) return;
+  world = await seededSandbox();
+  socket = join(world.dir, "tmux.sock");
+});
+
+afterAll(async () => {
+  if (TMUX && socket) await run(TMUX, ["-S", socket, "kill-server"]).catch(() => undefined);
+  await world?.stop();
+});
+
+function quote(text: string): string {
+  return `'${text.replaceAll("'", `'\\''`)}'`;
+}
+
+class Terminal {
+  constructor(readonly session: string) {}
+
+  static async open(session: string, dir: string, out: string): Promise<Terminal> {
+    const command = [
+      `cd ${quote(dir)}`,
+      // The exit code stays on screen; the session lives on until the server is killed.
+      `KUBECONFIG=${quote(world.kubeconfig)} ${quote(process.execPath)} ${ENTRY.map(quote).join(" ")} --out ${quote(out)}; echo "EXIT:$?"; sleep 600`,
+    ].join(" && ");
+    await run(TMUX as string, [
+      "-S",
+      socket,
+      "new-session",
+      "-d",
+      "-s",
+      session,
+      "-x",
+      "200",
+      "-y",
+      "50",
+      command,
+    ]);
+    return new Terminal(session);
+  }
+
+  async screen(): Promise<string> {
+    const { stdout } = await run(TMUX as string, ["-S", socket, "capture-pane", "-p", "-t", this.session]);
+    return stdout;
+  }
+
+  async waitFor(text: string | RegExp, timeoutMs = 15_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const screen = await this.screen();
+      if (typeof text === "string" ? screen.includes(text) : text.test(screen)) return screen;
+      if (Date.now() > deadline)
+        throw new Error(`timed out waiting for ${String(text)}; the screen:\n${screen}`);
+      await new Promise((done) => setTimeout(done, 50));
+    }
+  }
+
+  async keys(...keys: string[]): Promise<void> {
+    for (const key of keys) await run(TMUX as string, ["-S", socket, "send-keys", "-t", this.session, key]);
+  }
+
+  async type(text: string): Promise<void> {
+    await run(TMUX as string, ["-S", socket, "send-keys", "-t", this.session, "-l", text]);
+  }
+
+  /** Waits for the question, then answers it. */
+  async answer(question: string, ...keys: Array<string | { type: string }>): Promise<void> {
+    await this.waitFor(`? ${question}`);
+    for (const key of keys) {
+      if (typeof key === "string") await this.keys(key);
+      else await this.type(key.type);
+    }
+  }
+}
+
+describe.skipIf(!TMUX)("the wizard in a real terminal (tmux)", () => {
+  it("Given the seeded sandbox, When a user answers every question, Then the playbook written validates and plans", async () => {
+    const dir = join(world.dir, "answered");
+    await run("mkdir", ["-p", dir]);
+    const terminal = await Terminal.open("answered", dir, "shop.yaml");
+    await terminal.answer("Source cluster", "Enter");
+    await terminal.answer("Target cluster", "Enter");
+    await terminal.answer("Namespaces to mirror from source", "Down", "Space", "Enter");
+    await terminal.answer("Shift traffic gradually", "Enter");
+    await terminal.answer("Ingress gateway Service on source", "Enter");
+    await terminal.answer("Istio Gateway served by istio-system/istio-ingressgateway", "Enter");
+    await terminal.answer("Service to split", "Enter");
+    await terminal.answer("Host name the source mesh uses", "Enter");
+    await terminal.answer("Ingress gateway on the target target", "Down", "Enter");
+    await terminal.answer("Weights to shift", { type: "10,50,80" }, "Enter");
+    await terminal.waitFor("> the last weight must be 100");
+    await terminal.keys("BSpace", "BSpace");
+    await terminal.type("100");
+    await terminal.keys("Enter");
+    await terminal.answer("Pause after each weight", "Enter");
+    await terminal.answer("Wait for your approval before going to 100%?", "Enter");
+    await terminal.answer("Prometheus URL", "Enter");
+    await terminal.answer("Cut a DNS record over", "Enter");
+    await terminal.answer("DNS provider", "Enter");
+    await terminal.answer("Hosted zone (e.g. example.com)", { type: "example.com" }, "Enter");
+    await terminal.answer("DNS record to cut over", { type: "shop.example.com" }, "Enter");
+    await terminal.answer("Record type", "Enter");
+    await terminal.answer("TTL in seconds", { type: "30" }, "Enter");
+    await terminal.answer("New address for the record", "Enter");
+    await terminal.answer("Name of this playbook", "Enter");
+    // The CLI may go on to show the plan and offer to apply it: not this time.
+    const after = await terminal.waitFor(/EXIT:\d+|\? Apply/);
+    if (after.includes("? Apply")) await terminal.keys("n", "Enter");
+    const screen = await terminal.waitFor(/EXIT:\d+/);
+
+    expect(screen).toContain("Wrote shop.yaml: playbook frontend-to-target.");
+    expect(screen).toContain(
+      "✔ Weights to shift, in percent to the target (comma-separated, ending in 100) 10,50,100",
+    );
+    expect(screen).toMatch(/EXIT:0/);
+    const file = join(dir, "shop.yaml");
+    const parsed = parsePlaybook(await readFile(file, "utf8"), file);
+    expect(parsed.ok && parsed.playbook.spec.traffic?.steps.map((step) => step.weight)).toEqual([
+      10, 50, 100,
+    ]);
+
+    const validate = await runCli(["validate", "-f", file]);
+    expect(validate).toMatchObject({ code: 0, stdout: `${file}: valid playbook frontend-to-target\n` });
+    const plan = await runCli(["plan", "-f", file, "--state-dir", join(dir, ".clustershift")], {
+      env: { KUBECONFIG: world.kubeconfig },
+    });
+    expect({ code: plan.code, stderr: plan.stderr }).toEqual({ code: 0, stderr: "" });
+    expect(plan.stdout).toMatch(/^Plan: /m);
+  });
+
+  it("Given a question on screen, When Ctrl-C is pressed, Then the wizard says it wrote nothing, exits 130 and leaves no file", async () => {
+    const dir = join(world.dir, "interrupted");
+    await run("mkdir", ["-p", dir]);
+    const terminal = await Terminal.open("interrupted", dir, "shop.yaml");
+    await terminal.answer("Source cluster", "Enter");
+    await terminal.answer("Target cluster", "Enter");
+    await terminal.answer("Namespaces to mirror from source", "Down", "Space", "Enter");
+    await terminal.answer("Shift traffic gradually", "C-c");
+    const screen = await terminal.waitFor(/EXIT:\d+/);
+
+    expect(screen).toContain(CANCELLED);
+    expect(screen).toContain("EXIT:130");
+    expect(await readdir(dir)).toEqual([]);
+  });
+});
