@@ -58,7 +58,8 @@ async function startClusters(kubeconfig: string): Promise<ChildProcess> {
 interface MirrorResult {
   objects: number;
   planMs: number;
-  applyMs: number;
+  replanMs: number;
+  writeMs: number;
   verifyMs: number;
   totalMs: number;
   peakRssMb: number;
@@ -94,12 +95,14 @@ async function benchMirror(dir: string, kubeconfig: string): Promise<MirrorResul
     return found.at;
   };
   const stepStarted = at("step-started");
+  const firstWrite = at("change-applied");
   const lastWrite = at("change-applied", true);
   return {
     objects: events.filter((e) => e.event.type === "change-applied").length,
     // The engine plans everything once for approval, then re-plans each step right before applying it.
     planMs: stepStarted - started,
-    applyMs: lastWrite - stepStarted,
+    replanMs: firstWrite - stepStarted,
+    writeMs: lastWrite - firstWrite,
     verifyMs: at("step-finished") - lastWrite,
     totalMs: finished - started,
     peakRssMb: process.resourceUsage().maxRSS / 1024,
@@ -144,23 +147,26 @@ function hasKubectl(): Promise<boolean> {
 
 function report(mirror: MirrorResult, kubectl: KubectlResult | undefined): void {
   const rate = (objects: number, ms: number) => objects / (ms / 1000);
-  const mirrorRate = rate(mirror.objects, mirror.applyMs);
-  const s = (ms: number) => `${(ms / 1000).toFixed(2)}s`;
+  // The headline: a plan of both clusters and the journaled writes, as `apply` does them for one step.
+  const mirrorRate = rate(mirror.objects, mirror.replanMs + mirror.writeMs);
+  const s = (ms: number) => `${(ms / 1000).toFixed(2)}s`.padStart(7);
   const lines = [
-    `clustershift mirror-workloads: ${mirror.objects} objects (${NAMESPACES} namespaces × ${KINDS_PER_NAMESPACE} kinds + the namespaces)`,
-    `  plan (read both clusters):           ${s(mirror.planMs)}`,
-    `  re-plan + journaled apply:           ${s(mirror.applyMs)}  → ${mirrorRate.toFixed(0)} objects/s (goal ≥ ${GOALS.objectsPerSecond})`,
-    `  verify (${NAMESPACES} rollouts + contents):   ${s(mirror.verifyMs)}`,
-    `  end to end:                          ${s(mirror.totalMs)}  → ${rate(mirror.objects, mirror.totalMs).toFixed(0)} objects/s`,
-    `  peak RSS:                            ${mirror.peakRssMb.toFixed(0)} MB (goal < ${GOALS.peakRssMb} MB)`,
+    `clustershift mirror-workloads: ${mirror.objects} objects (${NAMESPACES} namespaces × ${KINDS_PER_NAMESPACE} kinds, and the namespaces)`,
+    `  plan for approval (reads both clusters)  ${s(mirror.planMs)}`,
+    `  re-plan before applying                  ${s(mirror.replanMs)}`,
+    `  journaled writes (fsync'd, SSA)          ${s(mirror.writeMs)}  ${rate(mirror.objects, mirror.writeMs).toFixed(0)} objects/s`,
+    `  plan + apply                             ${s(mirror.replanMs + mirror.writeMs)}  ${mirrorRate.toFixed(0)} objects/s (goal ≥ ${GOALS.objectsPerSecond})`,
+    `  verify (rollouts, contents)              ${s(mirror.verifyMs)}`,
+    `  end to end                               ${s(mirror.totalMs)}  ${rate(mirror.objects, mirror.totalMs).toFixed(0)} objects/s`,
+    `  peak RSS                                 ${mirror.peakRssMb.toFixed(0).padStart(4)} MB (goal < ${GOALS.peakRssMb} MB)`,
   ];
   if (kubectl) {
     const perObject = rate(kubectl.perObject.objects, kubectl.perObject.ms);
     const perNamespace = rate(kubectl.perNamespace.objects, kubectl.perNamespace.ms);
     lines.push(
-      `sequential kubectl apply --server-side against the same sandbox:`,
-      `  one process per object (${kubectl.perObject.objects}-object sample):   ${perObject.toFixed(1)} objects/s → clustershift is ${(mirrorRate / perObject).toFixed(1)}× faster (goal ≥ ${GOALS.speedup}×)`,
-      `  one process per namespace file (${kubectl.perNamespace.objects} objects): ${perNamespace.toFixed(1)} objects/s → clustershift is ${(mirrorRate / perNamespace).toFixed(1)}× faster`,
+      `sequential kubectl apply --server-side, same sandbox, same objects:`,
+      `  one process per object (sample of ${kubectl.perObject.objects})     ${perObject.toFixed(1)} objects/s: clustershift ${(mirrorRate / perObject).toFixed(1)}× faster (goal ≥ ${GOALS.speedup}×)`,
+      `  one process per namespace file (${kubectl.perNamespace.objects} objects) ${perNamespace.toFixed(1)} objects/s: clustershift ${(mirrorRate / perNamespace).toFixed(1)}× faster`,
     );
   } else {
     lines.push("kubectl is not on PATH: no comparison");

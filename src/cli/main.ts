@@ -4,7 +4,7 @@ import { pathToFileURL } from "node:url";
 import { Command, CommanderError, Option } from "commander";
 import { confirm } from "@inquirer/prompts";
 import { apply, messageOf, plan, promote, readState, rollback, type Engine } from "../engine/executor.js";
-import { exitCodeOf, UsageError } from "../engine/errors.js";
+import { CancelledError, exitCodeOf, UsageError } from "../engine/errors.js";
 import type { RunOptions } from "../engine/types.js";
 import { loadPlaybook } from "../playbook/load.js";
 import { playbookJsonSchema } from "../playbook/json-schema.js";
@@ -39,6 +39,11 @@ export async function run(argv: string[], io: Io = process): Promise<number> {
   } catch (error) {
     if (error instanceof CommanderError) {
       return error.exitCode === 0 ? 0 : 2;
+    }
+    if (error instanceof CancelledError || isPromptCancellation(error)) {
+      // The wizard already said what it left behind; a cancelled confirm has changed nothing yet.
+      if (!(error instanceof CancelledError)) io.stderr.write("cancelled\n");
+      return 130;
     }
     const lines = error instanceof UsageError ? error.lines : [`error: ${messageOf(error)}`];
     io.stderr.write(lines.join("\n") + "\n");
@@ -93,27 +98,7 @@ function buildProgram(io: Io, signal: AbortSignal): Command {
     .option("-y, --yes", "apply without asking to confirm the plan")
     .option("--non-interactive", "never prompt; an approval gate stops the run (exit 0) until `promote`")
     .addOption(new Option("-o, --output <format>", "progress format").choices(["text", "json"]).default("text"))
-    .action(async (opts: StateOptions & { yes?: boolean; nonInteractive?: boolean; output: string }) => {
-      const interactive = !opts.nonInteractive && Boolean(process.stdin.isTTY);
-      if (!opts.yes && !interactive) {
-        throw new UsageError("apply without a terminal needs --yes: there is no one to confirm the plan");
-      }
-      const mode: OutputMode = opts.output === "json" ? "json" : io.stdout.isTTY ? "tty" : "plain";
-      const engine = await makeEngine(opts, io, signal, mode, { nonInteractive: !interactive });
-      try {
-        const outcome = await apply(engine, async (approved) => {
-          if (opts.output !== "json") io.stdout.write(renderPlanText(approved, opts.file) + "\n");
-          if (opts.yes) return true;
-          return confirm({ message: "Apply this plan?", default: false }, { signal });
-        });
-        engine.sink.emit({ type: "run-finished", outcome: outcome.outcome === "cancelled" ? "completed" : outcome.outcome, message: outcome.message });
-      } catch (error) {
-        engine.sink.emit({ type: "run-finished", outcome: exitCodeOf(error) === 3 ? "rolled-back" : "failed", message: messageOf(error) });
-        throw error;
-      } finally {
-        engine.sink.close();
-      }
-    });
+    .action((opts: ApplyOptions) => runApply(opts, io, signal));
 
   withState(program.command("status"))
     .description("Where the run stands, from its journal.")
@@ -153,6 +138,45 @@ function buildProgram(io: Io, signal: AbortSignal): Command {
     });
 
   program
+    .command("wizard")
+    .description("Build a playbook interactively from the live clusters; shows its plan and offers to apply it.")
+    .option("--out <file>", "where to write the playbook", "playbook.yaml")
+    .action(async (opts: { out: string }) => {
+      const { runWizard } = await import("../wizard/index.js");
+      const result = await runWizard(
+        { out: opts.out, signal, ...(process.env.KUBECONFIG ? { kubeconfig: process.env.KUBECONFIG } : {}) },
+        io,
+      );
+      if (!result) throw new CancelledError("wizard cancelled; nothing written");
+      io.stdout.write(`Wrote ${result.file}.\n\n`);
+      // The playbook is safe on disk whatever happens next; apply asks before changing anything.
+      await runApply({ file: result.file, stateDir: DEFAULT_STATE_DIR, output: "text" }, io, signal);
+    });
+
+  program
+    .command("sandbox")
+    .description("Run local simulated clusters (a Kubernetes API server on 127.0.0.1) in the foreground, for rehearsals.")
+    .option("--kubeconfig <file>", "where to write their kubeconfig", "sandbox.kubeconfig")
+    .option("--clusters <names>", "comma-separated cluster (context) names", "source,target")
+    .option("--istio", "install Istio networking CRDs in every cluster")
+    .action(async (opts: { kubeconfig: string; clusters: string; istio?: boolean }) => {
+      const { runSandbox } = await import("./commands/sandbox.js");
+      const clusters = opts.clusters.split(",").map((name) => name.trim()).filter(Boolean);
+      await runSandbox({ kubeconfig: opts.kubeconfig, clusters, istio: Boolean(opts.istio), signal }, (line) => io.stdout.write(line + "\n"));
+    });
+
+  program
+    .command("demo")
+    .description("Migrate a sample shop between simulated clusters: plan, progress and a summary, offline, in under a minute.")
+    .option("--non-interactive", "do not ask before applying or rolling back")
+    .option("--rollback", "then roll the migration back and show that everything is as before")
+    .action(async (opts: { nonInteractive?: boolean; rollback?: boolean }) => {
+      const { runDemo } = await import("../sandbox/demo/demo.js");
+      const nonInteractive = Boolean(opts.nonInteractive) || !process.stdin.isTTY;
+      await runDemo({ nonInteractive, rollback: Boolean(opts.rollback) }, io, signal);
+    });
+
+  program
     .command("schema")
     .description("Print the JSON Schema of the playbook, for editors.")
     .action(() => {
@@ -160,6 +184,36 @@ function buildProgram(io: Io, signal: AbortSignal): Command {
     });
 
   return program;
+}
+
+interface ApplyOptions extends StateOptions {
+  yes?: boolean;
+  nonInteractive?: boolean;
+  output: string;
+}
+
+async function runApply(opts: ApplyOptions, io: Io, signal: AbortSignal): Promise<void> {
+  const interactive = !opts.nonInteractive && Boolean(process.stdin.isTTY);
+  if (!opts.yes && !interactive) {
+    throw new UsageError("apply without a terminal needs --yes: there is no one to confirm the plan");
+  }
+  const mode: OutputMode = opts.output === "json" ? "json" : io.stdout.isTTY ? "tty" : "plain";
+  const engine = await makeEngine(opts, io, signal, mode, { nonInteractive: !interactive, interactive });
+  try {
+    const outcome = await apply(engine, async (approved) => {
+      if (opts.output !== "json") io.stdout.write(renderPlanText(approved, opts.file) + "\n");
+      if (opts.yes) return true;
+      return confirm({ message: "Apply this plan?", default: false }, { signal });
+    });
+    const finished = outcome.outcome === "cancelled" ? "completed" : outcome.outcome;
+    engine.sink.emit({ type: "run-finished", outcome: finished, message: outcome.message });
+  } catch (error) {
+    const outcome = exitCodeOf(error) === 3 ? "rolled-back" : "failed";
+    engine.sink.emit({ type: "run-finished", outcome, message: messageOf(error) });
+    throw error;
+  } finally {
+    engine.sink.close();
+  }
 }
 
 async function makeEngine(
@@ -184,12 +238,26 @@ async function makeEngine(
   return { registry, playbook, options, store, sink, signal };
 }
 
+function isPromptCancellation(error: unknown): boolean {
+  return error instanceof Error && (error.name === "ExitPromptError" || error.name === "AbortPromptError");
+}
+
 /** Our own typed errors carry messages meant for users; anything else escaped a check. */
 function isExpected(error: unknown): boolean {
   return error instanceof Error && EXPECTED_ERRORS.has(error.name);
 }
 
-const EXPECTED_ERRORS = new Set(["UsageError", "GateFailedError", "DriftError", "LockedError", "RuntimeError", "AbortError"]);
+const EXPECTED_ERRORS = new Set([
+  "UsageError",
+  "GateFailedError",
+  "DriftError",
+  "LockedError",
+  "RuntimeError",
+  "CancelledError",
+  "AbortError",
+  "ContextNotFoundError",
+  "KubeApiError",
+]);
 
 function isMain(): boolean {
   const entry = process.argv[1];

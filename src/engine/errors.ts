@@ -30,7 +30,13 @@ export class RuntimeError extends Error {
   override readonly name = "RuntimeError";
 }
 
+/** Exit 130: the user stopped an interactive command (Ctrl-C); nothing was written. */
+export class CancelledError extends Error {
+  override readonly name = "CancelledError";
+}
+
 export function exitCodeOf(error: unknown): number {
+  if (error instanceof CancelledError) return 130;
   if (error instanceof UsageError) return 2;
   if (error instanceof GateFailedError) return 3;
   return 1;

@@ -20,7 +20,9 @@ const CODES: Record<string, number> = { A: 1, CNAME: 5 };
  * A tiny authoritative DNS server on UDP loopback: answers A and CNAME questions from `lookup`
  * (NODATA when it returns nothing), so verification can query "the zone's name servers" in a test.
  */
-export async function startFakeDns(lookup: (name: string, type: string) => Promise<FakeAnswer | undefined>): Promise<FakeDns> {
+export async function startFakeDns(
+  lookup: (name: string, type: string) => Promise<FakeAnswer | undefined>,
+): Promise<FakeDns> {
   const socket = createSocket("udp4");
   const queries: string[] = [];
   socket.on("message", (message, remote) => {
@@ -57,7 +59,11 @@ function parseQuestion(message: Buffer): { name: string; qtype: number; question
     offset += length + 1;
   }
   offset += 1;
-  return { name: `${labels.join(".").toLowerCase()}.`, qtype: message.readUInt16BE(offset), questionEnd: offset + 4 };
+  return {
+    name: `${labels.join(".").toLowerCase()}.`,
+    qtype: message.readUInt16BE(offset),
+    questionEnd: offset + 4,
+  };
 }
 
 function response(query: Buffer, questionEnd: number, type: string, answer: FakeAnswer | undefined): Buffer {
@@ -84,5 +90,8 @@ function resourceRecord(type: string, value: string, ttl: number): Buffer {
 
 function encodeName(name: string): Buffer {
   const labels = name.replace(/\.$/, "").split(".");
-  return Buffer.concat([...labels.map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l, "ascii")])), Buffer.from([0])]);
+  return Buffer.concat([
+    ...labels.map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l, "ascii")])),
+    Buffer.from([0]),
+  ]);
 }

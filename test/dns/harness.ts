@@ -1,6 +1,6 @@
 import { planDrift } from "../../src/engine/drift.js";
 import { DriftError } from "../../src/engine/errors.js";
-import { planRun, type PlannedStep, type RunPlan } from "../../src/engine/planner.js";
+import { planRun, type RunPlan } from "../../src/engine/planner.js";
 import { Registry } from "../../src/engine/registry.js";
 import type {
   ChangeEntry,
@@ -50,7 +50,13 @@ export class DnsRun {
   readContext(): ReadContext {
     return {
       playbook: this.playbook,
-      options: { playbookFile: "test.yaml", stateDir: ".state", nonInteractive: true, interactive: false, ...this.options },
+      options: {
+        playbookFile: "test.yaml",
+        stateDir: ".state",
+        nonInteractive: true,
+        interactive: false,
+        ...this.options,
+      },
       progress: this.progress,
       signal: new AbortController().signal,
       clients: this.clients,
@@ -62,7 +68,14 @@ export class DnsRun {
     return {
       ...this.readContext(),
       change: async <T>(change: JournaledChange, write: () => Promise<T>): Promise<T> => {
-        this.entries.push({ ...structuredClone(change), type: "change", seq: ++this.seq, time: new Date().toISOString(), step, kind });
+        this.entries.push({
+          ...structuredClone(change),
+          type: "change",
+          seq: ++this.seq,
+          time: new Date().toISOString(),
+          step,
+          kind,
+        });
         return write();
       },
       note: () => Promise.resolve(),
@@ -74,10 +87,10 @@ export class DnsRun {
   }
 
   /** Applies every step not done yet, from `approved` (default: a plan made now); stops at the first error. */
-  async apply(approved?: RunPlan, until?: string): Promise<StepResult[]> {
+  async applyAll(approved?: RunPlan, until?: string): Promise<StepResult[]> {
     const plan = approved ?? (await this.plan());
     const results: StepResult[] = [];
-    for (const { step, instance, plan: approvedPlan } of plan.steps as PlannedStep[]) {
+    for (const { step, instance, plan: approvedPlan } of plan.steps) {
       if (this.done.has(instance.id)) continue;
       const fresh = await step.plan(instance, this.readContext());
       const drift = planDrift(approvedPlan, fresh);
@@ -106,5 +119,8 @@ export class DnsRun {
 
 /** A dns playbook section with test defaults: zone `example.com.`, record shop, the smallest lowTtl (5). */
 export function dnsPlaybook(dns: Record<string, unknown>, extra: Record<string, unknown> = {}): Playbook {
-  return testPlaybook({ dns: { provider: "route53", zone: "example.com", record: "shop.example.com", lowTtl: 5, ...dns }, ...extra });
+  return testPlaybook({
+    dns: { provider: "route53", zone: "example.com", record: "shop.example.com", lowTtl: 5, ...dns },
+    ...extra,
+  });
 }

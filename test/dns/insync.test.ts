@@ -20,9 +20,24 @@ const route53 = mockClient(Route53Client);
 beforeEach(() => route53.reset());
 afterAll(() => route53.restore());
 
-const ZONE = { Id: "/hostedzone/Z0EXAMPLE", Name: "example.com.", CallerReference: "x", Config: { PrivateZone: false } };
-const OLD: ResourceRecordSet = { Name: "shop.example.com.", Type: "A", TTL: 5, ResourceRecords: [{ Value: "192.0.2.10" }] };
-const NEW: ResourceRecordSet = { Name: "shop.example.com.", Type: "A", TTL: 5, ResourceRecords: [{ Value: "203.0.113.7" }] };
+const ZONE = {
+  Id: "/hostedzone/Z0EXAMPLE",
+  Name: "example.com.",
+  CallerReference: "x",
+  Config: { PrivateZone: false },
+};
+const OLD: ResourceRecordSet = {
+  Name: "shop.example.com.",
+  Type: "A",
+  TTL: 5,
+  ResourceRecords: [{ Value: "192.0.2.10" }],
+};
+const NEW: ResourceRecordSet = {
+  Name: "shop.example.com.",
+  Type: "A",
+  TTL: 5,
+  ResourceRecords: [{ Value: "203.0.113.7" }],
+};
 
 function pending(id = "/change/C1") {
   return { ChangeInfo: { Id: id, Status: "PENDING" as const, SubmittedAt: new Date() } };
@@ -32,10 +47,17 @@ function insync(id = "/change/C1") {
 }
 
 /** The zone holds `records.current`; a change batch runs `onChange`, as Route 53 would apply it. */
-function zoneWith(records: { current: ResourceRecordSet[] }, onChange: () => ReturnType<typeof pending>): void {
-  route53.on(ListHostedZonesByNameCommand).resolves({ HostedZones: [ZONE], IsTruncated: false, MaxItems: 100 });
+function zoneWith(
+  records: { current: ResourceRecordSet[] },
+  onChange: () => ReturnType<typeof pending>,
+): void {
+  route53
+    .on(ListHostedZonesByNameCommand)
+    .resolves({ HostedZones: [ZONE], IsTruncated: false, MaxItems: 100 });
   route53.on(GetHostedZoneCommand).resolves({ HostedZone: ZONE, DelegationSet: { NameServers: [] } });
-  route53.on(ListResourceRecordSetsCommand).callsFake(() => ({ ResourceRecordSets: records.current, IsTruncated: false, MaxItems: 300 }));
+  route53
+    .on(ListResourceRecordSetsCommand)
+    .callsFake(() => ({ ResourceRecordSets: records.current, IsTruncated: false, MaxItems: 300 }));
   route53.on(ChangeResourceRecordSetsCommand).callsFake(onChange);
 }
 
@@ -43,9 +65,16 @@ describe("waiting for a Route 53 change", () => {
   it("Given a change PENDING for two polls, when waited for, then it reports the wait and returns once INSYNC", async () => {
     route53.on(GetChangeCommand).resolvesOnce(pending()).resolvesOnce(pending()).resolves(insync());
     const lines: string[] = [];
-    await new Route53Dns({ pollIntervalMs: 20 }).waitForChange({ id: "C1", status: "PENDING" }, { onProgress: (d) => lines.push(d) });
+    await new Route53Dns({ pollIntervalMs: 20 }).waitForChange(
+      { id: "C1", status: "PENDING" },
+      { onProgress: (d) => lines.push(d) },
+    );
     expect(lines).toEqual(["waiting for INSYNC (0s)", "waiting for INSYNC (0s)", "waiting for INSYNC (0s)"]);
-    expect(route53.commandCalls(GetChangeCommand).map((c) => c.args[0].input)).toEqual([{ Id: "C1" }, { Id: "C1" }, { Id: "C1" }]);
+    expect(route53.commandCalls(GetChangeCommand).map((c) => c.args[0].input)).toEqual([
+      { Id: "C1" },
+      { Id: "C1" },
+      { Id: "C1" },
+    ]);
   });
 
   it("Given a change that stays PENDING, when the wait times out, then the error says apply resumes", async () => {
@@ -55,7 +84,9 @@ describe("waiting for a Route 53 change", () => {
       { onProgress: () => undefined },
     );
     await expect(wait).rejects.toThrow(RuntimeError);
-    await expect(wait).rejects.toThrow(/DNS change C1 is still PENDING after \d+ms; .* run `clustershift apply` again to wait on/);
+    await expect(wait).rejects.toThrow(
+      /DNS change C1 is still PENDING after \d+ms; .* run `clustershift apply` again to wait on/,
+    );
   });
 
   it("Given a cutover whose change is PENDING, when applied, then the step waits for INSYNC before it verifies", async () => {
@@ -65,9 +96,12 @@ describe("waiting for a Route 53 change", () => {
       return pending();
     });
     route53.on(GetChangeCommand).resolvesOnce(pending()).resolvesOnce(pending()).resolves(insync());
-    const run = new DnsRun(dnsPlaybook({ target: "203.0.113.7" }), new Route53Dns({ pollIntervalMs: 20, verifyServers: [] }));
+    const run = new DnsRun(
+      dnsPlaybook({ target: "203.0.113.7" }),
+      new Route53Dns({ pollIntervalMs: 20, verifyServers: [] }),
+    );
 
-    const [, cutover] = await run.apply();
+    const [, cutover] = await run.applyAll();
 
     expect(cutover?.id).toBe("cutover-dns");
     expect(run.progress.lines.filter((l) => l.includes("INSYNC"))).toEqual([
@@ -76,7 +110,9 @@ describe("waiting for a Route 53 change", () => {
       "wait route53 change shop.example.com. A: waiting for INSYNC (0s)",
     ]);
     expect(route53.commandCalls(GetChangeCommand)).toHaveLength(3);
-    const [batch] = route53.commandCalls(ChangeResourceRecordSetsCommand).map((c) => c.args[0].input.ChangeBatch?.Changes);
+    const [batch] = route53
+      .commandCalls(ChangeResourceRecordSetsCommand)
+      .map((c) => c.args[0].input.ChangeBatch?.Changes);
     expect(batch).toEqual([
       { Action: "DELETE", ResourceRecordSet: OLD },
       { Action: "CREATE", ResourceRecordSet: NEW },
@@ -97,7 +133,7 @@ describe("waiting for a Route 53 change", () => {
     });
     const run = new DnsRun(dnsPlaybook({ target: "203.0.113.7" }), new Route53Dns({ pollIntervalMs: 20 }));
 
-    const apply = run.apply();
+    const apply = run.applyAll();
 
     await expect(apply).rejects.toThrow(DriftError);
     await expect(apply).rejects.toThrow(

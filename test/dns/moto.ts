@@ -40,12 +40,18 @@ export function motoServerPath(): string {
 
 export async function startMoto(): Promise<Moto> {
   const port = await freePort();
-  const child = spawn(motoServerPath(), ["-H", "127.0.0.1", "-p", String(port)], { stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn(motoServerPath(), ["-H", "127.0.0.1", "-p", String(port)], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   let stderr = "";
   child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   await waitForPort(port, child, () => stderr);
   const endpoint = `http://127.0.0.1:${port}`;
-  const sdk = new Route53Client({ region: "us-east-1", endpoint, credentials: { accessKeyId: "test", secretAccessKey: "test" } });
+  const sdk = new Route53Client({
+    region: "us-east-1",
+    endpoint,
+    credentials: { accessKeyId: "test", secretAccessKey: "test" },
+  });
   return {
     endpoint,
     sdk,

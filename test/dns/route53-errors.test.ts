@@ -52,11 +52,24 @@ describe("Route 53 errors on the wire", () => {
     credentials();
     script = [
       { status: 400, body: xml.error("Throttling", "Rate exceeded") },
-      { status: 400, body: xml.error("PriorRequestNotComplete", "The request was rejected because Route 53 was still processing a prior request.") },
+      {
+        status: 400,
+        body: xml.error(
+          "PriorRequestNotComplete",
+          "The request was rejected because Route 53 was still processing a prior request.",
+        ),
+      },
       { status: 200, body: xml.insync("C1") },
     ];
-    await new Route53Dns({ endpoint, pollIntervalMs: 10 }).waitForChange({ id: "C1", status: "PENDING" }, { onProgress: () => undefined });
-    expect(requests).toEqual(["GET /2013-04-01/change/C1", "GET /2013-04-01/change/C1", "GET /2013-04-01/change/C1"]);
+    await new Route53Dns({ endpoint, pollIntervalMs: 10 }).waitForChange(
+      { id: "C1", status: "PENDING" },
+      { onProgress: () => undefined },
+    );
+    expect(requests).toEqual([
+      "GET /2013-04-01/change/C1",
+      "GET /2013-04-01/change/C1",
+      "GET /2013-04-01/change/C1",
+    ]);
   });
 
   it("Given Route 53 keeps throttling, when the attempts run out, then the error says so and what to do", async () => {
@@ -78,10 +91,21 @@ describe("Route 53 errors on the wire", () => {
     const dir = await mkdtemp(join(tmpdir(), "clustershift-aws-"));
     process.env.AWS_SHARED_CREDENTIALS_FILE = join(dir, "credentials");
     process.env.AWS_CONFIG_FILE = join(dir, "config");
-    await writeFile(process.env.AWS_SHARED_CREDENTIALS_FILE, "[migrations]\naws_access_key_id = AKIDEXAMPLE\naws_secret_access_key = secret\n");
+    await writeFile(
+      process.env.AWS_SHARED_CREDENTIALS_FILE,
+      "[migrations]\naws_access_key_id = AKIDEXAMPLE\naws_secret_access_key = secret\n",
+    );
     await writeFile(process.env.AWS_CONFIG_FILE, "");
     process.env.AWS_PROFILE = "migrations";
-    script = [{ status: 403, body: xml.error("AccessDenied", "User: arn:aws:iam::1:user/x is not authorized to perform: route53:ListHostedZonesByName") }];
+    script = [
+      {
+        status: 403,
+        body: xml.error(
+          "AccessDenied",
+          "User: arn:aws:iam::1:user/x is not authorized to perform: route53:ListHostedZonesByName",
+        ),
+      },
+    ];
     const find = new Route53Dns({ endpoint }).findZone({ zone: "example.com" });
     await expect(find).rejects.toThrow(
       /^looking up hosted zone example\.com\.: Route 53 refused the AWS profile migrations \(AccessDenied: User: .*\)\. It needs route53:ListHostedZonesByName, GetHostedZone/,
@@ -89,14 +113,22 @@ describe("Route 53 errors on the wire", () => {
   });
 
   it("Given no AWS credentials anywhere, when a zone is looked up, then the error says how to provide them and nothing is sent", async () => {
-    for (const key of ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_WEB_IDENTITY_TOKEN_FILE"]) {
+    for (const key of [
+      "AWS_ACCESS_KEY_ID",
+      "AWS_SECRET_ACCESS_KEY",
+      "AWS_SESSION_TOKEN",
+      "AWS_PROFILE",
+      "AWS_WEB_IDENTITY_TOKEN_FILE",
+    ]) {
       delete process.env[key];
     }
     process.env.AWS_EC2_METADATA_DISABLED = "true";
     process.env.AWS_CONFIG_FILE = "/nonexistent/aws-config";
     process.env.AWS_SHARED_CREDENTIALS_FILE = "/nonexistent/aws-credentials";
     const find = new Route53Dns({ endpoint }).findZone({ zone: "example.com" });
-    await expect(find).rejects.toThrow(/^looking up hosted zone example\.com\.: no AWS credentials \(.*\)\. Set AWS_PROFILE/);
+    await expect(find).rejects.toThrow(
+      /^looking up hosted zone example\.com\.: no AWS credentials \(.*\)\. Set AWS_PROFILE/,
+    );
     expect(requests).toEqual([]);
   });
 });

@@ -54,14 +54,16 @@ describe("Route 53 cutover against moto_server", () => {
     );
 
     const plan = await run.plan();
-    expect(plan.steps.map((s) => [s.plan.id, s.plan.changes.map((c) => `${c.action} ${c.detail ?? ""}`)])).toEqual([
+    expect(
+      plan.steps.map((s) => [s.plan.id, s.plan.changes.map((c) => `${c.action} ${c.detail ?? ""}`)]),
+    ).toEqual([
       ["lower-dns-ttl", ["update ttl 6→5", "wait wait INSYNC", "wait wait old TTL 6s"]],
       ["cutover-dns", ["update 192.0.2.10 → 203.0.113.7", "wait wait INSYNC"]],
       ["cutover-dns[restore-ttl]", ["update ttl 5→6", "wait wait INSYNC"]],
     ]);
 
     const started = Date.now();
-    const results = await run.apply(plan);
+    const results = await run.applyAll(plan);
     expect(Date.now() - started).toBeGreaterThanOrEqual(6000);
     expect(results.map((r) => [r.id, r.verification.outcome])).toEqual([
       ["lower-dns-ttl", "not-supported"],
@@ -69,9 +71,13 @@ describe("Route 53 cutover against moto_server", () => {
       ["cutover-dns[restore-ttl]", "not-supported"],
     ]);
     expect(results[1]?.verification).toMatchObject({
-      detail: expect.stringMatching(/reads back as planned through the route53 API; .*did not answer/) as unknown,
+      detail: expect.stringMatching(
+        /reads back as planned through the route53 API; .*did not answer/,
+      ) as unknown,
     });
-    expect(run.progress.lines).toContain(`wait route53 ttl shop.${zone.name} A: waiting out the old TTL: 6s left`);
+    expect(run.progress.lines).toContain(
+      `wait route53 ttl shop.${zone.name} A: waiting out the old TTL: 6s left`,
+    );
     expect(await recordsOf(moto.sdk, zone.id)).toEqual([
       { Name: `shop.${zone.name}`, Type: "A", TTL: 6, ResourceRecords: [{ Value: "203.0.113.7" }] },
       original[1],
@@ -88,7 +94,10 @@ describe("Route 53 cutover against moto_server", () => {
 
   it("Given a plan, when someone changes the record before apply, then the cutover stops with a drift error and changes nothing", async () => {
     const zone = await createZone(moto.sdk, "drift", (z) => [aRecord(`shop.${z}`, 5)]);
-    const run = new DnsRun(dnsPlaybook({ zone: zone.name, record: `shop.${zone.name}`, target: "203.0.113.7" }), route53());
+    const run = new DnsRun(
+      dnsPlaybook({ zone: zone.name, record: `shop.${zone.name}`, target: "203.0.113.7" }),
+      route53(),
+    );
     const plan = await run.plan();
     const cutover = plan.steps.find((s) => s.plan.id === "cutover-dns")?.plan;
     if (!cutover) throw new Error("no cutover-dns plan");
@@ -105,7 +114,9 @@ describe("Route 53 cutover against moto_server", () => {
     expect(run.entries).toEqual([]);
 
     // Through the run loop, the re-plan before the step already sees it.
-    await expect(run.apply(plan)).rejects.toThrow(/cutover-dns: ~ route53 record shop\..* A: update differs from the approved plan/);
+    await expect(run.applyAll(plan)).rejects.toThrow(
+      /cutover-dns: ~ route53 record shop\..* A: update differs from the approved plan/,
+    );
     expect(await recordsOf(moto.sdk, zone.id)).toEqual(changed);
   });
 
@@ -113,24 +124,47 @@ describe("Route 53 cutover against moto_server", () => {
     const zone = await createZone(moto.sdk, "weighted", (z) => [aRecord(`shop.${z}`, 5)]);
     const name = `shop.${zone.name}`;
     const original = await recordsOf(moto.sdk, zone.id);
-    const run = new DnsRun(dnsPlaybook({ zone: zone.name, record: name, target: "203.0.113.7", weights: [10, 50, 100] }), route53());
+    const run = new DnsRun(
+      dnsPlaybook({ zone: zone.name, record: name, target: "203.0.113.7", weights: [10, 50, 100] }),
+      route53(),
+    );
     const plan = await run.plan();
-    expect(plan.steps.map((s) => [s.plan.id, s.plan.changes[0]?.detail, s.plan.gates.map((g) => g.detail)])).toEqual([
+    expect(
+      plan.steps.map((s) => [s.plan.id, s.plan.changes[0]?.detail, s.plan.gates.map((g) => g.detail)]),
+    ).toEqual([
       ["lower-dns-ttl", "ttl 5s is not above 5s", []],
       ["cutover-dns[1]", "weights source 90, target 10 (203.0.113.7)", ["pause 5s (one TTL at weight 10)"]],
-      ["cutover-dns[2]", "weights source 90→50, target 10→50 (203.0.113.7)", ["pause 5s (one TTL at weight 50)"]],
+      [
+        "cutover-dns[2]",
+        "weights source 90→50, target 10→50 (203.0.113.7)",
+        ["pause 5s (one TTL at weight 50)"],
+      ],
       ["cutover-dns[3]", "weighted → 203.0.113.7 for every answer", []],
     ]);
     const weighted = (source: number, target: number): ResourceRecordSet[] => [
-      { Name: name, Type: "A", SetIdentifier: "clustershift-source", Weight: source, TTL: 5, ResourceRecords: [{ Value: "192.0.2.10" }] },
-      { Name: name, Type: "A", SetIdentifier: "clustershift-target", Weight: target, TTL: 5, ResourceRecords: [{ Value: "203.0.113.7" }] },
+      {
+        Name: name,
+        Type: "A",
+        SetIdentifier: "clustershift-source",
+        Weight: source,
+        TTL: 5,
+        ResourceRecords: [{ Value: "192.0.2.10" }],
+      },
+      {
+        Name: name,
+        Type: "A",
+        SetIdentifier: "clustershift-target",
+        Weight: target,
+        TTL: 5,
+        ResourceRecords: [{ Value: "203.0.113.7" }],
+      },
     ];
 
-    await run.apply(plan, "cutover-dns[1]");
+    await run.applyAll(plan, "cutover-dns[1]");
     expect(await recordsOf(moto.sdk, zone.id)).toEqual(weighted(90, 10));
-    await run.apply(plan, "cutover-dns[2]");
+    await run.applyAll(plan, "cutover-dns[2]");
     expect(await recordsOf(moto.sdk, zone.id)).toEqual(weighted(50, 50));
-    await run.apply(plan);
+    await run.applyAll(plan);
     expect(await recordsOf(moto.sdk, zone.id)).toEqual([aRecord(name, 5, "203.0.113.7")]);
 
     expect(await run.rollback()).toBe(3);
@@ -141,10 +175,15 @@ describe("Route 53 cutover against moto_server", () => {
     const zone = await createZone(moto.sdk, "halfway", (z) => [aRecord(`shop.${z}`, 5)]);
     const original = await recordsOf(moto.sdk, zone.id);
     const run = new DnsRun(
-      dnsPlaybook({ zone: zone.name, record: `shop.${zone.name}`, target: "203.0.113.7", weights: [10, 50, 100] }),
+      dnsPlaybook({
+        zone: zone.name,
+        record: `shop.${zone.name}`,
+        target: "203.0.113.7",
+        weights: [10, 50, 100],
+      }),
       route53(),
     );
-    await run.apply(undefined, "cutover-dns[2]");
+    await run.applyAll(undefined, "cutover-dns[2]");
     const entries = [...run.entries];
     await run.rollback();
     expect(await recordsOf(moto.sdk, zone.id)).toEqual(original);
@@ -153,46 +192,70 @@ describe("Route 53 cutover against moto_server", () => {
   });
 
   it("Given a host-name target and an alias record, when cut over and rolled back, then a CNAME replaces the alias and the alias comes back exactly", async () => {
-    const alias = { HostedZoneId: "Z35SXDOTRQ7X7K", DNSName: "old-lb.us-east-1.elb.amazonaws.com", EvaluateTargetHealth: false };
-    const zone = await createZone(moto.sdk, "alias", (z) => [{ Name: `shop.${z}`, Type: "A", AliasTarget: alias }]);
+    const alias = {
+      HostedZoneId: "Z35SXDOTRQ7X7K",
+      DNSName: "old-lb.us-east-1.elb.amazonaws.com",
+      EvaluateTargetHealth: false,
+    };
+    const zone = await createZone(moto.sdk, "alias", (z) => [
+      { Name: `shop.${z}`, Type: "A", AliasTarget: alias },
+    ]);
     const original = await recordsOf(moto.sdk, zone.id);
     const run = new DnsRun(
       dnsPlaybook({ zone: zone.name, record: `shop.${zone.name}`, target: "new-lb.example.net", lowTtl: 60 }),
       route53(),
     );
-    const results = await run.apply();
+    const results = await run.applyAll();
     expect(results.map((r) => [r.id, r.plan.changes[0]?.detail])).toEqual([
       ["lower-dns-ttl", "an alias record has no TTL of its own"],
       ["cutover-dns", "A alias old-lb.us-east-1.elb.amazonaws.com → CNAME new-lb.example.net., ttl alias→60"],
     ]);
     expect(await recordsOf(moto.sdk, zone.id)).toEqual([
-      { Name: `shop.${zone.name}`, Type: "CNAME", TTL: 60, ResourceRecords: [{ Value: "new-lb.example.net." }] },
+      {
+        Name: `shop.${zone.name}`,
+        Type: "CNAME",
+        TTL: 60,
+        ResourceRecords: [{ Value: "new-lb.example.net." }],
+      },
     ]);
     await run.rollback();
     expect(await recordsOf(moto.sdk, zone.id)).toEqual(original);
   });
 
   it("Given a zone that does not exist, when planned, then a clear error names it and nothing is changed", async () => {
-    const run = new DnsRun(dnsPlaybook({ zone: "missing.test", record: "shop.missing.test", target: "203.0.113.7" }), route53());
+    const run = new DnsRun(
+      dnsPlaybook({ zone: "missing.test", record: "shop.missing.test", target: "203.0.113.7" }),
+      route53(),
+    );
     await expect(run.plan()).rejects.toThrow(
       new RuntimeError(
         "no hosted zone named missing.test. in the AWS account of the credentials of the default AWS chain: check dns.zone, or set dns.zoneId",
       ),
     );
-    const byId = new DnsRun(dnsPlaybook({ zoneId: "ZNOSUCHZONE", record: "shop.missing.test", target: "203.0.113.7" }), route53());
-    await expect(byId.plan()).rejects.toThrow(/reading hosted zone ZNOSUCHZONE: No hosted zone found with ID: ZNOSUCHZONE\. Check dns.zoneId/);
+    const byId = new DnsRun(
+      dnsPlaybook({ zoneId: "ZNOSUCHZONE", record: "shop.missing.test", target: "203.0.113.7" }),
+      route53(),
+    );
+    await expect(byId.plan()).rejects.toThrow(
+      /reading hosted zone ZNOSUCHZONE: No hosted zone found with ID: ZNOSUCHZONE\. Check dns.zoneId/,
+    );
     expect(run.entries).toEqual([]);
   });
 
   it("Given a public and a private zone of one name, when found by name, then it asks for dns.zoneId, and by zoneId it takes that one", async () => {
     const name = `twin${Date.now()}.test.`;
     const publicZone = await createZone(moto.sdk, "twin", undefined, { name });
-    const privateZone = await createZone(moto.sdk, "twin", undefined, { name, vpc: { VPCRegion: "us-east-1", VPCId: "vpc-12345678" } });
+    const privateZone = await createZone(moto.sdk, "twin", undefined, {
+      name,
+      vpc: { VPCRegion: "us-east-1", VPCId: "vpc-12345678" },
+    });
     const dns = route53();
     await expect(dns.findZone({ zone: name })).rejects.toThrow(
       `${name} names 2 hosted zones (${[`${publicZone.id} public`, `${privateZone.id} private`].join(", ")}): set dns.zoneId to the one to change`,
     );
-    await expect(dns.findZone({ zone: name.slice(0, -1).toUpperCase(), zoneId: privateZone.id })).resolves.toEqual({
+    await expect(
+      dns.findZone({ zone: name.slice(0, -1).toUpperCase(), zoneId: privateZone.id }),
+    ).resolves.toEqual({
       id: privateZone.id,
       name,
       private: true,
@@ -210,7 +273,10 @@ describe("Route 53 cutover against moto_server", () => {
       aRecord(`zzz.${z}`, 300),
     ]);
     const dns = route53({ pageSize: 1 });
-    const found = await dns.listRecordSets(await dns.findZone({ zone: zone.name }), `SHOP.${zone.name.slice(0, -1)}`);
+    const found = await dns.listRecordSets(
+      await dns.findZone({ zone: zone.name }),
+      `SHOP.${zone.name.slice(0, -1)}`,
+    );
     expect(found.map((set) => set.type).sort()).toEqual(["A", "MX", "TXT"]);
   });
 
@@ -219,22 +285,29 @@ describe("Route 53 cutover against moto_server", () => {
       { ...aRecord(`shop.${z}`, 60), SetIdentifier: "blue", Weight: 1 },
       { ...aRecord(`shop.${z}`, 60, "192.0.2.11"), SetIdentifier: "green", Weight: 1 },
     ]);
-    const run = new DnsRun(dnsPlaybook({ zone: zone.name, record: `shop.${zone.name}`, target: "203.0.113.7" }), route53());
-    await expect(run.plan()).rejects.toThrow(/has record sets with a routing policy \(A blue weight 1 .*\); clustershift cuts over one simple record/);
+    const run = new DnsRun(
+      dnsPlaybook({ zone: zone.name, record: `shop.${zone.name}`, target: "203.0.113.7" }),
+      route53(),
+    );
+    await expect(run.plan()).rejects.toThrow(
+      /has record sets with a routing policy \(A blue weight 1 .*\); clustershift cuts over one simple record/,
+    );
   });
 
   it("Given the zone's name servers answer on the wire, when verifying, then the answer is checked: passed when it matches, failed when it does not", async () => {
     const zone = await createZone(moto.sdk, "wire", (z) => [aRecord(`shop.${z}`, 5)]);
     let answer = "203.0.113.7";
     const fake: FakeDns = await startFakeDns((name, type) =>
-      Promise.resolve(name === `shop.${zone.name}` && type === "A" ? { values: [answer], ttl: 5 } : undefined),
+      Promise.resolve(
+        name === `shop.${zone.name}` && type === "A" ? { values: [answer], ttl: 5 } : undefined,
+      ),
     );
     try {
       const run = new DnsRun(
         dnsPlaybook({ zone: zone.name, record: `shop.${zone.name}`, target: "203.0.113.7" }),
         route53({ verifyServers: [fake.server] }),
       );
-      const [, cutover] = await run.apply();
+      const [, cutover] = await run.applyAll();
       expect(cutover?.verification).toEqual({
         outcome: "passed",
         detail: `the name servers at ${fake.server} answer A 203.0.113.7 for shop.${zone.name}`,

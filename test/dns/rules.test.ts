@@ -7,7 +7,12 @@ import { chainStates, SOURCE_ID, TARGET_ID } from "../../src/steps/dns-common/ch
 import { dnsPlaybook } from "./harness.js";
 
 const ZONE: Zone = { id: "Z1", name: "example.com.", private: false };
-const A = (value: string, ttl = 300): RecordSet => ({ name: "shop.example.com.", type: "A", ttl, values: [value] });
+const A = (value: string, ttl = 300): RecordSet => ({
+  name: "shop.example.com.",
+  type: "A",
+  ttl,
+  values: [value],
+});
 
 function refused(records: RecordSet[], changes: Parameters<typeof applyBatch>[2]): string[] {
   try {
@@ -32,20 +37,31 @@ describe("DNS names", () => {
 
 describe("sandbox DNS change batches (Route 53 semantics)", () => {
   it("Given a record, when a batch deletes it exactly and creates its successor, then both apply at once", () => {
-    expect(applyBatch(ZONE, [A("192.0.2.10")], [
-      { action: "DELETE", record: A("192.0.2.10") },
-      { action: "CREATE", record: A("203.0.113.7", 30) },
-    ])).toEqual([A("203.0.113.7", 30)]);
+    expect(
+      applyBatch(
+        ZONE,
+        [A("192.0.2.10")],
+        [
+          { action: "DELETE", record: A("192.0.2.10") },
+          { action: "CREATE", record: A("203.0.113.7", 30) },
+        ],
+      ),
+    ).toEqual([A("203.0.113.7", 30)]);
   });
 
   it("Given a record, when a batch creates it again or deletes it with other values, then the whole batch is refused with Route 53's reasons", () => {
     expect(refused([A("192.0.2.10")], [{ action: "CREATE", record: A("192.0.2.10") }])).toEqual([
       "Tried to create resource record set [name='shop.example.com.', type='A'] but it already exists",
     ]);
-    expect(refused([A("192.0.2.10")], [
-      { action: "DELETE", record: A("192.0.2.10", 60) },
-      { action: "CREATE", record: A("203.0.113.7", 60) },
-    ])).toEqual([
+    expect(
+      refused(
+        [A("192.0.2.10")],
+        [
+          { action: "DELETE", record: A("192.0.2.10", 60) },
+          { action: "CREATE", record: A("203.0.113.7", 60) },
+        ],
+      ),
+    ).toEqual([
       "Tried to delete resource record set [name='shop.example.com.', type='A'] but the values provided do not match the current values",
       "Tried to create resource record set [name='shop.example.com.', type='A'] but it already exists",
     ]);
@@ -55,7 +71,12 @@ describe("sandbox DNS change batches (Route 53 semantics)", () => {
   });
 
   it("Given a record, when a CNAME would join it or a weighted set would mix with it, then the batch is refused", () => {
-    const cname: RecordSet = { name: "shop.example.com.", type: "CNAME", ttl: 60, values: ["lb.example.net."] };
+    const cname: RecordSet = {
+      name: "shop.example.com.",
+      type: "CNAME",
+      ttl: 60,
+      values: ["lb.example.net."],
+    };
     expect(refused([A("192.0.2.10")], [{ action: "CREATE", record: cname }])).toEqual([
       "RRSet of type CNAME with DNS name shop.example.com. is not permitted as it conflicts with other records with the same DNS name in zone example.com.",
     ]);
@@ -66,10 +87,28 @@ describe("sandbox DNS change batches (Route 53 semantics)", () => {
   });
 
   it("Given records outside the zone or malformed, then they are refused before anything applies", () => {
-    expect(refused([], [{ action: "UPSERT", record: { name: "shop.example.org", type: "A", ttl: 60, values: ["192.0.2.1"] } }])).toEqual([
-      "RRSet with DNS name shop.example.org. is not permitted in zone example.com.",
-    ]);
-    expect(refused([], [{ action: "UPSERT", record: { name: "shop.example.com", type: "A", ttl: -1, values: ["not-an-ip"] } }])).toEqual([
+    expect(
+      refused(
+        [],
+        [
+          {
+            action: "UPSERT",
+            record: { name: "shop.example.org", type: "A", ttl: 60, values: ["192.0.2.1"] },
+          },
+        ],
+      ),
+    ).toEqual(["RRSet with DNS name shop.example.org. is not permitted in zone example.com."]);
+    expect(
+      refused(
+        [],
+        [
+          {
+            action: "UPSERT",
+            record: { name: "shop.example.com", type: "A", ttl: -1, values: ["not-an-ip"] },
+          },
+        ],
+      ),
+    ).toEqual([
       "shop.example.com.: TTL must be an integer from 0 to 2147483647",
       "ARRDATAIllegalIPv4Address (not-an-ip)",
     ]);
@@ -84,7 +123,11 @@ describe("the record's way through the DNS stages", () => {
   };
 
   it("Given weights 10/50/100 and a TTL restore, then the record is lowered, split, collapsed into the target and gets its TTL back", () => {
-    const states = chainStates(A("192.0.2.10"), dns({ weights: [10, 50, 100], restoreTtl: true }), "203.0.113.7");
+    const states = chainStates(
+      A("192.0.2.10"),
+      dns({ weights: [10, 50, 100], restoreTtl: true }),
+      "203.0.113.7",
+    );
     const pair = (source: number, target: number) => [
       { ...A("192.0.2.10", 30), setIdentifier: SOURCE_ID, weight: source },
       { ...A("203.0.113.7", 30), setIdentifier: TARGET_ID, weight: target },
@@ -111,7 +154,9 @@ describe("the record's way through the DNS stages", () => {
     expect(chainStates(A("192.0.2.10"), dns({}), "lb.example.net").at(-1)).toEqual([
       { name: "shop.example.com.", type: "CNAME", ttl: 30, values: ["lb.example.net."] },
     ]);
-    expect(chainStates(A("192.0.2.10"), dns({}), KNOWN_AFTER_APPLY).at(-1)).toEqual([A(KNOWN_AFTER_APPLY, 30)]);
+    expect(chainStates(A("192.0.2.10"), dns({}), KNOWN_AFTER_APPLY).at(-1)).toEqual([
+      A(KNOWN_AFTER_APPLY, 30),
+    ]);
   });
 
   it("Given weights and a host-name target for an A record, then it explains that Route 53 cannot weight different types", () => {

@@ -30,7 +30,12 @@ afterAll(async () => {
   await sandbox?.stop();
 });
 
-const A = (name: string, ttl: number, value = "192.0.2.10"): RecordSet => ({ name, type: "A", ttl, values: [value] });
+const A = (name: string, ttl: number, value = "192.0.2.10"): RecordSet => ({
+  name,
+  type: "A",
+  ttl,
+  values: [value],
+});
 
 /** A fresh zone `shopN.test.` holding `shop.shopN.test. A 192.0.2.10` with `ttl`. */
 function seedZone(ttl: number): { id: string; zone: string; record: string } {
@@ -56,7 +61,9 @@ async function createTargetIngress(run: DnsRun, name: string): Promise<string> {
   });
   return target.waitFor(
     { apiVersion: "v1", kind: "Service", namespace: "gw", name },
-    (s) => (s?.status as { loadBalancer?: { ingress?: { ip?: string }[] } } | undefined)?.loadBalancer?.ingress?.[0]?.ip,
+    (s) =>
+      (s?.status as { loadBalancer?: { ingress?: { ip?: string }[] } } | undefined)?.loadBalancer
+        ?.ingress?.[0]?.ip,
     10_000,
     () => undefined,
   );
@@ -71,7 +78,11 @@ describe("sandbox DNS provider", () => {
     const status = await new Promise<number>((resolve, reject) => {
       const req = request(
         `${server}/sandbox/v1/dns/zones`,
-        { method: "POST", rejectUnauthorized: false, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" } },
+        {
+          method: "POST",
+          rejectUnauthorized: false,
+          headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        },
         (res) => {
           res.resume();
           res.on("end", () => resolve(res.statusCode ?? 0));
@@ -90,7 +101,15 @@ describe("sandbox DNS provider", () => {
 
   it("Given a weighted shift with a TTL restore after a soak, when planned, then the plan lists every stage, wait and gate", async () => {
     const { zone, record } = seedZone(300);
-    const run = sandboxRun({ zone, record, lowTtl: 30, target: "203.0.113.7", weights: [10, 50, 100], restoreTtl: true, soak: "1h" });
+    const run = sandboxRun({
+      zone,
+      record,
+      lowTtl: 30,
+      target: "203.0.113.7",
+      weights: [10, 50, 100],
+      restoreTtl: true,
+      soak: "1h",
+    });
     const text = renderPlanText(await run.plan(), "shop.yaml").replaceAll(zone, "example.com.");
     await expect(text).toMatchFileSnapshot("__golden__/weighted-plan.txt");
   });
@@ -100,7 +119,12 @@ describe("sandbox DNS provider", () => {
     const original = dns.recordSets(id);
     const run = sandboxRun(
       { zone, record },
-      { target: { context: "target", ingress: { namespace: "gw", service: "late-gateway", gateway: "gw/gw", install: true } } },
+      {
+        target: {
+          context: "target",
+          ingress: { namespace: "gw", service: "late-gateway", gateway: "gw/gw", install: true },
+        },
+      },
     );
     const plan = await run.plan();
     const cutover = plan.steps.find((s) => s.plan.id === "cutover-dns")?.plan.changes[0];
@@ -110,12 +134,24 @@ describe("sandbox DNS provider", () => {
     );
 
     const ip = await createTargetIngress(run, "late-gateway");
-    const results = await run.apply(plan);
+    const results = await run.applyAll(plan);
 
     expect(dns.recordSets(id)).toEqual([A(record, 5, ip), A(`www.${zone}`, 300, "192.0.2.20")]);
     expect(results.map((r) => [r.id, r.verification])).toEqual([
-      ["lower-dns-ttl", { outcome: "passed", detail: `${record} reads back as planned through the sandbox-dns API, which is the authority for it` }],
-      ["cutover-dns", { outcome: "passed", detail: `${record} reads back as planned through the sandbox-dns API, which is the authority for it` }],
+      [
+        "lower-dns-ttl",
+        {
+          outcome: "passed",
+          detail: `${record} reads back as planned through the sandbox-dns API, which is the authority for it`,
+        },
+      ],
+      [
+        "cutover-dns",
+        {
+          outcome: "passed",
+          detail: `${record} reads back as planned through the sandbox-dns API, which is the authority for it`,
+        },
+      ],
     ]);
     // The sandbox keeps a change PENDING for 300 ms; the step waited it out before verifying.
     expect(run.progress.lines).toContain(`wait sandbox-dns change ${record} A: waiting for INSYNC (0s)`);
@@ -133,7 +169,7 @@ describe("sandbox DNS provider", () => {
     );
     const ip = await createTargetIngress(run, "gateway");
 
-    const results = await run.apply();
+    const results = await run.applyAll();
     expect(results.map((r) => [r.id, r.plan.changes[0]?.detail])).toEqual([
       ["lower-dns-ttl", "ttl 6→5"],
       ["cutover-dns[1]", `weights source 50, target 50 (${ip})`],
@@ -156,13 +192,21 @@ describe("sandbox DNS provider", () => {
       waitForChange: (change, options) => real.waitForChange(change, options),
       nameServers: (z) => real.nameServers(z),
       async changeRecordSets(z, changes, comment) {
-        await real.changeRecordSets(z, [{ action: "UPSERT", record: A(record, 5, "192.0.2.99") }], "someone else");
+        await real.changeRecordSets(
+          z,
+          [{ action: "UPSERT", record: A(record, 5, "192.0.2.99") }],
+          "someone else",
+        );
         return real.changeRecordSets(z, changes, comment);
       },
     };
-    const run = new DnsRun(dnsPlaybook({ provider: "sandbox", zone, record, target: "203.0.113.7" }), racing, { kubeconfig });
+    const run = new DnsRun(
+      dnsPlaybook({ provider: "sandbox", zone, record, target: "203.0.113.7" }),
+      racing,
+      { kubeconfig },
+    );
 
-    const apply = run.apply();
+    const apply = run.applyAll();
 
     await expect(apply).rejects.toThrow(DriftError);
     await expect(apply).rejects.toThrow(
@@ -193,9 +237,9 @@ describe("sandbox DNS provider", () => {
     try {
       const file = join(await mkdtemp(join(tmpdir(), "clustershift-dns-")), "kubeconfig");
       await plain.writeKubeconfig(file);
-      await expect(new SandboxDnsClient({ context: "plain", kubeconfig: file }).findZone({ zone: "x.test" })).rejects.toThrow(
-        /serves no DNS \(NotFound: .*\): start it with the DNS extension/,
-      );
+      await expect(
+        new SandboxDnsClient({ context: "plain", kubeconfig: file }).findZone({ zone: "x.test" }),
+      ).rejects.toThrow(/serves no DNS \(NotFound: .*\): start it with the DNS extension/);
     } finally {
       await plain.stop();
     }

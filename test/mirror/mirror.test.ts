@@ -243,6 +243,20 @@ describe("mirror-workloads: updates and exact restores", () => {
     await expect(mirrorWorkloads.plan(instanceOf(h), h.ctx)).rejects.toThrow(/^spec\.workloads\.exclude\[0\]\.labelSelector: /);
   });
 
+  it("Given many namespaces, When planned, Then objects are listed cluster-wide and only the selected namespaces are planned", async () => {
+    const source = sandbox.clusters.get("source") as SandboxCluster;
+    const names = Array.from({ length: 9 }, (_, i) => `many-${i}`);
+    for (const ns of [...names, "not-selected"]) {
+      seed(source, [namespace(ns), { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "settings", namespace: ns }, data: { ns } }]);
+    }
+    source.resetRequests();
+    const h = stepHarness({ kubeconfig, playbook: testPlaybook(workloads({ namespaces: names })) });
+    const plan = await mirrorWorkloads.plan(instanceOf(h), h.ctx);
+    expect(planLines(plan.changes).filter((l) => l.includes("ConfigMap"))).toEqual(names.map((ns) => `+ ConfigMap ${ns}/settings`));
+    const configMapLists = source.requests.filter((r) => r.method === "GET" && r.path.includes("configmaps"));
+    expect(configMapLists.map((r) => r.path.split("?")[0])).toEqual(["/api/v1/configmaps"]);
+  });
+
   it("Given no workloads section, Then the step has no instance", () => {
     expect(mirrorWorkloads.expand(testPlaybook())).toEqual([]);
     void cluster;

@@ -18,6 +18,9 @@ import {
 } from "./world.js";
 
 let world: World | undefined;
+
+const trafficProvision = () =>
+  ({ provider: "sandbox", name: "later", machineType: "e2-standard-4", nodeCount: 1 }) as const;
 afterEach(async () => {
   await world?.stop();
   world = undefined;
@@ -297,6 +300,21 @@ describe("expose-target and shift-traffic on sandbox clusters with Istio's real 
       "VirtualService onlineboutique/frontend-ingress was changed by someone else since it was planned; nothing was written.",
     );
     expect(driver.entries).toEqual([] as ChangeEntry[]);
+  });
+
+  it("Given a target cluster the run provisions, When planned before it exists, Then its values are known after apply", async () => {
+    world = await startWorld();
+    const w = world;
+    seedFixture(w.source, "online-boutique/frontend-gateway.yaml", "onlineboutique");
+    const playbook = trafficPlaybook(ONLINE_BOUTIQUE);
+    playbook.spec.target = { ...playbook.spec.target, context: "later", provision: trafficProvision() };
+    const plan = await new Driver(w, playbook).plan("expose-target");
+    expect(plan.changes.map((c) => [c.action, c.address])).toEqual([
+      ["wait", "Service asm-ingress/asm-ingressgateway"],
+      ["create", "VirtualService onlineboutique/clustershift-frontend-ingress"],
+      ["create", "ServiceEntry onlineboutique/clustershift-frontend-remote"],
+    ]);
+    expect(plan.changes[1]).toMatchObject({ after: { apiVersion: KNOWN_AFTER_APPLY } });
   });
 
   it("Given a target cluster without Istio, When expose-target is planned, Then it says Istio is not installed there", async () => {

@@ -1,6 +1,7 @@
 import { createRequire } from "node:module";
 import type { ClusterManagerClient, protos } from "@google-cloud/container";
 import type * as gax from "google-gax";
+import { clusterName } from "./names.js";
 import { apiError, codeName, credentialsError, isCredentialsError, type CallInfo } from "./errors.js";
 import type { ClusterRef, ClusterSpec, GkeCluster, GkeOperation, GkePort } from "./port.js";
 
@@ -119,12 +120,8 @@ function splitEndpoint(endpoint: string): { host: string; port: number } {
   return { host: match[1]!, port: Number(match[2]) };
 }
 
-export function clusterName(ref: ClusterRef): string {
-  return `projects/${ref.project}/locations/${ref.location}/clusters/${ref.name}`;
-}
-
 /** The request `gcloud container clusters create` sends for these flags. */
-export function clusterRequest(ref: ClusterRef, spec: ClusterSpec): ApiCluster {
+function clusterRequest(ref: ClusterRef, spec: ClusterSpec): ApiCluster {
   return {
     name: ref.name,
     nodePools: [

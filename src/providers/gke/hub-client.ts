@@ -1,6 +1,7 @@
 import type { GoogleAuth } from "google-auth-library";
 import { apiError, credentialsError, isCredentialsError, type CallInfo } from "./errors.js";
-import { featureName, membershipResource } from "./hub.js";
+import { membershipResource } from "./hub.js";
+import { featureName } from "./names.js";
 import type {
   HubOperation,
   HubPort,
@@ -29,20 +30,22 @@ export function createHubClient(options: HubClientOptions = {}): HubPort {
   const endpoint = options.endpoint ?? process.env.CLUSTERSHIFT_GKEHUB_ENDPOINT;
   const send = endpoint ? plainSend(endpoint.replace(/\/+$/, "")) : authorizedSend();
 
+  /** The response body; undefined for a 404 when `missingOk` (a read or delete of something absent). */
   async function request(
     info: CallInfo,
     method: Parameters<Send>[0],
     path: string,
-    body?: unknown,
-  ): Promise<Reply> {
+    options: { body?: unknown; missingOk?: boolean } = {},
+  ): Promise<unknown> {
     let reply: Reply;
     try {
-      reply = await send(method, `/v1/${path}`, body);
+      reply = await send(method, `/v1/${path}`, options.body);
     } catch (error) {
       if (isCredentialsError(error)) throw credentialsError(info, error);
       throw error;
     }
-    if (reply.status < 300 || (reply.status === 404 && method !== "POST" && method !== "PATCH")) return reply;
+    if (reply.status < 300) return reply.data;
+    if (reply.status === 404 && options.missingOk) return undefined;
     const error = record(record(reply.data).error);
     throw apiError(info, {
       code: str(error.status) ?? `HTTP ${reply.status}`,
@@ -51,85 +54,58 @@ export function createHubClient(options: HubClientOptions = {}): HubPort {
     });
   }
 
+  const read = async <T>(info: CallInfo, path: string, convert: (data: unknown) => T) => {
+    const data = await request(info, "GET", path, { missingOk: true });
+    return data === undefined ? undefined : convert(data);
+  };
+  const remove = async (info: CallInfo, path: string) => {
+    const data = await request(info, "DELETE", path, { missingOk: true });
+    return data === undefined ? undefined : toOperation(data);
+  };
+  const admin = (name: string, verb: string, permission: string) =>
+    callInfo(name, verb, permission, "roles/gkehub.admin");
+  const viewer = (name: string, verb: string, permission: string) =>
+    callInfo(name, verb, permission, "roles/gkehub.viewer");
+
   return {
-    async getMembership(name) {
-      const reply = await request(
-        info(name, "read membership", "gkehub.memberships.get", "roles/gkehub.viewer"),
-        "GET",
-        name,
-      );
-      return reply.status === 404 ? undefined : toMembership(reply.data);
-    },
+    getMembership: (name) =>
+      read(viewer(name, "read membership", "gkehub.memberships.get"), name, toMembership),
 
     async createMembership(name, cluster) {
       const { collection, id } = splitName(name);
-      const body = membershipResource(cluster);
-      const call = info(name, "register membership", "gkehub.memberships.create", "roles/gkehub.admin");
-      return toOperation(
-        (await request(call, "POST", `${collection}?membershipId=${encodeURIComponent(id)}`, body)).data,
-      );
+      const call = admin(name, "register membership", "gkehub.memberships.create");
+      const path = `${collection}?membershipId=${encodeURIComponent(id)}`;
+      return toOperation(await request(call, "POST", path, { body: membershipResource(cluster) }));
     },
 
-    async deleteMembership(name) {
-      const call = info(name, "delete membership", "gkehub.memberships.delete", "roles/gkehub.admin");
-      const reply = await request(call, "DELETE", name);
-      return reply.status === 404 ? undefined : toOperation(reply.data);
-    },
+    deleteMembership: (name) => remove(admin(name, "delete membership", "gkehub.memberships.delete"), name),
 
-    async getFeature(project) {
+    getFeature(project) {
       const name = featureName(project);
-      const reply = await request(
-        info(name, "read feature", "gkehub.features.get", "roles/gkehub.viewer"),
-        "GET",
-        name,
-      );
-      return reply.status === 404 ? undefined : toFeature(reply.data);
+      return read(viewer(name, "read feature", "gkehub.features.get"), name, toFeature);
     },
 
     async enableFeature(project) {
-      const { collection, id } = splitName(featureName(project));
-      const call = info(
-        featureName(project),
-        "enable feature",
-        "gkehub.features.create",
-        "roles/gkehub.admin",
-      );
-      return toOperation((await request(call, "POST", `${collection}?featureId=${id}`, {})).data);
+      const name = featureName(project);
+      const { collection, id } = splitName(name);
+      const call = admin(name, "enable feature", "gkehub.features.create");
+      return toOperation(await request(call, "POST", `${collection}?featureId=${id}`, { body: {} }));
     },
 
-    async disableFeature(project) {
+    disableFeature(project) {
       const name = featureName(project);
-      const reply = await request(
-        info(name, "disable feature", "gkehub.features.delete", "roles/gkehub.admin"),
-        "DELETE",
-        name,
-      );
-      return reply.status === 404 ? undefined : toOperation(reply.data);
+      return remove(admin(name, "disable feature", "gkehub.features.delete"), name);
     },
 
     async updateMembershipSpecs(project, specs) {
       const name = featureName(project);
-      const call = info(
-        name,
-        "update membership specs of feature",
-        "gkehub.features.update",
-        "roles/gkehub.admin",
-      );
-      return toOperation(
-        (await request(call, "PATCH", `${name}?updateMask=membershipSpecs`, { membershipSpecs: specs })).data,
-      );
+      const call = admin(name, "update membership specs of feature", "gkehub.features.update");
+      const path = `${name}?updateMask=membershipSpecs`;
+      return toOperation(await request(call, "PATCH", path, { body: { membershipSpecs: specs } }));
     },
 
     async getOperation(name) {
-      return toOperation(
-        (
-          await request(
-            info(name, "read operation", "gkehub.operations.get", "roles/gkehub.viewer"),
-            "GET",
-            name,
-          )
-        ).data,
-      );
+      return toOperation(await request(viewer(name, "read operation", "gkehub.operations.get"), "GET", name));
     },
   };
 }
@@ -165,7 +141,7 @@ function plainSend(base: string): Send {
   };
 }
 
-function info(name: string, verb: string, permission: string, role: string): CallInfo {
+function callInfo(name: string, verb: string, permission: string, role: string): CallInfo {
   const project = /^projects\/([^/]+)/.exec(name)?.[1] ?? "-";
   return { what: `${verb} ${name}`, project, permission, role, service: "gkehub.googleapis.com" };
 }

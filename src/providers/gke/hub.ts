@@ -10,7 +10,7 @@ export function membershipResource(ref: ClusterRef) {
   return {
     endpoint: { gkeCluster: { resourceLink: clusterResourceLink(ref) } },
     authority: {
-      issuer: `https://container.googleapis.com/v1/projects/${ref.project}/locations/${ref.location}/clusters/${ref.name}`,
+      issuer: `https://container.googleapis.com/v1/${clusterName(ref)}`,
     },
   };
 }

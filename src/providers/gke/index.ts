@@ -23,4 +23,4 @@ function memo<T>(ctx: Pick<ReadContext, "clients">, key: string, create: () => T
 }
 
 export type * from "./port.js";
-export { clusterName } from "./client.js";
+export { clusterName } from "./names.js";

@@ -86,12 +86,17 @@ export class Route53Dns implements DnsPort {
     let next: { DNSName?: string; HostedZoneId?: string } = { DNSName: name };
     for (;;) {
       const page = await this.call(`looking up hosted zone ${name}`, () =>
-        this.client.send(new ListHostedZonesByNameCommand({ ...next, MaxItems: this.options.pageSize ?? 100 })),
+        this.client.send(
+          new ListHostedZonesByNameCommand({ ...next, MaxItems: this.options.pageSize ?? 100 }),
+        ),
       );
       zones.push(...(page.HostedZones ?? []).map(zoneOf));
       // Zones come sorted by name from DNSName on: once past the name, no further page can hold it.
       if (!page.IsTruncated || page.NextDNSName === undefined || fqdn(page.NextDNSName) !== name) break;
-      next = { DNSName: page.NextDNSName, ...(page.NextHostedZoneId ? { HostedZoneId: page.NextHostedZoneId } : {}) };
+      next = {
+        DNSName: page.NextDNSName,
+        ...(page.NextHostedZoneId ? { HostedZoneId: page.NextHostedZoneId } : {}),
+      };
     }
     return selectZone(zones, name, `the AWS account of ${this.credentialSource()}`);
   }
@@ -105,7 +110,11 @@ export class Route53Dns implements DnsPort {
     for (;;) {
       const page = await this.call(`listing ${wanted} in zone ${zone.name}`, () =>
         this.client.send(
-          new ListResourceRecordSetsCommand({ HostedZoneId: zone.id, MaxItems: this.options.pageSize ?? 300, ...start }),
+          new ListResourceRecordSetsCommand({
+            HostedZoneId: zone.id,
+            MaxItems: this.options.pageSize ?? 300,
+            ...start,
+          }),
         ),
       );
       for (const set of page.ResourceRecordSets ?? []) {
@@ -140,7 +149,10 @@ export class Route53Dns implements DnsPort {
           HostedZoneId: zone.id,
           ChangeBatch: {
             Comment: comment,
-            Changes: changes.map(({ action, record }) => ({ Action: action, ResourceRecordSet: toSdk(record) })),
+            Changes: changes.map(({ action, record }) => ({
+              Action: action,
+              ResourceRecordSet: toSdk(record),
+            })),
           },
         }),
       ),
@@ -157,7 +169,10 @@ export class Route53Dns implements DnsPort {
         );
         return changeOf(required(ChangeInfo, "ChangeInfo")).status;
       },
-      { intervalMs: this.options.pollIntervalMs ?? 5000, timeoutMs: this.options.syncTimeoutMs ?? 15 * 60_000 },
+      {
+        intervalMs: this.options.pollIntervalMs ?? 5000,
+        timeoutMs: this.options.syncTimeoutMs ?? 15 * 60_000,
+      },
       options,
     );
   }
@@ -170,7 +185,10 @@ export class Route53Dns implements DnsPort {
         : { kind: "unreachable", reason: "no name servers to ask are configured" };
     }
     if (zone.private) {
-      return { kind: "unreachable", reason: `${zone.name} is a private zone: only resolvers inside its VPCs answer for it` };
+      return {
+        kind: "unreachable",
+        reason: `${zone.name} is a private zone: only resolvers inside its VPCs answer for it`,
+      };
     }
     const { DelegationSet } = await this.call(`reading hosted zone ${zone.id}`, () =>
       this.client.send(new GetHostedZoneCommand({ Id: zone.id })),
@@ -195,7 +213,8 @@ export class Route53Dns implements DnsPort {
     const message = error instanceof Error ? error.message : String(error);
     const attempts = (error as { $metadata?: { attempts?: number } }).$metadata?.attempts;
     const cause = { cause: error };
-    if (name === "InvalidChangeBatch" || name === "InvalidInput") return new BatchRejectedError(message, cause);
+    if (name === "InvalidChangeBatch" || name === "InvalidInput")
+      return new BatchRejectedError(message, cause);
     if (name === "NoSuchHostedZone" || name === "HostedZoneNotFound") {
       return new RuntimeError(
         `${what}: ${message}. Check dns.zoneId, and that ${this.credentialSource()} belongs to the zone's AWS account.`,
@@ -223,13 +242,19 @@ export class Route53Dns implements DnsPort {
         cause,
       );
     }
-    if (typeof code === "string" && /^(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH)$/.test(code)) {
+    if (
+      typeof code === "string" &&
+      /^(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH)$/.test(code)
+    ) {
       return new RuntimeError(
         `${what}: cannot reach Route 53${this.endpoint ? ` at ${this.endpoint}` : ""} (${code}): check the network or AWS_ENDPOINT_URL_ROUTE_53`,
         cause,
       );
     }
-    return new RuntimeError(`${what}: Route 53 answered ${typeof name === "string" ? `${name}: ` : ""}${message}`, cause);
+    return new RuntimeError(
+      `${what}: Route 53 answered ${typeof name === "string" ? `${name}: ` : ""}${message}`,
+      cause,
+    );
   }
 
   private credentialSource(): string {
@@ -239,7 +264,8 @@ export class Route53Dns implements DnsPort {
 }
 
 function required<T>(value: T | undefined, what: string): T {
-  if (value === undefined) throw new RuntimeError(`Route 53 answered without ${what}: this is a bug of the endpoint in use`);
+  if (value === undefined)
+    throw new RuntimeError(`Route 53 answered without ${what}: this is a bug of the endpoint in use`);
   return value;
 }
 
@@ -252,7 +278,10 @@ function zoneOf(zone: HostedZone): Zone {
 }
 
 function changeOf(info: { Id?: string | undefined; Status?: string | undefined }): ChangeInfo {
-  return { id: stripPrefix(info.Id ?? "", "/change/"), status: info.Status === "INSYNC" ? "INSYNC" : "PENDING" };
+  return {
+    id: stripPrefix(info.Id ?? "", "/change/"),
+    status: info.Status === "INSYNC" ? "INSYNC" : "PENDING",
+  };
 }
 
 function stripPrefix(id: string, prefix: string): string {

@@ -21,7 +21,10 @@ export async function resolveHosts(hosts: readonly string[], timeoutMs: number):
     }),
   );
   if (servers.length > 0) return { kind: "servers", servers: servers.sort() };
-  return { kind: "unreachable", reason: `cannot resolve the zone's name servers (${failures.sort().join(", ")})` };
+  return {
+    kind: "unreachable",
+    reason: `cannot resolve the zone's name servers (${failures.sort().join(", ")})`,
+  };
 }
 
 export interface Answer {

@@ -16,7 +16,9 @@ export function selectZone(candidates: readonly Zone[], name: string, where: str
   }
   if (others.length > 0) {
     const list = matches.map((zone) => `${zone.id} ${zone.private ? "private" : "public"}`).join(", ");
-    throw new RuntimeError(`${wanted} names ${matches.length} hosted zones (${list}): set dns.zoneId to the one to change`);
+    throw new RuntimeError(
+      `${wanted} names ${matches.length} hosted zones (${list}): set dns.zoneId to the one to change`,
+    );
   }
   return only;
 }
@@ -33,6 +35,7 @@ export function checkZoneName(zone: Zone, ref: ZoneRef): Zone {
 
 /** `dns.zone` or `dns.zoneId` must be set; the schema allows neither, so say which is missing. */
 export function zoneRefName(ref: ZoneRef): string {
-  if (ref.zone === undefined) throw new RuntimeError("dns: set dns.zone (the hosted zone name) or dns.zoneId");
+  if (ref.zone === undefined)
+    throw new RuntimeError("dns: set dns.zone (the hosted zone name) or dns.zoneId");
   return ref.zone;
 }

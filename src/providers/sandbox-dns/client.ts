@@ -55,10 +55,15 @@ export class SandboxDnsClient implements DnsPort {
 
   async findZone(ref: ZoneRef): Promise<Zone> {
     if (ref.zoneId !== undefined) {
-      return checkZoneName((await this.request("GET", `/zones/${encodeURIComponent(ref.zoneId)}`)) as Zone, ref);
+      return checkZoneName(
+        (await this.request("GET", `/zones/${encodeURIComponent(ref.zoneId)}`)) as Zone,
+        ref,
+      );
     }
     const name = fqdn(zoneRefName(ref));
-    const { zones } = (await this.request("GET", `/zones?name=${encodeURIComponent(name)}`)) as { zones: Zone[] };
+    const { zones } = (await this.request("GET", `/zones?name=${encodeURIComponent(name)}`)) as {
+      zones: Zone[];
+    };
     return selectZone(zones, name, `the sandbox DNS at ${this.base}`);
   }
 
@@ -68,7 +73,10 @@ export class SandboxDnsClient implements DnsPort {
   }
 
   async changeRecordSets(zone: Zone, changes: RecordChange[], comment: string): Promise<ChangeInfo> {
-    return (await this.request("POST", `/zones/${encodeURIComponent(zone.id)}/changes`, { changes, comment })) as ChangeInfo;
+    return (await this.request("POST", `/zones/${encodeURIComponent(zone.id)}/changes`, {
+      changes,
+      comment,
+    })) as ChangeInfo;
   }
 
   async waitForChange(change: ChangeInfo, options: WaitOptions): Promise<void> {
@@ -97,18 +105,29 @@ export class SandboxDnsClient implements DnsPort {
     }
     if (reply.status < 300) return reply.body;
     // Our own errors carry `code`; the sandbox's API server answers with a Kubernetes Status (`reason`).
-    const { code, reason, message } = (reply.body ?? {}) as { code?: unknown; reason?: unknown; message?: unknown };
+    const { code, reason, message } = (reply.body ?? {}) as {
+      code?: unknown;
+      reason?: unknown;
+      message?: unknown;
+    };
     const name = typeof code === "string" ? code : typeof reason === "string" ? reason : String(reply.status);
     const said = `${name}: ${typeof message === "string" ? message : "(no message)"}`;
-    if (name === "InvalidChangeBatch") throw new BatchRejectedError(typeof message === "string" ? message : said);
+    if (name === "InvalidChangeBatch")
+      throw new BatchRejectedError(typeof message === "string" ? message : said);
     if (reply.status === 401 || reply.status === 403) {
-      throw new RuntimeError(`the sandbox DNS at ${url} refused the credentials of context "${this.options.context}" (${said})`);
+      throw new RuntimeError(
+        `the sandbox DNS at ${url} refused the credentials of context "${this.options.context}" (${said})`,
+      );
     }
     if (name === "NoSuchHostedZone") {
-      throw new RuntimeError(`the sandbox DNS at ${this.base} has no such hosted zone (${said}): check dns.zoneId`);
+      throw new RuntimeError(
+        `the sandbox DNS at ${this.base} has no such hosted zone (${said}): check dns.zoneId`,
+      );
     }
     if (reply.status === 404 && name !== "NoSuchChange") {
-      throw new RuntimeError(`the sandbox at ${this.base} serves no DNS (${said}): start it with the DNS extension`);
+      throw new RuntimeError(
+        `the sandbox at ${this.base} serves no DNS (${said}): start it with the DNS extension`,
+      );
     }
     throw new RuntimeError(`sandbox DNS ${method} ${path}: ${said}`);
   }
@@ -127,7 +146,10 @@ export class SandboxDnsClient implements DnsPort {
         res.on("end", () => {
           const text = Buffer.concat(chunks).toString("utf8");
           try {
-            resolve({ status: res.statusCode ?? 0, body: text === "" ? undefined : (JSON.parse(text) as unknown) });
+            resolve({
+              status: res.statusCode ?? 0,
+              body: text === "" ? undefined : (JSON.parse(text) as unknown),
+            });
           } catch {
             resolve({ status: res.statusCode ?? 0, body: { message: text.slice(0, 200) } });
           }

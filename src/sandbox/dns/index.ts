@@ -58,10 +58,19 @@ export function createSandboxDns(options: SandboxDnsOptions = {}): SandboxDns {
   let changeCount = 0;
 
   const addZone = (seed: SeedZone): Zone => {
-    const zone: Zone = { id: seed.id ?? `ZSANDBOX${++zoneCount}`, name: fqdn(seed.name), private: seed.private ?? false };
-    if (zones.has(zone.id)) throw new HttpError(409, "HostedZoneAlreadyExists", `hosted zone ${zone.id} already exists`);
+    const zone: Zone = {
+      id: seed.id ?? `ZSANDBOX${++zoneCount}`,
+      name: fqdn(seed.name),
+      private: seed.private ?? false,
+    };
+    if (zones.has(zone.id))
+      throw new HttpError(409, "HostedZoneAlreadyExists", `hosted zone ${zone.id} already exists`);
     const records = seed.records?.length
-      ? applyBatch(zone, [], seed.records.map((record) => ({ action: "CREATE", record })))
+      ? applyBatch(
+          zone,
+          [],
+          seed.records.map((record) => ({ action: "CREATE", record })),
+        )
       : [];
     zones.set(zone.id, { zone, records });
     return zone;
@@ -95,7 +104,10 @@ export function createSandboxDns(options: SandboxDnsOptions = {}): SandboxDns {
       if (sub === undefined && method === "GET") return [200, zone.zone];
       if (sub === "records" && method === "GET") {
         const name = query.get("name");
-        return [200, { records: name === null ? zone.records : zone.records.filter((r) => r.name === fqdn(name)) }];
+        return [
+          200,
+          { records: name === null ? zone.records : zone.records.filter((r) => r.name === fqdn(name)) },
+        ];
       }
       if (sub === "changes" && method === "POST") {
         zone.records = applyBatch(zone.zone, zone.records, changesOf(body));
@@ -123,8 +135,10 @@ export function createSandboxDns(options: SandboxDnsOptions = {}): SandboxDns {
       try {
         [status, payload] = route(req.method ?? "GET", pathname, query, body);
       } catch (error) {
-        if (error instanceof InvalidChangeBatch) [status, payload] = [400, { code: error.name, message: error.message }];
-        else if (error instanceof HttpError) [status, payload] = [error.status, { code: error.code, message: error.message }];
+        if (error instanceof InvalidChangeBatch)
+          [status, payload] = [400, { code: error.name, message: error.message }];
+        else if (error instanceof HttpError)
+          [status, payload] = [error.status, { code: error.code, message: error.message }];
         else throw error;
       }
       res.writeHead(status, { "content-type": "application/json" });
@@ -140,7 +154,8 @@ function seedOf(body: unknown): SeedZone {
   if (typeof body.id === "string") seed.id = body.id;
   if (typeof body.private === "boolean") seed.private = body.private;
   if (body.records !== undefined) {
-    if (!Array.isArray(body.records) || !body.records.every(isRecordSet)) throw badRequest("records must be record sets");
+    if (!Array.isArray(body.records) || !body.records.every(isRecordSet))
+      throw badRequest("records must be record sets");
     seed.records = body.records;
   }
   return seed;
@@ -151,7 +166,10 @@ function changesOf(body: unknown): RecordChange[] {
   const valid =
     Array.isArray(list) &&
     list.every(
-      (c) => isObject(c) && (c.action === "CREATE" || c.action === "DELETE" || c.action === "UPSERT") && isRecordSet(c.record),
+      (c) =>
+        isObject(c) &&
+        (c.action === "CREATE" || c.action === "DELETE" || c.action === "UPSERT") &&
+        isRecordSet(c.record),
     );
   if (!valid) throw badRequest("changes must be a list of {action: CREATE|DELETE|UPSERT, record}");
   return list as RecordChange[];
@@ -162,7 +180,8 @@ function isRecordSet(value: unknown): value is RecordSet {
     isObject(value) &&
     typeof value.name === "string" &&
     typeof value.type === "string" &&
-    (value.values === undefined || (Array.isArray(value.values) && value.values.every((v) => typeof v === "string")))
+    (value.values === undefined ||
+      (Array.isArray(value.values) && value.values.every((v) => typeof v === "string")))
   );
 }
 

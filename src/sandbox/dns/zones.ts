@@ -18,7 +18,11 @@ const MAX_TTL = 2_147_483_647;
  * DELETE must match the current set exactly, UPSERT replaces; a CNAME excludes other sets of its name, and
  * simple and routing-policy sets of one name and type do not mix. Returns the zone's new record sets.
  */
-export function applyBatch(zone: Zone, records: readonly RecordSet[], changes: readonly RecordChange[]): RecordSet[] {
+export function applyBatch(
+  zone: Zone,
+  records: readonly RecordSet[],
+  changes: readonly RecordChange[],
+): RecordSet[] {
   const reasons = changes.flatMap(({ record }) => invalidRecord(zone, record));
   if (changes.length === 0) reasons.push("a change batch needs at least one change");
   if (reasons.length > 0) throw new InvalidChangeBatch(reasons);
@@ -36,7 +40,9 @@ export function applyBatch(zone: Zone, records: readonly RecordSet[], changes: r
       case "DELETE":
         if (!current) reasons.push(`Tried to delete resource record set ${what} but it was not found`);
         else if (!sameRecordSet(current, record)) {
-          reasons.push(`Tried to delete resource record set ${what} but the values provided do not match the current values`);
+          reasons.push(
+            `Tried to delete resource record set ${what} but the values provided do not match the current values`,
+          );
         } else sets.delete(key);
         break;
       case "UPSERT":
@@ -61,14 +67,16 @@ function byKey(a: RecordSet, b: RecordSet): number {
 function invalidRecord(zone: Zone, record: RecordSet): string[] {
   const reasons: string[] = [];
   const name = fqdn(record.name);
-  if (!recordInZone(name, zone.name)) reasons.push(`RRSet with DNS name ${name} is not permitted in zone ${zone.name}`);
+  if (!recordInZone(name, zone.name))
+    reasons.push(`RRSet with DNS name ${name} is not permitted in zone ${zone.name}`);
   const hasValues = record.values !== undefined || record.ttl !== undefined;
   if (record.alias !== undefined && hasValues) reasons.push(`${name}: an alias has no TTL and no values`);
   if (record.alias === undefined) {
     if (!Number.isInteger(record.ttl) || (record.ttl ?? -1) < 0 || (record.ttl ?? 0) > MAX_TTL) {
       reasons.push(`${name}: TTL must be an integer from 0 to ${MAX_TTL}`);
     }
-    if (!record.values || record.values.length === 0) reasons.push(`${name}: a record set needs at least one value`);
+    if (!record.values || record.values.length === 0)
+      reasons.push(`${name}: a record set needs at least one value`);
     for (const value of record.values ?? []) {
       if (record.type === "A" && !isIPv4(value)) reasons.push(`ARRDATAIllegalIPv4Address (${value})`);
       if (record.type === "AAAA" && !isIPv6(value)) reasons.push(`AAAARRDATAIllegalIPv6Address (${value})`);
@@ -80,7 +88,10 @@ function invalidRecord(zone: Zone, record: RecordSet): string[] {
   if (record.setIdentifier !== undefined && record.weight === undefined && record.routing === undefined) {
     reasons.push(`${name}: a set identifier needs a routing policy such as a weight`);
   }
-  if (record.weight !== undefined && (!Number.isInteger(record.weight) || record.weight < 0 || record.weight > 255)) {
+  if (
+    record.weight !== undefined &&
+    (!Number.isInteger(record.weight) || record.weight < 0 || record.weight > 255)
+  ) {
     reasons.push(`${name}: weight must be an integer from 0 to 255`);
   }
   return reasons;
@@ -96,7 +107,9 @@ function conflicts(zone: Zone, records: readonly RecordSet[]): string[] {
     }
     for (const [type, ofType] of groupBy(sets, (record) => record.type)) {
       if (ofType.some((r) => r.setIdentifier === undefined) && ofType.length > 1) {
-        reasons.push(`RRSet with DNS name ${name}, type ${type} mixes a simple record set with routing-policy record sets`);
+        reasons.push(
+          `RRSet with DNS name ${name}, type ${type} mixes a simple record set with routing-policy record sets`,
+        );
       }
     }
   }

@@ -78,7 +78,9 @@ export function chainStates(original: RecordSet, dns: DnsSpec, target: string): 
 }
 
 function lowerTtl(record: RecordSet, lowTtl: number): RecordSet {
-  return record.ttl !== undefined && !record.alias && record.ttl > lowTtl ? { ...record, ttl: lowTtl } : record;
+  return record.ttl !== undefined && !record.alias && record.ttl > lowTtl
+    ? { ...record, ttl: lowTtl }
+    : record;
 }
 
 /** Weighted sets of one name must share a type: an A record cannot be weighted against a CNAME. */
@@ -94,6 +96,8 @@ function weightedTarget(source: RecordSet, target: RecordSet): RecordSet {
 
 function checkWeight(weight: number, index: number): void {
   if (!Number.isInteger(weight) || weight < 0 || weight > 100) {
-    throw new UsageError(`spec.dns.weights[${index - 1}]: Invalid value: ${weight}: must be an integer from 0 to 100`);
+    throw new UsageError(
+      `spec.dns.weights[${index - 1}]: Invalid value: ${weight}: must be an integer from 0 to 100`,
+    );
   }
 }

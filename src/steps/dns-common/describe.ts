@@ -17,7 +17,8 @@ export function describeTransition(before: readonly RecordSet[], after: readonly
   const source = after.find((set) => set.setIdentifier === SOURCE_ID);
   if (target && source) {
     const was = (id: string) => before.find((set) => set.setIdentifier === id)?.weight;
-    const weight = (id: string, now: number | undefined) => (was(id) === undefined ? `${now}` : `${was(id)}→${now}`);
+    const weight = (id: string, now: number | undefined) =>
+      was(id) === undefined ? `${now}` : `${was(id)}→${now}`;
     return `weights source ${weight(SOURCE_ID, source.weight)}, target ${weight(TARGET_ID, target.weight)} (${show(target, false)})`;
   }
   if (to) return `weighted → ${show(to, false)} for every answer`;

@@ -2,7 +2,12 @@ import { RuntimeError, UsageError } from "../../engine/errors.js";
 import { KNOWN_AFTER_APPLY, type ChangeEntry, type ReadContext } from "../../engine/types.js";
 import type { DnsSpec } from "../../playbook/schema.js";
 import { dnsProvider } from "../../providers/dns.js";
-import { cluster, ContextNotFoundError, type KubeObject, type ObjectRef } from "../../providers/kubernetes/index.js";
+import {
+  cluster,
+  ContextNotFoundError,
+  type KubeObject,
+  type ObjectRef,
+} from "../../providers/kubernetes/index.js";
 import { fqdn, recordInZone } from "../../providers/route53/names.js";
 import type { DnsPort, RecordSet, Zone } from "../../providers/route53/port.js";
 import { describeRecordSets, recordKey } from "../../providers/route53/records.js";
@@ -41,7 +46,9 @@ export async function observeZone(ctx: ReadContext): Promise<Observed> {
   });
   const name = fqdn(dns.record);
   if (!recordInZone(name, zone.name)) {
-    throw new UsageError(`spec.dns.record: Invalid value: ${name}: not in the zone ${zone.name} (${zone.id})`);
+    throw new UsageError(
+      `spec.dns.record: Invalid value: ${name}: not in the zone ${zone.name} (${zone.id})`,
+    );
   }
   return { port, zone, name, address: `${port.label} record ${name} ${dns.type}` };
 }
@@ -63,7 +70,9 @@ export function originalRecord(
   journaled: readonly ChangeEntry[] | undefined,
   dns: DnsSpec,
 ): RecordSet {
-  const first = (journaled ?? []).find((entry) => DNS_KINDS.includes(entry.kind) && sameRecordTarget(entry, observed));
+  const first = (journaled ?? []).find(
+    (entry) => DNS_KINDS.includes(entry.kind) && sameRecordTarget(entry, observed),
+  );
   const sets = first ? (first.before as RecordSet[]) : current;
   const source = sets.find((set) => set.setIdentifier === SOURCE_ID);
   // Halfway through a weighted shift the source set still holds the original record, plus a weight.
@@ -89,7 +98,9 @@ export function originalRecord(
 
 function sameRecordTarget(entry: ChangeEntry, observed: Observed): boolean {
   const target = entry.target as Partial<DnsTarget> | undefined;
-  return target?.zone?.id === observed.zone.id && target.name === observed.name && Array.isArray(entry.before);
+  return (
+    target?.zone?.id === observed.zone.id && target.name === observed.name && Array.isArray(entry.before)
+  );
 }
 
 /** The types a stage reads and replaces: the record's own, and the one the target address needs. */
@@ -111,7 +122,9 @@ export async function targetAddress(ctx: ReadContext): Promise<string> {
   if (dns.target !== undefined) return dns.target.trim().toLowerCase();
   const { target } = ctx.playbook.spec;
   if (!target.ingress) {
-    throw new UsageError("spec.dns.target: Required: set dns.target, or spec.target.ingress to read the target's address from");
+    throw new UsageError(
+      "spec.dns.target: Required: set dns.target, or spec.target.ingress to read the target's address from",
+    );
   }
   const ref = ingressRef(ctx);
   let service: KubeObject | undefined;
@@ -131,7 +144,10 @@ export async function targetAddress(ctx: ReadContext): Promise<string> {
 }
 
 /** Waits for the target ingress load balancer's address: at plan time it may have had none yet. */
-export async function awaitTargetAddress(ctx: ReadContext, onProgress: (detail: string) => void): Promise<string> {
+export async function awaitTargetAddress(
+  ctx: ReadContext,
+  onProgress: (detail: string) => void,
+): Promise<string> {
   const ref = ingressRef(ctx);
   return cluster(ctx, ctx.playbook.spec.target.context).waitFor(
     ref,
@@ -148,7 +164,8 @@ function ingressRef(ctx: ReadContext): ObjectRef & { namespace: string } {
 }
 
 function loadBalancerAddress(service: KubeObject | undefined): string | undefined {
-  const status = service?.status as { loadBalancer?: { ingress?: { ip?: string; hostname?: string }[] } } | undefined;
+  const status = service?.status as
+    { loadBalancer?: { ingress?: { ip?: string; hostname?: string }[] } } | undefined;
   const first = status?.loadBalancer?.ingress?.[0];
   const address = first?.ip ?? first?.hostname;
   return address ? address.toLowerCase() : undefined;

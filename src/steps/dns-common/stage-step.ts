@@ -23,7 +23,12 @@ import {
   type RecordSet,
   type Zone,
 } from "../../providers/route53/port.js";
-import { canonicalRecordSet, describeRecordSets, recordKey, sameRecordSets } from "../../providers/route53/records.js";
+import {
+  canonicalRecordSet,
+  describeRecordSets,
+  recordKey,
+  sameRecordSets,
+} from "../../providers/route53/records.js";
 import { queryRecord } from "../../providers/route53/resolve.js";
 import { chainStates } from "./chain.js";
 import { describeTransition } from "./describe.js";
@@ -39,7 +44,14 @@ import {
   type DnsTarget,
   type Observed,
 } from "./observe.js";
-import { dnsStages, isFinalCutover, stageId, stageTitle, type DnsStage, type DnsStageSpec } from "./stages.js";
+import {
+  dnsStages,
+  isFinalCutover,
+  stageId,
+  stageTitle,
+  type DnsStage,
+  type DnsStageSpec,
+} from "./stages.js";
 
 /** What apply, verify and rollback need of a DNS stage's plan. */
 export interface DnsStageData {
@@ -55,13 +67,20 @@ export interface DnsStageData {
 }
 
 /** A step kind made of DNS stages: `lower-dns-ttl` takes the first, `cutover-dns` the rest. */
-export function dnsStageStep(kind: StepKind, stagesOf: (stages: DnsStage[]) => DnsStage[]): Step<DnsStageSpec> {
+export function dnsStageStep(
+  kind: StepKind,
+  stagesOf: (stages: DnsStage[]) => DnsStage[],
+): Step<DnsStageSpec> {
   return {
     kind,
     expand(playbook: Playbook): StepInstance<DnsStageSpec>[] {
       const dns = playbook.spec.dns;
       if (!dns) return [];
-      return stagesOf(dnsStages(dns)).map((stage) => ({ id: stageId(stage), title: stageTitle(stage, dns), spec: { stage } }));
+      return stagesOf(dnsStages(dns)).map((stage) => ({
+        id: stageId(stage),
+        title: stageTitle(stage, dns),
+        spec: { stage },
+      }));
     },
     plan: (instance, ctx) => planStage(kind, instance, ctx),
     apply: applyStage,
@@ -70,7 +89,11 @@ export function dnsStageStep(kind: StepKind, stagesOf: (stages: DnsStage[]) => D
   };
 }
 
-async function planStage(kind: StepKind, instance: StepInstance<DnsStageSpec>, ctx: ReadContext): Promise<StepPlan> {
+async function planStage(
+  kind: StepKind,
+  instance: StepInstance<DnsStageSpec>,
+  ctx: ReadContext,
+): Promise<StepPlan> {
   const dns = dnsSpecOf(ctx);
   const { stage } = instance.spec;
   const observed = await observeZone(ctx);
@@ -92,10 +115,22 @@ async function planStage(kind: StepKind, instance: StepInstance<DnsStageSpec>, c
   const changes: Change[] = unchanged
     ? [{ action: "no-op", address: observed.address, detail: noChangeReason(stage, states, target, dns) }]
     : [
-        { action: "update", address: observed.address, before, after, detail: describeTransition(before, after) },
+        {
+          action: "update",
+          address: observed.address,
+          before,
+          after,
+          detail: describeTransition(before, after),
+        },
         { action: "wait", address: waitAddress(observed.address, "change"), detail: "wait INSYNC" },
         ...(stage.kind === "lower-ttl" && original.ttl !== undefined
-          ? [{ action: "wait", address: waitAddress(observed.address, "ttl"), detail: `wait old TTL ${original.ttl}s` } as const]
+          ? [
+              {
+                action: "wait",
+                address: waitAddress(observed.address, "ttl"),
+                detail: `wait old TTL ${original.ttl}s`,
+              } as const,
+            ]
           : []),
       ];
   const moves = !states.every((state) => sameRecordSets(state, [original]));
@@ -119,15 +154,19 @@ function statesOf(original: RecordSet, dns: DnsSpec, target: string, stage: DnsS
   const position = dnsStages(dns).findIndex((s) => stageId(s) === stageId(stage));
   const before = states[position];
   const after = states[position + 1];
-  if (position < 0 || !before || !after) throw new Error(`DNS stage ${stageId(stage)} is not in the playbook: this is a bug`);
+  if (position < 0 || !before || !after)
+    throw new Error(`DNS stage ${stageId(stage)} is not in the playbook: this is a bug`);
   return { states, before, after };
 }
 
 function noChangeReason(stage: DnsStage, states: RecordSet[][], target: string, dns: DnsSpec): string {
   const [original] = states[0] ?? [];
-  if (!original || states.every((state) => sameRecordSets(state, [original]))) return `already answers ${target}`;
+  if (!original || states.every((state) => sameRecordSets(state, [original])))
+    return `already answers ${target}`;
   if (stage.kind === "lower-ttl") {
-    return original.alias ? "an alias record has no TTL of its own" : `ttl ${original.ttl}s is not above ${dns.lowTtl}s`;
+    return original.alias
+      ? "an alias record has no TTL of its own"
+      : `ttl ${original.ttl}s is not above ${dns.lowTtl}s`;
   }
   return "nothing to change";
 }
@@ -140,7 +179,9 @@ function stageGates(stage: DnsStage, dns: DnsSpec, address: string, after: Recor
   const gates: PlannedGate[] = [];
   const ttl = Math.max(0, ...after.map((set) => set.ttl ?? 0));
   if (stage.kind === "weight" && !stage.last && ttl > 0) {
-    gates.push(pauseGate(`${address} settle`, `${ttl}s`, `pause ${ttl}s (one TTL at weight ${stage.weight})`));
+    gates.push(
+      pauseGate(`${address} settle`, `${ttl}s`, `pause ${ttl}s (one TTL at weight ${stage.weight})`),
+    );
   }
   if (isFinalCutover(stage) && dns.soak !== undefined) {
     gates.push(pauseGate(`${address} soak`, dns.soak, `pause ${dns.soak} (soak)`));
@@ -162,9 +203,20 @@ async function applyStage(plan: StepPlan, ctx: WriteContext): Promise<void> {
   // Already there: a resumed run whose change went through before it stopped.
   if (!sameRecordSets(current, data.after)) {
     if (!sameRecordSets(current, data.before)) throw driftError(observed, data.before, current);
-    const target: DnsTarget = { provider: port.label, zone: data.zone, name: data.name, type: dnsSpecOf(ctx).type };
+    const target: DnsTarget = {
+      provider: port.label,
+      zone: data.zone,
+      name: data.name,
+      type: dnsSpecOf(ctx).type,
+    };
     const change = await ctx.change(
-      { address: data.address, action: "update", before: data.before, after: data.after, target: { ...target } },
+      {
+        address: data.address,
+        action: "update",
+        before: data.before,
+        after: data.after,
+        target: { ...target },
+      },
       () =>
         submit(
           observed,
@@ -176,7 +228,10 @@ async function applyStage(plan: StepPlan, ctx: WriteContext): Promise<void> {
         ),
     );
     const address = waitAddress(data.address, "change");
-    await port.waitForChange(change, { onProgress: (detail) => ctx.progress.wait(address, detail), signal: ctx.signal });
+    await port.waitForChange(change, {
+      onProgress: (detail) => ctx.progress.wait(address, detail),
+      signal: ctx.signal,
+    });
   }
   if (data.stage.kind === "lower-ttl" && data.original.ttl !== undefined) {
     await waitOut(data.original.ttl, waitAddress(data.address, "ttl"), ctx);
@@ -188,7 +243,8 @@ async function resolvedData(plan: StepPlan, ctx: ReadContext): Promise<DnsStageD
   const data = plan.data as DnsStageData;
   if (data.target !== KNOWN_AFTER_APPLY) return data;
   const dns = dnsSpecOf(ctx);
-  const known = dns.target ?? (await awaitTargetAddress(ctx, (detail) => ctx.progress.wait(data.address, detail)));
+  const known =
+    dns.target ?? (await awaitTargetAddress(ctx, (detail) => ctx.progress.wait(data.address, detail)));
   const { before, after } = statesOf(data.original, dns, known, data.stage);
   return { ...data, target: known, before, after };
 }
@@ -211,7 +267,9 @@ function replaceBatch(before: readonly RecordSet[], after: readonly RecordSet[])
 function restoreBatch(current: readonly RecordSet[], before: readonly RecordSet[]): RecordChange[] {
   const restored = keysOf(before);
   return [
-    ...current.filter((record) => !restored.has(recordKey(record))).map((record) => ({ action: "DELETE" as const, record })),
+    ...current
+      .filter((record) => !restored.has(recordKey(record)))
+      .map((record) => ({ action: "DELETE" as const, record })),
     ...before.map((record) => ({ action: "UPSERT" as const, record })),
   ];
 }
@@ -275,7 +333,10 @@ async function verifyStage(plan: StepPlan, ctx: ReadContext): Promise<Verificati
     case "api-only":
       return { outcome: "passed", detail: `${viaApi}, which is the authority for it` };
     case "unreachable":
-      return { outcome: "not-supported", detail: `${viaApi}; not checked at the name servers: ${servers.reason}` };
+      return {
+        outcome: "not-supported",
+        detail: `${viaApi}; not checked at the name servers: ${servers.reason}`,
+      };
     case "servers":
       return checkAtServers(servers.servers, data, viaApi);
   }
@@ -295,16 +356,24 @@ async function checkAtServers(servers: string[], data: DnsStageData, viaApi: str
   const answering = data.after.filter((set) => set.weight !== 0);
   const [first] = answering;
   if (!first || answering.some((set) => set.alias)) {
-    return { outcome: "not-supported", detail: `${viaApi}; an alias answers with its target's addresses, not checked` };
+    return {
+      outcome: "not-supported",
+      detail: `${viaApi}; an alias answers with its target's addresses, not checked`,
+    };
   }
   const result = await queryRecord(servers, data.name, first.type, 3000);
   if (result.kind === "unreachable") {
-    return { outcome: "not-supported", detail: `${viaApi}; the name servers did not answer (${result.reason})` };
+    return {
+      outcome: "not-supported",
+      detail: `${viaApi}; the name servers did not answer (${result.reason})`,
+    };
   }
   const expected = new Set(answering.flatMap((set) => canonicalRecordSet(set).values ?? []));
-  const got = canonicalRecordSet({ name: data.name, type: first.type, values: result.answer.values }).values ?? [];
+  const got =
+    canonicalRecordSet({ name: data.name, type: first.type, values: result.answer.values }).values ?? [];
   const weighted = answering.length > 1;
-  const valuesOk = got.length > 0 && got.every((v) => expected.has(v)) && (weighted || got.length === expected.size);
+  const valuesOk =
+    got.length > 0 && got.every((v) => expected.has(v)) && (weighted || got.length === expected.size);
   const maxTtl = Math.max(...answering.map((set) => set.ttl ?? 0));
   const ttlOk = result.answer.ttl === undefined || result.answer.ttl <= maxTtl;
   const at = `at ${servers.join(", ")}`;
@@ -315,7 +384,10 @@ async function checkAtServers(servers: string[], data: DnsStageData, viaApi: str
       detail: `the name servers ${at} answer ${first.type} ${got.join(",") || "(nothing)"}${ttl} for ${data.name}, expected ${describeRecordSets(answering)}`,
     };
   }
-  return { outcome: "passed", detail: `the name servers ${at} answer ${first.type} ${got.join(",")} for ${data.name}` };
+  return {
+    outcome: "passed",
+    detail: `the name servers ${at} answer ${first.type} ${got.join(",")} for ${data.name}`,
+  };
 }
 
 /**
@@ -351,7 +423,10 @@ async function rollbackEntries(entries: ChangeEntry[], ctx: WriteContext): Promi
       "during the rollback",
     );
     const address = waitAddress(entry.address, "change");
-    await port.waitForChange(change, { onProgress: (detail) => ctx.progress.wait(address, detail), signal: ctx.signal });
+    await port.waitForChange(change, {
+      onProgress: (detail) => ctx.progress.wait(address, detail),
+      signal: ctx.signal,
+    });
   }
 }
 

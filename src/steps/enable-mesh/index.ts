@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from "node:util";
 import { RuntimeError } from "../../engine/errors.js";
 import type { Change, ChangeEntry, ReadContext, Step, StepPlan, WriteContext } from "../../engine/types.js";
 import { formatDuration } from "../../playbook/duration.js";
-import { clusterName } from "../../providers/gke/client.js";
+import { clusterName } from "../../providers/gke/names.js";
 import {
   clusterResourceLink,
   controlPlaneProgress,

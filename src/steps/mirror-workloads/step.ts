@@ -16,6 +16,7 @@ import {
   cluster,
   ContextNotFoundError,
   describe,
+  isApiStatus,
   mapLimit,
   refOf,
 } from "../../providers/kubernetes/index.js";

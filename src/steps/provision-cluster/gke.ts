@@ -1,7 +1,7 @@
 import { RuntimeError } from "../../engine/errors.js";
 import type { Change, ChangeEntry, ReadContext, WriteContext } from "../../engine/types.js";
 import { gke } from "../../providers/gke/index.js";
-import { clusterName } from "../../providers/gke/client.js";
+import { clusterName } from "../../providers/gke/names.js";
 import { gkeKubeconfigPatch } from "../../providers/gke/kubeconfig.js";
 import { OPERATION_TIMEOUT_MS, waitForGkeOperation } from "../../providers/gke/operations.js";
 import { poll } from "../../providers/gke/poll.js";

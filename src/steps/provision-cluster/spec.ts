@@ -1,7 +1,7 @@
 import { UsageError } from "../../engine/errors.js";
 import type { Playbook } from "../../playbook/schema.js";
 import type { ClusterRef, ClusterSpec, GkeCluster } from "../../providers/gke/port.js";
-import { clusterName } from "../../providers/gke/client.js";
+import { clusterName } from "../../providers/gke/names.js";
 
 export type ProvisionInstance =
   | { provider: "gke"; ref: ClusterRef; cluster: ClusterSpec; context: string }
