@@ -17,7 +17,7 @@ import { LocalJournalStore } from "../src/engine/journal/local-store.js";
 import { Registry } from "../src/engine/registry.js";
 import { playbookSchema } from "../src/playbook/schema.js";
 import type { KubeObject } from "../src/providers/kubernetes/port.js";
-import { mirrorWorkloads } from "../src/steps/mirror-workloads/index.js";
+import { mirrorWorkloadsStep } from "../src/steps/mirror-workloads/index.js";
 import { benchNamespaces, KINDS_PER_NAMESPACE, namespaceObject, namespaceObjects } from "./workload.js";
 
 const NAMESPACES = Number(process.env.BENCH_NAMESPACES ?? 200);
@@ -46,7 +46,9 @@ async function main(): Promise<void> {
 
 async function startClusters(kubeconfig: string): Promise<ChildProcess> {
   const script = join(dirname(fileURLToPath(import.meta.url)), "sandbox-server.js");
-  const child = spawn(process.execPath, [script, kubeconfig, String(NAMESPACES)], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, [script, kubeconfig, String(NAMESPACES)], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
   await new Promise<void>((resolve, reject) => {
     child.once("exit", (code) => reject(new Error(`the sandbox exited with ${code}`)));
@@ -73,24 +75,36 @@ async function benchMirror(dir: string, kubeconfig: string): Promise<MirrorResul
     spec: {
       source: { context: "source" },
       target: { context: "target" },
-      workloads: { namespaces: benchNamespaces(NAMESPACES), namespaceLabels: { "istio.io/rev": "asm-managed" }, rolloutTimeout: "5m" },
+      workloads: {
+        namespaces: benchNamespaces(NAMESPACES),
+        namespaceLabels: { "istio.io/rev": "asm-managed" },
+        rolloutTimeout: "5m",
+      },
     },
   });
   const events: Timed[] = [];
   const engine: Engine = {
-    registry: new Registry().step(mirrorWorkloads),
+    registry: new Registry().step(mirrorWorkloadsStep),
     playbook,
-    options: { playbookFile: "bench.yaml", stateDir: join(dir, "state"), nonInteractive: true, interactive: false, kubeconfig },
+    options: {
+      playbookFile: "bench.yaml",
+      stateDir: join(dir, "state"),
+      nonInteractive: true,
+      interactive: false,
+      kubeconfig,
+    },
     store: new LocalJournalStore(join(dir, "state"), "bench"),
     sink: { emit: (event) => events.push({ at: performance.now(), event }), close: () => {} },
     signal: new AbortController().signal,
   };
   const started = performance.now();
-  const outcome = await apply(engine, async () => true);
+  const outcome = await apply(engine, () => Promise.resolve(true));
   const finished = performance.now();
   if (outcome.outcome !== "completed") throw new Error(`the mirror did not complete: ${outcome.message}`);
   const at = (type: RunEvent["type"], last = false): number => {
-    const found = last ? events.findLast((e) => e.event.type === type) : events.find((e) => e.event.type === type);
+    const found = last
+      ? events.findLast((e) => e.event.type === type)
+      : events.find((e) => e.event.type === type);
     if (!found) throw new Error(`no ${type} event`);
     return found.at;
   };
@@ -119,9 +133,21 @@ async function benchKubectl(dir: string, kubeconfig: string): Promise<KubectlRes
     new Promise((resolve, reject) => {
       const child = execFile(
         "kubectl",
-        ["--kubeconfig", kubeconfig, "--cache-dir", join(dir, "kube-cache"), "--context", "kubectl", "apply", "--server-side", "-f", "-"],
+        [
+          "--kubeconfig",
+          kubeconfig,
+          "--cache-dir",
+          join(dir, "kube-cache"),
+          "--context",
+          "kubectl",
+          "apply",
+          "--server-side",
+          "-f",
+          "-",
+        ],
         { timeout: 60_000 },
-        (error, _stdout, stderr) => (error ? reject(new Error(`kubectl apply: ${stderr || error.message}`)) : resolve()),
+        (error, _stdout, stderr) =>
+          error ? reject(new Error(`kubectl apply: ${stderr || error.message}`)) : resolve(),
       );
       child.stdin?.end(input);
     });
@@ -134,7 +160,9 @@ async function benchKubectl(dir: string, kubeconfig: string): Promise<KubectlRes
   const perObject = { objects: sample.length, ms: performance.now() - started };
 
   // One process per namespace file (a namespace and its ten objects): kubectl at its best, still sequential.
-  const files = all.slice(Math.ceil(KUBECTL_SAMPLE / (KINDS_PER_NAMESPACE + 1)) + 1).slice(0, Math.ceil(KUBECTL_SAMPLE / (KINDS_PER_NAMESPACE + 1)));
+  const files = all
+    .slice(Math.ceil(KUBECTL_SAMPLE / (KINDS_PER_NAMESPACE + 1)) + 1)
+    .slice(0, Math.ceil(KUBECTL_SAMPLE / (KINDS_PER_NAMESPACE + 1)));
   started = performance.now();
   for (const objects of files) await run(objects.map((o: KubeObject) => stringify(o)).join("---\n"));
   const perNamespace = { objects: files.flat().length, ms: performance.now() - started };
@@ -142,7 +170,9 @@ async function benchKubectl(dir: string, kubeconfig: string): Promise<KubectlRes
 }
 
 function hasKubectl(): Promise<boolean> {
-  return new Promise((resolve) => execFile("kubectl", ["version", "--client"], { timeout: 20_000 }, (error) => resolve(!error)));
+  return new Promise((resolve) =>
+    execFile("kubectl", ["version", "--client"], { timeout: 20_000 }, (error) => resolve(!error)),
+  );
 }
 
 function report(mirror: MirrorResult, kubectl: KubectlResult | undefined): void {

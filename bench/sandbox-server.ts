@@ -8,7 +8,10 @@ import { benchNamespaces, namespaceObject, namespaceObjects } from "./workload.j
 const [kubeconfigPath, count = "200", readyDelayMs = "50"] = process.argv.slice(2);
 if (!kubeconfigPath) throw new Error("usage: sandbox-server KUBECONFIG [NAMESPACES] [READY_DELAY_MS]");
 
-const sandbox = await startSandbox({ clusters: ["source", "target", "kubectl"], readyDelayMs: Number(readyDelayMs) });
+const sandbox = await startSandbox({
+  clusters: ["source", "target", "kubectl"],
+  readyDelayMs: Number(readyDelayMs),
+});
 const source = sandbox.clusters.get("source");
 if (!source) throw new Error("no source cluster");
 let objects = 0;

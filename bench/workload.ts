@@ -13,8 +13,19 @@ export function namespaceObjects(ns: string): KubeObject[] {
   const meta = (name: string) => ({ name, namespace: ns, labels });
   return [
     { apiVersion: "v1", kind: "ServiceAccount", metadata: meta(app) },
-    { apiVersion: "v1", kind: "ConfigMap", metadata: meta(`${app}-config`), data: { "app.properties": "mode=prod\nretries=3\n", LOG_LEVEL: "info" } },
-    { apiVersion: "v1", kind: "Secret", metadata: meta(`${app}-credentials`), type: "Opaque", data: { password: Buffer.from(`pw-${ns}`).toString("base64") } },
+    {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: meta(`${app}-config`),
+      data: { "app.properties": "mode=prod\nretries=3\n", LOG_LEVEL: "info" },
+    },
+    {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: meta(`${app}-credentials`),
+      type: "Opaque",
+      data: { password: Buffer.from(`pw-${ns}`).toString("base64") },
+    },
     {
       apiVersion: "rbac.authorization.k8s.io/v1",
       kind: "Role",
@@ -51,7 +62,10 @@ export function namespaceObjects(ns: string): KubeObject[] {
                 image: "registry.example.com/shop/web:1.4.2",
                 ports: [{ containerPort: 8080 }],
                 envFrom: [{ configMapRef: { name: `${app}-config` } }],
-                resources: { requests: { cpu: "100m", memory: "64Mi" }, limits: { cpu: "200m", memory: "128Mi" } },
+                resources: {
+                  requests: { cpu: "100m", memory: "64Mi" },
+                  limits: { cpu: "200m", memory: "128Mi" },
+                },
                 readinessProbe: { httpGet: { path: "/healthz", port: 8080 }, periodSeconds: 5 },
               },
             ],
@@ -67,10 +81,20 @@ export function namespaceObjects(ns: string): KubeObject[] {
         scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: app },
         minReplicas: 2,
         maxReplicas: 10,
-        metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 70 } } }],
+        metrics: [
+          {
+            type: "Resource",
+            resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 70 } },
+          },
+        ],
       },
     },
-    { apiVersion: "policy/v1", kind: "PodDisruptionBudget", metadata: meta(app), spec: { minAvailable: 1, selector: { matchLabels: { app } } } },
+    {
+      apiVersion: "policy/v1",
+      kind: "PodDisruptionBudget",
+      metadata: meta(app),
+      spec: { minAvailable: 1, selector: { matchLabels: { app } } },
+    },
     {
       apiVersion: "networking.k8s.io/v1",
       kind: "NetworkPolicy",
@@ -85,5 +109,9 @@ export function namespaceObjects(ns: string): KubeObject[] {
 }
 
 export function namespaceObject(ns: string): KubeObject {
-  return { apiVersion: "v1", kind: "Namespace", metadata: { name: ns, labels: { "istio-injection": "enabled" } } };
+  return {
+    apiVersion: "v1",
+    kind: "Namespace",
+    metadata: { name: ns, labels: { "istio-injection": "enabled" } },
+  };
 }

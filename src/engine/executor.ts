@@ -34,10 +34,14 @@ export type RunOutcome =
   | { outcome: "waiting-for-approval"; message: string }
   | { outcome: "cancelled"; message: string };
 
-/** A read-only context; `step` names the step whose progress events are reported. */
-export function readContext(engine: Engine, clients = new Map<string, unknown>(), step = ""): ReadContext {
+/**
+ * A read-only context; `step` names the step whose progress events are reported, `journal` (when open)
+ * gives the steps this run's journaled changes as they stand now.
+ */
+export function readContext(engine: Engine, clients = new Map<string, unknown>(), step = "", journal?: Journal): ReadContext {
   const { sink } = engine;
   return {
+    journaled: journal ? foldJournal(journal.entries).pending : [],
     playbook: engine.playbook,
     options: engine.options,
     signal: engine.signal,
@@ -51,7 +55,7 @@ export function readContext(engine: Engine, clients = new Map<string, unknown>()
 }
 
 export async function plan(engine: Engine): Promise<RunPlan> {
-  return planRun(engine.registry, readContext(engine));
+  return planRun(engine.registry, readContext(engine, new Map(), "", await Journal.open(engine.store)));
 }
 
 /**
@@ -64,7 +68,7 @@ export async function apply(
 ): Promise<RunOutcome> {
   return withLock(engine, async (journal) => {
     const clients = new Map<string, unknown>();
-    const approved = await planRun(engine.registry, readContext(engine, clients));
+    const approved = await planRun(engine.registry, readContext(engine, clients, "", journal));
     if (!(await approve(approved))) return { outcome: "cancelled", message: "Apply cancelled; nothing changed." };
 
     await journal.append({ type: "run-started", playbook: engine.playbook.metadata.name, pid: process.pid, host: hostname() });
@@ -76,7 +80,7 @@ export async function apply(
 
     for (const { step, instance, plan: approvedPlan } of approved.steps) {
       const id = approvedPlan.id;
-      const ctx = readContext(engine, clients, id);
+      const ctx = readContext(engine, clients, id, journal);
       let gates = approvedPlan.gates;
       if (isStepDone(foldJournal(journal.entries), id)) {
         engine.sink.emit({ type: "step-skipped", step: id, title: approvedPlan.title, reason: "already done" });

@@ -75,10 +75,6 @@ function metadataOf(object: JsonObject): JsonObject {
   return created;
 }
 
-function nameOf(object: JsonObject): string {
-  return stringAt(objectAt(object, "metadata"), "name") ?? "";
-}
-
 function withoutMetaAndStatus(object: JsonObject): JsonObject {
   const { metadata: _m, status: _s, apiVersion: _a, kind: _k, ...rest } = object;
   return rest;
@@ -367,11 +363,11 @@ export class ClusterApi {
     const expected = groupVersion(type.group, version);
     const apiVersion = object["apiVersion"];
     if (apiVersion !== undefined && apiVersion !== expected) {
-      throw badRequest(`the API version in the data (${String(apiVersion)}) does not match the expected API version (${expected})`);
+      throw badRequest(`the API version in the data (${JSON.stringify(apiVersion)}) does not match the expected API version (${expected})`);
     }
     const kind = object["kind"];
     if (kind !== undefined && kind !== type.kind) {
-      throw badRequest(`the kind in the data (${String(kind)}) does not match the expected kind (${type.kind})`);
+      throw badRequest(`the kind in the data (${JSON.stringify(kind)}) does not match the expected kind (${type.kind})`);
     }
     const metadata = metadataOf(object);
     if (type.namespaced) {
@@ -409,7 +405,7 @@ export class ClusterApi {
       if (next["status"] === null) delete next["status"];
       if (ownership === "apply") metadataOf(next)["managedFields"] = metadataOf(object)["managedFields"] ?? [];
     } else if (scope === "main") {
-      if (before?.["status"] !== undefined) next["status"] = clone(before["status"] as Json);
+      if (before?.["status"] !== undefined) next["status"] = clone(before["status"]);
       else delete next["status"];
     }
     next["apiVersion"] = groupVersion(type.group, type.storageVersion);

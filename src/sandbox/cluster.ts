@@ -10,7 +10,7 @@ import type { SandboxExtension } from "./extension.js";
 import { FaultInjector, parseFaultConfig, type FaultConfig } from "./faults.js";
 import { handleKubernetes, parseBody, readBody, sendError, sendJson } from "./http.js";
 import { isObject, type Json, type JsonObject } from "./json.js";
-import { renderKubeconfig } from "./kubeconfig.js";
+import { renderKubeconfig, type KubeconfigEntry, type KubeconfigOptions } from "./kubeconfig.js";
 import { resourceKey } from "./resources.js";
 import { ApiError, badRequest, notFound } from "./status.js";
 import { sandboxTlsCredentials } from "./tls.js";
@@ -52,7 +52,7 @@ export interface SandboxCluster {
   /** Installs the CustomResourceDefinitions of a (multi-document) YAML text; returns how many. */
   installCrds(yamlText: string): number;
   /** A kubeconfig with only this cluster's context. */
-  kubeconfig(): string;
+  kubeconfig(options?: KubeconfigOptions): string;
 }
 
 /** What a cluster's control API needs from the sandbox hosting it. */
@@ -184,8 +184,12 @@ export class SandboxClusterServer implements SandboxCluster {
     return installCrds(this.api, crdsFromYaml(yamlText));
   }
 
-  kubeconfig(): string {
-    return renderKubeconfig([{ name: this.name, server: this.httpsServer, token: this.token }]);
+  kubeconfig(options: KubeconfigOptions = {}): string {
+    return renderKubeconfig([this.kubeconfigEntry(options)]);
+  }
+
+  kubeconfigEntry(options: KubeconfigOptions): KubeconfigEntry {
+    return { name: this.name, server: options.scheme === "http" ? this.server : this.httpsServer, token: this.token };
   }
 
   describe(): JsonObject {

@@ -180,7 +180,7 @@ export class Controllers {
     const options = { version: "v1", fieldManager: "kube-controller-manager" };
     const seed = (kind: string, object: JsonObject): void => {
       const type = this.api.registry.forKind("v1", kind);
-      if (type && !this.api.store.get(resourceKey("", type.plural), namespace, String(metadataOf(object)["name"]))) {
+      if (type && !this.api.store.get(resourceKey("", type.plural), namespace, stringAt(metadataOf(object), "name") ?? "")) {
         this.api.create(type, namespace, object, options);
       }
     };

@@ -155,7 +155,7 @@ function crdOf(api: ClusterApi, type: ResourceType): JsonObject | undefined {
 }
 
 function patchType(contentType: string): PatchType {
-  switch (contentType.split(";")[0]?.trim()) {
+  switch ((contentType.split(";")[0] ?? "").trim()) {
     case "application/json-patch+json":
       return "json";
     case "application/merge-patch+json":

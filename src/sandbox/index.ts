@@ -2,13 +2,13 @@ import { writeFile } from "node:fs/promises";
 import { SandboxClusterServer, type ControlPlane, type SandboxCluster } from "./cluster.js";
 import { istioCrds } from "./crds.js";
 import type { SandboxExtension } from "./extension.js";
-import type { FaultConfig } from "./faults.js";
 import type { JsonObject } from "./json.js";
-import { renderKubeconfig } from "./kubeconfig.js";
+import { renderKubeconfig, type KubeconfigOptions } from "./kubeconfig.js";
 import { badRequest, conflict } from "./status.js";
 
 export type { SandboxCluster, RequestRecord } from "./cluster.js";
 export type { FaultConfig } from "./faults.js";
+export type { KubeconfigOptions } from "./kubeconfig.js";
 export type { SandboxExtension } from "./extension.js";
 export { NEVER_READY_ANNOTATION } from "./controllers.js";
 
@@ -32,9 +32,9 @@ export interface Sandbox {
   addCluster(name: string, options?: { istio?: boolean }): Promise<SandboxCluster>;
   /** Stops and forgets a cluster; false when there was none. */
   removeCluster(name: string): Promise<boolean>;
-  /** YAML, one context per cluster named after it, current-context the first. */
-  kubeconfig(): string;
-  writeKubeconfig(path: string): Promise<void>;
+  /** YAML, one context per cluster named after it, current-context the first; https URLs unless asked. */
+  kubeconfig(options?: KubeconfigOptions): string;
+  writeKubeconfig(path: string, options?: KubeconfigOptions): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -96,12 +96,12 @@ class SandboxImpl implements Sandbox, ControlPlane {
     return true;
   }
 
-  kubeconfig(): string {
-    return renderKubeconfig([...this.members.values()].map((c) => ({ name: c.name, server: c.httpsServer, token: c.token })));
+  kubeconfig(options: KubeconfigOptions = {}): string {
+    return renderKubeconfig([...this.members.values()].map((c) => c.kubeconfigEntry(options)));
   }
 
-  async writeKubeconfig(path: string): Promise<void> {
-    await writeFile(path, this.kubeconfig(), { mode: 0o600 });
+  async writeKubeconfig(path: string, options: KubeconfigOptions = {}): Promise<void> {
+    await writeFile(path, this.kubeconfig(options), { mode: 0o600 });
   }
 
   async stop(): Promise<void> {

@@ -1,7 +1,7 @@
 import type { ServiceAddresses } from "./addresses.js";
 import { ensureObject, isObject, objectAt, stringAt, type Json, type JsonObject } from "./json.js";
 import { compareVersions, type ResourceType } from "./resources.js";
-import { ApiError, invalid, type StatusCause } from "./status.js";
+import { invalid, type ApiError, type StatusCause } from "./status.js";
 
 /** What a write of one kind needs beyond the generic path: defaults, allocations, validation. */
 export interface PrepareContext {
@@ -99,7 +99,7 @@ function prepareService(ctx: PrepareContext): void {
     ctx.addresses.release(key);
   } else {
     const oldIp = stringAt(oldSpec, "clusterIP");
-    let ip = stringAt(spec, "clusterIP") ?? (Array.isArray(spec["clusterIPs"]) ? String(spec["clusterIPs"][0]) : undefined);
+    let ip = stringAt(spec, "clusterIP") ?? (Array.isArray(spec["clusterIPs"]) && typeof spec["clusterIPs"][0] === "string" ? spec["clusterIPs"][0] : undefined);
     if (ip === "") ip = undefined;
     if (ip === undefined && oldIp !== undefined) ip = oldIp;
     if (oldIp !== undefined && ip !== oldIp) {
@@ -150,7 +150,7 @@ function prepareSecret(ctx: PrepareContext): void {
   const stringData = objectAt(ctx.next, "stringData");
   if (!stringData) return;
   const data = ensureObject(ctx.next, "data");
-  for (const [key, value] of Object.entries(stringData)) data[key] = Buffer.from(String(value)).toString("base64");
+  for (const [key, value] of Object.entries(stringData)) data[key] = Buffer.from(typeof value === "string" ? value : JSON.stringify(value)).toString("base64");
   delete ctx.next["stringData"];
 }
 

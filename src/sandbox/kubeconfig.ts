@@ -1,5 +1,14 @@
 import { stringify } from "yaml";
 
+export interface KubeconfigOptions {
+  /**
+   * `https` (default) works for kubectl, which sends bearer tokens only over TLS. `http` serves client-node
+   * only, but is several times cheaper per request: client-node opens a new connection (and TLS handshake)
+   * for every request.
+   */
+  scheme?: "https" | "http";
+}
+
 export interface KubeconfigEntry {
   name: string;
   server: string;

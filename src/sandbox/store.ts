@@ -72,7 +72,7 @@ export class ObjectStore {
     const metadata: JsonObject = { ...metadataOf(object), resourceVersion: String(++this.rv) };
     const stored: JsonObject = { ...object, metadata };
     const namespace = typeof metadata["namespace"] === "string" ? metadata["namespace"] : "";
-    const name = String(metadata["name"]);
+    const name = typeof metadata["name"] === "string" ? metadata["name"] : "";
     let byNamespace = this.objects.get(key);
     if (!byNamespace) {
       byNamespace = new Map();

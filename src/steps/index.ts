@@ -10,6 +10,7 @@ import { exposeTargetStep } from "./expose-target/index.js";
 import { installIngressGatewayStep } from "./install-ingress-gateway/index.js";
 import { cutoverDnsStep } from "./cutover-dns/index.js";
 import { lowerDnsTtlStep } from "./lower-dns-ttl/index.js";
+import { mirrorWorkloadsStep } from "./mirror-workloads/index.js";
 import { provisionClusterStep } from "./provision-cluster/index.js";
 import { shiftTrafficStep } from "./shift-traffic/index.js";
 
@@ -17,6 +18,7 @@ import { shiftTrafficStep } from "./shift-traffic/index.js";
 export function registerBuiltins(registry: Registry): Registry {
   registry.gate(pauseGate).gate(approvalGate).gate(analysisGate).gate(probeGate);
   registry.step(provisionClusterStep).step(enableMeshStep).step(installIngressGatewayStep);
+  registry.step(mirrorWorkloadsStep);
   registry.step(exposeTargetStep);
   registry.step(shiftTrafficStep);
   registry.step(lowerDnsTtlStep).step(cutoverDnsStep);

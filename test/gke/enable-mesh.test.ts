@@ -122,6 +122,25 @@ describe("enable-mesh on the fleet", () => {
     ).toEqual(["DELETE"]);
   });
 
+  it("Given manual management, When applied, Then the spec says MANAGEMENT_MANUAL and nothing waits for a managed control plane", async () => {
+    const playbook = gkePlaybook();
+    (
+      playbook.spec as { target: { provision: { mesh: { management: string } } } }
+    ).target.provision.mesh.management = "manual";
+    const run = world.runner(enableMeshStep, playbook);
+
+    const [plan] = await run.plan();
+    const { verifications } = await run.apply();
+
+    expect(plan!.changes.map((c) => c.action)).toEqual(["create", "create", "create"]);
+    expect(world.hub.mutatingCalls().at(-1)?.body).toEqual({
+      membershipSpecs: { [MEMBERSHIP]: { mesh: { management: "MANAGEMENT_MANUAL" } } },
+    });
+    expect(verifications).toEqual([
+      { outcome: "passed", detail: "manual management: install the control plane with asmcli" },
+    ]);
+  });
+
   it("Given a membership of that name for another cluster, When planned, Then it says so and how to free the name", async () => {
     await seedMembership(
       world,

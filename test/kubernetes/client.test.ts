@@ -1,13 +1,15 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startSandbox, NEVER_READY_ANNOTATION, type Sandbox } from "../../src/sandbox/index.js";
+import { NEVER_READY_ANNOTATION, type Sandbox } from "../../src/sandbox/index.js";
+import { withSandbox, type TestSandbox } from "../support/sandbox.js";
 import { createClusterClient, type KubeClusterClient } from "../../src/providers/kubernetes/client.js";
 import { KubeApiError } from "../../src/providers/kubernetes/errors.js";
 import type { KubeObject } from "../../src/providers/kubernetes/port.js";
 
-const configMap = (name: string, data: Record<string, string> = { a: "1" }, namespace = "apps"): KubeObject => ({
+const configMap = (
+  name: string,
+  data: Record<string, string> = { a: "1" },
+  namespace = "apps",
+): KubeObject => ({
   apiVersion: "v1",
   kind: "ConfigMap",
   metadata: { name, namespace },
@@ -21,22 +23,24 @@ const deployment = (name: string, annotations: Record<string, string> = {}): Kub
   spec: {
     replicas: 2,
     selector: { matchLabels: { app: name } },
-    template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: "app", image: "nginx:1.27" }] } },
+    template: {
+      metadata: { labels: { app: name } },
+      spec: { containers: [{ name: "app", image: "nginx:1.27" }] },
+    },
   },
 });
 
 describe("KubeClusterClient against the sandbox", () => {
+  let env: TestSandbox;
   let sandbox: Sandbox;
-  let dir: string;
   let kubeconfig: string;
   let source: KubeClusterClient;
   let target: KubeClusterClient;
 
   beforeAll(async () => {
-    sandbox = await startSandbox({ readyDelayMs: 100, istio: true });
-    dir = await mkdtemp(join(tmpdir(), "cs-client-"));
-    kubeconfig = join(dir, "kubeconfig");
-    await sandbox.writeKubeconfig(kubeconfig);
+    env = await withSandbox({ readyDelayMs: 100, istio: true });
+    sandbox = env.sandbox;
+    kubeconfig = env.kubeconfigPath;
     source = createClusterClient("source", { kubeconfig, pageSize: 3 });
     target = createClusterClient("target", { kubeconfig });
     for (const client of [source, target]) {
@@ -46,14 +50,17 @@ describe("KubeClusterClient against the sandbox", () => {
   afterAll(async () => {
     source.close();
     target.close();
-    await sandbox.stop();
-    await rm(dir, { recursive: true, force: true });
+    await env.stop();
   });
 
   it("Given two contexts, When each client writes, Then each cluster holds only its own object", async () => {
     await source.apply(configMap("only-on-source"));
-    expect(await source.get({ apiVersion: "v1", kind: "ConfigMap", namespace: "apps", name: "only-on-source" })).toBeDefined();
-    expect(await target.get({ apiVersion: "v1", kind: "ConfigMap", namespace: "apps", name: "only-on-source" })).toBeUndefined();
+    expect(
+      await source.get({ apiVersion: "v1", kind: "ConfigMap", namespace: "apps", name: "only-on-source" }),
+    ).toBeDefined();
+    expect(
+      await target.get({ apiVersion: "v1", kind: "ConfigMap", namespace: "apps", name: "only-on-source" }),
+    ).toBeUndefined();
     const sourceCluster = sandbox.clusters.get("source");
     const auth = sourceCluster?.requests.at(-1);
     expect(auth).toBeDefined();
@@ -64,7 +71,10 @@ describe("KubeClusterClient against the sandbox", () => {
     const updated = await source.apply(configMap("ssa", { a: "2" }));
     expect(updated.data).toEqual({ a: "2" });
     expect(updated.metadata.uid).toBe(created.metadata.uid);
-    const managers = (updated.metadata.managedFields as { manager: string; operation: string }[]).map((m) => [m.manager, m.operation]);
+    const managers = (updated.metadata.managedFields as { manager: string; operation: string }[]).map((m) => [
+      m.manager,
+      m.operation,
+    ]);
     expect(managers).toContainEqual(["clustershift", "Apply"]);
   });
 
@@ -81,17 +91,27 @@ describe("KubeClusterClient against the sandbox", () => {
     const error = await source.create(configMap("once")).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(KubeApiError);
     expect((error as KubeApiError).status).toBe(409);
-    expect((error as KubeApiError).message).toMatch(/^create ConfigMap apps\/once on context "source": 409 AlreadyExists/);
+    expect((error as KubeApiError).message).toMatch(
+      /^create ConfigMap apps\/once on context "source": 409 AlreadyExists/,
+    );
   });
 
   it("Given a before-image, When replaced after changes, Then labels and data come back exactly", async () => {
-    const before = await source.apply({ ...configMap("restore", { a: "1" }), metadata: { name: "restore", namespace: "apps", labels: { keep: "me" } } });
-    await source.apply({ ...configMap("restore", { a: "2", b: "3" }), metadata: { name: "restore", namespace: "apps", labels: { other: "x" } } });
+    const before = await source.apply({
+      ...configMap("restore", { a: "1" }),
+      metadata: { name: "restore", namespace: "apps", labels: { keep: "me" } },
+    });
+    await source.apply({
+      ...configMap("restore", { a: "2", b: "3" }),
+      metadata: { name: "restore", namespace: "apps", labels: { other: "x" } },
+    });
     const restored = await source.replace(before);
     expect(restored.data).toEqual({ a: "1" });
     expect(restored.metadata.labels).toEqual({ keep: "me" });
     // Compare-and-swap with a stale version is refused.
-    const stale = await source.replace(before, { resourceVersion: before.metadata.resourceVersion ?? "" }).catch((e: unknown) => e);
+    const stale = await source
+      .replace(before, { resourceVersion: before.metadata.resourceVersion ?? "" })
+      .catch((e: unknown) => e);
     expect((stale as KubeApiError).status).toBe(409);
     // Restoring something deleted meanwhile recreates it.
     await source.delete({ apiVersion: "v1", kind: "ConfigMap", namespace: "apps", name: "restore" });
@@ -121,7 +141,9 @@ describe("KubeClusterClient against the sandbox", () => {
     const invalid = { ...configMap("Not_Valid") };
     const error = await source.apply(invalid).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(KubeApiError);
-    expect((error as Error).message).toMatch(/^apply ConfigMap apps\/Not_Valid on context "source": 422 Invalid: /);
+    expect((error as Error).message).toMatch(
+      /^apply ConfigMap apps\/Not_Valid on context "source": 422 Invalid: /,
+    );
     const patches = sandbox.clusters.get("source")?.requests.filter((r) => r.method === "PATCH") ?? [];
     expect(patches).toHaveLength(1);
   });
@@ -140,7 +162,9 @@ describe("KubeClusterClient against the sandbox", () => {
   });
 
   it("Given a 429 asking to retry after a second, When called, Then the retry waits for it", async () => {
-    sandbox.clusters.get("source")?.setFaults({ errorRate: 1, statuses: [429], retryAfterSeconds: 1, maxFaults: 1 });
+    sandbox.clusters
+      .get("source")
+      ?.setFaults({ errorRate: 1, statuses: [429], retryAfterSeconds: 1, maxFaults: 1 });
     const started = Date.now();
     await source.get({ apiVersion: "v1", kind: "Namespace", name: "apps" });
     expect(Date.now() - started).toBeGreaterThanOrEqual(950);
@@ -162,27 +186,47 @@ describe("KubeClusterClient against the sandbox", () => {
   it("Given a Deployment, When its rollout is awaited, Then it completes with progress in replicas", async () => {
     await target.apply(deployment("web"));
     const progress: string[] = [];
-    await target.waitForRollout({ apiVersion: "apps/v1", kind: "Deployment", namespace: "apps", name: "web" }, 10_000, (d) => progress.push(d));
+    await target.waitForRollout(
+      { apiVersion: "apps/v1", kind: "Deployment", namespace: "apps", name: "web" },
+      10_000,
+      (d) => progress.push(d),
+    );
     expect(progress.length).toBeGreaterThan(0);
   });
 
   it("Given a Deployment that never becomes ready, When its rollout is awaited, Then it fails on its progress deadline", async () => {
     await target.apply(deployment("stuck", { [NEVER_READY_ANNOTATION]: "true" }));
     await expect(
-      target.waitForRollout({ apiVersion: "apps/v1", kind: "Deployment", namespace: "apps", name: "stuck" }, 10_000, () => {}),
-    ).rejects.toThrow(/rollout of Deployment apps\/stuck on context "target" failed: exceeded its progress deadline/);
+      target.waitForRollout(
+        { apiVersion: "apps/v1", kind: "Deployment", namespace: "apps", name: "stuck" },
+        10_000,
+        () => {},
+      ),
+    ).rejects.toThrow(
+      /rollout of Deployment apps\/stuck on context "target" failed: exceeded its progress deadline/,
+    );
   });
 
   it("Given an object that never appears, When waited for, Then it times out saying what it waited for", async () => {
     await expect(
-      target.waitFor({ apiVersion: "v1", kind: "ConfigMap", namespace: "apps", name: "never" }, (o) => o, 300, () => {}),
+      target.waitFor(
+        { apiVersion: "v1", kind: "ConfigMap", namespace: "apps", name: "never" },
+        (o) => o,
+        300,
+        () => {},
+      ),
     ).rejects.toThrow('timed out after 300ms waiting for ConfigMap apps/never on context "target"');
   });
 
   it("Given an object that appears later, When waited for, Then the watch sees it", async () => {
     const ref = { apiVersion: "v1", kind: "ConfigMap", namespace: "apps", name: "later" };
     setTimeout(() => void target.apply(configMap("later", { ready: "yes" })), 100);
-    const value = await target.waitFor(ref, (o) => (o?.data as Record<string, string> | undefined)?.ready, 5_000, () => {});
+    const value = await target.waitFor(
+      ref,
+      (o) => (o?.data as Record<string, string> | undefined)?.ready,
+      5_000,
+      () => {},
+    );
     expect(value).toBe("yes");
   });
 });

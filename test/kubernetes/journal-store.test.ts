@@ -6,14 +6,25 @@ import type { JournalEntry } from "../../src/engine/types.js";
 import { createClusterClient } from "../../src/providers/kubernetes/client.js";
 import { withSandbox, type TestSandbox } from "../support/sandbox.js";
 
-const note = (seq: number): JournalEntry => ({ type: "note", seq, time: "2025-01-01T00:00:00.000Z", step: "s", note: `n${seq}` });
+const note = (seq: number): JournalEntry => ({
+  type: "note",
+  seq,
+  time: "2025-01-01T00:00:00.000Z",
+  step: "s",
+  note: `n${seq}`,
+});
 const holder = (host: string) => ({ pid: process.pid, host, since: "2025-01-01T00:00:00.000Z" });
 
 describe("KubernetesJournalStore against the sandbox", () => {
   let env: TestSandbox;
   /** A store on a client of its own: its own KubeConfig, as a second operator or CI runner would have. */
   const store = (playbook: string, options: ConstructorParameters<typeof KubernetesJournalStore>[3] = {}) =>
-    new KubernetesJournalStore(createClusterClient("source", { kubeconfig: env.kubeconfigPath }), playbook, "clustershift", options);
+    new KubernetesJournalStore(
+      createClusterClient("source", { kubeconfig: env.kubeconfigPath }),
+      playbook,
+      "clustershift",
+      options,
+    );
   const configMaps = () =>
     env
       .cluster("source")
@@ -29,12 +40,14 @@ describe("KubernetesJournalStore against the sandbox", () => {
     const writer = store("shop", { chunkEntries: 50 });
     expect(writer.location).toBe("kubernetes://source/clustershift/clustershift-shop");
     await Promise.all(Array.from({ length: 120 }, (_, i) => writer.append(note(i + 1))));
-    expect(env.cluster("source").get({ apiVersion: "v1", kind: "Namespace", name: "clustershift" })).toBeDefined();
-    expect(configMaps().filter((n) => n.startsWith("clustershift-shop-journal-")).sort()).toEqual([
-      "clustershift-shop-journal-0",
-      "clustershift-shop-journal-1",
-      "clustershift-shop-journal-2",
-    ]);
+    expect(
+      env.cluster("source").get({ apiVersion: "v1", kind: "Namespace", name: "clustershift" }),
+    ).toBeDefined();
+    expect(
+      configMaps()
+        .filter((n) => n.startsWith("clustershift-shop-journal-"))
+        .sort(),
+    ).toEqual(["clustershift-shop-journal-0", "clustershift-shop-journal-1", "clustershift-shop-journal-2"]);
     const reader = store("shop", { chunkEntries: 50 });
     expect((await reader.read()).map((e) => e.seq)).toEqual(Array.from({ length: 120 }, (_, i) => i + 1));
     // The reader takes over where the writer stopped, in the partly filled last chunk.
@@ -48,8 +61,16 @@ describe("KubernetesJournalStore against the sandbox", () => {
     await first.append(note(1));
     await first.append(note(2));
     const source = env.cluster("source");
-    const chunk = source.get({ apiVersion: "v1", kind: "ConfigMap", namespace: "clustershift", name: "clustershift-torn-journal-0" });
-    source.apply({ ...chunk, data: { ...(chunk?.data as object), "0000000003": '{"type":"note","seq":3,"ti' } } as never, "editor");
+    const chunk = source.get({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      namespace: "clustershift",
+      name: "clustershift-torn-journal-0",
+    });
+    source.apply(
+      { ...chunk, data: { ...(chunk?.data as object), "0000000003": '{"type":"note","seq":3,"ti' } } as never,
+      "editor",
+    );
     const second = store("torn");
     expect((await second.read()).map((e) => e.seq)).toEqual([1, 2]);
     await second.append(note(3));
@@ -61,8 +82,16 @@ describe("KubernetesJournalStore against the sandbox", () => {
     await s.append(note(1));
     await s.append(note(2));
     const source = env.cluster("source");
-    const chunk = source.get({ apiVersion: "v1", kind: "ConfigMap", namespace: "clustershift", name: "clustershift-damaged-journal-0" });
-    source.apply({ ...chunk, data: { ...(chunk?.data as object), "0000000001": "{oops" } } as never, "editor");
+    const chunk = source.get({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      namespace: "clustershift",
+      name: "clustershift-damaged-journal-0",
+    });
+    source.apply(
+      { ...chunk, data: { ...(chunk?.data as object), "0000000001": "{oops" } } as never,
+      "editor",
+    );
     await expect(store("damaged").read()).rejects.toThrow("unreadable journal record 0000000001");
   });
 
@@ -88,9 +117,21 @@ describe("KubernetesJournalStore against the sandbox", () => {
     await expect(b.lock(holder("runner-b"), () => {})).rejects.toThrow(
       new LockedError(`locked by pid ${process.pid} on runner-a since 2025-01-01T00:00:00.000Z`),
     );
-    const lease = env.cluster("source").get({ apiVersion: "coordination.k8s.io/v1", kind: "Lease", namespace: "clustershift", name: "clustershift-locked" });
-    expect(lease?.spec).toMatchObject({ holderIdentity: `${process.pid}@runner-a`, leaseDurationSeconds: 60 });
-    expect((lease?.spec as { renewTime: string }).renewTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+    const lease = env
+      .cluster("source")
+      .get({
+        apiVersion: "coordination.k8s.io/v1",
+        kind: "Lease",
+        namespace: "clustershift",
+        name: "clustershift-locked",
+      });
+    expect(lease?.spec).toMatchObject({
+      holderIdentity: `${process.pid}@runner-a`,
+      leaseDurationSeconds: 60,
+    });
+    expect((lease?.spec as { renewTime: string }).renewTime).toMatch(
+      /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/,
+    );
     await handle.release();
     const warnings: string[] = [];
     const second = await b.lock(holder("runner-b"), (w) => warnings.push(w));
@@ -101,7 +142,12 @@ describe("KubernetesJournalStore against the sandbox", () => {
   it("Given a held lease, Then it is renewed while held", async () => {
     const a = store("renewed", { renewEveryMs: 50 });
     const handle = await a.lock(holder("runner-a"), () => {});
-    const ref = { apiVersion: "coordination.k8s.io/v1", kind: "Lease", namespace: "clustershift", name: "clustershift-renewed" };
+    const ref = {
+      apiVersion: "coordination.k8s.io/v1",
+      kind: "Lease",
+      namespace: "clustershift",
+      name: "clustershift-renewed",
+    };
     const first = (env.cluster("source").get(ref)?.spec as { renewTime: string }).renewTime;
     await new Promise((r) => setTimeout(r, 200));
     expect((env.cluster("source").get(ref)?.spec as { renewTime: string }).renewTime > first).toBe(true);
@@ -157,9 +203,16 @@ describe("KubernetesJournalStore against the sandbox", () => {
     const warnings: string[] = [];
     const handle = await a.lock(holder("runner-a"), (w) => warnings.push(w));
     await a.append(note(1));
-    const ref = { apiVersion: "coordination.k8s.io/v1", kind: "Lease", namespace: "clustershift", name: "clustershift-stolen" };
+    const ref = {
+      apiVersion: "coordination.k8s.io/v1",
+      kind: "Lease",
+      namespace: "clustershift",
+      name: "clustershift-stolen",
+    };
     const lease = env.cluster("source").get(ref);
-    env.cluster("source").apply({ ...lease, spec: { ...(lease?.spec as object), holderIdentity: "1@thief" } } as never, "thief");
+    env
+      .cluster("source")
+      .apply({ ...lease, spec: { ...(lease?.spec as object), holderIdentity: "1@thief" } } as never, "thief");
     await new Promise((r) => setTimeout(r, 150));
     expect(warnings).toContain("the lock was taken over by another process");
     await expect(a.append(note(2))).rejects.toThrow(LockedError);
@@ -173,14 +226,24 @@ describe("KubernetesJournalStore against the sandbox", () => {
     await s.putSensitive("odd/key with spaces", 42);
     expect(await store("secret").getSensitive("7")).toEqual({ before: { data: { password: "b2xk" } } });
     expect(await store("secret").getSensitive("odd/key with spaces")).toBe(42);
-    const secrets = env.cluster("source").list("v1", "Secret", "clustershift").map((x) => x.metadata.name);
+    const secrets = env
+      .cluster("source")
+      .list("v1", "Secret", "clustershift")
+      .map((x) => x.metadata.name);
     expect(secrets).toContain("clustershift-secret-sensitive-0");
-    expect(JSON.stringify(env.cluster("source").list("v1", "ConfigMap", "clustershift"))).not.toContain("b2xk");
+    expect(JSON.stringify(env.cluster("source").list("v1", "ConfigMap", "clustershift"))).not.toContain(
+      "b2xk",
+    );
     const handle = await s.lock(holder("runner-a"), () => {});
     await s.clear();
     await handle.release();
     expect(configMaps().filter((n) => n.startsWith("clustershift-secret-"))).toEqual([]);
-    expect(env.cluster("source").list("v1", "Secret", "clustershift").filter((x) => x.metadata.name.startsWith("clustershift-secret-"))).toEqual([]);
+    expect(
+      env
+        .cluster("source")
+        .list("v1", "Secret", "clustershift")
+        .filter((x) => x.metadata.name.startsWith("clustershift-secret-")),
+    ).toEqual([]);
     expect(await store("secret").read()).toEqual([]);
   });
 });

@@ -59,13 +59,17 @@ describe("mapLimit", () => {
   it("Given 20 items and a limit of 3, Then at most 3 run at once and results keep their order", async () => {
     let running = 0;
     let peak = 0;
-    const results = await mapLimit(Array.from({ length: 20 }, (_, i) => i), 3, async (i) => {
-      running++;
-      peak = Math.max(peak, running);
-      await new Promise((r) => setTimeout(r, 1 + (i % 3)));
-      running--;
-      return i * 2;
-    });
+    const results = await mapLimit(
+      Array.from({ length: 20 }, (_, i) => i),
+      3,
+      async (i) => {
+        running++;
+        peak = Math.max(peak, running);
+        await new Promise((r) => setTimeout(r, 1 + (i % 3)));
+        running--;
+        return i * 2;
+      },
+    );
     expect(peak).toBe(3);
     expect(results).toEqual(Array.from({ length: 20 }, (_, i) => i * 2));
   });
@@ -74,12 +78,16 @@ describe("mapLimit", () => {
     const started: number[] = [];
     const finished: number[] = [];
     await expect(
-      mapLimit(Array.from({ length: 10 }, (_, i) => i), 2, async (i) => {
-        started.push(i);
-        await new Promise((r) => setTimeout(r, i === 0 ? 30 : 1));
-        if (i === 1) throw new Error("boom");
-        finished.push(i);
-      }),
+      mapLimit(
+        Array.from({ length: 10 }, (_, i) => i),
+        2,
+        async (i) => {
+          started.push(i);
+          await new Promise((r) => setTimeout(r, i === 0 ? 30 : 1));
+          if (i === 1) throw new Error("boom");
+          finished.push(i);
+        },
+      ),
     ).rejects.toThrow("boom");
     expect(started).toEqual([0, 1]);
     expect(finished).toEqual([0]);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StepPlan } from "../../src/engine/types.js";
 import type { KubeObject } from "../../src/providers/kubernetes/port.js";
-import { mirrorWorkloads } from "../../src/steps/mirror-workloads/index.js";
+import { mirrorWorkloadsStep } from "../../src/steps/mirror-workloads/index.js";
 import { stepHarness, testPlaybook } from "../support/step-harness.js";
 import { istioCrdYaml, withSandbox, type TestSandbox } from "../support/sandbox.js";
 import { manifests, namespace, secret } from "./fixtures.js";
@@ -31,17 +31,21 @@ describe("mirror-workloads under injected faults", () => {
     const h = stepHarness({
       kubeconfig: env.kubeconfigPath,
       playbook: testPlaybook({
-        workloads: { namespaces: ["onlineboutique", "bookinfo"], exclude: [{ kind: "Service", name: "frontend-external" }], rolloutTimeout: "1m" },
+        workloads: {
+          namespaces: ["onlineboutique", "bookinfo"],
+          exclude: [{ kind: "Service", name: "frontend-external" }],
+          rolloutTimeout: "1m",
+        },
       }),
     });
-    const [instance] = mirrorWorkloads.expand(h.ctx.playbook);
-    const plan: StepPlan = await mirrorWorkloads.plan(instance as never, h.ctx);
+    const [instance] = mirrorWorkloadsStep.expand(h.ctx.playbook);
+    const plan: StepPlan = await mirrorWorkloadsStep.plan(instance as never, h.ctx);
     const writes = plan.changes.filter((c) => c.action === "create");
     // Everything seeded but what controllers make, the default accounts and the excluded Service.
     expect(writes).toHaveLength(seeded.length - 1);
 
-    await mirrorWorkloads.apply(plan, h.ctx);
-    const verification = await mirrorWorkloads.verify(plan, h.ctx);
+    await mirrorWorkloadsStep.apply(plan, h.ctx);
+    const verification = await mirrorWorkloadsStep.verify(plan, h.ctx);
     expect(verification.outcome, JSON.stringify(verification)).toBe("passed");
     expect(env.cluster("source").faultsInjected + env.cluster("target").faultsInjected).toBeGreaterThan(5);
 
@@ -51,14 +55,17 @@ describe("mirror-workloads under injected faults", () => {
     const target = env.cluster("target");
     for (const change of writes) {
       const object = (change as { after: KubeObject }).after;
-      expect(target.get({ ...object, name: object.metadata.name, namespace: object.metadata.namespace } as never), change.address).toBeDefined();
+      expect(
+        target.get({ ...object, name: object.metadata.name, namespace: object.metadata.namespace } as never),
+        change.address,
+      ).toBeDefined();
     }
     for (const ns of ["onlineboutique", "bookinfo"]) {
       const sourceCount = env.cluster("source").list("apps/v1", "Deployment", ns).length;
       expect(target.list("apps/v1", "Deployment", ns)).toHaveLength(sourceCount);
     }
 
-    await mirrorWorkloads.rollback(h.rollbackEntries(), h.ctx);
+    await mirrorWorkloadsStep.rollback(h.rollbackEntries(), h.ctx);
     env.cluster("target").setFaults({});
     expect(target.get({ apiVersion: "v1", kind: "Namespace", name: "onlineboutique" })).toBeUndefined();
     expect(target.get({ apiVersion: "v1", kind: "Namespace", name: "bookinfo" })).toBeUndefined();

@@ -1,20 +1,14 @@
-import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
 import { parseAllDocuments } from "yaml";
 import type { KubeObject } from "../../src/providers/kubernetes/port.js";
-
-/** The shared fixtures, read in place from the repository's sibling folder. */
-export const FIXTURES = resolve(process.cwd(), "../shared/fixtures");
-
-export function fixtureText(path: string): string {
-  return readFileSync(resolve(FIXTURES, path), "utf8");
-}
+import { readFixture } from "../support/sandbox.js";
 
 /** The objects of a multi-document manifest, placed in `namespace` (as `kubectl apply -n` would). */
 export function manifests(path: string, namespace: string): KubeObject[] {
-  return parseAllDocuments(fixtureText(path))
+  return parseAllDocuments(readFixture(path))
     .map((doc) => doc.toJS() as KubeObject | null)
-    .filter((object): object is KubeObject => object !== null && typeof object === "object" && "kind" in object)
+    .filter(
+      (object): object is KubeObject => object !== null && typeof object === "object" && "kind" in object,
+    )
     .map((object) => ({ ...object, metadata: { ...object.metadata, namespace } }));
 }
 
@@ -36,7 +30,9 @@ export function secret(name: string, ns: string, value = SECRET_VALUE): KubeObje
 }
 
 /** `+ Deployment shop/web`, `~ … (spec.replicas)`, `= …`: the plan as the renderer shows it. */
-export function planLines(changes: readonly { action: string; address: string; detail?: string }[]): string[] {
+export function planLines(
+  changes: readonly { action: string; address: string; detail?: string }[],
+): string[] {
   const symbol: Record<string, string> = { create: "+", update: "~", delete: "-", wait: "=", "no-op": "=" };
   return changes.map((c) => `${symbol[c.action] ?? "?"} ${c.address}${c.detail ? ` (${c.detail})` : ""}`);
 }

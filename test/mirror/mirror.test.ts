@@ -1,15 +1,14 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Change, StepPlan } from "../../src/engine/types.js";
-import { cluster } from "../../src/providers/kubernetes/index.js";
 import type { KubeObject } from "../../src/providers/kubernetes/port.js";
-import { startSandbox, type Sandbox, type SandboxCluster } from "../../src/sandbox/index.js";
-import { mirrorWorkloads, type MirrorSpec } from "../../src/steps/mirror-workloads/index.js";
+import type { SandboxCluster } from "../../src/sandbox/index.js";
+import { mirrorWorkloadsStep } from "../../src/steps/mirror-workloads/index.js";
 import { strip } from "../../src/steps/mirror-workloads/strip.js";
+import { istioCrdYaml, withSandbox, type TestSandbox } from "../support/sandbox.js";
 import { stepHarness, testPlaybook, type StepHarness } from "../support/step-harness.js";
-import { fixtureText, manifests, namespace, planLines, secret, SECRET_VALUE } from "./fixtures.js";
+import { manifests, namespace, planLines, secret, SECRET_VALUE } from "./fixtures.js";
 
 const OB = "onlineboutique";
 const OB_REGISTRY = "us-central1-docker.pkg.dev/online-boutique-ci/microservices-demo";
@@ -20,7 +19,7 @@ function workloads(spec: Record<string, unknown>): Record<string, unknown> {
 }
 
 function instanceOf(h: StepHarness) {
-  const [instance] = mirrorWorkloads.expand(h.ctx.playbook);
+  const [instance] = mirrorWorkloadsStep.expand(h.ctx.playbook);
   if (!instance) throw new Error("no mirror-workloads instance");
   return instance;
 }
@@ -36,12 +35,11 @@ function seed(target: SandboxCluster, objects: KubeObject[]): void {
   for (const object of objects) target.apply(object, "kubectl");
 }
 
-const writes = (plan: StepPlan): Change[] => plan.changes.filter((c) => c.action === "create" || c.action === "update");
+const writes = (plan: StepPlan): Change[] =>
+  plan.changes.filter((c) => c.action === "create" || c.action === "update");
 
 describe("mirror-workloads: Online Boutique between two sandbox clusters", () => {
-  let sandbox: Sandbox;
-  let dir: string;
-  let kubeconfig: string;
+  let env: TestSandbox;
   let h: StepHarness;
   let plan: StepPlan;
   const spec = workloads({
@@ -53,29 +51,24 @@ describe("mirror-workloads: Online Boutique between two sandbox clusters", () =>
   });
 
   beforeAll(async () => {
-    sandbox = await startSandbox({ istio: { crdYaml: fixtureText("istio/crd-all.gen.yaml") }, readyDelayMs: 50 });
-    dir = await mkdtemp(join(tmpdir(), "cs-mirror-"));
-    kubeconfig = join(dir, "kubeconfig");
-    await sandbox.writeKubeconfig(kubeconfig);
-    const source = sandbox.clusters.get("source") as SandboxCluster;
-    seed(source, [
+    env = await withSandbox({ istio: { crdYaml: istioCrdYaml() }, readyDelayMs: 50 });
+    seed(env.cluster("source"), [
       namespace(OB, { "istio-injection": "enabled" }),
       ...manifests("online-boutique/kubernetes-manifests.yaml", OB),
       ...manifests("online-boutique/frontend-gateway.yaml", OB),
       ...manifests("online-boutique/frontend.yaml", OB),
       secret("payment-credentials", OB),
     ]);
-    h = stepHarness({ kubeconfig, playbook: testPlaybook(spec) });
+    h = stepHarness({ kubeconfig: env.kubeconfigPath, playbook: testPlaybook(spec) });
   });
-  afterAll(async () => {
-    await sandbox.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => env.stop());
 
   it("Given the shop on the source and an empty target, When planned, Then every object is a create, as in the golden plan", async () => {
-    plan = await mirrorWorkloads.plan(instanceOf(h), h.ctx);
+    plan = await mirrorWorkloadsStep.plan(instanceOf(h), h.ctx);
     expect(plan.id).toBe("mirror-workloads");
-    await expect(planLines(plan.changes).join("\n") + "\n").toMatchFileSnapshot("__golden__/online-boutique.plan.txt");
+    await expect(planLines(plan.changes).join("\n") + "\n").toMatchFileSnapshot(
+      "__golden__/online-boutique.plan.txt",
+    );
     expect(plan.changes.some((c) => c.address.includes("frontend-external"))).toBe(false);
     expect(plan.changes.some((c) => c.address === "ServiceAccount onlineboutique/default")).toBe(false);
   });
@@ -89,52 +82,81 @@ describe("mirror-workloads: Online Boutique between two sandbox clusters", () =>
   });
 
   it("Given the plan, When applied and verified, Then every write was journaled first and every rollout completed", async () => {
-    await mirrorWorkloads.apply(plan, h.ctx);
-    expect(h.entries.map((e) => e.address)).toEqual(expect.arrayContaining(writes(plan).map((c) => c.address)));
+    await mirrorWorkloadsStep.apply(plan, h.ctx);
+    expect(h.entries.map((e) => e.address)).toEqual(
+      expect.arrayContaining(writes(plan).map((c) => c.address)),
+    );
     expect(h.entries).toHaveLength(writes(plan).length);
     expect(h.applied.size).toBe(h.entries.length);
-    expect(h.entries.find((e) => e.kind === "mirror-workloads" && e.address.startsWith("Secret"))?.sensitive).toBe(true);
+    expect(
+      h.entries.find((e) => e.kind === "mirror-workloads" && e.address.startsWith("Secret"))?.sensitive,
+    ).toBe(true);
     expect(h.entries[0]).toMatchObject({
       address: `Namespace ${OB}`,
       action: "create",
       target: { context: "target", apiVersion: "v1", kind: "Namespace", name: OB },
     });
-    const verification = await mirrorWorkloads.verify(plan, h.ctx);
-    expect(verification).toEqual({ outcome: "passed", detail: `${writes(plan).length} objects written, 12 rollouts complete on target` });
+    const verification = await mirrorWorkloadsStep.verify(plan, h.ctx);
+    expect(verification).toEqual({
+      outcome: "passed",
+      detail: `${writes(plan).length} objects written, 12 rollouts complete on target`,
+    });
     expect(h.progress.lines.some((l) => l.startsWith("wait rollout Deployment onlineboutique/"))).toBe(true);
   });
 
-  it("Given the mirror, Then the target holds the same objects, with new images and the revision label", async () => {
-    const source = sandbox.clusters.get("source") as SandboxCluster;
-    const target = sandbox.clusters.get("target") as SandboxCluster;
+  it("Given the mirror, Then the target holds the same objects, with new images and the revision label", () => {
+    const source = env.cluster("source");
+    const target = env.cluster("target");
     for (const change of writes(plan)) {
-      const after = change.action === "create" || change.action === "update" ? (change.after as KubeObject) : undefined;
+      const after =
+        change.action === "create" || change.action === "update" ? (change.after as KubeObject) : undefined;
       if (!after || after.kind === "Namespace") continue;
-      const ref = { apiVersion: after.apiVersion, kind: after.kind, namespace: OB, name: after.metadata.name };
-      expect(comparable(target.get(ref) as KubeObject), change.address).toEqual(comparable(source.get(ref) as KubeObject));
+      const ref = {
+        apiVersion: after.apiVersion,
+        kind: after.kind,
+        namespace: OB,
+        name: after.metadata.name,
+      };
+      expect(comparable(target.get(ref) as KubeObject), change.address).toEqual(
+        comparable(source.get(ref) as KubeObject),
+      );
     }
-    const frontend = target.get({ apiVersion: "apps/v1", kind: "Deployment", namespace: OB, name: "frontend" });
+    const frontend = target.get({
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      namespace: OB,
+      name: "frontend",
+    });
     expect(JSON.stringify(frontend)).toContain(`${MIRROR_REGISTRY}/frontend:`);
     expect(target.get({ apiVersion: "v1", kind: "Namespace", name: OB })?.metadata.labels).toMatchObject({
       "istio.io/rev": "asm-managed",
     });
-    expect(target.get({ apiVersion: "v1", kind: "Namespace", name: OB })?.metadata.labels?.["istio-injection"]).toBeUndefined();
-    expect(target.get({ apiVersion: "v1", kind: "Service", namespace: OB, name: "frontend-external" })).toBeUndefined();
+    expect(
+      target.get({ apiVersion: "v1", kind: "Namespace", name: OB })?.metadata.labels?.["istio-injection"],
+    ).toBeUndefined();
+    expect(
+      target.get({ apiVersion: "v1", kind: "Service", namespace: OB, name: "frontend-external" }),
+    ).toBeUndefined();
   });
 
   it("Given the mirror is done, When planned again, Then every object is a no-op", async () => {
-    const again = await mirrorWorkloads.plan(instanceOf(h), h.ctx);
+    const again = await mirrorWorkloadsStep.plan(instanceOf(h), h.ctx);
     expect(again.changes.filter((c) => c.action !== "no-op")).toEqual([]);
     expect(again.changes).toHaveLength(writes(plan).length);
   });
 
   it("Given changes on the target and the source, When planned, Then updates list the changed paths and never a secret value", async () => {
-    const source = sandbox.clusters.get("source") as SandboxCluster;
-    const target = sandbox.clusters.get("target") as SandboxCluster;
-    const ref = { apiVersion: "apps/v1", kind: "Deployment", namespace: OB, name: "cartservice" };
-    target.apply({ ...ref, metadata: { name: "cartservice", namespace: OB, labels: { hotfix: "yes" } }, spec: { replicas: 3 } } as KubeObject, "kubectl-edit");
+    const source = env.cluster("source");
+    const target = env.cluster("target");
+    const edit: KubeObject = {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "cartservice", namespace: OB, labels: { hotfix: "yes" } },
+      spec: { replicas: 3 },
+    };
+    target.apply(edit, "kubectl-edit");
     source.apply(secret("payment-credentials", OB, "a-brand-new-secret-value"), "kubectl");
-    const next = await mirrorWorkloads.plan(instanceOf(h), h.ctx);
+    const next = await mirrorWorkloadsStep.plan(instanceOf(h), h.ctx);
     expect(planLines(next.changes.filter((c) => c.action !== "no-op"))).toEqual([
       "~ Secret onlineboutique/payment-credentials (data)",
       "~ Deployment onlineboutique/cartservice (spec.replicas)",
@@ -144,9 +166,9 @@ describe("mirror-workloads: Online Boutique between two sandbox clusters", () =>
   });
 
   it("Given the journal, When rolled back twice, Then the target is as it was before the mirror", async () => {
-    await mirrorWorkloads.rollback(h.rollbackEntries(), h.ctx);
-    await mirrorWorkloads.rollback(h.rollbackEntries(), h.ctx);
-    const target = sandbox.clusters.get("target") as SandboxCluster;
+    await mirrorWorkloadsStep.rollback(h.rollbackEntries(), h.ctx);
+    await mirrorWorkloadsStep.rollback(h.rollbackEntries(), h.ctx);
+    const target = env.cluster("target");
     expect(target.get({ apiVersion: "v1", kind: "Namespace", name: OB })).toBeUndefined();
     expect(target.list("apps/v1", "Deployment", OB)).toEqual([]);
     expect(target.list("v1", "Secret", OB)).toEqual([]);
@@ -154,24 +176,18 @@ describe("mirror-workloads: Online Boutique between two sandbox clusters", () =>
 });
 
 describe("mirror-workloads: updates and exact restores", () => {
-  let sandbox: Sandbox;
-  let dir: string;
+  let env: TestSandbox;
   let kubeconfig: string;
 
   beforeAll(async () => {
-    sandbox = await startSandbox({ istio: { crdYaml: fixtureText("istio/crd-all.gen.yaml") }, readyDelayMs: 30 });
-    dir = await mkdtemp(join(tmpdir(), "cs-mirror-update-"));
-    kubeconfig = join(dir, "kubeconfig");
-    await sandbox.writeKubeconfig(kubeconfig);
+    env = await withSandbox({ istio: { crdYaml: istioCrdYaml() }, readyDelayMs: 30 });
+    kubeconfig = env.kubeconfigPath;
   });
-  afterAll(async () => {
-    await sandbox.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => env.stop());
 
   it("Given Bookinfo with Istio routing on the source and a drifted copy on the target, When mirrored and rolled back, Then the target's objects come back exactly", async () => {
-    const source = sandbox.clusters.get("source") as SandboxCluster;
-    const target = sandbox.clusters.get("target") as SandboxCluster;
+    const source = env.cluster("source");
+    const target = env.cluster("target");
     const bookinfo = [
       namespace("bookinfo", { "istio-injection": "enabled" }),
       ...manifests("bookinfo/bookinfo.yaml", "bookinfo"),
@@ -181,14 +197,31 @@ describe("mirror-workloads: updates and exact restores", () => {
     ];
     seed(source, bookinfo);
     // The target already runs an older, scaled-down copy of two objects, applied by someone else.
-    const ratings = bookinfo.find((o) => o.kind === "Deployment" && o.metadata.name === "ratings-v1") as KubeObject;
+    const ratings = bookinfo.find(
+      (o) => o.kind === "Deployment" && o.metadata.name === "ratings-v1",
+    ) as KubeObject;
     seed(target, [namespace("bookinfo", { team: "books" })]);
-    target.apply({ ...ratings, metadata: { ...ratings.metadata, labels: { app: "ratings", owner: "ops" } }, spec: { ...(ratings.spec as object), replicas: 0 } }, "kubectl");
-    const before = target.get({ apiVersion: "apps/v1", kind: "Deployment", namespace: "bookinfo", name: "ratings-v1" }) as KubeObject;
+    target.apply(
+      {
+        ...ratings,
+        metadata: { ...ratings.metadata, labels: { app: "ratings", owner: "ops" } },
+        spec: { ...(ratings.spec as object), replicas: 0 },
+      },
+      "kubectl",
+    );
+    const before = target.get({
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      namespace: "bookinfo",
+      name: "ratings-v1",
+    }) as KubeObject;
     const nsBefore = target.get({ apiVersion: "v1", kind: "Namespace", name: "bookinfo" }) as KubeObject;
 
-    const h = stepHarness({ kubeconfig, playbook: testPlaybook(workloads({ namespaces: ["bookinfo"], rolloutTimeout: "30s" })) });
-    const plan = await mirrorWorkloads.plan(instanceOf(h), h.ctx);
+    const h = stepHarness({
+      kubeconfig,
+      playbook: testPlaybook(workloads({ namespaces: ["bookinfo"], rolloutTimeout: "30s" })),
+    });
+    const plan = await mirrorWorkloadsStep.plan(instanceOf(h), h.ctx);
     const lines = planLines(plan.changes);
     expect(lines).toContain("~ Namespace bookinfo (metadata.labels)");
     expect(lines).toContain("~ Deployment bookinfo/ratings-v1 (metadata.labels, spec.replicas)");
@@ -196,69 +229,112 @@ describe("mirror-workloads: updates and exact restores", () => {
     expect(lines).toContain("+ Gateway bookinfo/bookinfo-gateway");
     expect(lines.at(-1)).toMatch(/^= rollout Deployment bookinfo\//);
     // Istio routing goes last among the writes.
-    const kinds = writes(plan).map((c) => (c.action === "create" || c.action === "update" ? (c.after as KubeObject).kind : ""));
-    expect(kinds.slice(-kinds.filter((k) => ["VirtualService", "DestinationRule", "Gateway"].includes(k)).length).every((k) => ["VirtualService", "DestinationRule", "Gateway"].includes(k))).toBe(true);
+    const kinds = writes(plan).map((c) =>
+      c.action === "create" || c.action === "update" ? (c.after as KubeObject).kind : "",
+    );
+    expect(
+      kinds
+        .slice(-kinds.filter((k) => ["VirtualService", "DestinationRule", "Gateway"].includes(k)).length)
+        .every((k) => ["VirtualService", "DestinationRule", "Gateway"].includes(k)),
+    ).toBe(true);
 
-    await mirrorWorkloads.apply(plan, h.ctx);
-    expect(await mirrorWorkloads.verify(plan, h.ctx)).toMatchObject({ outcome: "passed" });
+    await mirrorWorkloadsStep.apply(plan, h.ctx);
+    expect(await mirrorWorkloadsStep.verify(plan, h.ctx)).toMatchObject({ outcome: "passed" });
     const updateEntry = h.entries.find((e) => e.address === "Deployment bookinfo/ratings-v1");
     expect(updateEntry?.action).toBe("update");
     expect(strip(updateEntry?.before as KubeObject)).toEqual(strip(before));
 
-    await mirrorWorkloads.rollback(h.rollbackEntries(), h.ctx);
-    const restored = target.get({ apiVersion: "apps/v1", kind: "Deployment", namespace: "bookinfo", name: "ratings-v1" }) as KubeObject;
+    await mirrorWorkloadsStep.rollback(h.rollbackEntries(), h.ctx);
+    const restored = target.get({
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      namespace: "bookinfo",
+      name: "ratings-v1",
+    }) as KubeObject;
     expect(strip(restored)).toEqual(strip(before));
-    expect(strip(target.get({ apiVersion: "v1", kind: "Namespace", name: "bookinfo" }) as KubeObject)).toEqual(strip(nsBefore));
+    expect(
+      strip(target.get({ apiVersion: "v1", kind: "Namespace", name: "bookinfo" }) as KubeObject),
+    ).toEqual(strip(nsBefore));
     expect(target.list("networking.istio.io/v1", "VirtualService", "bookinfo")).toEqual([]);
-    expect(target.list("apps/v1", "Deployment", "bookinfo").map((d) => d.metadata.name)).toEqual(["ratings-v1"]);
+    expect(target.list("apps/v1", "Deployment", "bookinfo").map((d) => d.metadata.name)).toEqual([
+      "ratings-v1",
+    ]);
   });
 
   it("Given a target context that is not in the kubeconfig yet, When planned, Then every object is a create and a note says why", async () => {
-    const sourceOnly = join(dir, "source-only");
-    await writeFile(sourceOnly, (sandbox.clusters.get("source") as SandboxCluster).kubeconfig());
-    const h = stepHarness({ kubeconfig: sourceOnly, playbook: testPlaybook(workloads({ namespaces: ["bookinfo"] })) });
-    const plan = await mirrorWorkloads.plan(instanceOf(h), h.ctx);
+    const sourceOnly = join(env.dir, "source-only");
+    await writeFile(sourceOnly, env.cluster("source").kubeconfig());
+    const h = stepHarness({
+      kubeconfig: sourceOnly,
+      playbook: testPlaybook(workloads({ namespaces: ["bookinfo"] })),
+    });
+    const plan = await mirrorWorkloadsStep.plan(instanceOf(h), h.ctx);
     expect(new Set(writes(plan).map((c) => c.action))).toEqual(new Set(["create"]));
-    expect(h.progress.lines).toContain('info context "target" is not in the kubeconfig yet: every object is planned as a create');
+    expect(h.progress.lines).toContain(
+      'info context "target" is not in the kubeconfig yet: every object is planned as a create',
+    );
   });
 
   it("Given a namespace missing on the source, When planned, Then it fails naming it and the context", async () => {
-    const h = stepHarness({ kubeconfig, playbook: testPlaybook(workloads({ namespaces: ["bookinfo", "nope"] })) });
-    await expect(mirrorWorkloads.plan(instanceOf(h), h.ctx)).rejects.toThrow('namespace "nope" not found on context "source"');
+    const h = stepHarness({
+      kubeconfig,
+      playbook: testPlaybook(workloads({ namespaces: ["bookinfo", "nope"] })),
+    });
+    await expect(mirrorWorkloadsStep.plan(instanceOf(h), h.ctx)).rejects.toThrow(
+      'namespace "nope" not found on context "source"',
+    );
   });
 
   it("Given an exclusion that matches nothing and one by label, When planned, Then the first is warned about and the second applies", async () => {
     const h = stepHarness({
       kubeconfig,
-      playbook: testPlaybook(workloads({ namespaces: ["bookinfo"], exclude: [{ kind: "Service", name: "typo" }, { labelSelector: "app in (ratings, details)" }] })),
+      playbook: testPlaybook(
+        workloads({
+          namespaces: ["bookinfo"],
+          exclude: [{ kind: "Service", name: "typo" }, { labelSelector: "app in (ratings, details)" }],
+        }),
+      ),
     });
-    const plan = await mirrorWorkloads.plan(instanceOf(h), h.ctx);
+    const plan = await mirrorWorkloadsStep.plan(instanceOf(h), h.ctx);
     expect(h.progress.lines).toContain("warn spec.workloads.exclude[0] matched nothing");
-    expect(plan.changes.some((c) => /^(Deployment|Service) bookinfo\/(ratings|details)/.test(c.address))).toBe(false);
+    expect(
+      plan.changes.some((c) => /^(Deployment|Service) bookinfo\/(ratings|details)/.test(c.address)),
+    ).toBe(false);
     expect(plan.changes.some((c) => c.address === "Deployment bookinfo/productpage-v1")).toBe(true);
   });
 
   it("Given an invalid label selector, When planned, Then it is a usage error at its field path", async () => {
-    const h = stepHarness({ kubeconfig, playbook: testPlaybook(workloads({ namespaces: ["bookinfo"], exclude: [{ labelSelector: "app in ratings" }] })) });
-    await expect(mirrorWorkloads.plan(instanceOf(h), h.ctx)).rejects.toThrow(/^spec\.workloads\.exclude\[0\]\.labelSelector: /);
+    const h = stepHarness({
+      kubeconfig,
+      playbook: testPlaybook(
+        workloads({ namespaces: ["bookinfo"], exclude: [{ labelSelector: "app in ratings" }] }),
+      ),
+    });
+    await expect(mirrorWorkloadsStep.plan(instanceOf(h), h.ctx)).rejects.toThrow(
+      /^spec\.workloads\.exclude\[0\]\.labelSelector: /,
+    );
   });
 
   it("Given many namespaces, When planned, Then objects are listed cluster-wide and only the selected namespaces are planned", async () => {
-    const source = sandbox.clusters.get("source") as SandboxCluster;
+    const source = env.cluster("source");
     const names = Array.from({ length: 9 }, (_, i) => `many-${i}`);
     for (const ns of [...names, "not-selected"]) {
-      seed(source, [namespace(ns), { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "settings", namespace: ns }, data: { ns } }]);
+      seed(source, [
+        namespace(ns),
+        { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "settings", namespace: ns }, data: { ns } },
+      ]);
     }
     source.resetRequests();
     const h = stepHarness({ kubeconfig, playbook: testPlaybook(workloads({ namespaces: names })) });
-    const plan = await mirrorWorkloads.plan(instanceOf(h), h.ctx);
-    expect(planLines(plan.changes).filter((l) => l.includes("ConfigMap"))).toEqual(names.map((ns) => `+ ConfigMap ${ns}/settings`));
+    const plan = await mirrorWorkloadsStep.plan(instanceOf(h), h.ctx);
+    expect(planLines(plan.changes).filter((l) => l.includes("ConfigMap"))).toEqual(
+      names.map((ns) => `+ ConfigMap ${ns}/settings`),
+    );
     const configMapLists = source.requests.filter((r) => r.method === "GET" && r.path.includes("configmaps"));
     expect(configMapLists.map((r) => r.path.split("?")[0])).toEqual(["/api/v1/configmaps"]);
   });
 
   it("Given no workloads section, Then the step has no instance", () => {
-    expect(mirrorWorkloads.expand(testPlaybook())).toEqual([]);
-    void cluster;
+    expect(mirrorWorkloadsStep.expand(testPlaybook())).toEqual([]);
   });
 });

@@ -33,7 +33,12 @@ describe("strip", () => {
         spec: { replicas: 2 },
         status: { replicas: 2 },
       },
-      { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web", namespace: "shop", labels: { app: "web" } }, spec: { replicas: 2 } },
+      {
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        metadata: { name: "web", namespace: "shop", labels: { app: "web" } },
+        spec: { replicas: 2 },
+      },
     ],
     [
       "a Service's allocated cluster IPs, node ports and health check port",
@@ -58,8 +63,18 @@ describe("strip", () => {
     ],
     [
       "nothing of a headless Service's clusterIP None",
-      { apiVersion: "v1", kind: "Service", metadata: { name: "db", namespace: "shop" }, spec: { clusterIP: "None", clusterIPs: ["None"] } },
-      { apiVersion: "v1", kind: "Service", metadata: { name: "db", namespace: "shop" }, spec: { clusterIP: "None", clusterIPs: ["None"] } },
+      {
+        apiVersion: "v1",
+        kind: "Service",
+        metadata: { name: "db", namespace: "shop" },
+        spec: { clusterIP: "None", clusterIPs: ["None"] },
+      },
+      {
+        apiVersion: "v1",
+        kind: "Service",
+        metadata: { name: "db", namespace: "shop" },
+        spec: { clusterIP: "None", clusterIPs: ["None"] },
+      },
     ],
     [
       "a Namespace's finalizers spec and automatic name label",
@@ -77,7 +92,11 @@ describe("strip", () => {
       {
         apiVersion: "v1",
         kind: "PersistentVolumeClaim",
-        metadata: { name: "data", namespace: "shop", annotations: { "pv.kubernetes.io/bind-completed": "yes" } },
+        metadata: {
+          name: "data",
+          namespace: "shop",
+          annotations: { "pv.kubernetes.io/bind-completed": "yes" },
+        },
         spec: { volumeName: "pvc-123", resources: { requests: { storage: "1Gi" } } },
       },
       {
@@ -96,7 +115,12 @@ describe("strip", () => {
         secrets: [{ name: "web-token-abcde" }],
         imagePullSecrets: [{ name: "registry" }],
       },
-      { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "web", namespace: "shop" }, imagePullSecrets: [{ name: "registry" }] },
+      {
+        apiVersion: "v1",
+        kind: "ServiceAccount",
+        metadata: { name: "web", namespace: "shop" },
+        imagePullSecrets: [{ name: "registry" }],
+      },
     ],
     [
       "a Job's generated selector and controller labels",
@@ -135,9 +159,21 @@ describe("skipReason", () => {
     [obj("Endpoints", "web"), "made by a controller"],
     [obj("EndpointSlice", "web-x"), "made by a controller"],
     [obj("Event", "e"), "made by a controller"],
-    [{ ...obj("ReplicaSet", "web-5d"), metadata: { name: "web-5d", ownerReferences: [{ kind: "Deployment", controller: true }] } }, "owned by Deployment"],
+    [
+      {
+        ...obj("ReplicaSet", "web-5d"),
+        metadata: { name: "web-5d", ownerReferences: [{ kind: "Deployment", controller: true }] },
+      },
+      "owned by Deployment",
+    ],
     [obj("ReplicaSet", "standalone"), undefined],
-    [{ ...obj("Job", "j"), metadata: { name: "j", ownerReferences: [{ kind: "CronJob", controller: true }] } }, "owned by CronJob"],
+    [
+      {
+        ...obj("Job", "j"),
+        metadata: { name: "j", ownerReferences: [{ kind: "CronJob", controller: true }] },
+      },
+      "owned by CronJob",
+    ],
     [obj("Secret", "web-token", { type: "kubernetes.io/service-account-token" }), "service account token"],
     [obj("Secret", "db", { type: "Opaque" }), undefined],
     [obj("ConfigMap", "kube-root-ca.crt"), "published by the control plane"],
@@ -145,7 +181,10 @@ describe("skipReason", () => {
     [obj("ConfigMap", "settings"), undefined],
     [obj("ServiceAccount", "default"), "made with the namespace"],
     [obj("ServiceAccount", "web"), undefined],
-    [{ ...obj("Service", "kubernetes"), metadata: { name: "kubernetes", namespace: "default" } }, "the API server's own"],
+    [
+      { ...obj("Service", "kubernetes"), metadata: { name: "kubernetes", namespace: "default" } },
+      "the API server's own",
+    ],
   ])("Given %j, Then the skip reason is %s", (object, reason) => {
     expect(skipReason(object)).toBe(reason);
   });

@@ -126,7 +126,7 @@ describe("CRUD through client-node", () => {
     expect(created.metadata?.creationTimestamp).toBeDefined();
     expect(created.metadata?.managedFields?.[0]).toMatchObject({ operation: "Update", fieldsType: "FieldsV1" });
 
-    const read = await api.read({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "settings", namespace: "crud" } });
+    const read = await api.read<V1ConfigMap>({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "settings", namespace: "crud" } });
     expect(read.data).toEqual({ a: "1" });
 
     const replaced = await api.replace({ ...read, data: { a: "2" } });
@@ -152,7 +152,7 @@ describe("CRUD through client-node", () => {
     const again = await failure(api.create(configMap("one", "dup", {})));
     expect(again.code).toBe(409);
     expect(again.status).toMatchObject({ reason: "AlreadyExists", message: 'configmaps "one" already exists' });
-    const generated = await api.create({ apiVersion: "v1", kind: "ConfigMap", metadata: { generateName: "gen-", namespace: "dup" } });
+    const generated = await api.create<KubernetesObject>({ apiVersion: "v1", kind: "ConfigMap", metadata: { generateName: "gen-", namespace: "dup" } });
     expect(generated.metadata?.name).toMatch(/^gen-[a-z0-9]{5}$/);
   });
 
@@ -185,7 +185,7 @@ describe("CRUD through client-node", () => {
     const api = objects();
     const created = await api.create(deployment("web", "gen", "nginx:1.25"));
     expect(created.metadata?.generation).toBe(1);
-    const labelled = await api.patch({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web", namespace: "gen", labels: { tier: "front" } } }, undefined, undefined, undefined, undefined, PatchStrategy.MergePatch);
+    const labelled = await api.patch<KubernetesObject>({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "web", namespace: "gen", labels: { tier: "front" } } }, undefined, undefined, undefined, undefined, PatchStrategy.MergePatch);
     expect(labelled.metadata?.generation).toBe(1);
     const changed = await api.patch(deployment("web", "gen", "nginx:1.26"), undefined, undefined, "test", true, PatchStrategy.ServerSideApply);
     expect(changed.metadata?.generation).toBe(2);
@@ -281,7 +281,7 @@ describe("server-side apply", () => {
     const api = objects();
     await api.patch(configMap("cm", "ssa-remove", { a: "1", b: "2" }), undefined, undefined, "one", undefined, PatchStrategy.ServerSideApply);
     await api.patch(configMap("cm", "ssa-remove", { c: "3" }), undefined, undefined, "two", undefined, PatchStrategy.ServerSideApply);
-    const after = (await api.patch(configMap("cm", "ssa-remove", { a: "1" }), undefined, undefined, "one", undefined, PatchStrategy.ServerSideApply)) as V1ConfigMap;
+    const after = await api.patch<V1ConfigMap>(configMap("cm", "ssa-remove", { a: "1" }), undefined, undefined, "one", undefined, PatchStrategy.ServerSideApply);
     expect(after.data).toEqual({ a: "1", c: "3" });
   });
 
@@ -299,7 +299,7 @@ describe("server-side apply", () => {
     const managers = sameValue.metadata?.managedFields?.filter((m) => m.subresource !== "status").map((m) => m.manager);
     expect(managers?.sort()).toEqual(["clustershift", "kubectl"]);
 
-    const forced = (await api.patch(deployment("web", "ssa-conflict", "nginx:2", 3), undefined, undefined, "clustershift", true, PatchStrategy.ServerSideApply)) as V1Deployment;
+    const forced = await api.patch<V1Deployment>(deployment("web", "ssa-conflict", "nginx:2", 3), undefined, undefined, "clustershift", true, PatchStrategy.ServerSideApply);
     expect(forced.spec?.replicas).toBe(3);
     const kubectlFields = JSON.stringify(forced.metadata?.managedFields?.find((m) => m.manager === "kubectl")?.fieldsV1);
     expect(kubectlFields).not.toContain("f:replicas");

@@ -117,7 +117,7 @@ describe("simulated service controllers", () => {
       const ips = [
         await ipOf(() => core().readNamespacedService({ name: "lb", namespace: "default" })),
         await ipOf(() => core("target").readNamespacedService({ name: "lb", namespace: "default" })),
-        await ipOf(async () => third?.get({ apiVersion: "v1", kind: "Service", name: "lb", namespace: "default" }) as V1Service | undefined),
+        await ipOf(() => Promise.resolve<V1Service | undefined>(third?.get({ apiVersion: "v1", kind: "Service", name: "lb", namespace: "default" }))),
       ];
       for (const ip of ips) expect(ip).toMatch(/^203\.0\.113\.\d+$/);
       expect(new Set(ips).size).toBe(3);

@@ -77,8 +77,9 @@ describe("Istio's own CRDs", () => {
     let created = 0;
     for (const file of ISTIO_FIXTURES) {
       for (const doc of docs(file)) {
-        const object = { ...doc, metadata: { ...doc.metadata, namespace: "istio-docs" } };
-        const existing = await api().read(object).catch(() => undefined);
+        const object = { ...doc, metadata: { ...doc.metadata, namespace: "istio-docs" } } as KubernetesObject;
+        const header = { apiVersion: object.apiVersion ?? "", kind: object.kind ?? "", metadata: { name: object.metadata?.name ?? "", namespace: "istio-docs" } };
+        const existing = await api().read(header).catch(() => undefined);
         if (existing) await api().delete(object);
         await api().create(object);
         created++;
@@ -89,7 +90,7 @@ describe("Istio's own CRDs", () => {
 
   it("Given a v1alpha3 VirtualService, When read as v1, Then the same object is served with the requested apiVersion", async () => {
     const [frontend] = docs("online-boutique/frontend.yaml");
-    await api().create({ ...frontend, metadata: { ...frontend?.metadata, namespace: "default" } } as KubernetesObject);
+    await api().create<KubernetesObject>({ ...frontend, metadata: { ...frontend?.metadata, namespace: "default" } });
     const asV1 = await api().read({ apiVersion: "networking.istio.io/v1", kind: "VirtualService", metadata: { name: "frontend", namespace: "default" } });
     expect(asV1.apiVersion).toBe("networking.istio.io/v1");
     expect((asV1 as { spec?: { hosts?: string[] } }).spec?.hosts).toEqual(["frontend.default.svc.cluster.local"]);

@@ -50,7 +50,7 @@ export async function failure(call: Promise<unknown>): Promise<FailedCall> {
     if (error instanceof ApiException) {
       const body: unknown = error.body;
       const status = (typeof body === "string" ? JSON.parse(body) : body) as Record<string, unknown>;
-      return { code: error.code, status, headers: error.headers as Record<string, string> };
+      return { code: error.code, status, headers: error.headers };
     }
     throw error;
   }

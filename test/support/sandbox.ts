@@ -128,7 +128,7 @@ export function kubectl(
       { timeout: options.timeoutMs ?? 30_000, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, KUBECONFIG: kubeconfigPath } },
       (error, stdout, stderr) => {
         if (error && typeof error.code !== "number") {
-          fail(error);
+          fail(new Error(`kubectl did not run: ${error.message}`, { cause: error }));
           return;
         }
         done({ code: typeof error?.code === "number" ? error.code : 0, stdout, stderr });

@@ -90,7 +90,8 @@ export class KubernetesJournalStore implements JournalStore {
         const spec = leaseSpec(current);
         const owner = holderOf(current);
         if (spec.holderIdentity) {
-          const expiresAt = Date.parse(spec.renewTime ?? spec.acquireTime ?? "") + (spec.leaseDurationSeconds ?? 0) * 1000;
+          const expiresAt =
+            Date.parse(spec.renewTime ?? spec.acquireTime ?? "") + (spec.leaseDurationSeconds ?? 0) * 1000;
           const gone = owner.host === hostname() && !isAlive(owner.pid);
           // A lease without times cannot be shown to be live: treat it as expired.
           if (!gone && expiresAt > now.getTime()) {
@@ -163,7 +164,12 @@ export class KubernetesJournalStore implements JournalStore {
     return this.namespaceReady;
   }
 
-  private leaseObject(identity: string, holder: LockHolder, now: Date, current: KubeObject | undefined): KubeObject {
+  private leaseObject(
+    identity: string,
+    holder: LockHolder,
+    now: Date,
+    current: KubeObject | undefined,
+  ): KubeObject {
     const transitions = current ? (leaseSpec(current).leaseTransitions ?? 0) + 1 : 0;
     return {
       apiVersion: "coordination.k8s.io/v1",
@@ -230,7 +236,10 @@ class Lease {
     const spec = { ...leaseSpec(this.lease) };
     delete spec.holderIdentity;
     try {
-      await this.port.replace({ ...this.lease, spec }, { resourceVersion: this.lease.metadata.resourceVersion ?? "" });
+      await this.port.replace(
+        { ...this.lease, spec },
+        { resourceVersion: this.lease.metadata.resourceVersion ?? "" },
+      );
     } catch (error) {
       // Already taken over or removed: nothing of ours to release.
       if (!isApiStatus(error, 409) && !isApiStatus(error, 404)) throw error;
@@ -265,7 +274,7 @@ interface LeaseSpec {
 }
 
 function leaseSpec(lease: KubeObject): LeaseSpec {
-  return (lease.spec ?? {}) as LeaseSpec;
+  return lease.spec ?? {};
 }
 
 function holderOf(lease: KubeObject): { pid: number; host: string; since: string } {
@@ -299,7 +308,9 @@ function seqKey(seq: number): string {
 
 /** Secret keys allow `[-._a-zA-Z0-9]`; anything else is hashed. */
 function sensitiveKey(key: string): string {
-  return /^[-._a-zA-Z0-9]{1,200}$/.test(key) ? key : `h-${createHash("sha256").update(key).digest("hex").slice(0, 40)}`;
+  return /^[-._a-zA-Z0-9]{1,200}$/.test(key)
+    ? key
+    : `h-${createHash("sha256").update(key).digest("hex").slice(0, 40)}`;
 }
 
 interface Chunk {
@@ -332,7 +343,9 @@ class ChunkedMap {
   }
 
   async load(): Promise<Map<string, string>> {
-    const chunks = (await this.port.list("v1", this.kind, { namespace: this.namespace, labelSelector: this.selector }))
+    const chunks = (
+      await this.port.list("v1", this.kind, { namespace: this.namespace, labelSelector: this.selector })
+    )
       .map((object) => this.chunkOf(object))
       .filter((chunk): chunk is Chunk => chunk !== undefined)
       .sort((a, b) => a.index - b.index);
@@ -346,15 +359,26 @@ class ChunkedMap {
     if (!this.values) await this.load();
     const size = Buffer.byteLength(key) + Buffer.byteLength(value);
     if (size > this.limits.maxBytes) {
-      throw new RuntimeError(`${this.prefix}: record ${key} is ${size} bytes, more than a ${this.kind} chunk holds`);
+      throw new RuntimeError(
+        `${this.prefix}: record ${key} is ${size} bytes, more than a ${this.kind} chunk holds`,
+      );
     }
     if (options.unique && isJson(this.values?.get(key))) {
-      throw new LockedError(`${this.prefix}: record ${key} already exists; another process is writing this journal`);
+      throw new LockedError(
+        `${this.prefix}: record ${key} already exists; another process is writing this journal`,
+      );
     }
     const tail = this.tail;
-    if (!tail || Object.keys(tail.data).length >= this.limits.maxEntries || tail.bytes + size > this.limits.maxBytes) {
+    if (
+      !tail ||
+      Object.keys(tail.data).length >= this.limits.maxEntries ||
+      tail.bytes + size > this.limits.maxBytes
+    ) {
       const index = tail ? tail.index + 1 : 0;
-      this.tail = await this.write({ index, resourceVersion: "", data: { [key]: value }, bytes: size }, "create");
+      this.tail = await this.write(
+        { index, resourceVersion: "", data: { [key]: value }, bytes: size },
+        "create",
+      );
     } else {
       const data = { ...tail.data };
       if (options.unique) {
@@ -368,9 +392,17 @@ class ChunkedMap {
   }
 
   async clear(): Promise<void> {
-    const objects = await this.port.list("v1", this.kind, { namespace: this.namespace, labelSelector: this.selector });
+    const objects = await this.port.list("v1", this.kind, {
+      namespace: this.namespace,
+      labelSelector: this.selector,
+    });
     for (const object of objects) {
-      await this.port.delete({ apiVersion: "v1", kind: this.kind, namespace: this.namespace, name: object.metadata.name });
+      await this.port.delete({
+        apiVersion: "v1",
+        kind: this.kind,
+        namespace: this.namespace,
+        name: object.metadata.name,
+      });
     }
     this.tail = undefined;
     this.values = undefined;
@@ -388,7 +420,12 @@ class ChunkedMap {
       if (!isApiStatus(error, 409)) throw error;
       // A retried request may have landed on an earlier try; then the chunk holds exactly what we wrote.
       if (error.attempts === 1) throw this.conflict(object);
-      const now = await this.port.get({ apiVersion: "v1", kind: this.kind, namespace: this.namespace, name: object.metadata.name });
+      const now = await this.port.get({
+        apiVersion: "v1",
+        kind: this.kind,
+        namespace: this.namespace,
+        name: object.metadata.name,
+      });
       const mine = now && this.chunkOf(now);
       if (mine && sameData(mine.data, chunk.data)) return mine;
       throw this.conflict(object);
@@ -415,7 +452,9 @@ class ChunkedMap {
       },
     };
     if (this.kind === "ConfigMap") return { apiVersion: "v1", kind: "ConfigMap", metadata, data: chunk.data };
-    const data = Object.fromEntries(Object.entries(chunk.data).map(([k, v]) => [k, Buffer.from(v).toString("base64")]));
+    const data = Object.fromEntries(
+      Object.entries(chunk.data).map(([k, v]) => [k, Buffer.from(v).toString("base64")]),
+    );
     return { apiVersion: "v1", kind: "Secret", metadata, type: "Opaque", data };
   }
 
@@ -426,7 +465,9 @@ class ChunkedMap {
     const data =
       this.kind === "ConfigMap"
         ? { ...raw }
-        : Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]));
+        : Object.fromEntries(
+            Object.entries(raw).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]),
+          );
     return { index, resourceVersion: object.metadata.resourceVersion ?? "", data, bytes: dataBytes(data) };
   }
 }

@@ -94,14 +94,22 @@ export function createGkeClient(options: GkeClientOptions = {}): GkePort {
     },
 
     async close() {
-      if (client) await (await client).close();
+      // A client that never opened (no credentials) has nothing to close.
+      const opened = await client?.catch(() => undefined);
+      await opened?.close().catch(() => undefined);
     },
   };
 }
 
 async function openClient(endpoint: string | undefined): Promise<ClusterManagerClient> {
   const { ClusterManagerClient } = await import("@google-cloud/container");
-  if (!endpoint) return new ClusterManagerClient();
+  if (!endpoint) {
+    // Without credentials the library leaves a rejected promise unhandled, which ends the process before
+    // the caller can explain; finding them first turns that into an ordinary error.
+    const { GoogleAuth } = await import("google-auth-library");
+    await new GoogleAuth({ scopes: ["https://www.googleapis.com/auth/cloud-platform"] }).getClient();
+    return new ClusterManagerClient();
+  }
   const { host, port } = splitEndpoint(endpoint);
   // The client's own grpc-js instance: credentials from another copy fail its instanceof checks.
   const { grpc } = createRequire(import.meta.resolve("@google-cloud/container"))("google-gax") as typeof gax;

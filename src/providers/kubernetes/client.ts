@@ -143,7 +143,10 @@ export class KubeClusterClient implements ClusterPort {
   async get(ref: ObjectRef): Promise<KubeObject | undefined> {
     const path = await this.pathOf(ref.apiVersion, ref.kind, ref.namespace, ref.name);
     try {
-      return withType(await this.call<KubeObject>({ method: "GET", path, what: `get ${describe(ref)}` }), ref);
+      return withType(
+        await this.call<KubeObject>({ method: "GET", path, what: `get ${describe(ref)}` }),
+        ref,
+      );
     } catch (error) {
       if (isApiStatus(error, 404)) return undefined;
       throw error;
@@ -181,7 +184,12 @@ export class KubeClusterClient implements ClusterPort {
   }
 
   async apply(object: KubeObject): Promise<KubeObject> {
-    const path = await this.pathOf(object.apiVersion, object.kind, object.metadata.namespace, object.metadata.name);
+    const path = await this.pathOf(
+      object.apiVersion,
+      object.kind,
+      object.metadata.namespace,
+      object.metadata.name,
+    );
     const query = new URLSearchParams({ fieldManager: FIELD_MANAGER, force: "true" });
     const result = await this.call<KubeObject>({
       method: "PATCH",
@@ -222,7 +230,11 @@ export class KubeClusterClient implements ClusterPort {
   async delete(ref: ObjectRef): Promise<boolean> {
     const path = await this.pathOf(ref.apiVersion, ref.kind, ref.namespace, ref.name);
     try {
-      await this.call({ method: "DELETE", path: `${path}?propagationPolicy=Background`, what: `delete ${describe(ref)}` });
+      await this.call({
+        method: "DELETE",
+        path: `${path}?propagationPolicy=Background`,
+        what: `delete ${describe(ref)}`,
+      });
       return true;
     } catch (error) {
       if (isApiStatus(error, 404)) return false;
@@ -232,10 +244,18 @@ export class KubeClusterClient implements ClusterPort {
 
   async servedVersions(group: string): Promise<string[]> {
     if (group === "") {
-      const core = await this.call<{ versions?: string[] }>({ method: "GET", path: "/api", what: "discover /api" });
+      const core = await this.call<{ versions?: string[] }>({
+        method: "GET",
+        path: "/api",
+        what: "discover /api",
+      });
       return core.versions ?? [];
     }
-    const list = await this.call<{ groups?: ApiGroup[] }>({ method: "GET", path: "/apis", what: "discover /apis" });
+    const list = await this.call<{ groups?: ApiGroup[] }>({
+      method: "GET",
+      path: "/apis",
+      what: "discover /apis",
+    });
     const found = list.groups?.find((g) => g.name === group);
     if (!found) return [];
     const preferred = found.preferredVersion?.version;
@@ -263,7 +283,9 @@ export class KubeClusterClient implements ClusterPort {
           case "complete":
             return { done: true, value: undefined };
           case "failed":
-            return { failed: `rollout of ${describe(ref)} on context "${this.context}" failed: ${state.detail}` };
+            return {
+              failed: `rollout of ${describe(ref)} on context "${this.context}" failed: ${state.detail}`,
+            };
           case "progressing":
             return { done: false, detail: state.detail };
         }
@@ -284,7 +306,10 @@ export class KubeClusterClient implements ClusterPort {
       (object) => {
         const value = ready(object);
         return value === undefined
-          ? { done: false, detail: object ? `waiting for ${describe(ref)}` : `waiting for ${describe(ref)} to exist` }
+          ? {
+              done: false,
+              detail: object ? `waiting for ${describe(ref)}` : `waiting for ${describe(ref)} to exist`,
+            }
           : { done: true, value };
       },
       timeoutMs,
@@ -301,7 +326,11 @@ export class KubeClusterClient implements ClusterPort {
   private async discover(apiVersion: string): Promise<ApiResource[]> {
     const path = apiVersion.includes("/") ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
     try {
-      const list = await this.call<{ resources?: ApiResource[] }>({ method: "GET", path, what: `discover ${path}` });
+      const list = await this.call<{ resources?: ApiResource[] }>({
+        method: "GET",
+        path,
+        what: `discover ${path}`,
+      });
       return (list.resources ?? [])
         .filter((r) => !r.name.includes("/"))
         .map((r) => ({ kind: r.kind, name: r.name, namespaced: r.namespaced, verbs: r.verbs ?? [] }));
@@ -352,7 +381,6 @@ export class KubeClusterClient implements ClusterPort {
   private async call<T>(call: Call): Promise<T> {
     const body = call.body === undefined ? undefined : JSON.stringify(call.body);
     for (let attempt = 0; ; attempt++) {
-      let retryAfter: number | undefined;
       let response: RawResponse;
       try {
         response = await this.send(call.method, call.path, body, call.contentType);
@@ -380,18 +408,25 @@ export class KubeClusterClient implements ClusterPort {
           attempt + 1,
         );
       }
-      const header = response.headers["retry-after"];
-      retryAfter = parseRetryAfter(Array.isArray(header) ? header[0] : header) ?? status.details?.retryAfterSeconds;
+      const retryAfter =
+        parseRetryAfter(response.headers["retry-after"]) ?? status.details?.retryAfterSeconds;
       await sleep(retryDelayMs(attempt, retryAfter, this.retry));
     }
   }
 
-  private async send(method: string, path: string, body?: string, contentType?: string): Promise<RawResponse> {
+  private async send(
+    method: string,
+    path: string,
+    body?: string,
+    contentType?: string,
+  ): Promise<RawResponse> {
     // Per request: exec plugins and token files hand out fresh credentials.
     const options: https.RequestOptions = {};
     await this.config.applyToHTTPSOptions(options);
     const url = new URL(this.server + path);
-    const headers: http.OutgoingHttpHeaders = { ...(options.headers as http.OutgoingHttpHeaders | undefined) };
+    const headers: http.OutgoingHttpHeaders = {
+      ...(options.headers as http.OutgoingHttpHeaders | undefined),
+    };
     headers.Accept = "application/json";
     if (body !== undefined) {
       headers["Content-Type"] = contentType ?? "application/json";
@@ -407,7 +442,9 @@ export class KubeClusterClient implements ClusterPort {
           const chunks: Buffer[] = [];
           response.on("data", (chunk: Buffer) => chunks.push(chunk));
           response.on("error", reject);
-          response.on("aborted", () => reject(Object.assign(new Error("socket hang up"), { code: "ECONNRESET" })));
+          response.on("aborted", () =>
+            reject(Object.assign(new Error("socket hang up"), { code: "ECONNRESET" })),
+          );
           response.on("end", () =>
             resolve({
               status: response.statusCode ?? 0,
@@ -418,7 +455,9 @@ export class KubeClusterClient implements ClusterPort {
         },
       );
       request.on("timeout", () =>
-        request.destroy(Object.assign(new Error(`no answer within ${this.timeoutMs}ms`), { code: "ETIMEDOUT" })),
+        request.destroy(
+          Object.assign(new Error(`no answer within ${this.timeoutMs}ms`), { code: "ETIMEDOUT" }),
+        ),
       );
       request.on("error", reject);
       request.end(body);
@@ -428,7 +467,14 @@ export class KubeClusterClient implements ClusterPort {
   /** One keep-alive agent per cluster, rebuilt if an exec plugin hands out a new client certificate. */
   private agentFor(url: URL, options: https.RequestOptions): http.Agent | undefined {
     if (this.config.getCurrentCluster()?.proxyUrl) return options.agent as http.Agent | undefined;
-    const tls = [options.ca, options.cert, options.key, options.pfx, options.rejectUnauthorized, options.servername];
+    const tls = [
+      options.ca,
+      options.cert,
+      options.key,
+      options.pfx,
+      options.rejectUnauthorized,
+      options.servername,
+    ];
     if (this.agent && tls.every((value, i) => sameValue(value, this.agent?.tls[i]))) return this.agent.agent;
     this.agent?.agent.destroy();
     const common = { keepAlive: true, maxSockets: this.maxSockets };
@@ -481,7 +527,13 @@ export class KubeClusterClient implements ClusterPort {
             (last ? ` (${last})` : ""),
         );
       }
-      const outcome = await this.watchOnce(collection, ref, current?.metadata.resourceVersion, check, remaining);
+      const outcome = await this.watchOnce(
+        collection,
+        ref,
+        current?.metadata.resourceVersion,
+        check,
+        remaining,
+      );
       if (outcome) return outcome.value;
       // The watch closed, failed or its window ran out: look again, after a pause if it keeps failing.
       if (Date.now() < deadline) await sleep(Math.min(retryDelayMs(attempt, undefined, this.retry), 1_000));
@@ -499,12 +551,12 @@ export class KubeClusterClient implements ClusterPort {
     return new Promise((resolve, reject) => {
       let settled = false;
       let controller: AbortController | undefined;
-      const finish = (outcome: { value: T } | undefined, error?: unknown): void => {
+      const finish = (outcome: { value: T } | undefined, error?: Error): void => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
         controller?.abort();
-        if (error !== undefined) reject(error as Error);
+        if (error !== undefined) reject(error);
         else resolve(outcome);
       };
       const timer = setTimeout(() => finish(undefined), windowMs);
@@ -522,7 +574,8 @@ export class KubeClusterClient implements ClusterPort {
               const outcome = check(type === "DELETED" ? undefined : withType(object as KubeObject, ref));
               if (outcome) finish(outcome);
             } catch (error) {
-              finish(undefined, error);
+              // `check` throws only RuntimeErrors (a failed rollout).
+              finish(undefined, error as Error);
             }
           },
           () => finish(undefined),
@@ -553,7 +606,7 @@ interface Status {
 function parseStatus(text: string): Status {
   try {
     const parsed = JSON.parse(text) as unknown;
-    return typeof parsed === "object" && parsed !== null ? (parsed as Status) : {};
+    return typeof parsed === "object" && parsed !== null ? parsed : {};
   } catch {
     return {};
   }
@@ -570,7 +623,9 @@ export function refOf(object: KubeObject): ObjectRef {
 }
 
 function withType(object: KubeObject, ref: ObjectRef): KubeObject {
-  return object.apiVersion && object.kind ? object : { ...object, apiVersion: ref.apiVersion, kind: ref.kind };
+  return object.apiVersion && object.kind
+    ? object
+    : { ...object, apiVersion: ref.apiVersion, kind: ref.kind };
 }
 
 function withoutServerMetadata(object: KubeObject): KubeObject {

@@ -49,7 +49,10 @@ function deploymentState(spec: Record<string, unknown>, status: Record<string, u
   const available = num(status.availableReplicas);
   if (updated < desired) return { state: "progressing", detail: `${updated}/${desired} replicas updated` };
   if (num(status.replicas) > updated) {
-    return { state: "progressing", detail: `${num(status.replicas) - updated} old replicas pending termination` };
+    return {
+      state: "progressing",
+      detail: `${num(status.replicas) - updated} old replicas pending termination`,
+    };
   }
   if (available < updated) return { state: "progressing", detail: `${available}/${desired} replicas ready` };
   return { state: "complete", detail: `${available}/${desired} replicas ready` };

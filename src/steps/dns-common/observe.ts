@@ -108,6 +108,11 @@ export function recordTypes(dns: DnsSpec, target: string): Set<string> {
   return new Set([dns.type, addressType(target, dns)]);
 }
 
+/** Types of every record set the images hold: what a stage reads back. */
+export function typesOf(...images: (readonly RecordSet[])[]): Set<string> {
+  return new Set(images.flat().map((set) => set.type));
+}
+
 /** Keys of every record set an image pair mentions; rollback replaces exactly those. */
 export function keysOf(...images: (readonly RecordSet[])[]): Set<string> {
   return new Set(images.flat().map(recordKey));

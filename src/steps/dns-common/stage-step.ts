@@ -30,7 +30,7 @@ import {
   sameRecordSets,
 } from "../../providers/route53/records.js";
 import { queryRecord } from "../../providers/route53/resolve.js";
-import { chainStates } from "./chain.js";
+import { chainStates, pointsAt } from "./chain.js";
 import { describeTransition } from "./describe.js";
 import {
   awaitTargetAddress,
@@ -41,6 +41,7 @@ import {
   readRecord,
   recordTypes,
   targetAddress,
+  typesOf,
   type DnsTarget,
   type Observed,
 } from "./observe.js";
@@ -100,6 +101,12 @@ async function planStage(
   const target = await targetAddress(ctx);
   const current = await readRecord(observed, recordTypes(dns, target));
   const original = originalRecord(observed, current, ctx.journaled, dns);
+  if (stage.kind === "restore-ttl" && ctx.journaled === undefined && pointsAt(original, target, dns)) {
+    // Once lowered, the record no longer shows its original TTL; only the journal still knows it.
+    throw new Error(
+      "cutover-dns[restore-ttl]: the original TTL is unknown because the engine passes no journaled changes (ReadContext.journaled): this is a bug",
+    );
+  }
   const { states, before, after } = statesOf(original, dns, target, stage);
   const data: DnsStageData = {
     stage,
@@ -198,9 +205,9 @@ async function applyStage(plan: StepPlan, ctx: WriteContext): Promise<void> {
   const data = await resolvedData(plan, ctx);
   const port = dnsProvider(ctx);
   const observed: Observed = { port, zone: data.zone, name: data.name, address: data.address };
-  const types = new Set([...data.before, ...data.after].map((set) => set.type));
+  const types = typesOf(data.before, data.after);
   const current = await readRecord(observed, types);
-  // Already there: a resumed run whose change went through before it stopped.
+  // Equal to `after`: a resumed run whose batch went through before it stopped; only the waits remain.
   if (!sameRecordSets(current, data.after)) {
     if (!sameRecordSets(current, data.before)) throw driftError(observed, data.before, current);
     const target: DnsTarget = {
@@ -320,7 +327,7 @@ async function verifyStage(plan: StepPlan, ctx: ReadContext): Promise<Verificati
   const data = await resolvedTarget(plan, ctx);
   const port = dnsProvider(ctx);
   const observed: Observed = { port, zone: data.zone, name: data.name, address: data.address };
-  const current = await readRecord(observed, new Set([...data.before, ...data.after].map((set) => set.type)));
+  const current = await readRecord(observed, typesOf(data.before, data.after));
   if (!sameRecordSets(current, data.after)) {
     return {
       outcome: "failed",
@@ -391,9 +398,8 @@ async function checkAtServers(servers: string[], data: DnsStageData, viaApi: str
 }
 
 /**
- * Puts back each entry's before-image in one batch: DELETE whatever of the record is there now, CREATE the
- * before-image, wait for INSYNC. Nothing when the record already equals it (a write that never happened,
- * or a rollback run twice).
+ * Puts back each entry's before-image in one batch ({@link restoreBatch}) and waits for INSYNC. Nothing when
+ * the record already equals it: a write that never happened, or a rollback run twice.
  */
 async function rollbackEntries(entries: ChangeEntry[], ctx: WriteContext): Promise<void> {
   for (const entry of entries) {
@@ -405,7 +411,7 @@ async function rollbackEntries(entries: ChangeEntry[], ctx: WriteContext): Promi
     checkProvider(port, target);
     const observed: Observed = { port, zone: target.zone, name: target.name, address: entry.address };
     const keys = keysOf(before, after);
-    const types = new Set([...before, ...after].map((set) => set.type));
+    const types = typesOf(before, after);
     const read = async () => (await readRecord(observed, types)).filter((set) => keys.has(recordKey(set)));
     const current = await read();
     if (sameRecordSets(current, before)) continue;

@@ -1,5 +1,5 @@
 export {
-  mirrorWorkloads,
+  mirrorWorkloadsStep,
   changeFor,
   addressOf,
   CONCURRENCY,

@@ -22,8 +22,8 @@ import {
 } from "../../providers/kubernetes/index.js";
 import type { ClusterPort, KubeObject, ObjectRef } from "../../providers/kubernetes/port.js";
 import { subsetDiff, summarizePaths } from "./diff.js";
-import { compareForApply, groupOf, MIRRORED_KINDS, priorityOf, priorityRuns } from "./kinds.js";
-import { excludedBy, parseLabelSelector, type Requirement } from "./select.js";
+import { compareForApply, groupOf, MIRRORED_KINDS, priorityRuns } from "./kinds.js";
+import { excludedBy, parseLabelSelector } from "./select.js";
 import { skipReason, strip } from "./strip.js";
 import { namespaceLabels, rewriteImages } from "./transform.js";
 
@@ -48,7 +48,7 @@ export interface MirrorPlanData {
 
 type Kind = { apiVersion: string; kind: string };
 
-export const mirrorWorkloads: Step<MirrorSpec> = {
+export const mirrorWorkloadsStep: Step<MirrorSpec> = {
   kind: "mirror-workloads",
 
   expand(playbook: Playbook): StepInstance<MirrorSpec>[] {
@@ -146,7 +146,13 @@ async function planMirror(instance: StepInstance<MirrorSpec>, ctx: ReadContext):
 
   const [found, existing] = await Promise.all([
     listObjects(source, kinds, spec.namespaces),
-    target ? listObjects(target, kinds.filter((k) => k.servedOnTarget), spec.namespaces) : new Map<string, KubeObject[]>(),
+    target
+      ? listObjects(
+          target,
+          kinds.filter((k) => k.servedOnTarget),
+          spec.namespaces,
+        )
+      : new Map<string, KubeObject[]>(),
   ]);
 
   const exclusionHits = spec.exclude.map(() => 0);
@@ -231,7 +237,11 @@ function bucketKey(kind: Kind, namespace: string): string {
  * The objects of `kinds` in `namespaces`, by bucketKey. With many namespaces one cluster-wide list per kind is
  * far fewer calls than one per namespace and kind; without the right to list cluster-wide, it falls back.
  */
-async function listObjects(port: ClusterPort, kinds: Kind[], namespaces: string[]): Promise<Map<string, KubeObject[]>> {
+async function listObjects(
+  port: ClusterPort,
+  kinds: Kind[],
+  namespaces: string[],
+): Promise<Map<string, KubeObject[]>> {
   const buckets = new Map<string, KubeObject[]>();
   const selected = new Set(namespaces);
   const perNamespace = async (kind: Kind): Promise<void> => {

@@ -28,7 +28,12 @@ const CLUSTER_ANNOTATIONS = [
   "volume.kubernetes.io/selected-node",
 ];
 
-const JOB_CONTROLLER_LABELS = ["controller-uid", "batch.kubernetes.io/controller-uid", "job-name", "batch.kubernetes.io/job-name"];
+const JOB_CONTROLLER_LABELS = [
+  "controller-uid",
+  "batch.kubernetes.io/controller-uid",
+  "job-name",
+  "batch.kubernetes.io/job-name",
+];
 
 /** ConfigMaps every namespace gets from the control plane: the cluster's and the mesh's root certificates. */
 const CONTROL_PLANE_CONFIGMAPS = new Set(["kube-root-ca.crt", "istio-ca-root-cert"]);
@@ -56,7 +61,9 @@ export function skipReason(object: KubeObject): string | undefined {
     case "ServiceAccount":
       return metadata.name === "default" ? "made with the namespace" : undefined;
     case "Service":
-      return metadata.namespace === "default" && metadata.name === "kubernetes" ? "the API server's own" : undefined;
+      return metadata.namespace === "default" && metadata.name === "kubernetes"
+        ? "the API server's own"
+        : undefined;
     default:
       return undefined;
   }
@@ -69,8 +76,7 @@ export function skipReason(object: KubeObject): string | undefined {
  */
 export function strip(object: KubeObject): KubeObject {
   const copy = structuredClone(object);
-  const { status: _status, ...rest } = copy;
-  const out = rest as KubeObject;
+  const { status: _status, ...out } = copy;
   const metadata = out.metadata;
   for (const key of CLUSTER_METADATA) delete metadata[key];
   if (metadata.annotations) {

@@ -6,10 +6,14 @@ export interface ImageRule {
 }
 
 /** Labels of a mirrored namespace: `extra` added; `istio-injection` dropped when a revision label selects the mesh. */
-export function namespaceLabels(labels: Record<string, string>, extra: Record<string, string>): Record<string, string> {
+export function namespaceLabels(
+  labels: Record<string, string>,
+  extra: Record<string, string>,
+): Record<string, string> {
   const out = { ...labels, ...extra };
   // istio-injection wins over istio.io/rev in the injector, so it must go or the revision is ignored.
-  if (out["istio.io/rev"] !== undefined && extra["istio-injection"] === undefined) delete out["istio-injection"];
+  if (out["istio.io/rev"] !== undefined && extra["istio-injection"] === undefined)
+    delete out["istio-injection"];
   return out;
 }
 
@@ -19,7 +23,8 @@ export function rewriteImage(image: string, rules: readonly ImageRule[]): string
     const from = rule.from.replace(/\/+$/, "");
     const to = rule.to.replace(/\/+$/, "");
     if (image === from) return to;
-    if (image.startsWith(from) && "/:@".includes(image.charAt(from.length))) return to + image.slice(from.length);
+    if (image.startsWith(from) && "/:@".includes(image.charAt(from.length)))
+      return to + image.slice(from.length);
   }
   return image;
 }

@@ -1,6 +1,8 @@
 import { isDeepStrictEqual } from "node:util";
 import { RuntimeError } from "../../engine/errors.js";
 import { analysisGate } from "../../engine/gates/analysis.js";
+import { approvalGate } from "../../engine/gates/approval.js";
+import { pauseGate } from "../../engine/gates/pause.js";
 import { probeGate } from "../../engine/gates/probe.js";
 import type { Change, PlannedGate, ReadContext, Step } from "../../engine/types.js";
 import type { TrafficSpec, TrafficStep } from "../../playbook/schema.js";
@@ -244,6 +246,9 @@ function changeOf(planned: PlannedVirtualService, spec: ShiftTrafficSpec): Chang
   }
 }
 
+/** For the plan lines of the gates; the engine runs them from its registry. */
+const GATE_RUNNERS = { pause: pauseGate, probe: probeGate, analysis: analysisGate, approval: approvalGate };
+
 /** The gates of `traffic.steps[index]`, in the order they run: pause, probe, analysis, then a human's approval. */
 export function gatesOf(id: string, spec: Pick<ShiftTrafficSpec, "traffic" | "index">): PlannedGate[] {
   const step = spec.traffic.steps[spec.index] as TrafficStep;
@@ -256,22 +261,9 @@ export function gatesOf(id: string, spec: Pick<ShiftTrafficSpec, "traffic" | "in
     address: `${id}/${gate.type}`,
     gate,
     onFailure: spec.traffic.onFailure,
-    detail: describeGate(gate),
+    detail: GATE_RUNNERS[gate.type as keyof typeof GATE_RUNNERS].describe(gate),
     rollbackKinds: [...TRAFFIC_ROLLBACK_KINDS],
   }));
-}
-
-function describeGate(gate: PlannedGate["gate"]): string {
-  switch (gate.type) {
-    case "probe":
-      return probeGate.describe(gate);
-    case "analysis":
-      return analysisGate.describe(gate);
-    case "pause":
-      return `pause ${String(gate.duration)}`;
-    default:
-      return gate.type;
-  }
 }
 
 function weightOf(spec: Pick<ShiftTrafficSpec, "traffic" | "index">): number {
