@@ -63,14 +63,26 @@ export function apiResourceList(registry: ResourceRegistry, group: string, versi
   }
   // Subresources come after every main resource: client-node takes the first entry whose kind matches.
   for (const type of types) {
-    if (!type.statusSubresource) continue;
-    resources.push({
-      name: `${type.plural}/status`,
-      singularName: "",
-      namespaced: type.namespaced,
-      kind: type.kind,
-      verbs: ["get", "patch", "update"],
-    });
+    if (type.scaleSubresource) {
+      resources.push({
+        name: `${type.plural}/scale`,
+        singularName: "",
+        namespaced: type.namespaced,
+        group: "autoscaling",
+        version: "v1",
+        kind: "Scale",
+        verbs: ["get", "patch", "update"],
+      });
+    }
+    if (type.statusSubresource) {
+      resources.push({
+        name: `${type.plural}/status`,
+        singularName: "",
+        namespaced: type.namespaced,
+        kind: type.kind,
+        verbs: ["get", "patch", "update"],
+      });
+    }
   }
   return { kind: "APIResourceList", apiVersion: "v1", groupVersion: groupVersion(group, version), resources };
 }

@@ -14,8 +14,10 @@ import {
 } from "./discovery.js";
 import { isObject, objectAt, stringAt, type Json, type JsonObject } from "./json.js";
 import { groupVersion, resourceKey, type ResourceType } from "./resources.js";
+import { decodeProtobuf } from "./protobuf.js";
 import { matchesSelectors, parseFieldSelector, parseLabelSelector, type Selectors } from "./selectors.js";
-import { ApiError, badRequest, gone, methodNotAllowed, pathNotFound, unsupportedMediaType } from "./status.js";
+import { ApiError, badRequest, gone, invalid, methodNotAllowed, pathNotFound, unsupportedMediaType } from "./status.js";
+import { jsonPatch, mergePatch } from "./patch.js";
 import type { StoreEvent } from "./store.js";
 
 const JSON_TYPE = "application/json";
@@ -58,6 +60,7 @@ export function readBody(req: IncomingMessage, limit = 16 * 1024 * 1024): Promis
 
 /** JSON, or YAML for apply patches and YAML content types. */
 export function parseBody(raw: Buffer, contentType: string): Json | undefined {
+  if (raw.length > 0 && contentType.includes("application/vnd.kubernetes.protobuf")) return decodeProtobuf(raw, contentType);
   if (raw.length > 0 && /protobuf|cbor/.test(contentType)) throw unsupportedMediaType(contentType);
   const text = raw.toString("utf8");
   if (text.trim() === "") return undefined;
@@ -128,7 +131,8 @@ function resourcePath(api: ClusterApi, group: string, version: string, segments:
   const type = api.registry.forPath(group, version, plural);
   if (!type || extra.length > 0) throw pathNotFound();
   if (type.namespaced && namespace === undefined && name !== undefined) throw pathNotFound();
-  if (subresource !== undefined && !(subresource === "status" && type.statusSubresource)) throw pathNotFound();
+  const served = (subresource === "status" && type.statusSubresource) || (subresource === "scale" && type.scaleSubresource === true);
+  if (subresource !== undefined && (!served || name === undefined)) throw pathNotFound();
   return { type, version, namespace, name, subresource, watch };
 }
 
@@ -229,6 +233,10 @@ export async function handleKubernetes(
   };
   const ns = namespace ?? "";
   const table = tableRequest(req, query);
+  if (subresource === "scale" && name !== undefined) {
+    serveScale(api, type, ns, name, method, body, contentType, writeOptions, res);
+    return;
+  }
 
   switch (method) {
     case "GET": {
@@ -305,6 +313,63 @@ export async function handleKubernetes(
     default:
       throw methodNotAllowed(method);
   }
+}
+
+function toScale(object: JsonObject): JsonObject {
+  const metadata = objectAt(object, "metadata") ?? {};
+  const spec = objectAt(object, "spec") ?? {};
+  const matchLabels = objectAt(objectAt(spec, "selector") ?? {}, "matchLabels") ?? {};
+  return {
+    kind: "Scale",
+    apiVersion: "autoscaling/v1",
+    metadata: {
+      name: metadata["name"] ?? null,
+      namespace: metadata["namespace"] ?? null,
+      uid: metadata["uid"] ?? null,
+      resourceVersion: metadata["resourceVersion"] ?? null,
+      creationTimestamp: metadata["creationTimestamp"] ?? null,
+    },
+    spec: { replicas: typeof spec["replicas"] === "number" ? spec["replicas"] : 1 },
+    status: {
+      replicas: Number(objectAt(object, "status")?.["replicas"] ?? 0),
+      selector: Object.entries(matchLabels)
+        .map(([k, v]) => `${k}=${typeof v === "string" ? v : ""}`)
+        .join(","),
+    },
+  };
+}
+
+/** `/scale`: an autoscaling/v1 Scale view of spec.replicas, what `kubectl scale` and HPAs use. */
+function serveScale(
+  api: ClusterApi,
+  type: ResourceType,
+  namespace: string,
+  name: string,
+  method: string,
+  body: Json | undefined,
+  contentType: string,
+  options: WriteOptions,
+  res: ServerResponse,
+): void {
+  const current = toScale(api.get(type, namespace, name));
+  if (method === "GET") {
+    sendJson(res, 200, current);
+    return;
+  }
+  if (body === undefined) throw badRequest("the request body is empty");
+  let wanted: Json;
+  if (method === "PUT") wanted = body;
+  else if (method === "PATCH") wanted = patchType(contentType) === "json" ? jsonPatch(current, body) : mergePatch(current, body);
+  else throw methodNotAllowed(method);
+  const replicas = isObject(wanted) ? objectAt(wanted, "spec")?.["replicas"] : undefined;
+  if (typeof replicas !== "number" || !Number.isInteger(replicas) || replicas < 0) {
+    throw invalid("Scale", "autoscaling", name, [
+      { reason: "FieldValueInvalid", field: "spec.replicas", message: `Invalid value: ${JSON.stringify(replicas ?? null)}: must be greater than or equal to 0` },
+    ]);
+  }
+  const rv = isObject(wanted) ? stringAt(objectAt(wanted, "metadata"), "resourceVersion") : undefined;
+  const result = api.patch(type, namespace, name, "merge", { metadata: rv ? { resourceVersion: rv } : {}, spec: { replicas } }, options);
+  sendJson(res, 200, toScale(result.object));
 }
 
 /** Namespaces (now Terminating) and CRDs answer with the object; other kinds with a Success Status. */

@@ -14,6 +14,8 @@ export interface ResourceType {
   readonly shortNames: readonly string[];
   readonly categories: readonly string[];
   readonly statusSubresource: boolean;
+  /** Serves `/scale` (autoscaling/v1 Scale over spec.replicas), as Deployments, StatefulSets and ReplicaSets do. */
+  readonly scaleSubresource?: boolean;
   /** OpenAPI v3 schema per version, for custom resources. */
   readonly schemas?: ReadonlyMap<string, JsonObject>;
   /** Name of the CustomResourceDefinition that serves it. */
@@ -44,6 +46,7 @@ interface BuiltinSpec {
   shortNames?: string[];
   categories?: string[];
   status?: boolean;
+  scale?: boolean;
 }
 
 const BUILTINS: BuiltinSpec[] = [
@@ -56,10 +59,10 @@ const BUILTINS: BuiltinSpec[] = [
   { group: "", version: "v1", kind: "Pod", plural: "pods", namespaced: true, shortNames: ["po"], categories: ["all"], status: true },
   { group: "", version: "v1", kind: "Endpoints", plural: "endpoints", namespaced: true, shortNames: ["ep"] },
   { group: "", version: "v1", kind: "Event", plural: "events", namespaced: true, shortNames: ["ev"] },
-  { group: "apps", version: "v1", kind: "Deployment", plural: "deployments", namespaced: true, shortNames: ["deploy"], categories: ["all"], status: true },
-  { group: "apps", version: "v1", kind: "StatefulSet", plural: "statefulsets", namespaced: true, shortNames: ["sts"], categories: ["all"], status: true },
+  { group: "apps", version: "v1", kind: "Deployment", plural: "deployments", namespaced: true, shortNames: ["deploy"], categories: ["all"], status: true, scale: true },
+  { group: "apps", version: "v1", kind: "StatefulSet", plural: "statefulsets", namespaced: true, shortNames: ["sts"], categories: ["all"], status: true, scale: true },
   { group: "apps", version: "v1", kind: "DaemonSet", plural: "daemonsets", namespaced: true, shortNames: ["ds"], categories: ["all"], status: true },
-  { group: "apps", version: "v1", kind: "ReplicaSet", plural: "replicasets", namespaced: true, shortNames: ["rs"], categories: ["all"], status: true },
+  { group: "apps", version: "v1", kind: "ReplicaSet", plural: "replicasets", namespaced: true, shortNames: ["rs"], categories: ["all"], status: true, scale: true },
   { group: "rbac.authorization.k8s.io", version: "v1", kind: "Role", plural: "roles", namespaced: true },
   { group: "rbac.authorization.k8s.io", version: "v1", kind: "RoleBinding", plural: "rolebindings", namespaced: true },
   { group: "rbac.authorization.k8s.io", version: "v1", kind: "ClusterRole", plural: "clusterroles", namespaced: false },
@@ -86,6 +89,7 @@ export const BUILTIN_RESOURCES: readonly ResourceType[] = BUILTINS.map((spec) =>
   shortNames: spec.shortNames ?? [],
   categories: spec.categories ?? [],
   statusSubresource: spec.status ?? false,
+  scaleSubresource: spec.scale ?? false,
 }));
 
 const VERSION_PATTERN = /^v(\d+)(?:(alpha|beta)(\d+))?$/;

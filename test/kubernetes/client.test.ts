@@ -1,4 +1,7 @@
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { stringify } from "yaml";
 import { NEVER_READY_ANNOTATION, type Sandbox } from "../../src/sandbox/index.js";
 import { withSandbox, type TestSandbox } from "../support/sandbox.js";
 import { createClusterClient, type KubeClusterClient } from "../../src/providers/kubernetes/client.js";
@@ -64,6 +67,31 @@ describe("KubeClusterClient against the sandbox", () => {
     const sourceCluster = sandbox.clusters.get("source");
     const auth = sourceCluster?.requests.at(-1);
     expect(auth).toBeDefined();
+  });
+
+  it("Given a context whose credentials come from an exec plugin, When called, Then the plugin's token is sent", async () => {
+    const plugin = join(env.dir, "auth-plugin.sh");
+    const token = sandbox.clusters.get("target")?.token ?? "";
+    const credential = { apiVersion: "client.authentication.k8s.io/v1beta1", kind: "ExecCredential", status: { token } };
+    await writeFile(plugin, `#!/bin/sh\necho '${JSON.stringify(credential)}'\n`, { mode: 0o755 });
+    const config = join(env.dir, "exec-kubeconfig");
+    await writeFile(
+      config,
+      stringify({
+        apiVersion: "v1",
+        kind: "Config",
+        clusters: [{ name: "gke", cluster: { server: sandbox.clusters.get("target")?.server, "insecure-skip-tls-verify": true } }],
+        users: [{ name: "gke", user: { exec: { apiVersion: "client.authentication.k8s.io/v1beta1", command: plugin, interactiveMode: "Never" } } }],
+        contexts: [{ name: "gke_project_zone_cluster", context: { cluster: "gke", user: "gke" } }],
+      }),
+    );
+    const viaPlugin = createClusterClient("gke_project_zone_cluster", { kubeconfig: config });
+    expect(await viaPlugin.get({ apiVersion: "v1", kind: "Namespace", name: "apps" })).toBeDefined();
+    viaPlugin.close();
+    // The token matters: the same plugin handing out another one is turned away.
+    await writeFile(plugin, `#!/bin/sh\necho '${JSON.stringify({ ...credential, status: { token: "wrong" } })}'\n`);
+    const refused = createClusterClient("gke_project_zone_cluster", { kubeconfig: config });
+    await expect(refused.get({ apiVersion: "v1", kind: "Namespace", name: "apps" })).rejects.toThrow(/401/);
   });
 
   it("Given server-side apply twice with different data, Then the object is created, then updated, as clustershift", async () => {

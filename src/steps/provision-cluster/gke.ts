@@ -7,7 +7,7 @@ import { OPERATION_TIMEOUT_MS, waitForGkeOperation } from "../../providers/gke/o
 import { poll } from "../../providers/gke/poll.js";
 import type { ClusterRef, GkeCluster, GkePort } from "../../providers/gke/port.js";
 import { formatDuration } from "../../playbook/duration.js";
-import { applyContext, planContext } from "./kubeconfig-change.js";
+import { applyContext, contextAddress, planContext } from "./kubeconfig-change.js";
 import { clusterAddress, clusterDrift, describeSpec, type ProvisionInstance } from "./spec.js";
 
 type GkeInstance = Extract<ProvisionInstance, { provider: "gke" }>;
@@ -66,7 +66,7 @@ export async function applyGke(instance: GkeInstance, changes: Change[], ctx: Wr
     );
   }
   const cluster = await waitRunning(port, ref, ctx);
-  if (changes.some((c) => c.address.startsWith("kubeconfig ") && c.action !== "no-op")) {
+  if (changes.some((c) => c.address === contextAddress(context) && c.action !== "no-op")) {
     await applyContext(ctx, context, kubeconfigPatch(ref, cluster, context));
   }
 }

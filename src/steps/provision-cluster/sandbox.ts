@@ -1,7 +1,7 @@
 import type { Change, ChangeEntry, ReadContext, WriteContext } from "../../engine/types.js";
 import { tokenKubeconfigPatch } from "../../providers/gke/kubeconfig.js";
 import { sandboxProvisioner, type SandboxCluster } from "../../providers/sandbox-provisioner/index.js";
-import { applyContext, planContext } from "./kubeconfig-change.js";
+import { applyContext, contextAddress, planContext } from "./kubeconfig-change.js";
 import type { ProvisionInstance } from "./spec.js";
 
 type SandboxInstance = Extract<ProvisionInstance, { provider: "sandbox" }>;
@@ -52,7 +52,7 @@ export async function applySandbox(
     );
   }
   if (!cluster) throw new Error(`sandbox cluster ${instance.name} is missing after apply: this is a bug`);
-  if (changes.some((c) => c.address.startsWith("kubeconfig ") && c.action !== "no-op")) {
+  if (changes.some((c) => c.address === contextAddress(instance.context) && c.action !== "no-op")) {
     await applyContext(ctx, instance.context, kubeconfigPatch(instance, cluster));
   }
 }
