@@ -1,6 +1,17 @@
 import { randomUUID } from "node:crypto";
 import { ServiceAddresses } from "./addresses.js";
-import { clone, deepEqual, isObject, objectAt, stringAt, type Json, type JsonObject } from "./json.js";
+import {
+  clone,
+  deepEqual,
+  ensureObject,
+  isObject,
+  metadataOf,
+  objectAt,
+  stringAt,
+  timestamp,
+  type Json,
+  type JsonObject,
+} from "./json.js";
 import { nameError, prepareKind, typeFromCrd } from "./kinds.js";
 import { builtinListType, schemaListType, type ListTypeResolver } from "./list-types.js";
 import { applyConfig, recordUpdate, type FieldScope, type Manager } from "./managed-fields.js";
@@ -63,17 +74,6 @@ const NAMESPACES = resourceKey("", "namespaces");
 const PROTECTED_NAMESPACES = new Set(["default", "kube-system", "kube-public"]);
 const GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789";
 
-export function timestamp(): string {
-  return new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
-}
-
-function metadataOf(object: JsonObject): JsonObject {
-  const metadata = object["metadata"];
-  if (isObject(metadata)) return metadata;
-  const created: JsonObject = {};
-  object["metadata"] = created;
-  return created;
-}
 
 function withoutMetaAndStatus(object: JsonObject): JsonObject {
   const { metadata: _m, status: _s, apiVersion: _a, kind: _k, ...rest } = object;
@@ -360,6 +360,7 @@ export class ClusterApi {
   private checkBody(type: ResourceType, namespace: string, name: string | undefined, body: Json, version: string): JsonObject {
     if (!isObject(body)) throw badRequest("the request body must be a JSON or YAML object");
     const object = clone(body);
+    ensureObject(object, "metadata");
     const expected = groupVersion(type.group, version);
     const apiVersion = object["apiVersion"];
     if (apiVersion !== undefined && apiVersion !== expected) {
@@ -403,14 +404,14 @@ export class ClusterApi {
     if (scope === "status" && before) {
       next = { ...clone(before), status: object["status"] ?? null };
       if (next["status"] === null) delete next["status"];
-      if (ownership === "apply") metadataOf(next)["managedFields"] = metadataOf(object)["managedFields"] ?? [];
+      if (ownership === "apply") ensureObject(next, "metadata")["managedFields"] = metadataOf(object)["managedFields"] ?? [];
     } else if (scope === "main") {
       if (before?.["status"] !== undefined) next["status"] = clone(before["status"]);
       else delete next["status"];
     }
     next["apiVersion"] = groupVersion(type.group, type.storageVersion);
     next["kind"] = type.kind;
-    const metadata = metadataOf(next);
+    const metadata = ensureObject(next, "metadata");
     const name = stringAt(metadata, "name") ?? "";
     for (const field of ["resourceVersion", "selfLink", "deletionTimestamp", "deletionGracePeriodSeconds"]) delete metadata[field];
     if (before) {

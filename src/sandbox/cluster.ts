@@ -233,7 +233,7 @@ export class SandboxClusterServer implements SandboxCluster {
   private record(req: IncomingMessage, res: ServerResponse): void {
     const entry: RequestRecord = { method: req.method ?? "GET", path: req.url ?? "/", status: 0 };
     this.log.push(entry);
-    if (this.log.length > REQUEST_LOG_LIMIT) this.log.splice(0, this.log.length - REQUEST_LOG_LIMIT);
+    if (this.log.length > REQUEST_LOG_LIMIT + 1000) this.log.splice(0, this.log.length - REQUEST_LOG_LIMIT);
     res.on("finish", () => (entry.status = res.statusCode));
     res.on("close", () => {
       if (entry.status === 0) entry.status = res.headersSent ? res.statusCode : -1;

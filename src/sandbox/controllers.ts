@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { loadBalancerPool } from "./addresses.js";
-import { timestamp, type ClusterApi } from "./api.js";
-import { deepEqual, isObject, objectAt, stringAt, type Json, type JsonObject } from "./json.js";
+import type { ClusterApi } from "./api.js";
+import { deepEqual, isObject, metadataOf, objectAt, stringAt, timestamp, type Json, type JsonObject } from "./json.js";
 import { resourceKey, type ResourceType } from "./resources.js";
 import type { StoreEvent } from "./store.js";
 
@@ -26,10 +26,6 @@ const SERVICES = resourceKey("", "services");
 const NAMESPACES = resourceKey("", "namespaces");
 
 let clusterSerial = 0;
-
-function metadataOf(object: JsonObject): JsonObject {
-  return objectAt(object, "metadata") ?? {};
-}
 
 function neverReady(object: JsonObject): boolean {
   return stringAt(objectAt(metadataOf(object), "annotations"), NEVER_READY_ANNOTATION) === "true";

@@ -45,6 +45,16 @@ export function stringAt(parent: JsonObject | undefined, key: string): string | 
   return typeof value === "string" ? value : undefined;
 }
 
+/** An object's metadata, or an empty object when it has none (for reading). */
+export function metadataOf(object: JsonObject): JsonObject {
+  return objectAt(object, "metadata") ?? {};
+}
+
+/** Timestamps as the API server writes them: RFC 3339, whole seconds, UTC. */
+export function timestamp(date = new Date()): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
 /** Returns the child object, creating (and attaching) it when absent or not an object. */
 export function ensureObject(parent: JsonObject, key: string): JsonObject {
   const value = parent[key];

@@ -1,5 +1,5 @@
 import type { ServiceAddresses } from "./addresses.js";
-import { ensureObject, isObject, objectAt, stringAt, type Json, type JsonObject } from "./json.js";
+import { ensureObject, isObject, objectAt, stringAt, timestamp, type Json, type JsonObject } from "./json.js";
 import { compareVersions, type ResourceType } from "./resources.js";
 import { invalid, type ApiError, type StatusCause } from "./status.js";
 
@@ -215,7 +215,7 @@ function prepareCrd(ctx: PrepareContext): void {
   setDefault(names, "singular", type.singular);
   setDefault(names, "listKind", type.listKind);
   setDefault(spec, "conversion", { strategy: "None" });
-  const stamp = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+  const stamp = timestamp();
   const condition = (kind: string, reason: string, message: string): JsonObject => ({
     type: kind,
     status: "True",

@@ -36,7 +36,11 @@ export class ApiError extends Error {
       reason: this.reason,
       code: this.code,
     };
-    if (this.details) status["details"] = this.details as JsonObject;
+    if (this.details) {
+      // Like the real server, empty fields (the core group's "") are left out.
+      const details = Object.fromEntries(Object.entries(this.details).filter(([, v]) => v !== "" && v !== undefined));
+      status["details"] = details as JsonObject;
+    }
     return status;
   }
 }

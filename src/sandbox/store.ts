@@ -1,4 +1,4 @@
-import type { JsonObject } from "./json.js";
+import { metadataOf, type JsonObject } from "./json.js";
 
 export type EventType = "ADDED" | "MODIFIED" | "DELETED";
 
@@ -17,10 +17,6 @@ export type StoreListener = (event: StoreEvent) => void;
 
 const LOG_LIMIT = 50_000;
 const LOG_TRIM = 10_000;
-
-function metadataOf(object: JsonObject): JsonObject {
-  return object["metadata"] as JsonObject;
-}
 
 /**
  * Objects of one cluster, indexed by type, namespace and name, with one resourceVersion counter and a bounded

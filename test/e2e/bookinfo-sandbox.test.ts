@@ -124,6 +124,8 @@ describe("clustershift apply of playbooks/bookinfo-sandbox.yaml against the sand
     await env.refreshKubeconfig();
     const target = cluster(clientsFor(), "bookinfo-target");
     expect(await target.list("apps/v1", "Deployment", { namespace: "bookinfo" })).toEqual([]);
-    expect(await target.get({ apiVersion: "v1", kind: "Namespace", name: "asm-ingress" })).toBeUndefined();
+    // A deleted namespace is Terminating for a moment, as on a real cluster.
+    const gone = (o: KubeObject | undefined) => (o === undefined ? true : undefined);
+    await expect(target.waitFor({ apiVersion: "v1", kind: "Namespace", name: "asm-ingress" }, gone, 5000, () => undefined)).resolves.toBe(true);
   });
 });

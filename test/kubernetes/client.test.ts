@@ -72,7 +72,11 @@ describe("KubeClusterClient against the sandbox", () => {
   it("Given a context whose credentials come from an exec plugin, When called, Then the plugin's token is sent", async () => {
     const plugin = join(env.dir, "auth-plugin.sh");
     const token = sandbox.clusters.get("target")?.token ?? "";
-    const credential = { apiVersion: "client.authentication.k8s.io/v1beta1", kind: "ExecCredential", status: { token } };
+    const credential = {
+      apiVersion: "client.authentication.k8s.io/v1beta1",
+      kind: "ExecCredential",
+      status: { token },
+    };
     await writeFile(plugin, `#!/bin/sh\necho '${JSON.stringify(credential)}'\n`, { mode: 0o755 });
     const config = join(env.dir, "exec-kubeconfig");
     await writeFile(
@@ -80,8 +84,24 @@ describe("KubeClusterClient against the sandbox", () => {
       stringify({
         apiVersion: "v1",
         kind: "Config",
-        clusters: [{ name: "gke", cluster: { server: sandbox.clusters.get("target")?.server, "insecure-skip-tls-verify": true } }],
-        users: [{ name: "gke", user: { exec: { apiVersion: "client.authentication.k8s.io/v1beta1", command: plugin, interactiveMode: "Never" } } }],
+        clusters: [
+          {
+            name: "gke",
+            cluster: { server: sandbox.clusters.get("target")?.server, "insecure-skip-tls-verify": true },
+          },
+        ],
+        users: [
+          {
+            name: "gke",
+            user: {
+              exec: {
+                apiVersion: "client.authentication.k8s.io/v1beta1",
+                command: plugin,
+                interactiveMode: "Never",
+              },
+            },
+          },
+        ],
         contexts: [{ name: "gke_project_zone_cluster", context: { cluster: "gke", user: "gke" } }],
       }),
     );
@@ -89,7 +109,10 @@ describe("KubeClusterClient against the sandbox", () => {
     expect(await viaPlugin.get({ apiVersion: "v1", kind: "Namespace", name: "apps" })).toBeDefined();
     viaPlugin.close();
     // The token matters: the same plugin handing out another one is turned away.
-    await writeFile(plugin, `#!/bin/sh\necho '${JSON.stringify({ ...credential, status: { token: "wrong" } })}'\n`);
+    await writeFile(
+      plugin,
+      `#!/bin/sh\necho '${JSON.stringify({ ...credential, status: { token: "wrong" } })}'\n`,
+    );
     const refused = createClusterClient("gke_project_zone_cluster", { kubeconfig: config });
     await expect(refused.get({ apiVersion: "v1", kind: "Namespace", name: "apps" })).rejects.toThrow(/401/);
   });

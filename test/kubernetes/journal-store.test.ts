@@ -117,14 +117,12 @@ describe("KubernetesJournalStore against the sandbox", () => {
     await expect(b.lock(holder("runner-b"), () => {})).rejects.toThrow(
       new LockedError(`locked by pid ${process.pid} on runner-a since 2025-01-01T00:00:00.000Z`),
     );
-    const lease = env
-      .cluster("source")
-      .get({
-        apiVersion: "coordination.k8s.io/v1",
-        kind: "Lease",
-        namespace: "clustershift",
-        name: "clustershift-locked",
-      });
+    const lease = env.cluster("source").get({
+      apiVersion: "coordination.k8s.io/v1",
+      kind: "Lease",
+      namespace: "clustershift",
+      name: "clustershift-locked",
+    });
     expect(lease?.spec).toMatchObject({
       holderIdentity: `${process.pid}@runner-a`,
       leaseDurationSeconds: 60,

@@ -1,5 +1,6 @@
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
+import { startSandbox, type SandboxExtension } from "../../src/sandbox/index.js";
 import { useSandbox } from "../support/sandbox.js";
 import { failure, raw } from "./helpers.js";
 
@@ -114,6 +115,35 @@ describe("control API", () => {
       expect((await raw(source, "GET", "/api/v1/namespaces")).status).toBe(200);
     } finally {
       target.setFaults({});
+    }
+  });
+
+  it("Given an extension, Then it serves under /sandbox/v1/<prefix>/ on every cluster port, behind the token, without faults", async () => {
+    const calls: { path: string; body: unknown; method: string | undefined }[] = [];
+    const extension: SandboxExtension = {
+      prefix: "echo",
+      handle(req, res, path, body) {
+        calls.push({ path, body, method: req.method });
+        res.writeHead(200, { "Content-Type": "application/json" });
+        res.end(JSON.stringify({ path }));
+        return Promise.resolve();
+      },
+    };
+    const sandbox = await startSandbox({ clusters: ["a", "b"], extensions: [extension] });
+    try {
+      const a = sandbox.clusters.get("a");
+      const b = sandbox.clusters.get("b");
+      if (!a || !b) throw new Error("clusters missing");
+      a.setFaults({ errorRate: 1 });
+      expect((await raw(a, "POST", "/sandbox/v1/echo/zones/z1", { body: { x: 1 } })).body).toEqual({ path: "/zones/z1" });
+      expect((await raw(b, "GET", "/sandbox/v1/echo/")).status).toBe(200);
+      expect((await raw(b, "GET", "/sandbox/v1/echo/", { token: a.token })).status).toBe(401);
+      expect(calls).toEqual([
+        { path: "/zones/z1", body: { x: 1 }, method: "POST" },
+        { path: "/", body: undefined, method: "GET" },
+      ]);
+    } finally {
+      await sandbox.stop();
     }
   });
 

@@ -65,6 +65,24 @@ describe.skipIf(!hasKubectl())("the real kubectl", () => {
     await run(["delete", "namespace", "boutique"]);
   });
 
+  it("Given imperative commands (create, label, scale), Then kubectl's protobuf bodies and the scale subresource work", async () => {
+    await run(["create", "namespace", "imperative"]);
+    await run(["create", "configmap", "cfg", "-n", "imperative", "--from-literal=a=b"]);
+    await run(["create", "secret", "generic", "pw", "-n", "imperative", "--from-literal=password=hunter2"]);
+    await run(["create", "serviceaccount", "robot", "-n", "imperative"]);
+    await run(["label", "namespace", "imperative", "team=blue"]);
+    expect(JSON.parse(await run(["get", "cm", "cfg", "-n", "imperative", "-o", "json"]))).toMatchObject({ data: { a: "b" } });
+    const secret = await run(["get", "secret", "pw", "-n", "imperative", "-o", "jsonpath={.data.password}"]);
+    expect(Buffer.from(secret, "base64").toString()).toBe("hunter2");
+    expect(await run(["get", "ns", "-l", "team=blue", "-o", "name"])).toBe("namespace/imperative\n");
+
+    const deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers: [{name: web, image: nginx}]\n";
+    await kubectl(env().kubeconfigPath, ["apply", "--server-side", "-n", "imperative", "-f", "-"], { context: "source", input: deployment });
+    await run(["scale", "deployment/web", "--replicas=4", "-n", "imperative"]);
+    await run(["rollout", "status", "deployment/web", "-n", "imperative", "--timeout=10s"]);
+    expect(await run(["get", "deployment", "web", "-n", "imperative", "-o", "jsonpath={.status.readyReplicas}"])).toBe("4");
+  });
+
   it("Given a field owned by clustershift, When kubectl applies another value, Then it reports the conflict; with --force-conflicts it wins", async () => {
     const api = KubernetesObjectApi.makeApiClient(env().kubeConfig("source"));
     const object = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "owned", namespace: "default" }, data: { key: "clustershift" } };

@@ -153,7 +153,13 @@ export class KubernetesJournalStore implements JournalStore {
   private ensureNamespace(): Promise<void> {
     this.namespaceReady ??= (async () => {
       const ref = { apiVersion: "v1", kind: "Namespace", name: this.namespace };
-      if (await this.port.get(ref)) return;
+      try {
+        if (await this.port.get(ref)) return;
+      } catch (error) {
+        // Allowed into the namespace but not to read Namespaces: it exists, or writes will say so.
+        if (isApiStatus(error, 403)) return;
+        throw error;
+      }
       try {
         await this.port.create({ ...ref, metadata: { name: this.namespace, labels: MANAGED_BY } });
       } catch (error) {
