@@ -52,7 +52,8 @@ export function describeEvent(event: RunEvent): string | undefined {
     case "rollback-finished":
       return `rollback: ${event.reverted} change(s) reverted`;
     case "run-finished":
-      return event.message;
+      // A failure's message goes to stderr from the CLI; repeating it here would say it twice.
+      return event.outcome === "failed" || event.outcome === "rolled-back" ? undefined : event.message;
   }
 }
 

@@ -59,11 +59,19 @@ export class AddressPool {
 }
 
 /** External load-balancer addresses (TEST-NET-3), unique across every cluster of the process. */
-export const loadBalancerPool = new AddressPool(parseIpv4("203.0.113.1") ?? 0, parseIpv4("203.0.113.254") ?? 0, ipv4);
+export const loadBalancerPool = new AddressPool(
+  parseIpv4("203.0.113.1") ?? 0,
+  parseIpv4("203.0.113.254") ?? 0,
+  ipv4,
+);
 
 /** One cluster's Service ClusterIPs (10.96.0.0/12) and NodePorts (30000–32767). */
 export class ServiceAddresses {
-  private readonly clusterIps = new AddressPool(parseIpv4("10.96.0.1") ?? 0, parseIpv4("10.111.255.254") ?? 0, ipv4);
+  private readonly clusterIps = new AddressPool(
+    parseIpv4("10.96.0.1") ?? 0,
+    parseIpv4("10.111.255.254") ?? 0,
+    ipv4,
+  );
   private readonly nodePorts = new Map<number, string>();
   private readonly portsByService = new Map<string, number[]>();
 
@@ -73,7 +81,8 @@ export class ServiceAddresses {
       const n = parseIpv4(requested);
       if (n === undefined) throw invalidField("spec.clusterIP", requested, "must be a valid IP address");
       const holder = this.clusterIps.holderOf(requested);
-      if (holder !== undefined && holder !== service) throw invalidField("spec.clusterIP", requested, "provided IP is already allocated");
+      if (holder !== undefined && holder !== service)
+        throw invalidField("spec.clusterIP", requested, "provided IP is already allocated");
       if (!dryRun) {
         this.clusterIps.release(service);
         this.clusterIps.reserve(requested, service);
@@ -81,7 +90,8 @@ export class ServiceAddresses {
       return requested;
     }
     const ip = dryRun ? this.clusterIps.peek() : this.clusterIps.acquire(service);
-    if (ip === undefined) throw new ApiError(500, "InternalError", "failed to allocate a serviceIP: range is full");
+    if (ip === undefined)
+      throw new ApiError(500, "InternalError", "failed to allocate a serviceIP: range is full");
     return ip;
   }
 
@@ -104,8 +114,13 @@ export class ServiceAddresses {
         out.push(port);
         continue;
       }
-      while (candidate <= 32767 && ((this.nodePorts.has(candidate) && !mine.has(candidate)) || taken.has(candidate))) candidate++;
-      if (candidate > 32767) throw new ApiError(500, "InternalError", "failed to allocate a nodePort: range is full");
+      while (
+        candidate <= 32767 &&
+        ((this.nodePorts.has(candidate) && !mine.has(candidate)) || taken.has(candidate))
+      )
+        candidate++;
+      if (candidate > 32767)
+        throw new ApiError(500, "InternalError", "failed to allocate a nodePort: range is full");
       taken.add(candidate);
       out.push(candidate);
     }
@@ -131,8 +146,15 @@ export class ServiceAddresses {
 }
 
 function invalidField(field: string, value: string | number, detail: string): ApiError {
-  return new ApiError(422, "Invalid", `Service is invalid: ${field}: Invalid value: ${JSON.stringify(value)}: ${detail}`, {
-    kind: "Service",
-    causes: [{ reason: "FieldValueInvalid", field, message: `Invalid value: ${JSON.stringify(value)}: ${detail}` }],
-  });
+  return new ApiError(
+    422,
+    "Invalid",
+    `Service is invalid: ${field}: Invalid value: ${JSON.stringify(value)}: ${detail}`,
+    {
+      kind: "Service",
+      causes: [
+        { reason: "FieldValueInvalid", field, message: `Invalid value: ${JSON.stringify(value)}: ${detail}` },
+      ],
+    },
+  );
 }

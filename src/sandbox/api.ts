@@ -74,7 +74,6 @@ const NAMESPACES = resourceKey("", "namespaces");
 const PROTECTED_NAMESPACES = new Set(["default", "kube-system", "kube-public"]);
 const GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789";
 
-
 function withoutMetaAndStatus(object: JsonObject): JsonObject {
   const { metadata: _m, status: _s, apiVersion: _a, kind: _k, ...rest } = object;
   return rest;
@@ -98,18 +97,23 @@ function defaultManager(userAgent: string | undefined): string {
 }
 
 function encodeContinue(rv: number, namespace: string, name: string): string {
-  return Buffer.from(JSON.stringify({ v: "meta.k8s.io/v1", rv, start: [namespace, name] })).toString("base64url");
+  return Buffer.from(JSON.stringify({ v: "meta.k8s.io/v1", rv, start: [namespace, name] })).toString(
+    "base64url",
+  );
 }
 
 function decodeContinue(token: string): [string, string] {
   try {
     const parsed = JSON.parse(Buffer.from(token, "base64url").toString("utf8")) as unknown;
     const start = isObject(parsed) ? parsed["start"] : undefined;
-    if (Array.isArray(start) && typeof start[0] === "string" && typeof start[1] === "string") return [start[0], start[1]];
+    if (Array.isArray(start) && typeof start[0] === "string" && typeof start[1] === "string")
+      return [start[0], start[1]];
   } catch {
     // fall through to the error the real server gives
   }
-  throw badRequest("continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)");
+  throw badRequest(
+    "continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)",
+  );
 }
 
 /**
@@ -123,7 +127,12 @@ export class ClusterApi {
 
   typeForKind(apiVersion: string, kind: string): ResourceType {
     const type = this.registry.forKind(apiVersion, kind);
-    if (!type) throw new ApiError(404, "NotFound", `the server could not find the requested resource (${apiVersion} ${kind})`);
+    if (!type)
+      throw new ApiError(
+        404,
+        "NotFound",
+        `the server could not find the requested resource (${apiVersion} ${kind})`,
+      );
     return type;
   }
 
@@ -132,7 +141,11 @@ export class ClusterApi {
   }
 
   get(type: ResourceType, namespace: string, name: string): JsonObject {
-    const object = this.store.get(resourceKey(type.group, type.plural), type.namespaced ? namespace : "", name);
+    const object = this.store.get(
+      resourceKey(type.group, type.plural),
+      type.namespaced ? namespace : "",
+      name,
+    );
     if (!object) throw notFound(type, name);
     return object;
   }
@@ -183,13 +196,19 @@ export class ClusterApi {
     const generateName = stringAt(metadata, "generateName") ?? "";
     if (name === "" && generateName !== "") {
       do {
-        name = generateName + Array.from({ length: 5 }, () => GENERATE_ALPHABET[Math.floor(Math.random() * 27)]).join("");
+        name =
+          generateName +
+          Array.from({ length: 5 }, () => GENERATE_ALPHABET[Math.floor(Math.random() * 27)]).join("");
       } while (this.store.get(resourceKey(type.group, type.plural), type.namespaced ? namespace : "", name));
       metadata["name"] = name;
     }
     if (name === "") {
       throw invalid(type.kind, type.group, "", [
-        { reason: "FieldValueRequired", field: "metadata.name", message: "Required value: name or generateName is required" },
+        {
+          reason: "FieldValueRequired",
+          field: "metadata.name",
+          message: "Required value: name or generateName is required",
+        },
       ]);
     }
     this.requireNamespace(type, namespace, name);
@@ -199,14 +218,27 @@ export class ClusterApi {
     return this.write(type, undefined, object, options, "update");
   }
 
-  update(type: ResourceType, namespace: string, name: string, body: Json, options: WriteOptions): WriteResult {
+  update(
+    type: ResourceType,
+    namespace: string,
+    name: string,
+    body: Json,
+    options: WriteOptions,
+  ): WriteResult {
     const object = this.checkBody(type, namespace, name, body, options.version);
     const before = this.get(type, namespace, name);
     this.checkResourceVersion(type, name, before, object);
     return this.write(type, before, object, options, "update");
   }
 
-  patch(type: ResourceType, namespace: string, name: string, patchType: PatchType, body: Json, options: WriteOptions): WriteResult {
+  patch(
+    type: ResourceType,
+    namespace: string,
+    name: string,
+    patchType: PatchType,
+    body: Json,
+    options: WriteOptions,
+  ): WriteResult {
     if (patchType === "apply") return this.apply(type, namespace, name, body, options);
     const before = this.get(type, namespace, name);
     const current = { ...before, apiVersion: groupVersion(type.group, options.version), kind: type.kind };
@@ -229,13 +261,21 @@ export class ClusterApi {
   }
 
   apply(type: ResourceType, namespace: string, name: string, body: Json, options: WriteOptions): WriteResult {
-    if (!options.fieldManager) throw badRequest("PATCH, application/apply-patch+yaml requires fieldManager to be set");
+    if (!options.fieldManager)
+      throw badRequest("PATCH, application/apply-patch+yaml requires fieldManager to be set");
     if (!isObject(body) || typeof body["apiVersion"] !== "string" || typeof body["kind"] !== "string") {
       throw badRequest("apply patches must set apiVersion and kind");
     }
     const applied = this.checkBody(type, namespace, name, body, options.version);
     const metadata = metadataOf(applied);
-    for (const field of ["uid", "creationTimestamp", "generation", "managedFields", "selfLink", "deletionTimestamp"]) {
+    for (const field of [
+      "uid",
+      "creationTimestamp",
+      "generation",
+      "managedFields",
+      "selfLink",
+      "deletionTimestamp",
+    ]) {
       delete metadata[field];
     }
     const key = resourceKey(type.group, type.plural);
@@ -255,7 +295,15 @@ export class ClusterApi {
       subresource: options.subresource ?? "",
       apiVersion: groupVersion(type.group, options.version),
     };
-    const merged = applyConfig(before, applied, manager, this.listTypes(type, options.version), scope, options.force === true, timestamp());
+    const merged = applyConfig(
+      before,
+      applied,
+      manager,
+      this.listTypes(type, options.version),
+      scope,
+      options.force === true,
+      timestamp(),
+    );
     return this.write(type, before, merged, options, "apply");
   }
 
@@ -269,13 +317,22 @@ export class ClusterApi {
     const metadata = metadataOf(before);
     const pre = options.preconditions;
     if (pre?.uid && pre.uid !== stringAt(metadata, "uid")) {
-      throw conflict(type, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${stringAt(metadata, "uid") ?? ""}`);
+      throw conflict(
+        type,
+        name,
+        `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${stringAt(metadata, "uid") ?? ""}`,
+      );
     }
     if (pre?.resourceVersion && pre.resourceVersion !== stringAt(metadata, "resourceVersion")) {
-      throw conflict(type, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${stringAt(metadata, "resourceVersion") ?? ""}`);
+      throw conflict(
+        type,
+        name,
+        `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${stringAt(metadata, "resourceVersion") ?? ""}`,
+      );
     }
     const isNamespace = type.group === "" && type.kind === "Namespace";
-    if (isNamespace && PROTECTED_NAMESPACES.has(name)) throw forbidden(type, name, "this namespace may not be deleted");
+    if (isNamespace && PROTECTED_NAMESPACES.has(name))
+      throw forbidden(type, name, "this namespace may not be deleted");
     if (isNamespace && metadata["deletionTimestamp"]) {
       throw conflict(
         type,
@@ -316,20 +373,38 @@ export class ClusterApi {
     this.store.commit("DELETED", NAMESPACES, namespace);
   }
 
-  deleteCollection(type: ResourceType, namespace: string | undefined, options: ListOptions, dryRun: boolean): JsonObject[] {
-    return this.list(type, namespace, { ...options, limit: undefined, continue: undefined }).items.map((object) => {
-      const metadata = metadataOf(object);
-      return this.delete(type, stringAt(metadata, "namespace") ?? "", stringAt(metadata, "name") ?? "", { dryRun });
-    });
+  deleteCollection(
+    type: ResourceType,
+    namespace: string | undefined,
+    options: ListOptions,
+    dryRun: boolean,
+  ): JsonObject[] {
+    return this.list(type, namespace, { ...options, limit: undefined, continue: undefined }).items.map(
+      (object) => {
+        const metadata = metadataOf(object);
+        return this.delete(type, stringAt(metadata, "namespace") ?? "", stringAt(metadata, "name") ?? "", {
+          dryRun,
+        });
+      },
+    );
   }
 
   /** Status written by a simulated controller, through the status subresource like the real ones. */
-  writeStatus(type: ResourceType, object: JsonObject, status: JsonObject, manager = "kube-controller-manager"): JsonObject {
+  writeStatus(
+    type: ResourceType,
+    object: JsonObject,
+    status: JsonObject,
+    manager = "kube-controller-manager",
+  ): JsonObject {
     const result = this.write(
       type,
       object,
       { ...object, status },
-      { version: type.storageVersion, fieldManager: manager, subresource: type.statusSubresource ? "status" : undefined },
+      {
+        version: type.storageVersion,
+        fieldManager: manager,
+        subresource: type.statusSubresource ? "status" : undefined,
+      },
       "update",
     );
     return result.object;
@@ -345,11 +420,20 @@ export class ClusterApi {
     const found = this.store.get(NAMESPACES, "", namespace);
     if (!found) throw notFound({ group: "", plural: "namespaces" }, namespace);
     if (metadataOf(found)["deletionTimestamp"]) {
-      throw forbidden(type, name, `unable to create new content in namespace ${namespace} because it is being terminated`);
+      throw forbidden(
+        type,
+        name,
+        `unable to create new content in namespace ${namespace} because it is being terminated`,
+      );
     }
   }
 
-  private checkResourceVersion(type: ResourceType, name: string, before: JsonObject, object: JsonObject): void {
+  private checkResourceVersion(
+    type: ResourceType,
+    name: string,
+    before: JsonObject,
+    object: JsonObject,
+  ): void {
     const wanted = stringAt(objectAt(object, "metadata"), "resourceVersion");
     if (wanted && wanted !== stringAt(objectAt(before, "metadata"), "resourceVersion")) {
       throw conflict(type, name, STALE_OBJECT);
@@ -357,24 +441,36 @@ export class ClusterApi {
   }
 
   /** A copy of the request body, checked against the request path and with its namespace and name filled in. */
-  private checkBody(type: ResourceType, namespace: string, name: string | undefined, body: Json, version: string): JsonObject {
+  private checkBody(
+    type: ResourceType,
+    namespace: string,
+    name: string | undefined,
+    body: Json,
+    version: string,
+  ): JsonObject {
     if (!isObject(body)) throw badRequest("the request body must be a JSON or YAML object");
     const object = clone(body);
     ensureObject(object, "metadata");
     const expected = groupVersion(type.group, version);
     const apiVersion = object["apiVersion"];
     if (apiVersion !== undefined && apiVersion !== expected) {
-      throw badRequest(`the API version in the data (${JSON.stringify(apiVersion)}) does not match the expected API version (${expected})`);
+      throw badRequest(
+        `the API version in the data (${JSON.stringify(apiVersion)}) does not match the expected API version (${expected})`,
+      );
     }
     const kind = object["kind"];
     if (kind !== undefined && kind !== type.kind) {
-      throw badRequest(`the kind in the data (${JSON.stringify(kind)}) does not match the expected kind (${type.kind})`);
+      throw badRequest(
+        `the kind in the data (${JSON.stringify(kind)}) does not match the expected kind (${type.kind})`,
+      );
     }
     const metadata = metadataOf(object);
     if (type.namespaced) {
       const bodyNamespace = stringAt(metadata, "namespace");
       if (bodyNamespace && bodyNamespace !== namespace) {
-        throw badRequest("the namespace of the provided object does not match the namespace sent on the request");
+        throw badRequest(
+          "the namespace of the provided object does not match the namespace sent on the request",
+        );
       }
       metadata["namespace"] = namespace;
     } else {
@@ -404,7 +500,8 @@ export class ClusterApi {
     if (scope === "status" && before) {
       next = { ...clone(before), status: object["status"] ?? null };
       if (next["status"] === null) delete next["status"];
-      if (ownership === "apply") ensureObject(next, "metadata")["managedFields"] = metadataOf(object)["managedFields"] ?? [];
+      if (ownership === "apply")
+        ensureObject(next, "metadata")["managedFields"] = metadataOf(object)["managedFields"] ?? [];
     } else if (scope === "main") {
       if (before?.["status"] !== undefined) next["status"] = clone(before["status"]);
       else delete next["status"];
@@ -413,7 +510,8 @@ export class ClusterApi {
     next["kind"] = type.kind;
     const metadata = ensureObject(next, "metadata");
     const name = stringAt(metadata, "name") ?? "";
-    for (const field of ["resourceVersion", "selfLink", "deletionTimestamp", "deletionGracePeriodSeconds"]) delete metadata[field];
+    for (const field of ["resourceVersion", "selfLink", "deletionTimestamp", "deletionGracePeriodSeconds"])
+      delete metadata[field];
     if (before) {
       const old = metadataOf(before);
       if (old["deletionTimestamp"]) metadata["deletionTimestamp"] = old["deletionTimestamp"];
@@ -434,14 +532,17 @@ export class ClusterApi {
       if (outcome.causes.length > 0) throw invalid(type.kind, type.group, name, outcome.causes);
       if (outcome.pruned.length > 0 && scope !== "status") {
         const unknown = outcome.pruned.map((p) => `unknown field "${p}"`);
-        if (options.fieldValidation === "Strict") throw badRequest(`strict decoding error: ${unknown.join(", ")}`);
+        if (options.fieldValidation === "Strict")
+          throw badRequest(`strict decoding error: ${unknown.join(", ")}`);
         if (options.fieldValidation === "Warn") warnings.push(...unknown);
       }
     }
 
     const oldGeneration = before ? Number(metadataOf(before)["generation"] ?? 1) : 0;
     metadata["generation"] =
-      before && deepEqual(withoutMetaAndStatus(before), withoutMetaAndStatus(next)) ? oldGeneration : oldGeneration + 1;
+      before && deepEqual(withoutMetaAndStatus(before), withoutMetaAndStatus(next))
+        ? oldGeneration
+        : oldGeneration + 1;
 
     if (ownership === "update") {
       const manager: Manager = {
@@ -450,13 +551,24 @@ export class ClusterApi {
         subresource: options.subresource ?? "",
         apiVersion: groupVersion(type.group, options.version),
       };
-      metadata["managedFields"] = recordUpdate(before, next, manager, this.listTypes(type, options.version), scope, now);
+      metadata["managedFields"] = recordUpdate(
+        before,
+        next,
+        manager,
+        this.listTypes(type, options.version),
+        scope,
+        now,
+      );
     }
 
     if (before && unchanged(before, next)) return { object: before, created: false, warnings };
     if (options.dryRun) {
       const rv = before ? metadataOf(before)["resourceVersion"] : undefined;
-      return { object: { ...next, metadata: { ...metadata, resourceVersion: rv ?? null } }, created: !before, warnings };
+      return {
+        object: { ...next, metadata: { ...metadata, resourceVersion: rv ?? null } },
+        created: !before,
+        warnings,
+      };
     }
     const key = resourceKey(type.group, type.plural);
     const stored = this.store.commit(before ? "MODIFIED" : "ADDED", key, next, before);

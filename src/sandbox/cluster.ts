@@ -1,7 +1,12 @@
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
-import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer, type Socket } from "node:net";
+import {
+  createServer as createTcpServer,
+  type AddressInfo,
+  type Server as TcpServer,
+  type Socket,
+} from "node:net";
 import type { KubeObject, ObjectRef } from "../providers/kubernetes/port.js";
 import { ClusterApi } from "./api.js";
 import { Controllers, type ControllerOptions } from "./controllers.js";
@@ -107,7 +112,12 @@ export class SandboxClusterServer implements SandboxCluster {
     });
   }
 
-  static async start(name: string, options: ControllerOptions, control: ControlPlane, crds: readonly JsonObject[]): Promise<SandboxClusterServer> {
+  static async start(
+    name: string,
+    options: ControllerOptions,
+    control: ControlPlane,
+    crds: readonly JsonObject[],
+  ): Promise<SandboxClusterServer> {
     const cluster = new SandboxClusterServer(name, options, control);
     installCrds(cluster.api, crds);
     await new Promise<void>((resolve, reject) => {
@@ -152,7 +162,11 @@ export class SandboxClusterServer implements SandboxCluster {
 
   get(ref: ObjectRef): KubeObject | undefined {
     const type = this.api.typeForKind(ref.apiVersion, ref.kind);
-    const object = this.api.store.get(resourceKey(type.group, type.plural), type.namespaced ? (ref.namespace ?? "default") : "", ref.name);
+    const object = this.api.store.get(
+      resourceKey(type.group, type.plural),
+      type.namespaced ? (ref.namespace ?? "default") : "",
+      ref.name,
+    );
     return object ? copy<KubeObject>({ ...object, apiVersion: ref.apiVersion }) : undefined;
   }
 
@@ -165,7 +179,11 @@ export class SandboxClusterServer implements SandboxCluster {
     const type = this.api.typeForKind(object.apiVersion, object.kind);
     const version = object.apiVersion.split("/").pop() ?? "";
     const namespace = type.namespaced ? (object.metadata.namespace ?? "default") : "";
-    const result = this.api.apply(type, namespace, object.metadata.name, copy<Json>(object), { version, fieldManager, force: true });
+    const result = this.api.apply(type, namespace, object.metadata.name, copy<Json>(object), {
+      version,
+      fieldManager,
+      force: true,
+    });
     return copy<KubeObject>({ ...result.object, apiVersion: object.apiVersion });
   }
 
@@ -189,7 +207,11 @@ export class SandboxClusterServer implements SandboxCluster {
   }
 
   kubeconfigEntry(options: KubeconfigOptions): KubeconfigEntry {
-    return { name: this.name, server: options.scheme === "http" ? this.server : this.httpsServer, token: this.token };
+    return {
+      name: this.name,
+      server: options.scheme === "http" ? this.server : this.httpsServer,
+      token: this.token,
+    };
   }
 
   describe(): JsonObject {
@@ -217,7 +239,10 @@ export class SandboxClusterServer implements SandboxCluster {
       "default",
       {
         metadata: { name: "kubernetes", labels: { component: "apiserver", provider: "kubernetes" } },
-        spec: { clusterIP: "10.96.0.1", ports: [{ name: "https", port: 443, protocol: "TCP", targetPort: 6443 }] },
+        spec: {
+          clusterIP: "10.96.0.1",
+          ports: [{ name: "https", port: 443, protocol: "TCP", targetPort: 6443 }],
+        },
       },
       options,
     );
@@ -259,7 +284,11 @@ export class SandboxClusterServer implements SandboxCluster {
         return;
       }
       if (fault.kind === "fail") {
-        sendError(res, faultError(fault.status, fault.retryAfterSeconds), fault.status === 429 ? { "Retry-After": String(fault.retryAfterSeconds) } : {});
+        sendError(
+          res,
+          faultError(fault.status, fault.retryAfterSeconds),
+          fault.status === 429 ? { "Retry-After": String(fault.retryAfterSeconds) } : {},
+        );
         return;
       }
       await handleKubernetes(this.api, req, res, url, `127.0.0.1:${this.boundPort}`, this.watches);
@@ -269,7 +298,11 @@ export class SandboxClusterServer implements SandboxCluster {
   }
 
   private async handleControl(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    const segments = url.pathname.slice(CONTROL_PREFIX.length).split("/").filter((s) => s !== "").map(decodeURIComponent);
+    const segments = url.pathname
+      .slice(CONTROL_PREFIX.length)
+      .split("/")
+      .filter((s) => s !== "")
+      .map(decodeURIComponent);
     const method = req.method ?? "GET";
     const raw = method === "GET" || method === "HEAD" ? Buffer.alloc(0) : await readBody(req);
     const body = parseBody(raw, req.headers["content-type"] ?? "application/json");
@@ -282,8 +315,12 @@ export class SandboxClusterServer implements SandboxCluster {
         return;
       }
       if (second === undefined && method === "POST") {
-        if (!isObject(body) || typeof body["name"] !== "string") throw badRequest("body must be {\"name\": string}");
-        const added = await this.control.addCluster(body["name"], typeof body["istio"] === "boolean" ? { istio: body["istio"] } : {});
+        if (!isObject(body) || typeof body["name"] !== "string")
+          throw badRequest('body must be {"name": string}');
+        const added = await this.control.addCluster(
+          body["name"],
+          typeof body["istio"] === "boolean" ? { istio: body["istio"] } : {},
+        );
         sendJson(res, 201, added.describe());
         return;
       }
@@ -318,7 +355,8 @@ export class SandboxClusterServer implements SandboxCluster {
   private handleFaults(method: string, body: Json | undefined, res: ServerResponse): void {
     if (method === "PUT") this.injector.set(parseFaultConfig(body));
     else if (method === "DELETE") this.injector.set({});
-    else if (method !== "GET") throw new ApiError(405, "MethodNotAllowed", `${method} is not allowed on faults`);
+    else if (method !== "GET")
+      throw new ApiError(405, "MethodNotAllowed", `${method} is not allowed on faults`);
     sendJson(res, 200, { ...this.injector.current, faultsInjected: this.injector.count });
   }
 }
@@ -326,14 +364,28 @@ export class SandboxClusterServer implements SandboxCluster {
 function faultError(status: number, retryAfterSeconds: number): ApiError {
   switch (status) {
     case 429:
-      return new ApiError(429, "TooManyRequests", "Too many requests, please try again later.", { retryAfterSeconds });
+      return new ApiError(429, "TooManyRequests", "Too many requests, please try again later.", {
+        retryAfterSeconds,
+      });
     case 503:
-      return new ApiError(503, "ServiceUnavailable", "The server is currently unable to handle the request (injected fault)");
+      return new ApiError(
+        503,
+        "ServiceUnavailable",
+        "The server is currently unable to handle the request (injected fault)",
+      );
     case 504:
-      return new ApiError(504, "Timeout", "The server was unable to return a response in the time allotted (injected fault)");
+      return new ApiError(
+        504,
+        "Timeout",
+        "The server was unable to return a response in the time allotted (injected fault)",
+      );
     case 500:
       return new ApiError(500, "InternalError", "Internal error occurred: injected fault");
     default:
-      return new ApiError(status, status >= 500 ? "InternalError" : "BadRequest", `injected fault (HTTP ${status})`);
+      return new ApiError(
+        status,
+        status >= 500 ? "InternalError" : "BadRequest",
+        `injected fault (HTTP ${status})`,
+      );
   }
 }

@@ -1,7 +1,16 @@
 import { createHash } from "node:crypto";
 import { loadBalancerPool } from "./addresses.js";
 import type { ClusterApi } from "./api.js";
-import { deepEqual, isObject, metadataOf, objectAt, stringAt, timestamp, type Json, type JsonObject } from "./json.js";
+import {
+  deepEqual,
+  isObject,
+  metadataOf,
+  objectAt,
+  stringAt,
+  timestamp,
+  type Json,
+  type JsonObject,
+} from "./json.js";
 import { resourceKey, type ResourceType } from "./resources.js";
 import type { StoreEvent } from "./store.js";
 
@@ -39,7 +48,14 @@ function counts(fields: Record<string, number>): JsonObject {
 }
 
 function condition(type: string, status: boolean, reason: string, message: string, now: string): JsonObject {
-  return { type, status: status ? "True" : "False", lastUpdateTime: now, lastTransitionTime: now, reason, message };
+  return {
+    type,
+    status: status ? "True" : "False",
+    lastUpdateTime: now,
+    lastTransitionTime: now,
+    reason,
+    message,
+  };
 }
 
 function withoutTimes(status: Json | undefined): Json | undefined {
@@ -48,7 +64,9 @@ function withoutTimes(status: Json | undefined): Json | undefined {
   if (!Array.isArray(conditions)) return status;
   return {
     ...status,
-    conditions: conditions.map((c) => (isObject(c) ? { ...c, lastUpdateTime: null, lastTransitionTime: null } : c)),
+    conditions: conditions.map((c) =>
+      isObject(c) ? { ...c, lastUpdateTime: null, lastTransitionTime: null } : c,
+    ),
   };
 }
 
@@ -72,25 +90,70 @@ function workloadStatus(kind: string, object: JsonObject, phase: Phase): JsonObj
   const previous = objectAt(object, "status") ?? {};
   const desired = kind === "DaemonSet" ? 1 : typeof spec["replicas"] === "number" ? spec["replicas"] : 1;
   const failed = phase === "done" && neverReady(object);
-  const ready = phase === "done" && !failed ? desired : failed ? 0 : Math.min(desired, Number(previous["readyReplicas"] ?? 0));
-  const available = phase === "done" && !failed ? desired : failed ? 0 : Math.min(desired, Number(previous["availableReplicas"] ?? 0));
+  const ready =
+    phase === "done" && !failed
+      ? desired
+      : failed
+        ? 0
+        : Math.min(desired, Number(previous["readyReplicas"] ?? 0));
+  const available =
+    phase === "done" && !failed
+      ? desired
+      : failed
+        ? 0
+        : Math.min(desired, Number(previous["availableReplicas"] ?? 0));
   const updated = phase === "done" ? desired : 0;
   const revision = `${name}-${templateHash(object)}`;
-  const deadline = condition("Progressing", false, "ProgressDeadlineExceeded", `ReplicaSet "${revision}" has timed out progressing.`, now);
+  const deadline = condition(
+    "Progressing",
+    false,
+    "ProgressDeadlineExceeded",
+    `ReplicaSet "${revision}" has timed out progressing.`,
+    now,
+  );
   switch (kind) {
     case "Deployment": {
       const progressing = failed
         ? deadline
         : phase === "done"
-          ? condition("Progressing", true, "NewReplicaSetAvailable", `ReplicaSet "${revision}" has successfully progressed.`, now)
-          : condition("Progressing", true, "ReplicaSetUpdated", `ReplicaSet "${revision}" is progressing.`, now);
+          ? condition(
+              "Progressing",
+              true,
+              "NewReplicaSetAvailable",
+              `ReplicaSet "${revision}" has successfully progressed.`,
+              now,
+            )
+          : condition(
+              "Progressing",
+              true,
+              "ReplicaSetUpdated",
+              `ReplicaSet "${revision}" is progressing.`,
+              now,
+            );
       const availableCondition =
         available >= desired
-          ? condition("Available", true, "MinimumReplicasAvailable", "Deployment has minimum availability.", now)
-          : condition("Available", false, "MinimumReplicasUnavailable", "Deployment does not have minimum availability.", now);
+          ? condition(
+              "Available",
+              true,
+              "MinimumReplicasAvailable",
+              "Deployment has minimum availability.",
+              now,
+            )
+          : condition(
+              "Available",
+              false,
+              "MinimumReplicasUnavailable",
+              "Deployment does not have minimum availability.",
+              now,
+            );
       return {
         observedGeneration: generation,
-        ...counts({ replicas: desired, updatedReplicas: updated, readyReplicas: ready, availableReplicas: available }),
+        ...counts({
+          replicas: desired,
+          updatedReplicas: updated,
+          readyReplicas: ready,
+          availableReplicas: available,
+        }),
         ...counts({ unavailableReplicas: desired - available }),
         conditions: [availableCondition, progressing],
       };
@@ -99,7 +162,10 @@ function workloadStatus(kind: string, object: JsonObject, phase: Phase): JsonObj
       const status: JsonObject = {
         observedGeneration: generation,
         replicas: desired,
-        ...counts({ readyReplicas: ready, currentReplicas: phase === "done" ? desired : Number(previous["currentReplicas"] ?? 0) }),
+        ...counts({
+          readyReplicas: ready,
+          currentReplicas: phase === "done" ? desired : Number(previous["currentReplicas"] ?? 0),
+        }),
         ...counts({ updatedReplicas: updated, availableReplicas: available }),
         currentRevision: phase === "done" ? revision : (stringAt(previous, "currentRevision") ?? revision),
         updateRevision: revision,
@@ -115,7 +181,11 @@ function workloadStatus(kind: string, object: JsonObject, phase: Phase): JsonObj
         numberMisscheduled: 0,
         numberReady: ready,
         observedGeneration: generation,
-        ...counts({ numberAvailable: available, updatedNumberScheduled: updated, numberUnavailable: 1 - available }),
+        ...counts({
+          numberAvailable: available,
+          updatedNumberScheduled: updated,
+          numberUnavailable: 1 - available,
+        }),
       };
     default:
       return {
@@ -168,7 +238,9 @@ export class Controllers {
     const name = stringAt(metadataOf(event.object), "name") ?? "";
     if (event.type === "ADDED") this.seedNamespace(name);
     else if (event.type === "MODIFIED" && metadataOf(event.object)["deletionTimestamp"]) {
-      this.schedule(`${NAMESPACES}/${name}`, "purge", this.options.namespaceDeletionDelayMs, () => this.api.purgeNamespace(name));
+      this.schedule(`${NAMESPACES}/${name}`, "purge", this.options.namespaceDeletionDelayMs, () =>
+        this.api.purgeNamespace(name),
+      );
     } else if (event.type === "DELETED") this.cancel(`${NAMESPACES}/${name}`);
   }
 
@@ -176,7 +248,14 @@ export class Controllers {
     const options = { version: "v1", fieldManager: "kube-controller-manager" };
     const seed = (kind: string, object: JsonObject): void => {
       const type = this.api.registry.forKind("v1", kind);
-      if (type && !this.api.store.get(resourceKey("", type.plural), namespace, stringAt(metadataOf(object), "name") ?? "")) {
+      if (
+        type &&
+        !this.api.store.get(
+          resourceKey("", type.plural),
+          namespace,
+          stringAt(metadataOf(object), "name") ?? "",
+        )
+      ) {
         this.api.create(type, namespace, object, options);
       }
     };
@@ -254,7 +333,8 @@ export class Controllers {
     }
     const object = this.current(event);
     if (!type || !object) return;
-    const wantsBalancer = stringAt(objectAt(object, "spec"), "type") === "LoadBalancer" && !neverReady(object);
+    const wantsBalancer =
+      stringAt(objectAt(object, "spec"), "type") === "LoadBalancer" && !neverReady(object);
     const ingress = objectAt(objectAt(object, "status") ?? {}, "loadBalancer")?.["ingress"];
     const hasAddress = Array.isArray(ingress) && ingress.length > 0;
     if (wantsBalancer && !hasAddress) {

@@ -11,7 +11,8 @@ export function crdsFromYaml(text: string): JsonObject[] {
   if (cached) return cached;
   const crds: JsonObject[] = [];
   for (const doc of parseAllDocuments(text)) {
-    if (doc.errors.length > 0) throw new Error(`invalid CRD YAML: ${doc.errors[0]?.message ?? "parse error"}`);
+    if (doc.errors.length > 0)
+      throw new Error(`invalid CRD YAML: ${doc.errors[0]?.message ?? "parse error"}`);
     const value: unknown = doc.toJS();
     if (isObject(value) && value["kind"] === "CustomResourceDefinition") crds.push(value);
   }

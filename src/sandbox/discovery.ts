@@ -44,7 +44,11 @@ export function apiGroupDoc(registry: ResourceRegistry, group: string): JsonObje
 
 const VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
 
-export function apiResourceList(registry: ResourceRegistry, group: string, version: string): JsonObject | undefined {
+export function apiResourceList(
+  registry: ResourceRegistry,
+  group: string,
+  version: string,
+): JsonObject | undefined {
   const types = registry.inGroupVersion(group, version).sort((a, b) => (a.plural < b.plural ? -1 : 1));
   if (types.length === 0 && !(group === "" && version === "v1")) return undefined;
   const resources: Json[] = [];
@@ -55,7 +59,10 @@ export function apiResourceList(registry: ResourceRegistry, group: string, versi
       namespaced: type.namespaced,
       kind: type.kind,
       verbs: type.kind === "Namespace" ? VERBS.filter((v) => v !== "deletecollection") : VERBS,
-      storageVersionHash: createHash("sha256").update(`${type.group}/${type.plural}`).digest("base64").slice(0, 11),
+      storageVersionHash: createHash("sha256")
+        .update(`${type.group}/${type.plural}`)
+        .digest("base64")
+        .slice(0, 11),
     };
     if (type.shortNames.length > 0) resource["shortNames"] = [...type.shortNames];
     if (type.categories.length > 0) resource["categories"] = [...type.categories];
@@ -89,7 +96,8 @@ export function apiResourceList(registry: ResourceRegistry, group: string, versi
 
 function groupVersions(registry: ResourceRegistry): { group: string; version: string }[] {
   const out = [{ group: "", version: "v1" }];
-  for (const [group, versions] of registry.groups()) for (const version of versions) out.push({ group, version });
+  for (const [group, versions] of registry.groups())
+    for (const version of versions) out.push({ group, version });
   return out;
 }
 
@@ -177,17 +185,22 @@ function servicePorts(object: JsonObject): string {
   if (!Array.isArray(ports) || ports.length === 0) return "<none>";
   return ports
     .filter(isObject)
-    .map((p) => `${text(p["port"])}${p["nodePort"] ? `:${text(p["nodePort"])}` : ""}/${text(p["protocol"] ?? "TCP")}`)
+    .map(
+      (p) =>
+        `${text(p["port"])}${p["nodePort"] ? `:${text(p["nodePort"])}` : ""}/${text(p["protocol"] ?? "TCP")}`,
+    )
     .join(",");
 }
 
 function externalIp(object: JsonObject): string {
   const ingress = path(object, "status.loadBalancer.ingress");
-  if (Array.isArray(ingress) && ingress.length > 0) return ingress.map((i) => text(isObject(i) ? (i["ip"] ?? i["hostname"]) : i)).join(",");
+  if (Array.isArray(ingress) && ingress.length > 0)
+    return ingress.map((i) => text(isObject(i) ? (i["ip"] ?? i["hostname"]) : i)).join(",");
   return path(object, "spec.type") === "LoadBalancer" ? "<pending>" : "<none>";
 }
 
-const READY = (object: JsonObject): Json => `${Number(path(object, "status.readyReplicas") ?? 0)}/${Number(path(object, "spec.replicas") ?? 1)}`;
+const READY = (object: JsonObject): Json =>
+  `${Number(path(object, "status.readyReplicas") ?? 0)}/${Number(path(object, "spec.replicas") ?? 1)}`;
 
 const KIND_COLUMNS: Readonly<Record<string, Column[]>> = {
   Namespace: [{ name: "Status", cell: (o) => text(path(o, "status.phase")) }],
@@ -207,14 +220,19 @@ const KIND_COLUMNS: Readonly<Record<string, Column[]>> = {
 
 function crdColumns(crd: JsonObject | undefined, version: string): Column[] {
   const versions = path(crd ?? {}, "spec.versions");
-  const entry = Array.isArray(versions) ? versions.filter(isObject).find((v) => v["name"] === version) : undefined;
+  const entry = Array.isArray(versions)
+    ? versions.filter(isObject).find((v) => v["name"] === version)
+    : undefined;
   const columns = entry?.["additionalPrinterColumns"];
   if (!Array.isArray(columns)) return [];
   return columns
     .filter(isObject)
     .filter((c) => c["priority"] === undefined || c["priority"] === 0)
     .filter((c) => stringAt(c, "jsonPath") !== ".metadata.creationTimestamp")
-    .map((c) => ({ name: stringAt(c, "name") ?? "", cell: (o: JsonObject) => text(path(o, stringAt(c, "jsonPath") ?? "")) }));
+    .map((c) => ({
+      name: stringAt(c, "name") ?? "",
+      cell: (o: JsonObject) => text(path(o, stringAt(c, "jsonPath") ?? "")),
+    }));
 }
 
 export type IncludeObject = "None" | "Metadata" | "Object";
@@ -248,7 +266,11 @@ export function toTable(
       const row: JsonObject = { cells: columns.map((c) => c.cell(object)) };
       if (includeObject === "Object") row["object"] = object;
       else if (includeObject === "Metadata") {
-        row["object"] = { kind: "PartialObjectMetadata", apiVersion: "meta.k8s.io/v1", metadata: objectAt(object, "metadata") ?? {} };
+        row["object"] = {
+          kind: "PartialObjectMetadata",
+          apiVersion: "meta.k8s.io/v1",
+          metadata: objectAt(object, "metadata") ?? {},
+        };
       }
       return row;
     }),

@@ -19,13 +19,15 @@ export interface FaultConfig {
   maxFaults?: number;
 }
 
-export type FaultAction = { kind: "pass" } | { kind: "drop" } | { kind: "fail"; status: number; retryAfterSeconds: number };
+export type FaultAction =
+  { kind: "pass" } | { kind: "drop" } | { kind: "fail"; status: number; retryAfterSeconds: number };
 
 const DEFAULT_STATUSES = [500, 503, 429];
 
 function probability(value: unknown, field: string): number | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== "number" || value < 0 || value > 1) throw badRequest(`${field} must be a number between 0 and 1`);
+  if (typeof value !== "number" || value < 0 || value > 1)
+    throw badRequest(`${field} must be a number between 0 and 1`);
   return value;
 }
 
@@ -59,7 +61,8 @@ export function parseFaultConfig(body: unknown): FaultConfig {
   }
   const methods = body["methods"];
   if (methods !== undefined) {
-    if (!Array.isArray(methods) || methods.some((m) => typeof m !== "string")) throw badRequest("methods must be a list of strings");
+    if (!Array.isArray(methods) || methods.some((m) => typeof m !== "string"))
+      throw badRequest("methods must be a list of strings");
     out.methods = (methods as string[]).map((m) => m.toUpperCase());
   }
   return out;

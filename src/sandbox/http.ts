@@ -16,13 +16,26 @@ import { isObject, objectAt, stringAt, type Json, type JsonObject } from "./json
 import { groupVersion, resourceKey, type ResourceType } from "./resources.js";
 import { decodeProtobuf } from "./protobuf.js";
 import { matchesSelectors, parseFieldSelector, parseLabelSelector, type Selectors } from "./selectors.js";
-import { ApiError, badRequest, gone, invalid, methodNotAllowed, pathNotFound, unsupportedMediaType } from "./status.js";
+import {
+  ApiError,
+  badRequest,
+  gone,
+  invalid,
+  methodNotAllowed,
+  pathNotFound,
+  unsupportedMediaType,
+} from "./status.js";
 import { jsonPatch, mergePatch } from "./patch.js";
 import type { StoreEvent } from "./store.js";
 
 const JSON_TYPE = "application/json";
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { "Content-Type": JSON_TYPE, "Content-Length": Buffer.byteLength(text), ...headers });
   res.end(text);
@@ -32,7 +45,11 @@ export function sendError(res: ServerResponse, error: unknown, headers: Record<s
   const apiError =
     error instanceof ApiError
       ? error
-      : new ApiError(500, "InternalError", `Internal error occurred: ${error instanceof Error ? error.message : String(error)}`);
+      : new ApiError(
+          500,
+          "InternalError",
+          `Internal error occurred: ${error instanceof Error ? error.message : String(error)}`,
+        );
   if (res.headersSent) {
     res.destroy();
     return;
@@ -60,7 +77,8 @@ export function readBody(req: IncomingMessage, limit = 16 * 1024 * 1024): Promis
 
 /** JSON, or YAML for apply patches and YAML content types. */
 export function parseBody(raw: Buffer, contentType: string): Json | undefined {
-  if (raw.length > 0 && contentType.includes("application/vnd.kubernetes.protobuf")) return decodeProtobuf(raw, contentType);
+  if (raw.length > 0 && contentType.includes("application/vnd.kubernetes.protobuf"))
+    return decodeProtobuf(raw, contentType);
   if (raw.length > 0 && /protobuf|cbor/.test(contentType)) throw unsupportedMediaType(contentType);
   const text = raw.toString("utf8");
   if (text.trim() === "") return undefined;
@@ -68,13 +86,17 @@ export function parseBody(raw: Buffer, contentType: string): Json | undefined {
     return JSON.parse(text) as Json;
   } catch (jsonError) {
     if (!contentType.includes("yaml")) {
-      throw badRequest(`error decoding request body: ${jsonError instanceof Error ? jsonError.message : String(jsonError)}`);
+      throw badRequest(
+        `error decoding request body: ${jsonError instanceof Error ? jsonError.message : String(jsonError)}`,
+      );
     }
   }
   try {
     return parseYaml(text) as Json;
   } catch (yamlError) {
-    throw badRequest(`error decoding YAML: ${yamlError instanceof Error ? yamlError.message : String(yamlError)}`);
+    throw badRequest(
+      `error decoding YAML: ${yamlError instanceof Error ? yamlError.message : String(yamlError)}`,
+    );
   }
 }
 
@@ -99,7 +121,8 @@ function route(api: ClusterApi, segments: string[], serverAddress: string): Rout
     return { kind: "document", body };
   };
   if (segments.length === 1 && root === "version") return doc(versionInfo());
-  if (segments.length === 1 && (root === "healthz" || root === "readyz" || root === "livez")) return { kind: "text", body: "ok" };
+  if (segments.length === 1 && (root === "healthz" || root === "readyz" || root === "livez"))
+    return { kind: "text", body: "ok" };
   if (root === "openapi" && a === "v3") {
     if (segments.length === 2) return doc(openApiRoot(api.registry));
     return doc(openApiGroupVersion(api.registry, segments.slice(2).join("/")));
@@ -123,7 +146,11 @@ function resourcePath(api: ClusterApi, group: string, version: string, segments:
   const watch = rest[0] === "watch";
   if (watch) rest = rest.slice(1);
   let namespace: string | undefined;
-  if (rest[0] === "namespaces" && rest.length >= 3 && api.registry.forPath(group, version, rest[2] ?? "")?.namespaced) {
+  if (
+    rest[0] === "namespaces" &&
+    rest.length >= 3 &&
+    api.registry.forPath(group, version, rest[2] ?? "")?.namespaced
+  ) {
     namespace = rest[1];
     rest = rest.slice(2);
   }
@@ -131,7 +158,9 @@ function resourcePath(api: ClusterApi, group: string, version: string, segments:
   const type = api.registry.forPath(group, version, plural);
   if (!type || extra.length > 0) throw pathNotFound();
   if (type.namespaced && namespace === undefined && name !== undefined) throw pathNotFound();
-  const served = (subresource === "status" && type.statusSubresource) || (subresource === "scale" && type.scaleSubresource === true);
+  const served =
+    (subresource === "status" && type.statusSubresource) ||
+    (subresource === "scale" && type.scaleSubresource === true);
   if (subresource !== undefined && (!served || name === undefined)) throw pathNotFound();
   return { type, version, namespace, name, subresource, watch };
 }
@@ -155,7 +184,9 @@ function tableRequest(req: IncomingMessage, query: URLSearchParams): IncludeObje
 }
 
 function crdOf(api: ClusterApi, type: ResourceType): JsonObject | undefined {
-  return type.crd === undefined ? undefined : api.store.get(resourceKey("apiextensions.k8s.io", "customresourcedefinitions"), "", type.crd);
+  return type.crd === undefined
+    ? undefined
+    : api.store.get(resourceKey("apiextensions.k8s.io", "customresourcedefinitions"), "", type.crd);
 }
 
 function patchType(contentType: string): PatchType {
@@ -242,7 +273,13 @@ export async function handleKubernetes(
     case "GET": {
       if (name !== undefined) {
         const object = present(type, version, api.get(type, ns, name));
-        sendJson(res, 200, table ? toTable(type, [object], String(api.store.resourceVersion), table, crdOf(api, type), version) : object);
+        sendJson(
+          res,
+          200,
+          table
+            ? toTable(type, [object], String(api.store.resourceVersion), table, crdOf(api, type), version)
+            : object,
+        );
         return;
       }
       if (target.path.watch || flag(query, "watch")) {
@@ -286,12 +323,19 @@ export async function handleKubernetes(
       if (name === undefined) throw methodNotAllowed(method);
       if (body === undefined) throw badRequest("the request body is empty");
       const result = api.patch(type, ns, name, patchType(contentType), body, writeOptions);
-      sendJson(res, result.created ? 201 : 200, present(type, version, result.object), warningHeaders(result.warnings));
+      sendJson(
+        res,
+        result.created ? 201 : 200,
+        present(type, version, result.object),
+        warningHeaders(result.warnings),
+      );
       return;
     }
     case "DELETE": {
       const options = isObject(body) ? body : {};
-      const dryRun = writeOptions.dryRun === true || (Array.isArray(options["dryRun"]) && options["dryRun"].includes("All"));
+      const dryRun =
+        writeOptions.dryRun === true ||
+        (Array.isArray(options["dryRun"]) && options["dryRun"].includes("All"));
       if (name === undefined) {
         const deleted = api.deleteCollection(type, namespace, listOptions(query), dryRun);
         sendJson(res, 200, {
@@ -305,7 +349,10 @@ export async function handleKubernetes(
       const preconditions = objectAt(options, "preconditions");
       const deleted = api.delete(type, ns, name, {
         dryRun,
-        preconditions: { uid: stringAt(preconditions, "uid"), resourceVersion: stringAt(preconditions, "resourceVersion") },
+        preconditions: {
+          uid: stringAt(preconditions, "uid"),
+          resourceVersion: stringAt(preconditions, "resourceVersion"),
+        },
       });
       sendJson(res, 200, deleteResponse(type, version, deleted));
       return;
@@ -359,29 +406,47 @@ function serveScale(
   if (body === undefined) throw badRequest("the request body is empty");
   let wanted: Json;
   if (method === "PUT") wanted = body;
-  else if (method === "PATCH") wanted = patchType(contentType) === "json" ? jsonPatch(current, body) : mergePatch(current, body);
+  else if (method === "PATCH")
+    wanted = patchType(contentType) === "json" ? jsonPatch(current, body) : mergePatch(current, body);
   else throw methodNotAllowed(method);
   const replicas = isObject(wanted) ? objectAt(wanted, "spec")?.["replicas"] : undefined;
   if (typeof replicas !== "number" || !Number.isInteger(replicas) || replicas < 0) {
     throw invalid("Scale", "autoscaling", name, [
-      { reason: "FieldValueInvalid", field: "spec.replicas", message: `Invalid value: ${JSON.stringify(replicas ?? null)}: must be greater than or equal to 0` },
+      {
+        reason: "FieldValueInvalid",
+        field: "spec.replicas",
+        message: `Invalid value: ${JSON.stringify(replicas ?? null)}: must be greater than or equal to 0`,
+      },
     ]);
   }
   const rv = isObject(wanted) ? stringAt(objectAt(wanted, "metadata"), "resourceVersion") : undefined;
-  const result = api.patch(type, namespace, name, "merge", { metadata: rv ? { resourceVersion: rv } : {}, spec: { replicas } }, options);
+  const result = api.patch(
+    type,
+    namespace,
+    name,
+    "merge",
+    { metadata: rv ? { resourceVersion: rv } : {}, spec: { replicas } },
+    options,
+  );
   sendJson(res, 200, toScale(result.object));
 }
 
 /** Namespaces (now Terminating) and CRDs answer with the object; other kinds with a Success Status. */
 function deleteResponse(type: ResourceType, version: string, deleted: JsonObject): JsonObject {
   const metadata = objectAt(deleted, "metadata") ?? {};
-  if (type.kind === "Namespace" || type.kind === "CustomResourceDefinition") return present(type, version, deleted);
+  if (type.kind === "Namespace" || type.kind === "CustomResourceDefinition")
+    return present(type, version, deleted);
   return {
     kind: "Status",
     apiVersion: "v1",
     metadata: {},
     status: "Success",
-    details: { name: stringAt(metadata, "name") ?? "", group: type.group, kind: type.plural, uid: stringAt(metadata, "uid") ?? "" },
+    details: {
+      name: stringAt(metadata, "name") ?? "",
+      group: type.group,
+      kind: type.plural,
+      uid: stringAt(metadata, "uid") ?? "",
+    },
   };
 }
 
@@ -409,15 +474,22 @@ function serveWatch(
     replay = api.store.eventsSince(Number(requested));
   }
 
-  res.writeHead(200, { "Content-Type": JSON_TYPE, "Cache-Control": "no-cache, private", "Transfer-Encoding": "chunked" });
+  res.writeHead(200, {
+    "Content-Type": JSON_TYPE,
+    "Cache-Control": "no-cache, private",
+    "Transfer-Encoding": "chunked",
+  });
   res.flushHeaders();
   req.socket.setNoDelay(true);
   const send = (eventType: string, object: JsonObject): void => {
     const presented = present(type, version, object);
-    const payload = table ? toTable(type, [presented], String(api.store.resourceVersion), table, crd, version) : presented;
+    const payload = table
+      ? toTable(type, [presented], String(api.store.resourceVersion), table, crd, version)
+      : presented;
     res.write(`${JSON.stringify({ type: eventType, object: payload })}\n`);
   };
-  const matches = (object: JsonObject | undefined): boolean => object !== undefined && matchesSelectors(selectors, object);
+  const matches = (object: JsonObject | undefined): boolean =>
+    object !== undefined && matchesSelectors(selectors, object);
   const onEvent = (event: StoreEvent): void => {
     if (event.key !== key || (namespace !== undefined && event.namespace !== namespace)) return;
     const now = matches(event.object);

@@ -66,7 +66,11 @@ class SandboxImpl implements Sandbox, ControlPlane {
       throw badRequest(`cluster name "${name}" must be a lowercase RFC 1123 label`);
     }
     if (this.members.has(name) || this.pending.has(name)) {
-      throw conflict({ group: "sandbox.clustershift.dev", plural: "clusters" }, name, "a cluster with this name exists");
+      throw conflict(
+        { group: "sandbox.clustershift.dev", plural: "clusters" },
+        name,
+        "a cluster with this name exists",
+      );
     }
     this.pending.add(name);
     try {

@@ -20,7 +20,12 @@ const list = (items: JsonObject): JsonObject => ({ type: "array", items });
 
 const portSelector = open({ number: { ...int, minimum: 0, maximum: 4294967295 } });
 const destination = open({ host: str, subset: str, port: portSelector }, ["host"]);
-const portFields: JsonObject = { number: { ...int, minimum: 0, maximum: 4294967295 }, protocol: str, name: str, targetPort: int };
+const portFields: JsonObject = {
+  number: { ...int, minimum: 0, maximum: 4294967295 },
+  protocol: str,
+  name: str,
+  targetPort: int,
+};
 const port = open(portFields, ["number", "name"]);
 const gatewayPort = open(portFields, ["number", "protocol", "name"]);
 
@@ -50,7 +55,14 @@ const SPECS: Record<string, JsonObject> = {
       location: { type: "string", enum: ["MESH_EXTERNAL", "MESH_INTERNAL"] },
       resolution: { type: "string", enum: ["NONE", "STATIC", "DNS", "DNS_ROUND_ROBIN"] },
       endpoints: list(
-        open({ address: str, ports: { type: "object", additionalProperties: int }, labels: stringMap, network: str, locality: str, weight: int }),
+        open({
+          address: str,
+          ports: { type: "object", additionalProperties: int },
+          labels: stringMap,
+          network: str,
+          locality: str,
+          weight: int,
+        }),
       ),
       exportTo: strings,
       subjectAltNames: strings,
@@ -68,21 +80,55 @@ const SPECS: Record<string, JsonObject> = {
   ),
   Gateway: open({
     selector: stringMap,
-    servers: list(open({ port: gatewayPort, hosts: strings, bind: str, name: str, tls: open() }, ["port", "hosts"])),
+    servers: list(
+      open({ port: gatewayPort, hosts: strings, bind: str, name: str, tls: open() }, ["port", "hosts"]),
+    ),
   }),
 };
 
 const COLUMNS: Record<string, JsonObject[]> = {
   VirtualService: [
-    { name: "Gateways", type: "string", jsonPath: ".spec.gateways", description: "The names of gateways and sidecars that should apply these routes" },
-    { name: "Hosts", type: "string", jsonPath: ".spec.hosts", description: "The destination hosts to which traffic is being sent" },
+    {
+      name: "Gateways",
+      type: "string",
+      jsonPath: ".spec.gateways",
+      description: "The names of gateways and sidecars that should apply these routes",
+    },
+    {
+      name: "Hosts",
+      type: "string",
+      jsonPath: ".spec.hosts",
+      description: "The destination hosts to which traffic is being sent",
+    },
   ],
   ServiceEntry: [
-    { name: "Hosts", type: "string", jsonPath: ".spec.hosts", description: "The hosts associated with the ServiceEntry" },
-    { name: "Location", type: "string", jsonPath: ".spec.location", description: "Whether the service is external to the mesh or part of the mesh" },
-    { name: "Resolution", type: "string", jsonPath: ".spec.resolution", description: "Service resolution mode for the hosts" },
+    {
+      name: "Hosts",
+      type: "string",
+      jsonPath: ".spec.hosts",
+      description: "The hosts associated with the ServiceEntry",
+    },
+    {
+      name: "Location",
+      type: "string",
+      jsonPath: ".spec.location",
+      description: "Whether the service is external to the mesh or part of the mesh",
+    },
+    {
+      name: "Resolution",
+      type: "string",
+      jsonPath: ".spec.resolution",
+      description: "Service resolution mode for the hosts",
+    },
   ],
-  DestinationRule: [{ name: "Host", type: "string", jsonPath: ".spec.host", description: "The name of a service from the service registry" }],
+  DestinationRule: [
+    {
+      name: "Host",
+      type: "string",
+      jsonPath: ".spec.host",
+      description: "The name of a service from the service registry",
+    },
+  ],
   Gateway: [],
 };
 
@@ -136,4 +182,6 @@ function crd(kind: string): JsonObject {
   };
 }
 
-export const ISTIO_CRDS: JsonObject[] = ["DestinationRule", "Gateway", "ServiceEntry", "VirtualService"].map(crd);
+export const ISTIO_CRDS: JsonObject[] = ["DestinationRule", "Gateway", "ServiceEntry", "VirtualService"].map(
+  crd,
+);

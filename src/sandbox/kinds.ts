@@ -36,7 +36,8 @@ function podSpecDefaults(spec: JsonObject, restartPolicy = "Always"): void {
   setDefault(spec, "schedulerName", "default-scheduler");
   setDefault(spec, "terminationGracePeriodSeconds", 30);
   setDefault(spec, "securityContext", {});
-  for (const container of [...list(spec["containers"]), ...list(spec["initContainers"])]) containerDefaults(container);
+  for (const container of [...list(spec["containers"]), ...list(spec["initContainers"])])
+    containerDefaults(container);
 }
 
 function templateDefaults(spec: JsonObject, restartPolicy?: string): void {
@@ -53,7 +54,10 @@ function workloadDefaults(kind: string, next: JsonObject): void {
       setDefault(spec, "replicas", 1);
       setDefault(spec, "revisionHistoryLimit", 10);
       setDefault(spec, "progressDeadlineSeconds", 600);
-      setDefault(spec, "strategy", { type: "RollingUpdate", rollingUpdate: { maxSurge: "25%", maxUnavailable: "25%" } });
+      setDefault(spec, "strategy", {
+        type: "RollingUpdate",
+        rollingUpdate: { maxSurge: "25%", maxUnavailable: "25%" },
+      });
       templateDefaults(spec);
       break;
     case "StatefulSet":
@@ -61,12 +65,18 @@ function workloadDefaults(kind: string, next: JsonObject): void {
       setDefault(spec, "podManagementPolicy", "OrderedReady");
       setDefault(spec, "revisionHistoryLimit", 10);
       setDefault(spec, "updateStrategy", { type: "RollingUpdate", rollingUpdate: { partition: 0 } });
-      setDefault(spec, "persistentVolumeClaimRetentionPolicy", { whenDeleted: "Retain", whenScaled: "Retain" });
+      setDefault(spec, "persistentVolumeClaimRetentionPolicy", {
+        whenDeleted: "Retain",
+        whenScaled: "Retain",
+      });
       templateDefaults(spec);
       break;
     case "DaemonSet":
       setDefault(spec, "revisionHistoryLimit", 10);
-      setDefault(spec, "updateStrategy", { type: "RollingUpdate", rollingUpdate: { maxSurge: 0, maxUnavailable: 1 } });
+      setDefault(spec, "updateStrategy", {
+        type: "RollingUpdate",
+        rollingUpdate: { maxSurge: 0, maxUnavailable: 1 },
+      });
       templateDefaults(spec);
       break;
     case "ReplicaSet":
@@ -99,12 +109,20 @@ function prepareService(ctx: PrepareContext): void {
     ctx.addresses.release(key);
   } else {
     const oldIp = stringAt(oldSpec, "clusterIP");
-    let ip = stringAt(spec, "clusterIP") ?? (Array.isArray(spec["clusterIPs"]) && typeof spec["clusterIPs"][0] === "string" ? spec["clusterIPs"][0] : undefined);
+    let ip =
+      stringAt(spec, "clusterIP") ??
+      (Array.isArray(spec["clusterIPs"]) && typeof spec["clusterIPs"][0] === "string"
+        ? spec["clusterIPs"][0]
+        : undefined);
     if (ip === "") ip = undefined;
     if (ip === undefined && oldIp !== undefined) ip = oldIp;
     if (oldIp !== undefined && ip !== oldIp) {
       throw invalid("Service", "", stringAt(objectAt(ctx.next, "metadata"), "name") ?? "", [
-        { reason: "FieldValueInvalid", field: "spec.clusterIPs[0]", message: `Invalid value: ${JSON.stringify([ip])}: may not change once set` },
+        {
+          reason: "FieldValueInvalid",
+          field: "spec.clusterIPs[0]",
+          message: `Invalid value: ${JSON.stringify([ip])}: may not change once set`,
+        },
       ]);
     }
     if (ip !== "None") ip = ctx.addresses.clusterIp(key, ip, ctx.dryRun);
@@ -126,7 +144,9 @@ function prepareService(ctx: PrepareContext): void {
     if (type === "LoadBalancer") setDefault(spec, "allocateLoadBalancerNodePorts", true);
     const requested = ports.map((port) => {
       if (typeof port["nodePort"] === "number") return port["nodePort"];
-      const old = oldPorts.find((o) => o["port"] === port["port"] && (o["protocol"] ?? "TCP") === port["protocol"]);
+      const old = oldPorts.find(
+        (o) => o["port"] === port["port"] && (o["protocol"] ?? "TCP") === port["protocol"],
+      );
       return typeof old?.["nodePort"] === "number" ? old["nodePort"] : 0;
     });
     const assigned = ctx.addresses.nodePortsFor(key, requested, ctx.dryRun);
@@ -150,7 +170,8 @@ function prepareSecret(ctx: PrepareContext): void {
   const stringData = objectAt(ctx.next, "stringData");
   if (!stringData) return;
   const data = ensureObject(ctx.next, "data");
-  for (const [key, value] of Object.entries(stringData)) data[key] = Buffer.from(typeof value === "string" ? value : JSON.stringify(value)).toString("base64");
+  for (const [key, value] of Object.entries(stringData))
+    data[key] = Buffer.from(typeof value === "string" ? value : JSON.stringify(value)).toString("base64");
   delete ctx.next["stringData"];
 }
 
@@ -173,14 +194,26 @@ export function typeFromCrd(crd: JsonObject): ResourceType {
   required("spec.names.plural", plural !== "");
   required("spec.versions", versions.length > 0);
   if (scope !== "Namespaced" && scope !== "Cluster") {
-    causes.push({ reason: "FieldValueNotSupported", field: "spec.scope", message: `Unsupported value: ${JSON.stringify(scope ?? "")}: supported values: "Cluster", "Namespaced"` });
+    causes.push({
+      reason: "FieldValueNotSupported",
+      field: "spec.scope",
+      message: `Unsupported value: ${JSON.stringify(scope ?? "")}: supported values: "Cluster", "Namespaced"`,
+    });
   }
   if (plural !== "" && group !== "" && name !== `${plural}.${group}`) {
-    causes.push({ reason: "FieldValueInvalid", field: "metadata.name", message: `Invalid value: ${JSON.stringify(name)}: must be spec.names.plural+"."+spec.group` });
+    causes.push({
+      reason: "FieldValueInvalid",
+      field: "metadata.name",
+      message: `Invalid value: ${JSON.stringify(name)}: must be spec.names.plural+"."+spec.group`,
+    });
   }
   const storage = versions.filter((v) => v["storage"] === true);
   if (versions.length > 0 && storage.length !== 1) {
-    causes.push({ reason: "FieldValueInvalid", field: "spec.versions", message: "Invalid value: must have exactly one version marked as storage version" });
+    causes.push({
+      reason: "FieldValueInvalid",
+      field: "spec.versions",
+      message: "Invalid value: must have exactly one version marked as storage version",
+    });
   }
   if (causes.length > 0) throw invalid("CustomResourceDefinition", "apiextensions.k8s.io", name, causes);
 
@@ -260,7 +293,8 @@ const LABEL_KINDS = new Set(["Namespace", "Service"]);
 export function nameError(type: ResourceType, name: string): ApiError | undefined {
   let problem: string | undefined;
   if (type.group === "rbac.authorization.k8s.io") {
-    if (name === "." || name === ".." || /[/%]/.test(name)) problem = "may not contain '/' or '%' and may not be '.' or '..'";
+    if (name === "." || name === ".." || /[/%]/.test(name))
+      problem = "may not contain '/' or '%' and may not be '.' or '..'";
   } else if (type.crd === undefined && LABEL_KINDS.has(type.kind)) {
     if (name.length > 63 || !DNS_LABEL.test(name)) {
       problem =
@@ -272,6 +306,10 @@ export function nameError(type: ResourceType, name: string): ApiError | undefine
   }
   if (problem === undefined) return undefined;
   return invalid(type.kind, type.group, name, [
-    { reason: "FieldValueInvalid", field: "metadata.name", message: `Invalid value: ${JSON.stringify(name)}: ${problem}` },
+    {
+      reason: "FieldValueInvalid",
+      field: "metadata.name",
+      message: `Invalid value: ${JSON.stringify(name)}: ${problem}`,
+    },
   ]);
 }

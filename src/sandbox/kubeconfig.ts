@@ -21,7 +21,10 @@ export function renderKubeconfig(entries: readonly KubeconfigEntry[]): string {
     apiVersion: "v1",
     kind: "Config",
     preferences: {},
-    clusters: entries.map((e) => ({ name: e.name, cluster: { server: e.server, "insecure-skip-tls-verify": true } })),
+    clusters: entries.map((e) => ({
+      name: e.name,
+      cluster: { server: e.server, "insecure-skip-tls-verify": true },
+    })),
     users: entries.map((e) => ({ name: e.name, user: { token: e.token } })),
     contexts: entries.map((e) => ({ name: e.name, context: { cluster: e.name, user: e.name } })),
     "current-context": entries[0]?.name ?? "",

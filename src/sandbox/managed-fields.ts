@@ -73,7 +73,8 @@ export function fieldSet(object: JsonObject, lists: ListTypeResolver, scope: Fie
     if (key === "metadata") {
       if (!isObject(value)) continue;
       for (const [metaKey, metaValue] of Object.entries(value)) {
-        if (METADATA_FIELDS.has(metaKey)) walk(metaValue, `f:metadata${SEP}f:${metaKey}`, ["metadata", metaKey], out, lists);
+        if (METADATA_FIELDS.has(metaKey))
+          walk(metaValue, `f:metadata${SEP}f:${metaKey}`, ["metadata", metaKey], out, lists);
       }
       continue;
     }
@@ -293,7 +294,8 @@ export function applyConfig(
       for (const path of appliedSet) {
         if (!entry.fields.has(path) || !isLeafValuePath(path)) continue;
         const current = valueAt(live, path);
-        if (current !== undefined && !deepEqual(current, valueAt(applied, path))) conflicts.push({ entry, path });
+        if (current !== undefined && !deepEqual(current, valueAt(applied, path)))
+          conflicts.push({ entry, path });
       }
     }
   }
@@ -340,7 +342,8 @@ function mergeApplied(live: Json | undefined, applied: Json, names: string[], li
   if (isObject(applied)) {
     if (!isObject(live)) return clone(applied);
     const out: JsonObject = { ...live };
-    for (const [key, value] of Object.entries(applied)) out[key] = mergeApplied(live[key], value, [...names, key], lists);
+    for (const [key, value] of Object.entries(applied))
+      out[key] = mergeApplied(live[key], value, [...names, key], lists);
     return out;
   }
   if (Array.isArray(applied) && Array.isArray(live)) {

@@ -14,7 +14,11 @@ export function mergePatch(target: Json | undefined, patch: Json): Json {
 }
 
 function patchError(message: string): ApiError {
-  return new ApiError(422, "Invalid", `the server rejected our request due to an error in our request: ${message}`);
+  return new ApiError(
+    422,
+    "Invalid",
+    `the server rejected our request due to an error in our request: ${message}`,
+  );
 }
 
 function pointer(path: string): string[] {
@@ -29,7 +33,11 @@ function pointer(path: string): string[] {
 function parentOf(doc: Json, parts: readonly string[], path: string): Json {
   let node = doc;
   for (const part of parts.slice(0, -1)) {
-    const next: Json | undefined = Array.isArray(node) ? node[Number(part)] : isObject(node) ? node[part] : undefined;
+    const next: Json | undefined = Array.isArray(node)
+      ? node[Number(part)]
+      : isObject(node)
+        ? node[part]
+        : undefined;
     if (next === undefined) throw patchError(`path "${path}" does not exist`);
     node = next;
   }
@@ -50,7 +58,11 @@ function getAt(doc: Json, path: string): Json {
   if (parts.length === 0) return doc;
   const parent = parentOf(doc, parts, path);
   const last = parts[parts.length - 1] ?? "";
-  const value = Array.isArray(parent) ? parent[index(parent, last, path, false)] : isObject(parent) ? parent[last] : undefined;
+  const value = Array.isArray(parent)
+    ? parent[index(parent, last, path, false)]
+    : isObject(parent)
+      ? parent[last]
+      : undefined;
   if (value === undefined) throw patchError(`path "${path}" does not exist`);
   return value;
 }
@@ -127,10 +139,17 @@ const RETAIN_KEYS = "$retainKeys";
 const SET_ORDER = "$setElementOrder/";
 const DELETE_FROM = "$deleteFromPrimitiveList/";
 
-function strategicList(target: Json | undefined, patch: Json[], path: string[], lists: ListTypeResolver): Json {
+function strategicList(
+  target: Json | undefined,
+  patch: Json[],
+  path: string[],
+  lists: ListTypeResolver,
+): Json {
   const current = Array.isArray(target) ? target : [];
   if (patch.some((item) => isObject(item) && item[DIRECTIVE] === "replace")) {
-    return patch.filter((item) => !(isObject(item) && item[DIRECTIVE] === "replace")).map((item) => clone(item));
+    return patch
+      .filter((item) => !(isObject(item) && item[DIRECTIVE] === "replace"))
+      .map((item) => clone(item));
   }
   const type = lists(path, [...current, ...patch.filter((item) => !(isObject(item) && item[DIRECTIVE]))]);
   if (type.type === "set") {

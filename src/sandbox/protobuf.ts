@@ -139,7 +139,10 @@ export function decodeProtobuf(raw: Buffer, contentType: string): JsonObject {
   const apiVersion = typeof typeMeta["apiVersion"] === "string" ? typeMeta["apiVersion"] : "";
   const kind = typeof typeMeta["kind"] === "string" ? typeMeta["kind"] : "";
   const schema = KINDS[`${apiVersion}/${kind}`];
-  if (!schema) throw unsupportedMediaType(`${contentType} for ${apiVersion} ${kind} (use kubectl apply, which sends JSON)`);
+  if (!schema)
+    throw unsupportedMediaType(
+      `${contentType} for ${apiVersion} ${kind} (use kubectl apply, which sends JSON)`,
+    );
   const body = message(schema)(envelope.find((f) => f.number === 2)?.value ?? Buffer.alloc(0)) as JsonObject;
   return { apiVersion, kind, ...body };
 }

@@ -32,7 +32,11 @@ function describe(value: Json): string {
 }
 
 function invalidValue(ctx: Context, path: string, value: Json, detail: string): void {
-  ctx.causes.push({ reason: "FieldValueInvalid", field: path, message: `Invalid value: ${describe(value)}: ${path} in body ${detail}` });
+  ctx.causes.push({
+    reason: "FieldValueInvalid",
+    field: path,
+    message: `Invalid value: ${describe(value)}: ${path} in body ${detail}`,
+  });
 }
 
 function typeMatches(type: string, value: Json): boolean {
@@ -73,7 +77,12 @@ function visit(value: Json, schema: JsonObject, path: string, ctx: Context, root
   const type = typeof schema["type"] === "string" ? schema["type"] : undefined;
   if (schema["x-kubernetes-int-or-string"] === true) {
     if (!(typeof value === "string" || (typeof value === "number" && Number.isInteger(value)))) {
-      invalidValue(ctx, path, jsonType(value), "must be of type integer,string: " + describe(jsonType(value)));
+      invalidValue(
+        ctx,
+        path,
+        jsonType(value),
+        "must be of type integer,string: " + describe(jsonType(value)),
+      );
       return;
     }
   } else if (type !== undefined && !typeMatches(type, value)) {
@@ -102,7 +111,11 @@ function visit(value: Json, schema: JsonObject, path: string, ctx: Context, root
 function checkString(value: string, schema: JsonObject, path: string, ctx: Context): void {
   const max = num(schema, "maxLength");
   if (max !== undefined && [...value].length > max) {
-    ctx.causes.push({ reason: "FieldValueTooLong", field: path, message: `Too long: may not be more than ${max} bytes` });
+    ctx.causes.push({
+      reason: "FieldValueTooLong",
+      field: path,
+      message: `Too long: may not be more than ${max} bytes`,
+    });
   }
   const min = num(schema, "minLength");
   if (min !== undefined && [...value].length < min) {
@@ -144,7 +157,11 @@ function checkNumber(value: number, schema: JsonObject, path: string, ctx: Conte
 function visitArray(value: Json[], schema: JsonObject, path: string, ctx: Context): void {
   const max = num(schema, "maxItems");
   if (max !== undefined && value.length > max) {
-    ctx.causes.push({ reason: "FieldValueTooMany", field: path, message: `Too many: ${value.length}: must have at most ${max} items` });
+    ctx.causes.push({
+      reason: "FieldValueTooMany",
+      field: path,
+      message: `Too many: ${value.length}: must have at most ${max} items`,
+    });
   }
   const min = num(schema, "minItems");
   if (min !== undefined && value.length < min) {
@@ -163,7 +180,8 @@ function visitObject(value: JsonObject, schema: JsonObject, path: string, ctx: C
 
   if (ctx.mutate && properties) {
     for (const [key, sub] of Object.entries(properties)) {
-      if (isObject(sub) && value[key] === undefined && sub["default"] !== undefined) value[key] = clone(sub["default"]);
+      if (isObject(sub) && value[key] === undefined && sub["default"] !== undefined)
+        value[key] = clone(sub["default"]);
     }
   }
 
@@ -224,5 +242,6 @@ function checkCombinators(value: Json, schema: JsonObject, path: string, ctx: Co
   }
   for (const s of subschemas("allOf")) visit(value, s, path, { ...ctx, mutate: false }, false);
   const not = schema["not"];
-  if (isObject(not) && check(value, not, path)) invalidValue(ctx, path, value, "must not validate the schema (not)");
+  if (isObject(not) && check(value, not, path))
+    invalidValue(ctx, path, value, "must not validate the schema (not)");
 }

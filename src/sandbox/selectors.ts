@@ -52,7 +52,10 @@ export function parseLabelSelector(selector: string): LabelRequirement[] {
   });
 }
 
-export function matchesLabels(requirements: readonly LabelRequirement[], labels: JsonObject | undefined): boolean {
+export function matchesLabels(
+  requirements: readonly LabelRequirement[],
+  labels: JsonObject | undefined,
+): boolean {
   for (const r of requirements) {
     const raw = labels?.[r.key];
     const value = typeof raw === "string" ? raw : undefined;
@@ -90,7 +93,14 @@ const FIELD = /^([A-Za-z0-9_.]+)\s*(==|=|!=)\s*(.*)$/;
 
 /** Field labels the real server accepts beyond metadata.name and metadata.namespace, per kind. */
 const EXTRA_FIELDS: Readonly<Record<string, readonly string[]>> = {
-  Pod: ["spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName", "status.phase", "status.podIP"],
+  Pod: [
+    "spec.nodeName",
+    "spec.restartPolicy",
+    "spec.schedulerName",
+    "spec.serviceAccountName",
+    "status.phase",
+    "status.podIP",
+  ],
   Secret: ["type"],
   Namespace: ["status.phase"],
   Event: [
@@ -144,7 +154,9 @@ export interface Selectors {
 export function matchesSelectors(selectors: Selectors, object: JsonObject): boolean {
   const metadata = object["metadata"];
   return (
-    matchesLabels(selectors.labels, isObject(metadata) && isObject(metadata["labels"]) ? metadata["labels"] : undefined) &&
-    matchesFields(selectors.fields, object)
+    matchesLabels(
+      selectors.labels,
+      isObject(metadata) && isObject(metadata["labels"]) ? metadata["labels"] : undefined,
+    ) && matchesFields(selectors.fields, object)
   );
 }

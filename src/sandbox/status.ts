@@ -38,8 +38,10 @@ export class ApiError extends Error {
     };
     if (this.details) {
       // Like the real server, empty fields (the core group's "") are left out.
-      const details = Object.fromEntries(Object.entries(this.details).filter(([, v]) => v !== "" && v !== undefined));
-      status["details"] = details as JsonObject;
+      const details = Object.fromEntries(
+        Object.entries(this.details).filter(([, v]) => v !== "" && v !== undefined),
+      );
+      status["details"] = details;
     }
     return status;
   }
@@ -72,14 +74,20 @@ export function alreadyExists(resource: QualifiedResource, name: string): ApiErr
 }
 
 export function conflict(resource: QualifiedResource, name: string, why: string): ApiError {
-  return new ApiError(409, "Conflict", `Operation cannot be fulfilled on ${qualified(resource)} "${name}": ${why}`, {
-    name,
-    group: resource.group,
-    kind: resource.plural,
-  });
+  return new ApiError(
+    409,
+    "Conflict",
+    `Operation cannot be fulfilled on ${qualified(resource)} "${name}": ${why}`,
+    {
+      name,
+      group: resource.group,
+      kind: resource.plural,
+    },
+  );
 }
 
-export const STALE_OBJECT = "the object has been modified; please apply your changes to the latest version and try again";
+export const STALE_OBJECT =
+  "the object has been modified; please apply your changes to the latest version and try again";
 
 export function invalid(kind: string, group: string, name: string, causes: StatusCause[]): ApiError {
   const described = causes.map((c) => (c.field ? `${c.field}: ${c.message}` : c.message));
@@ -101,9 +109,14 @@ export function forbidden(resource: QualifiedResource, name: string, why: string
 }
 
 export function methodNotAllowed(method: string): ApiError {
-  return new ApiError(405, "MethodNotAllowed", `the server does not allow this method on the requested resource`, {
-    kind: method,
-  });
+  return new ApiError(
+    405,
+    "MethodNotAllowed",
+    `the server does not allow this method on the requested resource`,
+    {
+      kind: method,
+    },
+  );
 }
 
 export function pathNotFound(): ApiError {
@@ -111,7 +124,11 @@ export function pathNotFound(): ApiError {
 }
 
 export function unsupportedMediaType(contentType: string): ApiError {
-  return new ApiError(415, "UnsupportedMediaType", `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml (got ${contentType})`);
+  return new ApiError(
+    415,
+    "UnsupportedMediaType",
+    `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml (got ${contentType})`,
+  );
 }
 
 export function gone(message: string): ApiError {

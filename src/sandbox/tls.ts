@@ -22,7 +22,8 @@ const sequence = (...content: Buffer[]): Buffer => tlv(0x30, ...content);
 const set = (...content: Buffer[]): Buffer => tlv(0x31, ...content);
 
 function integer(bytes: Buffer): Buffer {
-  const trimmed = bytes[0] !== undefined && bytes[0] & 0x80 ? Buffer.concat([Buffer.from([0]), bytes]) : bytes;
+  const trimmed =
+    bytes[0] !== undefined && bytes[0] & 0x80 ? Buffer.concat([Buffer.from([0]), bytes]) : bytes;
   return tlv(0x02, trimmed);
 }
 
@@ -39,7 +40,14 @@ function oid(dotted: string): Buffer {
 
 function utcTime(date: Date): Buffer {
   const iso = date.toISOString();
-  const text = iso.slice(2, 4) + iso.slice(5, 7) + iso.slice(8, 10) + iso.slice(11, 13) + iso.slice(14, 16) + iso.slice(17, 19) + "Z";
+  const text =
+    iso.slice(2, 4) +
+    iso.slice(5, 7) +
+    iso.slice(8, 10) +
+    iso.slice(11, 13) +
+    iso.slice(14, 16) +
+    iso.slice(17, 19) +
+    "Z";
   return tlv(0x17, Buffer.from(text, "ascii"));
 }
 
@@ -69,7 +77,10 @@ export function sandboxTlsCredentials(): TlsCredentials {
     integer(randomBytes(16)),
     ECDSA_SHA256,
     name("clustershift-sandbox"),
-    sequence(utcTime(new Date(now - 60 * 60 * 1000)), utcTime(new Date(now + 10 * 365 * 24 * 60 * 60 * 1000))),
+    sequence(
+      utcTime(new Date(now - 60 * 60 * 1000)),
+      utcTime(new Date(now + 10 * 365 * 24 * 60 * 60 * 1000)),
+    ),
     name("clustershift-sandbox"),
     publicKey.export({ type: "spki", format: "der" }),
     tlv(0xa3, sequence(subjectAltName)),

@@ -22,12 +22,6 @@ export async function freshSandbox(): Promise<Sandbox> {
   return sandbox;
 }
 
-export async function copySandbox(from: Sandbox): Promise<Sandbox> {
-  const dir = await mkdtemp(join(tmpdir(), "clustershift-engine-"));
-  await cp(from.dir, dir, { recursive: true });
-  return { dir, world: join(dir, "world"), state: join(dir, "state") };
-}
-
 export async function worldOf(sandbox: Sandbox): Promise<Record<string, string>> {
   const files = (await readdir(sandbox.world)).sort();
   const world: Record<string, string> = {};
@@ -47,3 +41,11 @@ export function cli(sandbox: Sandbox, args: string[], env: NodeJS.ProcessEnv = {
 
 export const applyArgs = (playbook = ENGINE_PLAYBOOK) => ["apply", "-f", playbook, "--yes", "--non-interactive"];
 export const rollbackArgs = (playbook = ENGINE_PLAYBOOK) => ["rollback", "-f", playbook, "--yes"];
+
+/** A copy of `playbook` in the world's dir whose journal lives in a cluster (`state: {backend: kubernetes}`). */
+export async function withKubernetesState(world: Sandbox, playbook: string, namespace: string): Promise<string> {
+  const text = await readFile(resolve(ROOT, playbook), "utf8");
+  const path = join(world.dir, "playbook-kubernetes-state.yaml");
+  await writeFile(path, `${text.trimEnd()}\n  state: {backend: kubernetes, context: source, namespace: ${namespace}}\n`);
+  return path;
+}

@@ -13,7 +13,10 @@ describe("clustershift sandbox", () => {
     const kubeconfig = join(dir, "kubeconfig");
     const lines: string[] = [];
     const stop = new AbortController();
-    const running = runSandbox({ kubeconfig, clusters: ["source", "target"], istio: true, signal: stop.signal }, (line) => lines.push(line));
+    const running = runSandbox(
+      { kubeconfig, clusters: ["source", "target"], istio: true, signal: stop.signal },
+      (line) => lines.push(line),
+    );
     try {
       await eventually(() => (lines.some((l) => l.startsWith("Press Ctrl-C")) ? true : undefined), 10_000);
       expect(lines).toContain(`Try: kubectl --kubeconfig ${kubeconfig} --context source get ns`);

@@ -45,7 +45,10 @@ function reviews(weight: unknown): KubernetesObject {
     apiVersion: "networking.istio.io/v1",
     kind: "VirtualService",
     metadata: { name: "reviews-bad", namespace: "default" },
-    spec: { hosts: ["reviews"], http: [{ route: [{ destination: { host: "reviews", subset: "v1" }, weight }] }] },
+    spec: {
+      hosts: ["reviews"],
+      http: [{ route: [{ destination: { host: "reviews", subset: "v1" }, weight }] }],
+    },
   } as KubernetesObject;
 }
 
@@ -64,12 +67,19 @@ describe("Istio's own CRDs", () => {
     }
     const cluster = env().cluster("real");
     for (const version of ["v1", "v1beta1", "v1alpha3"]) {
-      const list = (await raw(cluster, "GET", `/apis/networking.istio.io/${version}`)).body as { resources: { kind: string }[] };
-      expect(list.resources.map((r) => r.kind)).toEqual(expect.arrayContaining(["VirtualService", "ServiceEntry", "DestinationRule", "Gateway", "Sidecar"]));
+      const list = (await raw(cluster, "GET", `/apis/networking.istio.io/${version}`)).body as {
+        resources: { kind: string }[];
+      };
+      expect(list.resources.map((r) => r.kind)).toEqual(
+        expect.arrayContaining(["VirtualService", "ServiceEntry", "DestinationRule", "Gateway", "Sidecar"]),
+      );
     }
-    const crds = (await raw(cluster, "GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions")).body as { items: { status: { conditions: { type: string; status: string }[] } }[] };
+    const crds = (await raw(cluster, "GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"))
+      .body as { items: { status: { conditions: { type: string; status: string }[] } }[] };
     expect(crds.items).toHaveLength(15);
-    expect(crds.items[0]?.status.conditions).toEqual(expect.arrayContaining([expect.objectContaining({ type: "Established", status: "True" })]));
+    expect(crds.items[0]?.status.conditions).toEqual(
+      expect.arrayContaining([expect.objectContaining({ type: "Established", status: "True" })]),
+    );
   });
 
   it("Given every Istio manifest of the fixtures, When created through client-node, Then Istio's schemas accept them", async () => {
@@ -78,8 +88,14 @@ describe("Istio's own CRDs", () => {
     for (const file of ISTIO_FIXTURES) {
       for (const doc of docs(file)) {
         const object = { ...doc, metadata: { ...doc.metadata, namespace: "istio-docs" } } as KubernetesObject;
-        const header = { apiVersion: object.apiVersion ?? "", kind: object.kind ?? "", metadata: { name: object.metadata?.name ?? "", namespace: "istio-docs" } };
-        const existing = await api().read(header).catch(() => undefined);
+        const header = {
+          apiVersion: object.apiVersion ?? "",
+          kind: object.kind ?? "",
+          metadata: { name: object.metadata?.name ?? "", namespace: "istio-docs" },
+        };
+        const existing = await api()
+          .read(header)
+          .catch(() => undefined);
         if (existing) await api().delete(object);
         await api().create(object);
         created++;
@@ -90,10 +106,19 @@ describe("Istio's own CRDs", () => {
 
   it("Given a v1alpha3 VirtualService, When read as v1, Then the same object is served with the requested apiVersion", async () => {
     const [frontend] = docs("online-boutique/frontend.yaml");
-    await api().create<KubernetesObject>({ ...frontend, metadata: { ...frontend?.metadata, namespace: "default" } });
-    const asV1 = await api().read({ apiVersion: "networking.istio.io/v1", kind: "VirtualService", metadata: { name: "frontend", namespace: "default" } });
+    await api().create<KubernetesObject>({
+      ...frontend,
+      metadata: { ...frontend?.metadata, namespace: "default" },
+    });
+    const asV1 = await api().read({
+      apiVersion: "networking.istio.io/v1",
+      kind: "VirtualService",
+      metadata: { name: "frontend", namespace: "default" },
+    });
     expect(asV1.apiVersion).toBe("networking.istio.io/v1");
-    expect((asV1 as { spec?: { hosts?: string[] } }).spec?.hosts).toEqual(["frontend.default.svc.cluster.local"]);
+    expect((asV1 as { spec?: { hosts?: string[] } }).spec?.hosts).toEqual([
+      "frontend.default.svc.cluster.local",
+    ]);
   });
 
   it('Given a route weight "abc", When created, Then 422 Invalid with a FieldValueInvalid cause at spec.http[0].route[0].weight', async () => {
@@ -103,7 +128,9 @@ describe("Istio's own CRDs", () => {
       kind: "Status",
       status: "Failure",
       reason: "Invalid",
-      message: expect.stringContaining('VirtualService.networking.istio.io "reviews-bad" is invalid: spec.http[0].route[0].weight') as unknown,
+      message: expect.stringContaining(
+        'VirtualService.networking.istio.io "reviews-bad" is invalid: spec.http[0].route[0].weight',
+      ) as unknown,
       details: {
         name: "reviews-bad",
         group: "networking.istio.io",
@@ -112,7 +139,8 @@ describe("Istio's own CRDs", () => {
           {
             reason: "FieldValueInvalid",
             field: "spec.http[0].route[0].weight",
-            message: 'Invalid value: "string": spec.http[0].route[0].weight in body must be of type integer: "string"',
+            message:
+              'Invalid value: "string": spec.http[0].route[0].weight in body must be of type integer: "string"',
           },
         ],
       },
@@ -120,8 +148,12 @@ describe("Istio's own CRDs", () => {
   });
 
   it("Given wrong types, a missing required field and an unsupported enum value, Then each is a cause of its own kind", async () => {
-    const hosts = await failure(api().create({ ...reviews(10), spec: { hosts: "reviews" } } as KubernetesObject));
-    expect(hosts.status).toMatchObject({ details: { causes: [expect.objectContaining({ field: "spec.hosts", reason: "FieldValueInvalid" })] } });
+    const hosts = await failure(
+      api().create({ ...reviews(10), spec: { hosts: "reviews" } } as KubernetesObject),
+    );
+    expect(hosts.status).toMatchObject({
+      details: { causes: [expect.objectContaining({ field: "spec.hosts", reason: "FieldValueInvalid" })] },
+    });
 
     const serviceEntry = {
       apiVersion: "networking.istio.io/v1",
@@ -129,7 +161,11 @@ describe("Istio's own CRDs", () => {
       metadata: { name: "se-bad", namespace: "default" },
       spec: { hosts: ["a.example.com"], ports: [{ number: 443, protocol: "TLS" }], resolution: "SOMETIMES" },
     } as KubernetesObject;
-    const causes = (((await failure(api().create(serviceEntry))).status["details"] as { causes: { reason: string; field: string }[] }).causes);
+    const causes = (
+      (await failure(api().create(serviceEntry))).status["details"] as {
+        causes: { reason: string; field: string }[];
+      }
+    ).causes;
     expect(causes).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ reason: "FieldValueRequired", field: "spec.ports[0].name" }),
@@ -139,13 +175,25 @@ describe("Istio's own CRDs", () => {
   });
 
   it("Given an unknown field, When created, Then it is pruned silently; with fieldValidation=Strict, Then 400", async () => {
-    const created = await api().create({ ...reviews(100), metadata: { name: "pruned", namespace: "default" }, spec: { hosts: ["r"], madeUp: true } } as KubernetesObject);
+    const created = await api().create({
+      ...reviews(100),
+      metadata: { name: "pruned", namespace: "default" },
+      spec: { hosts: ["r"], madeUp: true },
+    } as KubernetesObject);
     expect((created as { spec: Record<string, unknown> }).spec).toEqual({ hosts: ["r"] });
-    const strict = await raw(env().cluster("real"), "POST", "/apis/networking.istio.io/v1/namespaces/default/virtualservices?fieldValidation=Strict", {
-      body: { ...reviews(100), metadata: { name: "strict" }, spec: { hosts: ["r"], madeUp: true } },
-    });
+    const strict = await raw(
+      env().cluster("real"),
+      "POST",
+      "/apis/networking.istio.io/v1/namespaces/default/virtualservices?fieldValidation=Strict",
+      {
+        body: { ...reviews(100), metadata: { name: "strict" }, spec: { hosts: ["r"], madeUp: true } },
+      },
+    );
     expect(strict.status).toBe(400);
-    expect(strict.body).toMatchObject({ reason: "BadRequest", message: expect.stringContaining('unknown field "spec.madeUp"') as unknown });
+    expect(strict.body).toMatchObject({
+      reason: "BadRequest",
+      message: expect.stringContaining('unknown field "spec.madeUp"') as unknown,
+    });
   });
 });
 
@@ -155,15 +203,44 @@ describe("the sandbox's own compact Istio CRDs and user CRDs", () => {
     try {
       const cluster = sandbox.clusters.get("compact");
       if (!cluster) throw new Error("no cluster");
-      const kinds = ((await raw(cluster, "GET", "/apis/networking.istio.io/v1beta1")).body as { resources: { kind: string }[] }).resources.map((r) => r.kind);
-      expect(kinds.sort()).toEqual(["DestinationRule", "DestinationRule", "Gateway", "Gateway", "ServiceEntry", "ServiceEntry", "VirtualService", "VirtualService"]);
-      const bad = await raw(cluster, "POST", "/apis/networking.istio.io/v1/namespaces/default/virtualservices", { body: reviews("abc") });
+      const kinds = (
+        (await raw(cluster, "GET", "/apis/networking.istio.io/v1beta1")).body as {
+          resources: { kind: string }[];
+        }
+      ).resources.map((r) => r.kind);
+      expect(kinds.sort()).toEqual([
+        "DestinationRule",
+        "DestinationRule",
+        "Gateway",
+        "Gateway",
+        "ServiceEntry",
+        "ServiceEntry",
+        "VirtualService",
+        "VirtualService",
+      ]);
+      const bad = await raw(
+        cluster,
+        "POST",
+        "/apis/networking.istio.io/v1/namespaces/default/virtualservices",
+        { body: reviews("abc") },
+      );
       expect(bad.status).toBe(422);
-      expect(bad.body).toMatchObject({ details: { causes: [expect.objectContaining({ field: "spec.http[0].route[0].weight" })] } });
-      for (const file of ["bookinfo/virtual-service-reviews-80-20.yaml", "online-boutique/frontend.yaml", "asm/migrate-to-managed-asm__service-entry.yaml"]) {
+      expect(bad.body).toMatchObject({
+        details: { causes: [expect.objectContaining({ field: "spec.http[0].route[0].weight" })] },
+      });
+      for (const file of [
+        "bookinfo/virtual-service-reviews-80-20.yaml",
+        "online-boutique/frontend.yaml",
+        "asm/migrate-to-managed-asm__service-entry.yaml",
+      ]) {
         for (const doc of docs(file)) {
           const plural = doc.kind === "VirtualService" ? "virtualservices" : "serviceentries";
-          const response = await raw(cluster, "POST", `/apis/${doc.apiVersion}/namespaces/default/${plural}`, { body: doc });
+          const response = await raw(
+            cluster,
+            "POST",
+            `/apis/${doc.apiVersion}/namespaces/default/${plural}`,
+            { body: doc },
+          );
           expect(response.status, `${file}: ${response.text}`).toBe(201);
         }
       }
@@ -210,17 +287,44 @@ describe("the sandbox's own compact Istio CRDs and user CRDs", () => {
     } as KubernetesObject;
     // Raw JSON: client-node re-serializes built-in kinds through its models, which drop `default` and `x-kubernetes-*` keys.
     const cluster = env().cluster("other");
-    expect((await raw(cluster, "POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", { body: crd })).status).toBe(201);
-    const resources = (await raw(cluster, "GET", "/apis/example.com/v1")).body as { resources: Record<string, unknown>[] };
-    expect(resources.resources[0]).toMatchObject({ name: "widgets", kind: "Widget", namespaced: true, shortNames: ["wd"] });
+    expect(
+      (await raw(cluster, "POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", { body: crd }))
+        .status,
+    ).toBe(201);
+    const resources = (await raw(cluster, "GET", "/apis/example.com/v1")).body as {
+      resources: Record<string, unknown>[];
+    };
+    expect(resources.resources[0]).toMatchObject({
+      name: "widgets",
+      kind: "Widget",
+      namespaced: true,
+      shortNames: ["wd"],
+    });
 
     const widget = (spec: Record<string, unknown>, name = "w"): KubernetesObject =>
-      ({ apiVersion: "example.com/v1", kind: "Widget", metadata: { name, namespace: "default" }, spec }) as KubernetesObject;
-    const created = (await api("other").create(widget({ size: 3, port: "http", extra: { any: { thing: 1 } }, tags: { a: "b" } }))) as { spec: Record<string, unknown> };
-    expect(created.spec).toEqual({ size: 3, color: "red", port: "http", extra: { any: { thing: 1 } }, tags: { a: "b" } });
+      ({
+        apiVersion: "example.com/v1",
+        kind: "Widget",
+        metadata: { name, namespace: "default" },
+        spec,
+      }) as KubernetesObject;
+    const created = (await api("other").create(
+      widget({ size: 3, port: "http", extra: { any: { thing: 1 } }, tags: { a: "b" } }),
+    )) as { spec: Record<string, unknown> };
+    expect(created.spec).toEqual({
+      size: 3,
+      color: "red",
+      port: "http",
+      extra: { any: { thing: 1 } },
+      tags: { a: "b" },
+    });
 
-    const problems = await failure(api("other").create(widget({ size: 11, color: "green", port: true, tags: { a: 1 } }, "bad")));
-    const reasons = ((problems.status["details"] as { causes: { reason: string; field: string }[] }).causes).map((c) => `${c.reason} ${c.field}`).sort();
+    const problems = await failure(
+      api("other").create(widget({ size: 11, color: "green", port: true, tags: { a: 1 } }, "bad")),
+    );
+    const reasons = (problems.status["details"] as { causes: { reason: string; field: string }[] }).causes
+      .map((c) => `${c.reason} ${c.field}`)
+      .sort();
     expect(reasons).toEqual([
       "FieldValueInvalid spec.port",
       "FieldValueInvalid spec.size",

@@ -18,7 +18,11 @@ describe("fault injection", () => {
       const throttled = await failure(core().listNamespace());
       expect(throttled.code).toBe(429);
       expect(throttled.headers["retry-after"]).toBe("7");
-      expect(throttled.status).toMatchObject({ kind: "Status", reason: "TooManyRequests", details: { retryAfterSeconds: 7 } });
+      expect(throttled.status).toMatchObject({
+        kind: "Status",
+        reason: "TooManyRequests",
+        details: { retryAfterSeconds: 7 },
+      });
       expect((await raw(cluster, "GET", "/sandbox/v1/clusters")).status).toBe(200);
       expect(cluster.faultsInjected).toBe(1);
     } finally {
@@ -29,7 +33,9 @@ describe("fault injection", () => {
 
   it("Given 5xx faults with maxFaults over the control API, Then the first requests fail and the next succeed", async () => {
     const cluster = env().cluster("target");
-    const put = await raw(cluster, "PUT", "/sandbox/v1/faults", { body: { errorRate: 1, statuses: [500, 503], maxFaults: 2 } });
+    const put = await raw(cluster, "PUT", "/sandbox/v1/faults", {
+      body: { errorRate: 1, statuses: [500, 503], maxFaults: 2 },
+    });
     expect(put.status).toBe(200);
     expect(cluster.faults).toMatchObject({ errorRate: 1, statuses: [500, 503], maxFaults: 2 });
     const codes: number[] = [];
@@ -49,7 +55,9 @@ describe("fault injection", () => {
     const cluster = env().cluster("source");
     cluster.setFaults({ dropRate: 1, methods: ["GET"] });
     try {
-      await expect(core().listNamespace()).rejects.toThrow(/socket hang up|ECONNRESET|closed|terminated|other side closed/i);
+      await expect(core().listNamespace()).rejects.toThrow(
+        /socket hang up|ECONNRESET|closed|terminated|other side closed/i,
+      );
     } finally {
       cluster.setFaults({});
     }
@@ -68,7 +76,9 @@ describe("fault injection", () => {
   });
 
   it("Given invalid fault settings, Then the control API answers 400", async () => {
-    const response = await raw(env().cluster("source"), "PUT", "/sandbox/v1/faults", { body: { errorRate: 2 } });
+    const response = await raw(env().cluster("source"), "PUT", "/sandbox/v1/faults", {
+      body: { errorRate: 2 },
+    });
     expect(response.status).toBe(400);
     expect(response.body).toMatchObject({ kind: "Status", reason: "BadRequest" });
   });
@@ -98,8 +108,12 @@ describe("control API", () => {
 
     const listed = (await raw(source, "GET", "/sandbox/v1/clusters")).body as { items: { name: string }[] };
     expect(listed.items.map((i) => i.name)).toEqual(["source", "target", "gke-new"]);
-    expect((await raw(source, "POST", "/sandbox/v1/clusters", { body: { name: "gke-new" } })).status).toBe(409);
-    expect((await raw(source, "POST", "/sandbox/v1/clusters", { body: { name: "Bad Name" } })).status).toBe(400);
+    expect((await raw(source, "POST", "/sandbox/v1/clusters", { body: { name: "gke-new" } })).status).toBe(
+      409,
+    );
+    expect((await raw(source, "POST", "/sandbox/v1/clusters", { body: { name: "Bad Name" } })).status).toBe(
+      400,
+    );
 
     expect((await raw(source, "DELETE", "/sandbox/v1/clusters/gke-new")).status).toBe(200);
     expect(env().sandbox.clusters.has("gke-new")).toBe(false);
@@ -109,7 +123,13 @@ describe("control API", () => {
   it("Given one cluster's port, When faults are set for another cluster by name, Then only that one fails", async () => {
     const source = env().cluster("source");
     const target = env().cluster("target");
-    expect((await raw(source, "PUT", "/sandbox/v1/clusters/target/faults", { body: { errorRate: 1, statuses: [503] } })).status).toBe(200);
+    expect(
+      (
+        await raw(source, "PUT", "/sandbox/v1/clusters/target/faults", {
+          body: { errorRate: 1, statuses: [503] },
+        })
+      ).status,
+    ).toBe(200);
     try {
       expect((await raw(target, "GET", "/api/v1/namespaces")).status).toBe(503);
       expect((await raw(source, "GET", "/api/v1/namespaces")).status).toBe(200);
@@ -135,7 +155,9 @@ describe("control API", () => {
       const b = sandbox.clusters.get("b");
       if (!a || !b) throw new Error("clusters missing");
       a.setFaults({ errorRate: 1 });
-      expect((await raw(a, "POST", "/sandbox/v1/echo/zones/z1", { body: { x: 1 } })).body).toEqual({ path: "/zones/z1" });
+      expect((await raw(a, "POST", "/sandbox/v1/echo/zones/z1", { body: { x: 1 } })).body).toEqual({
+        path: "/zones/z1",
+      });
       expect((await raw(b, "GET", "/sandbox/v1/echo/")).status).toBe(200);
       expect((await raw(b, "GET", "/sandbox/v1/echo/", { token: a.token })).status).toBe(401);
       expect(calls).toEqual([

@@ -25,7 +25,11 @@ export async function raw(
     body = typeof options.body === "string" ? options.body : JSON.stringify(options.body);
     headers["content-type"] = options.contentType ?? "application/json";
   }
-  const response = await fetch(`${cluster.server}${path}`, { method, headers, ...(body === undefined ? {} : { body }) });
+  const response = await fetch(`${cluster.server}${path}`, {
+    method,
+    headers,
+    ...(body === undefined ? {} : { body }),
+  });
   const text = await response.text();
   let parsed: unknown = text;
   try {
@@ -33,7 +37,13 @@ export async function raw(
   } catch {
     // keep the text
   }
-  return { status: response.status, contentType: response.headers.get("content-type"), headers: response.headers, body: parsed, text };
+  return {
+    status: response.status,
+    contentType: response.headers.get("content-type"),
+    headers: response.headers,
+    body: parsed,
+    text,
+  };
 }
 
 export interface FailedCall {
@@ -62,7 +72,10 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Polls until `check` returns a value (not undefined) or the time is up. */
-export async function eventually<T>(check: () => T | undefined | Promise<T | undefined>, timeoutMs = 3000): Promise<T> {
+export async function eventually<T>(
+  check: () => T | undefined | Promise<T | undefined>,
+  timeoutMs = 3000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

@@ -34,19 +34,40 @@ describe.skipIf(!hasKubectl())("the real kubectl", () => {
     const applied = await run(["apply", "--server-side", "-n", "boutique", "-f", fixturePath(BOUTIQUE)]);
     const expected = kindsIn(BOUTIQUE);
     const total = [...expected.values()].reduce((a, b) => a + b, 0);
-    expect(applied.trim().split("\n").filter((l) => l.endsWith("serverside-applied"))).toHaveLength(total);
+    expect(
+      applied
+        .trim()
+        .split("\n")
+        .filter((l) => l.endsWith("serverside-applied")),
+    ).toHaveLength(total);
 
-    const deployments = JSON.parse(await run(["get", "deployments", "-n", "boutique", "-o", "json", "--show-managed-fields"])) as { kind: string; items: KubernetesObject[] };
+    const deployments = JSON.parse(
+      await run(["get", "deployments", "-n", "boutique", "-o", "json", "--show-managed-fields"]),
+    ) as { kind: string; items: KubernetesObject[] };
     expect(deployments.kind).toBe("List");
     expect(deployments.items).toHaveLength(expected.get("Deployment") ?? -1);
-    expect(deployments.items[0]?.metadata?.managedFields?.some((m) => m.manager === "kubectl" && m.operation === "Apply")).toBe(true);
+    expect(
+      deployments.items[0]?.metadata?.managedFields?.some(
+        (m) => m.manager === "kubectl" && m.operation === "Apply",
+      ),
+    ).toBe(true);
 
-    const services = JSON.parse(await run(["get", "svc", "-n", "boutique", "-o", "json"])) as { items: KubernetesObject[] };
+    const services = JSON.parse(await run(["get", "svc", "-n", "boutique", "-o", "json"])) as {
+      items: KubernetesObject[];
+    };
     expect(services.items).toHaveLength(expected.get("Service") ?? -1);
 
     await run(["rollout", "status", "deployment/frontend", "-n", "boutique", "--timeout=10s"]);
     const external = await eventually(async () => {
-      const out = await run(["get", "svc", "frontend-external", "-n", "boutique", "-o", "jsonpath={.status.loadBalancer.ingress[0].ip}"]);
+      const out = await run([
+        "get",
+        "svc",
+        "frontend-external",
+        "-n",
+        "boutique",
+        "-o",
+        "jsonpath={.status.loadBalancer.ingress[0].ip}",
+      ]);
       return out === "" ? undefined : out;
     });
     expect(external).toMatch(/^203\.0\.113\.\d+$/);
@@ -54,12 +75,18 @@ describe.skipIf(!hasKubectl())("the real kubectl", () => {
     const table = await run(["get", "deployments", "-n", "boutique"]);
     expect(table.split("\n")[0]).toMatch(/^NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE/);
     const selected = await run(["get", "svc", "-A", "-l", "app in (frontend,cartservice)", "-o", "name"]);
-    expect(selected.trim().split("\n").sort()).toEqual(["service/cartservice", "service/frontend", "service/frontend-external"]);
+    expect(selected.trim().split("\n").sort()).toEqual([
+      "service/cartservice",
+      "service/frontend",
+      "service/frontend-external",
+    ]);
 
     // --wait=false: kubectl throttles its own post-delete polling to 5 requests/s, as against a real cluster.
     const deleted = await run(["delete", "--wait=false", "-n", "boutique", "-f", fixturePath(BOUTIQUE)]);
     expect(deleted).toContain('deployment.apps "frontend" deleted');
-    const after = await kubectl(env().kubeconfigPath, ["get", "deployment", "frontend", "-n", "boutique"], { context: "source" });
+    const after = await kubectl(env().kubeconfigPath, ["get", "deployment", "frontend", "-n", "boutique"], {
+      context: "source",
+    });
     expect(after.code).not.toBe(0);
     expect(after.stderr).toContain('deployments.apps "frontend" not found');
     await run(["delete", "namespace", "boutique"]);
@@ -71,41 +98,82 @@ describe.skipIf(!hasKubectl())("the real kubectl", () => {
     await run(["create", "secret", "generic", "pw", "-n", "imperative", "--from-literal=password=hunter2"]);
     await run(["create", "serviceaccount", "robot", "-n", "imperative"]);
     await run(["label", "namespace", "imperative", "team=blue"]);
-    expect(JSON.parse(await run(["get", "cm", "cfg", "-n", "imperative", "-o", "json"]))).toMatchObject({ data: { a: "b" } });
+    expect(JSON.parse(await run(["get", "cm", "cfg", "-n", "imperative", "-o", "json"]))).toMatchObject({
+      data: { a: "b" },
+    });
     const secret = await run(["get", "secret", "pw", "-n", "imperative", "-o", "jsonpath={.data.password}"]);
     expect(Buffer.from(secret, "base64").toString()).toBe("hunter2");
     expect(await run(["get", "ns", "-l", "team=blue", "-o", "name"])).toBe("namespace/imperative\n");
 
-    const deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers: [{name: web, image: nginx}]\n";
-    await kubectl(env().kubeconfigPath, ["apply", "--server-side", "-n", "imperative", "-f", "-"], { context: "source", input: deployment });
+    const deployment =
+      "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers: [{name: web, image: nginx}]\n";
+    await kubectl(env().kubeconfigPath, ["apply", "--server-side", "-n", "imperative", "-f", "-"], {
+      context: "source",
+      input: deployment,
+    });
     await run(["scale", "deployment/web", "--replicas=4", "-n", "imperative"]);
     await run(["rollout", "status", "deployment/web", "-n", "imperative", "--timeout=10s"]);
-    expect(await run(["get", "deployment", "web", "-n", "imperative", "-o", "jsonpath={.status.readyReplicas}"])).toBe("4");
+    expect(
+      await run(["get", "deployment", "web", "-n", "imperative", "-o", "jsonpath={.status.readyReplicas}"]),
+    ).toBe("4");
   });
 
   it("Given a field owned by clustershift, When kubectl applies another value, Then it reports the conflict; with --force-conflicts it wins", async () => {
     const api = KubernetesObjectApi.makeApiClient(env().kubeConfig("source"));
-    const object = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "owned", namespace: "default" }, data: { key: "clustershift" } };
+    const object = {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "owned", namespace: "default" },
+      data: { key: "clustershift" },
+    };
     await api.patch(object, undefined, undefined, "clustershift", true, PatchStrategy.ServerSideApply);
-    const manifest = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: owned\n  namespace: default\ndata:\n  key: kubectl\n";
-    const refused = await kubectl(env().kubeconfigPath, ["apply", "--server-side", "-f", "-"], { context: "source", input: manifest });
+    const manifest =
+      "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: owned\n  namespace: default\ndata:\n  key: kubectl\n";
+    const refused = await kubectl(env().kubeconfigPath, ["apply", "--server-side", "-f", "-"], {
+      context: "source",
+      input: manifest,
+    });
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toContain("Apply failed with 1 conflict");
     expect(refused.stderr).toContain('conflict with "clustershift"');
     expect(refused.stderr).toContain(".data.key");
-    const forced = await kubectl(env().kubeconfigPath, ["apply", "--server-side", "--force-conflicts", "-f", "-"], { context: "source", input: manifest });
+    const forced = await kubectl(
+      env().kubeconfigPath,
+      ["apply", "--server-side", "--force-conflicts", "-f", "-"],
+      { context: "source", input: manifest },
+    );
     expect(forced.code).toBe(0);
-    expect(JSON.parse(await run(["get", "cm", "owned", "-o", "json"]))).toMatchObject({ data: { key: "kubectl" } });
+    expect(JSON.parse(await run(["get", "cm", "owned", "-o", "json"]))).toMatchObject({
+      data: { key: "kubectl" },
+    });
   });
 
   it("Given a cluster without Istio, When kubectl applies Istio's CRDs, Then a valid VirtualService applies and an invalid one is refused", async () => {
     const crds = await run(["apply", "--server-side", "-f", fixturePath("istio/crd-all.gen.yaml")], "bare");
-    expect(crds).toContain("customresourcedefinition.apiextensions.k8s.io/virtualservices.networking.istio.io serverside-applied");
-    await run(["apply", "--server-side", "-n", "default", "-f", fixturePath("bookinfo/virtual-service-reviews-80-20.yaml")], "bare");
+    expect(crds).toContain(
+      "customresourcedefinition.apiextensions.k8s.io/virtualservices.networking.istio.io serverside-applied",
+    );
+    await run(
+      [
+        "apply",
+        "--server-side",
+        "-n",
+        "default",
+        "-f",
+        fixturePath("bookinfo/virtual-service-reviews-80-20.yaml"),
+      ],
+      "bare",
+    );
     const listed = await run(["get", "virtualservices", "-n", "default", "-o", "name"], "bare");
     expect(listed.trim()).toBe("virtualservice.networking.istio.io/reviews");
-    const bad = readFixture("bookinfo/virtual-service-reviews-80-20.yaml").replace("weight: 80", 'weight: "abc"').replace("name: reviews", "name: reviews-bad");
-    const refused = await kubectl(env().kubeconfigPath, ["apply", "--server-side", "-n", "default", "-f", "-"], { context: "bare", input: bad });
+    const bad = readFixture("bookinfo/virtual-service-reviews-80-20.yaml")
+      .replace("weight: 80", 'weight: "abc"')
+      .replace("name: reviews", "name: reviews-bad");
+    const refused = await kubectl(
+      env().kubeconfigPath,
+      ["apply", "--server-side", "-n", "default", "-f", "-"],
+      { context: "bare", input: bad },
+    );
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toContain("spec.http[0].route[0].weight");
     expect(refused.stderr).toContain("must be of type integer");

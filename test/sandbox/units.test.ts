@@ -19,7 +19,9 @@ describe("label selectors", () => {
       { key: "g", op: "exists" },
       { key: "h", op: "!exists" },
     ]);
-    expect(parseLabelSelector("app.kubernetes.io/name==web")).toEqual([{ key: "app.kubernetes.io/name", op: "=", value: "web" }]);
+    expect(parseLabelSelector("app.kubernetes.io/name==web")).toEqual([
+      { key: "app.kubernetes.io/name", op: "=", value: "web" },
+    ]);
     expect(matchesLabels(parseLabelSelector("f notin (z)"), undefined)).toBe(true);
     expect(() => parseLabelSelector("a in x")).toThrow(/unable to parse/);
   });
@@ -27,7 +29,11 @@ describe("label selectors", () => {
 
 describe("patches", () => {
   it("Given RFC 7386 and RFC 6902 documents, Then merge and JSON patches follow the RFCs", () => {
-    expect(mergePatch({ a: 1, b: { c: 2, d: 3 } }, { b: { c: null, e: 4 }, f: [1] })).toEqual({ a: 1, b: { d: 3, e: 4 }, f: [1] });
+    expect(mergePatch({ a: 1, b: { c: 2, d: 3 } }, { b: { c: null, e: 4 }, f: [1] })).toEqual({
+      a: 1,
+      b: { d: 3, e: 4 },
+      f: [1],
+    });
     const doc = { list: [1, 2, 3], o: { k: "v" } };
     expect(
       jsonPatch(doc, [
@@ -45,14 +51,21 @@ describe("patches", () => {
   it("Given strategic merge directives, Then items delete by key, maps replace, primitive lists lose values", () => {
     const target: JsonObject = {
       spec: {
-        containers: [{ name: "a", image: "a:1", env: [{ name: "X", value: "1" }] }, { name: "b", image: "b:1" }],
+        containers: [
+          { name: "a", image: "a:1", env: [{ name: "X", value: "1" }] },
+          { name: "b", image: "b:1" },
+        ],
         selector: { x: "1", y: "2" },
       },
       metadata: { finalizers: ["f1", "f2"] },
     };
     const patched = strategicMerge(target, {
       spec: {
-        containers: [{ name: "b", $patch: "delete" }, { name: "a", env: [{ name: "Y", value: "2" }] }, { name: "c", image: "c:1" }],
+        containers: [
+          { name: "b", $patch: "delete" },
+          { name: "a", env: [{ name: "Y", value: "2" }] },
+          { name: "c", image: "c:1" },
+        ],
         selector: { $patch: "replace", z: "3" },
         "$setElementOrder/containers": [{ name: "a" }, { name: "c" }],
       },
@@ -61,7 +74,14 @@ describe("patches", () => {
     expect(patched).toEqual({
       spec: {
         containers: [
-          { name: "a", image: "a:1", env: [{ name: "X", value: "1" }, { name: "Y", value: "2" }] },
+          {
+            name: "a",
+            image: "a:1",
+            env: [
+              { name: "X", value: "1" },
+              { name: "Y", value: "2" },
+            ],
+          },
           { name: "c", image: "c:1" },
         ],
         selector: { z: "3" },
@@ -81,7 +101,11 @@ describe("structural schemas", () => {
           match: {
             type: "object",
             properties: { exact: { type: "string" }, prefix: { type: "string" } },
-            oneOf: [{ not: { anyOf: [{ required: ["exact"] }, { required: ["prefix"] }] } }, { required: ["exact"] }, { required: ["prefix"] }],
+            oneOf: [
+              { not: { anyOf: [{ required: ["exact"] }, { required: ["prefix"] }] } },
+              { required: ["exact"] },
+              { required: ["prefix"] },
+            ],
           },
           timeout: { type: "string", nullable: true },
           retries: { type: "integer", default: 3 },
@@ -96,7 +120,9 @@ describe("structural schemas", () => {
     expect(validateAgainstSchema(ok, schema).causes).toEqual([]);
     expect(validateAgainstSchema({ spec: { match: {} } }, schema).causes).toEqual([]);
     const both = validateAgainstSchema({ spec: { match: { exact: "/a", prefix: "/" } } }, schema).causes;
-    expect(both).toEqual([expect.objectContaining({ field: "spec.match", message: expect.stringContaining("oneOf") as unknown })]);
+    expect(both).toEqual([
+      expect.objectContaining({ field: "spec.match", message: expect.stringContaining("oneOf") as unknown }),
+    ]);
   });
 
   it("Given nulls, defaults and int-or-string, Then nulls of non-nullable fields drop, defaults fill in, ints and strings pass", () => {
@@ -122,17 +148,28 @@ describe("managed fields", () => {
       "f:metadata": { "f:finalizers": { 'v:"a"': {} }, "f:labels": { "f:app": {} } },
       "f:spec": {
         "f:strategy": {},
-        "f:template": { "f:spec": { "f:containers": { 'k:{"name":"c"}': { ".": {}, "f:image": {}, "f:name": {} } } } },
+        "f:template": {
+          "f:spec": { "f:containers": { 'k:{"name":"c"}': { ".": {}, "f:image": {}, "f:name": {} } } },
+        },
       },
     });
     expect(fromFieldsV1(v1)).toEqual(fields);
-    expect(describePath('f:spec\nf:template\nf:spec\nf:containers\nk:{"name":"c"}\nf:image')).toBe('.spec.template.spec.containers[name="c"].image');
+    expect(describePath('f:spec\nf:template\nf:spec\nf:containers\nk:{"name":"c"}\nf:image')).toBe(
+      '.spec.template.spec.containers[name="c"].image',
+    );
   });
 });
 
 describe("versions and certificates", () => {
   it("Given Kubernetes versions, Then GA sorts before beta before alpha", () => {
-    expect(["v1alpha3", "v1beta1", "v2", "v1", "v2beta2", "foo"].sort(compareVersions)).toEqual(["v2", "v1", "v2beta2", "v1beta1", "v1alpha3", "foo"]);
+    expect(["v1alpha3", "v1beta1", "v2", "v1", "v2beta2", "foo"].sort(compareVersions)).toEqual([
+      "v2",
+      "v1",
+      "v2beta2",
+      "v1beta1",
+      "v1alpha3",
+      "foo",
+    ]);
   });
 
   it("Given the sandbox certificate, Then it parses as X.509 for 127.0.0.1 and matches its key", () => {

@@ -24,7 +24,12 @@ async function watch(path: string, query: Record<string, string>): Promise<Seen[
     path,
     query,
     (type: string, object: KubernetesObject) => {
-      seen.push({ type, name: object.metadata?.name ?? "", rv: object.metadata?.resourceVersion ?? "", object });
+      seen.push({
+        type,
+        name: object.metadata?.name ?? "",
+        rv: object.metadata?.resourceVersion ?? "",
+        object,
+      });
     },
     () => undefined,
   );
@@ -36,8 +41,18 @@ function api(): KubernetesObjectApi {
   return KubernetesObjectApi.makeApiClient(env().kubeConfig("source"));
 }
 
-function cm(name: string, namespace: string, data: Record<string, string>, labels: Record<string, string> = {}): KubernetesObject {
-  return { apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace, labels }, data } as KubernetesObject;
+function cm(
+  name: string,
+  namespace: string,
+  data: Record<string, string>,
+  labels: Record<string, string> = {},
+): KubernetesObject {
+  return {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name, namespace, labels },
+    data,
+  } as KubernetesObject;
 }
 
 describe("watch", () => {
@@ -46,7 +61,14 @@ describe("watch", () => {
     const seen = await watch("/api/v1/namespaces/w1/configmaps", {});
     await eventually(() => (seen.some((e) => e.name === "kube-root-ca.crt") ? true : undefined));
     await api().create(cm("a", "w1", { v: "1" }));
-    await api().patch(cm("a", "w1", { v: "2" }), undefined, undefined, "t", true, PatchStrategy.ServerSideApply);
+    await api().patch(
+      cm("a", "w1", { v: "2" }),
+      undefined,
+      undefined,
+      "t",
+      true,
+      PatchStrategy.ServerSideApply,
+    );
     await api().delete(cm("a", "w1", {}));
     await eventually(() => (seen.filter((e) => e.name === "a").length === 3 ? true : undefined));
     const events = seen.filter((e) => e.name === "a");
@@ -62,7 +84,9 @@ describe("watch", () => {
     await api().create(cm("before", "w2", {}));
     const list = await api().list("v1", "ConfigMap", "w2");
     await api().create(cm("after", "w2", {}));
-    const seen = await watch("/api/v1/namespaces/w2/configmaps", { resourceVersion: list.metadata?.resourceVersion ?? "" });
+    const seen = await watch("/api/v1/namespaces/w2/configmaps", {
+      resourceVersion: list.metadata?.resourceVersion ?? "",
+    });
     await eventually(() => (seen.length > 0 ? true : undefined));
     await api().create(cm("later", "w2", {}));
     await eventually(() => (seen.length >= 2 ? true : undefined));
@@ -72,11 +96,27 @@ describe("watch", () => {
   it("Given selectors, When an object starts and stops matching, Then the watch sees ADDED and DELETED for it", async () => {
     await api().create({ apiVersion: "v1", kind: "Namespace", metadata: { name: "w3" } });
     const seen = await watch("/api/v1/namespaces/w3/configmaps", { labelSelector: "team=blue" });
-    const byName = await watch("/api/v1/configmaps", { fieldSelector: "metadata.name=named,metadata.namespace=w3" });
+    const byName = await watch("/api/v1/configmaps", {
+      fieldSelector: "metadata.name=named,metadata.namespace=w3",
+    });
     await api().create(cm("x", "w3", {}, { team: "red" }));
     await api().create(cm("named", "w3", {}));
-    await api().patch(cm("x", "w3", {}, { team: "blue" }), undefined, undefined, "t", true, PatchStrategy.ServerSideApply);
-    await api().patch(cm("x", "w3", {}, { team: "green" }), undefined, undefined, "t", true, PatchStrategy.ServerSideApply);
+    await api().patch(
+      cm("x", "w3", {}, { team: "blue" }),
+      undefined,
+      undefined,
+      "t",
+      true,
+      PatchStrategy.ServerSideApply,
+    );
+    await api().patch(
+      cm("x", "w3", {}, { team: "green" }),
+      undefined,
+      undefined,
+      "t",
+      true,
+      PatchStrategy.ServerSideApply,
+    );
     await eventually(() => (seen.length >= 2 && byName.length >= 1 ? true : undefined));
     expect(seen.map((e) => `${e.type} ${e.name}`)).toEqual(["ADDED x", "DELETED x"]);
     expect(byName.map((e) => `${e.type} ${e.name}`)).toEqual(["ADDED named"]);
@@ -89,9 +129,15 @@ describe("watch", () => {
       apiVersion: "apps/v1",
       kind: "Deployment",
       metadata: { name: "d", namespace: "w4" },
-      spec: { replicas: 2, selector: { matchLabels: { app: "d" } }, template: { metadata: { labels: { app: "d" } }, spec: { containers: [{ name: "c", image: "i:1" }] } } },
+      spec: {
+        replicas: 2,
+        selector: { matchLabels: { app: "d" } },
+        template: { metadata: { labels: { app: "d" } }, spec: { containers: [{ name: "c", image: "i:1" }] } },
+      },
     } as KubernetesObject);
-    const ready = await eventually(() => seen.find((e) => (e.object as { status?: { readyReplicas?: number } }).status?.readyReplicas === 2));
+    const ready = await eventually(() =>
+      seen.find((e) => (e.object as { status?: { readyReplicas?: number } }).status?.readyReplicas === 2),
+    );
     expect(ready.type).toBe("MODIFIED");
     expect(Number(ready.rv)).toBeGreaterThan(Number(seen[0]?.rv));
   });
@@ -99,8 +145,13 @@ describe("watch", () => {
   it("Given the legacy /watch/ path and timeoutSeconds, Then current objects stream as ADDED and the stream ends", async () => {
     const cluster = env().cluster("source");
     const legacy = await raw(cluster, "GET", "/api/v1/watch/namespaces?timeoutSeconds=1");
-    const lines = legacy.text.trim().split("\n").map((l) => JSON.parse(l) as { type: string; object: { metadata: { name: string } } });
-    expect(lines.map((l) => l.object.metadata.name)).toEqual(expect.arrayContaining(["default", "kube-system", "kube-public"]));
+    const lines = legacy.text
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { type: string; object: { metadata: { name: string } } });
+    expect(lines.map((l) => l.object.metadata.name)).toEqual(
+      expect.arrayContaining(["default", "kube-system", "kube-public"]),
+    );
     expect(lines.every((l) => l.type === "ADDED")).toBe(true);
     expect(legacy.contentType).toBe("application/json");
   });

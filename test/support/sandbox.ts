@@ -5,7 +5,12 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll } from "vitest";
-import { startSandbox, type Sandbox, type SandboxCluster, type SandboxOptions } from "../../src/sandbox/index.js";
+import {
+  startSandbox,
+  type Sandbox,
+  type SandboxCluster,
+  type SandboxOptions,
+} from "../../src/sandbox/index.js";
 
 export const REPO_ROOT = resolve(import.meta.dirname, "../..");
 export const FIXTURES = resolve(REPO_ROOT, "../shared/fixtures");
@@ -125,7 +130,11 @@ export function kubectl(
     const child = execFile(
       "kubectl",
       full,
-      { timeout: options.timeoutMs ?? 30_000, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, KUBECONFIG: kubeconfigPath } },
+      {
+        timeout: options.timeoutMs ?? 30_000,
+        maxBuffer: 64 * 1024 * 1024,
+        env: { ...process.env, KUBECONFIG: kubeconfigPath },
+      },
       (error, stdout, stderr) => {
         if (error && typeof error.code !== "number") {
           fail(new Error(`kubectl did not run: ${error.message}`, { cause: error }));

@@ -23,7 +23,16 @@ export class Journal {
     return this.loaded;
   }
 
-  async append(input: JournalEntryInput): Promise<JournalEntry> {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  /** Appends in call order even when steps write concurrently: seq order is file order. */
+  append(input: JournalEntryInput): Promise<JournalEntry> {
+    const appended = this.tail.then(() => this.appendNow(input));
+    this.tail = appended.catch(() => undefined);
+    return appended;
+  }
+
+  private async appendNow(input: JournalEntryInput): Promise<JournalEntry> {
     const entry = { ...input, seq: this.nextSeq++, time: new Date().toISOString() } as JournalEntry;
     let stored: JournalEntry = entry;
     if (entry.type === "change" && entry.sensitive) {
