@@ -22,13 +22,13 @@ export class Registry {
   }
 
   stepKinds(): Step<unknown>[] {
-    return [...this.steps.values()] as unknown as Step<unknown>[];
+    return [...this.steps.values()];
   }
 
   getStep(kind: StepKind): Step<unknown> {
     const step = this.steps.get(kind);
     if (!step) throw new Error(`unknown step kind "${kind}": this is a bug, or a plugin is missing`);
-    return step as unknown as Step<unknown>;
+    return step;
   }
 
   getGate(type: string): GateRunner {

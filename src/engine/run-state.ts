@@ -40,7 +40,11 @@ export function foldJournal(entries: readonly JournalEntry[]): RunState {
         phase = { phase: "in-progress" };
         break;
       case "step-started":
-        steps.set(entry.step, { kind: entry.kind, started: true, gates: steps.get(entry.step)?.gates ?? new Map() });
+        steps.set(entry.step, {
+          kind: entry.kind,
+          started: true,
+          gates: steps.get(entry.step)?.gates ?? new Map<string, GateState>(),
+        });
         phase = { phase: "in-progress", step: entry.step };
         break;
       case "change":

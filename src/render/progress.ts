@@ -136,8 +136,15 @@ class TreeSink implements EventSink {
       case "change-applied":
         if (task) task.detail = describeEvent(event)?.slice(event.step.length + 2);
         break;
-      default:
-        // Everything else is a line of its own above the tree.
+      case "change-reverted":
+      case "gate-passed":
+      case "gate-failed":
+      case "info":
+      case "warn":
+      case "rollback-started":
+      case "rollback-finished":
+      case "run-finished":
+        // A line of its own above the tree.
         this.printAbove(describeEvent(event));
     }
     this.redraw();

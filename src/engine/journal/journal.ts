@@ -33,7 +33,7 @@ export class Journal {
   }
 
   private async appendNow(input: JournalEntryInput): Promise<JournalEntry> {
-    const entry = { ...input, seq: this.nextSeq++, time: new Date().toISOString() } as JournalEntry;
+    const entry = { ...input, seq: this.nextSeq++, time: new Date().toISOString() };
     let stored: JournalEntry = entry;
     if (entry.type === "change" && entry.sensitive) {
       await this.store.putSensitive(String(entry.seq), { before: entry.before, after: entry.after });

@@ -16,7 +16,7 @@ import { renderPlanText } from "../../render/plan.js";
 import { createSink, type OutputMode } from "../../render/progress.js";
 import { builtinRegistry } from "../../steps/index.js";
 import { createSandboxDns, type SandboxDns } from "../dns/index.js";
-import { startSandbox, type Sandbox } from "../index.js";
+import { startSandbox } from "../index.js";
 import { sampleShop, SHOP_NAMESPACE } from "./sample-shop.js";
 
 export interface DemoOptions {
