@@ -148,7 +148,7 @@ function buildProgram(io: Io, signal: AbortSignal): Command {
         io,
       );
       if (!result) throw new CancelledError("wizard cancelled; nothing written");
-      io.stdout.write(`Wrote ${result.file}.\n\n`);
+      io.stdout.write("\n");
       // The playbook is safe on disk whatever happens next; apply asks before changing anything.
       await runApply({ file: result.file, stateDir: DEFAULT_STATE_DIR, output: "text" }, io, signal);
     });

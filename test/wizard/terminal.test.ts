@@ -77,7 +77,7 @@ class Terminal {
   }
 
   async screen(): Promise<string> {
-    const { stdout } = await run(TMUX as string, ["-S", socket, "capture-pane", "-p", "-t", this.session]);
+    const { stdout } = await run(TMUX as string, ["-S", socket, "capture-pane", "-p", "-S", "-", "-t", this.session]);
     return stdout;
   }
 
@@ -150,6 +150,9 @@ describe.skipIf(!TMUX)("the wizard in a real terminal (tmux)", () => {
       "✔ Weights to shift, in percent to the target (comma-separated, ending in 100) 10,50,100",
     );
     expect(screen).toMatch(/EXIT:0/);
+    // Then the CLI showed the playbook's plan and, told no, changed nothing.
+    expect(screen).toMatch(/^Plan: \d+ to create/m);
+    expect(screen).toContain("Apply cancelled; nothing changed.");
     const file = join(dir, "shop.yaml");
     const parsed = parsePlaybook(await readFile(file, "utf8"), file);
     expect(parsed.ok && parsed.playbook.spec.traffic?.steps.map((step) => step.weight)).toEqual([
