@@ -10,6 +10,9 @@ export function kubernetesStore(
   options: RunOptions,
   state: Extract<StateSpec, { backend: "kubernetes" }>,
 ): JournalStore {
-  const port = createClusterClient(state.context, options.kubeconfig ? { kubeconfig: options.kubeconfig } : {});
+  const port = createClusterClient(
+    state.context,
+    options.kubeconfig ? { kubeconfig: options.kubeconfig } : {},
+  );
   return new KubernetesJournalStore(port, playbook.metadata.name, state.namespace);
 }

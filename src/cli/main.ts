@@ -29,7 +29,12 @@ const DEFAULT_STATE_DIR = ".clustershift";
 /** Runs the CLI; returns the exit code. The process-level wrapper at the bottom is the only place that exits. */
 export async function run(argv: string[], io: Io = process): Promise<number> {
   const controller = new AbortController();
-  const onSignal = () => controller.abort(new Error("interrupted; the journal is intact: `clustershift apply` resumes, `clustershift rollback` goes back"));
+  const onSignal = () =>
+    controller.abort(
+      new Error(
+        "interrupted; the journal is intact: `clustershift apply` resumes, `clustershift rollback` goes back",
+      ),
+    );
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
   const program = buildProgram(io, controller.signal);
@@ -48,7 +53,9 @@ export async function run(argv: string[], io: Io = process): Promise<number> {
     const lines = error instanceof UsageError ? error.lines : [`error: ${messageOf(error)}`];
     io.stderr.write(lines.join("\n") + "\n");
     if (!isExpected(error)) {
-      io.stderr.write("This is a bug in clustershift: please report it with the output above and the journal.\n");
+      io.stderr.write(
+        "This is a bug in clustershift: please report it with the output above and the journal.\n",
+      );
       if (process.env.CLUSTERSHIFT_DEBUG && error instanceof Error) io.stderr.write(`${error.stack}\n`);
     }
     return exitCodeOf(error);
@@ -72,8 +79,13 @@ function buildProgram(io: Io, signal: AbortSignal): Command {
   const withState = (command: Command) =>
     command
       .requiredOption("-f, --file <playbook>", "the playbook (YAML)")
-      .option("--state-dir <dir>", "where journals and locks live", process.env.CLUSTERSHIFT_STATE_DIR ?? DEFAULT_STATE_DIR);
-  const output = (choices: string[]) => new Option("-o, --output <format>", "output format").choices(choices).default("text");
+      .option(
+        "--state-dir <dir>",
+        "where journals and locks live",
+        process.env.CLUSTERSHIFT_STATE_DIR ?? DEFAULT_STATE_DIR,
+      );
+  const output = (choices: string[]) =>
+    new Option("-o, --output <format>", "output format").choices(choices).default("text");
 
   program
     .command("validate")
@@ -90,14 +102,20 @@ function buildProgram(io: Io, signal: AbortSignal): Command {
     .action(async (opts: StateOptions & { output: string }) => {
       const engine = await makeEngine(opts, io, signal, "plain", {});
       const result = await plan(engine);
-      io.stdout.write(opts.output === "json" ? JSON.stringify(planJson(result), null, 2) + "\n" : renderPlanText(result, opts.file));
+      io.stdout.write(
+        opts.output === "json"
+          ? JSON.stringify(planJson(result), null, 2) + "\n"
+          : renderPlanText(result, opts.file),
+      );
     });
 
   withState(program.command("apply"))
     .description("Run the migration, or resume it from its journal.")
     .option("-y, --yes", "apply without asking to confirm the plan")
     .option("--non-interactive", "never prompt; an approval gate stops the run (exit 0) until `promote`")
-    .addOption(new Option("-o, --output <format>", "progress format").choices(["text", "json"]).default("text"))
+    .addOption(
+      new Option("-o, --output <format>", "progress format").choices(["text", "json"]).default("text"),
+    )
     .action((opts: ApplyOptions) => runApply(opts, io, signal));
 
   withState(program.command("status"))
@@ -106,7 +124,11 @@ function buildProgram(io: Io, signal: AbortSignal): Command {
     .action(async (opts: StateOptions & { output: string }) => {
       const engine = await makeEngine(opts, io, signal, "plain", {});
       const state = await readState(engine.store);
-      io.stdout.write(opts.output === "json" ? JSON.stringify(statusJson(engine.playbook, state), null, 2) + "\n" : renderStatus(engine.playbook, state, engine.store.location));
+      io.stdout.write(
+        opts.output === "json"
+          ? JSON.stringify(statusJson(engine.playbook, state), null, 2) + "\n"
+          : renderStatus(engine.playbook, state, engine.store.location),
+      );
     });
 
   withState(program.command("promote"))
@@ -122,11 +144,19 @@ function buildProgram(io: Io, signal: AbortSignal): Command {
     .option("--destroy-provisioned", "also delete clusters this run provisioned")
     .action(async (opts: StateOptions & { yes?: boolean; destroyProvisioned?: boolean }) => {
       const mode: OutputMode = io.stdout.isTTY ? "tty" : "plain";
-      const engine = await makeEngine(opts, io, signal, mode, { destroyProvisioned: Boolean(opts.destroyProvisioned) });
+      const engine = await makeEngine(opts, io, signal, mode, {
+        destroyProvisioned: Boolean(opts.destroyProvisioned),
+      });
       const state = await readState(engine.store);
       if (!opts.yes) {
         if (!process.stdin.isTTY) throw new UsageError("rollback without a terminal needs --yes");
-        const ok = await confirm({ message: `Roll back ${state.pending.length} journaled change(s) of ${engine.playbook.metadata.name}?`, default: false }, { signal });
+        const ok = await confirm(
+          {
+            message: `Roll back ${state.pending.length} journaled change(s) of ${engine.playbook.metadata.name}?`,
+            default: false,
+          },
+          { signal },
+        );
         if (!ok) return;
       }
       try {
@@ -139,7 +169,9 @@ function buildProgram(io: Io, signal: AbortSignal): Command {
 
   program
     .command("wizard")
-    .description("Build a playbook interactively from the live clusters; shows its plan and offers to apply it.")
+    .description(
+      "Build a playbook interactively from the live clusters; shows its plan and offers to apply it.",
+    )
     .option("--out <file>", "where to write the playbook", "playbook.yaml")
     .action(async (opts: { out: string }) => {
       const { runWizard } = await import("../wizard/index.js");
@@ -155,19 +187,29 @@ function buildProgram(io: Io, signal: AbortSignal): Command {
 
   program
     .command("sandbox")
-    .description("Run local simulated clusters (a Kubernetes API server on 127.0.0.1) in the foreground, for rehearsals.")
+    .description(
+      "Run local simulated clusters (a Kubernetes API server on 127.0.0.1) in the foreground, for rehearsals.",
+    )
     .option("--kubeconfig <file>", "where to write their kubeconfig", "sandbox.kubeconfig")
     .option("--clusters <names>", "comma-separated cluster (context) names", "source,target")
     .option("--istio", "install Istio networking CRDs in every cluster")
     .action(async (opts: { kubeconfig: string; clusters: string; istio?: boolean }) => {
       const { runSandbox } = await import("./commands/sandbox.js");
-      const clusters = opts.clusters.split(",").map((name) => name.trim()).filter(Boolean);
-      await runSandbox({ kubeconfig: opts.kubeconfig, clusters, istio: Boolean(opts.istio), signal }, (line) => io.stdout.write(line + "\n"));
+      const clusters = opts.clusters
+        .split(",")
+        .map((name) => name.trim())
+        .filter(Boolean);
+      await runSandbox(
+        { kubeconfig: opts.kubeconfig, clusters, istio: Boolean(opts.istio), signal },
+        (line) => io.stdout.write(line + "\n"),
+      );
     });
 
   program
     .command("demo")
-    .description("Migrate a sample shop between simulated clusters: plan, progress and a summary, offline, in under a minute.")
+    .description(
+      "Migrate a sample shop between simulated clusters: plan, progress and a summary, offline, in under a minute.",
+    )
     .option("--non-interactive", "do not ask before applying or rolling back")
     .option("--rollback", "then roll the migration back and show that everything is as before")
     .action(async (opts: { nonInteractive?: boolean; rollback?: boolean }) => {

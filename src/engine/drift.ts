@@ -1,7 +1,13 @@
 import { isDeepStrictEqual } from "node:util";
 import { KNOWN_AFTER_APPLY, type Change, type StepPlan } from "./types.js";
 
-const SYMBOL: Record<Change["action"], string> = { create: "+", update: "~", delete: "-", wait: "=", "no-op": "=" };
+const SYMBOL: Record<Change["action"], string> = {
+  create: "+",
+  update: "~",
+  delete: "-",
+  wait: "=",
+  "no-op": "=",
+};
 
 /**
  * Differences between the plan the user approved and a fresh plan of the same step, one line each.
@@ -19,7 +25,9 @@ export function planDrift(approved: StepPlan, fresh: StepPlan): string[] {
     } else if (before.action !== change.action) {
       lines.push(`${change.address}: approved ${before.action}, now ${change.action}`);
     } else if (!sameImages(before, change)) {
-      lines.push(`${SYMBOL[change.action]} ${change.address}: ${change.action} differs from the approved plan`);
+      lines.push(
+        `${SYMBOL[change.action]} ${change.address}: ${change.action} differs from the approved plan`,
+      );
     }
   }
   return lines;

@@ -38,7 +38,12 @@ export type RunOutcome =
  * A read-only context; `step` names the step whose progress events are reported, `journal` (when open)
  * gives the steps this run's journaled changes as they stand now.
  */
-export function readContext(engine: Engine, clients = new Map<string, unknown>(), step = "", journal?: Journal): ReadContext {
+export function readContext(
+  engine: Engine,
+  clients = new Map<string, unknown>(),
+  step = "",
+  journal?: Journal,
+): ReadContext {
   const { sink } = engine;
   return {
     journaled: journal ? foldJournal(journal.entries).pending : [],
@@ -69,9 +74,15 @@ export async function apply(
   return withLock(engine, async (journal) => {
     const clients = new Map<string, unknown>();
     const approved = await planRun(engine.registry, readContext(engine, clients, "", journal));
-    if (!(await approve(approved))) return { outcome: "cancelled", message: "Apply cancelled; nothing changed." };
+    if (!(await approve(approved)))
+      return { outcome: "cancelled", message: "Apply cancelled; nothing changed." };
 
-    await journal.append({ type: "run-started", playbook: engine.playbook.metadata.name, pid: process.pid, host: hostname() });
+    await journal.append({
+      type: "run-started",
+      playbook: engine.playbook.metadata.name,
+      pid: process.pid,
+      host: hostname(),
+    });
     engine.sink.emit({
       type: "run-started",
       playbook: engine.playbook.metadata.name,
@@ -83,7 +94,12 @@ export async function apply(
       const ctx = readContext(engine, clients, id, journal);
       let gates = approvedPlan.gates;
       if (isStepDone(foldJournal(journal.entries), id)) {
-        engine.sink.emit({ type: "step-skipped", step: id, title: approvedPlan.title, reason: "already done" });
+        engine.sink.emit({
+          type: "step-skipped",
+          step: id,
+          title: approvedPlan.title,
+          reason: "already done",
+        });
       } else {
         const started = Date.now();
         engine.sink.emit({ type: "step-started", step: id, title: approvedPlan.title });
@@ -107,9 +123,19 @@ export async function apply(
           if (verification.outcome === "failed") {
             throw new RuntimeError(`${id}: verification failed: ${verification.detail}`);
           }
-          engine.sink.emit({ type: "step-finished", step: id, verification, elapsedMs: Date.now() - started });
+          engine.sink.emit({
+            type: "step-finished",
+            step: id,
+            verification,
+            elapsedMs: Date.now() - started,
+          });
         } catch (error) {
-          engine.sink.emit({ type: "step-failed", step: id, error: messageOf(error), elapsedMs: Date.now() - started });
+          engine.sink.emit({
+            type: "step-failed",
+            step: id,
+            error: messageOf(error),
+            elapsedMs: Date.now() - started,
+          });
           throw error;
         }
       }
@@ -134,12 +160,26 @@ async function runGate(
   const { sink } = engine;
   const runner = engine.registry.getGate(planned.gate.type);
   sink.emit({ type: "gate-waiting", step, address: planned.address, detail: planned.detail });
-  const gateCtx: GateContext = { ...ctx, note: (note, data) => journal.append({ type: "note", step, note, data }).then(() => undefined) };
+  const gateCtx: GateContext = {
+    ...ctx,
+    note: (note, data) => journal.append({ type: "note", step, note, data }).then(() => undefined),
+  };
   const result = await runner.run(planned.gate, gateCtx);
-  await journal.append({ type: "gate", step, address: planned.address, state: result.outcome, detail: result.detail ?? "" });
+  await journal.append({
+    type: "gate",
+    step,
+    address: planned.address,
+    state: result.outcome,
+    detail: result.detail ?? "",
+  });
   switch (result.outcome) {
     case "passed":
-      sink.emit({ type: "gate-passed", step, address: planned.address, detail: result.detail ?? planned.detail });
+      sink.emit({
+        type: "gate-passed",
+        step,
+        address: planned.address,
+        detail: result.detail ?? planned.detail,
+      });
       return undefined;
     case "waiting":
       sink.emit({ type: "gate-waiting", step, address: planned.address, detail: result.detail });
@@ -157,7 +197,9 @@ async function runGate(
         );
       }
       const reverted = await revert(engine, journal, failure, planned.rollbackKinds);
-      throw new GateFailedError(`${failure}. Rolled back ${reverted} change(s)${scopeText(planned.rollbackKinds)}.`);
+      throw new GateFailedError(
+        `${failure}. Rolled back ${reverted} change(s)${scopeText(planned.rollbackKinds)}.`,
+      );
     }
   }
 }
@@ -177,7 +219,9 @@ export async function rollback(engine: Engine): Promise<{ reverted: number; mess
 async function revert(engine: Engine, journal: Journal, reason: string, kinds?: StepKind[]): Promise<number> {
   const scope = (entry: ChangeEntry) => !kinds || kinds.includes(entry.kind);
   const pending = foldJournal(journal.entries).pending.filter(scope).reverse();
-  await journal.append(kinds ? { type: "rollback-started", reason, kinds } : { type: "rollback-started", reason });
+  await journal.append(
+    kinds ? { type: "rollback-started", reason, kinds } : { type: "rollback-started", reason },
+  );
   engine.sink.emit({ type: "rollback-started", reason });
   const clients = new Map<string, unknown>();
   for (const entry of pending) {
@@ -187,7 +231,12 @@ async function revert(engine: Engine, journal: Journal, reason: string, kinds?: 
     const undo: WriteContext = { ...ctx, change: (_change, write) => write(), note: () => Promise.resolve() };
     await step.rollback([await journal.resolve(entry)], undo);
     await journal.append({ type: "change-reverted", ref: entry.seq });
-    engine.sink.emit({ type: "change-reverted", step: entry.step, address: entry.address, action: entry.action });
+    engine.sink.emit({
+      type: "change-reverted",
+      step: entry.step,
+      address: entry.address,
+      action: entry.action,
+    });
   }
   await journal.append(kinds ? { type: "rollback-finished", kinds } : { type: "rollback-finished" });
   engine.sink.emit({ type: "rollback-finished", reverted: pending.length });
@@ -233,7 +282,9 @@ export function describePhase(state: RunState): string {
 function writeContext(engine: Engine, journal: Journal, ctx: ReadContext, plan: StepPlan): WriteContext {
   const { id: step, kind } = plan;
   // A change the plan marked sensitive stays sensitive in the journal even if the step forgets to say so.
-  const sensitive = new Set(plan.changes.filter((c) => "sensitive" in c && c.sensitive).map((c) => c.address));
+  const sensitive = new Set(
+    plan.changes.filter((c) => "sensitive" in c && c.sensitive).map((c) => c.address),
+  );
   return {
     ...ctx,
     async change<T>(change: JournaledChange, write: () => Promise<T>): Promise<T> {

@@ -61,8 +61,10 @@ export function foldJournal(entries: readonly JournalEntry[]): RunState {
       case "gate": {
         const step = steps.get(entry.step);
         step?.gates.set(entry.address, entry.state);
-        if (entry.state === "waiting") phase = { phase: "waiting-for-approval", step: entry.step, gate: entry.address };
-        else if (phase.phase === "waiting-for-approval" || phase.phase === "paused") phase = { phase: "in-progress", step: entry.step };
+        if (entry.state === "waiting")
+          phase = { phase: "waiting-for-approval", step: entry.step, gate: entry.address };
+        else if (phase.phase === "waiting-for-approval" || phase.phase === "paused")
+          phase = { phase: "in-progress", step: entry.step };
         break;
       }
       case "run-paused":
@@ -94,7 +96,10 @@ export function foldJournal(entries: readonly JournalEntry[]): RunState {
 }
 
 export function isStepDone(state: RunState, id: string): boolean {
-  return state.steps.get(id)?.verification?.outcome === "passed" || state.steps.get(id)?.verification?.outcome === "not-supported";
+  return (
+    state.steps.get(id)?.verification?.outcome === "passed" ||
+    state.steps.get(id)?.verification?.outcome === "not-supported"
+  );
 }
 
 export function gatePassed(state: RunState, stepId: string, address: string): boolean {

@@ -20,7 +20,14 @@ export type StepKind =
  */
 export type Change =
   | { action: "create"; address: string; after: unknown; detail?: string; sensitive?: boolean }
-  | { action: "update"; address: string; before: unknown; after: unknown; detail?: string; sensitive?: boolean }
+  | {
+      action: "update";
+      address: string;
+      before: unknown;
+      after: unknown;
+      detail?: string;
+      sensitive?: boolean;
+    }
   | { action: "delete"; address: string; before: unknown; detail?: string; sensitive?: boolean }
   | { action: "wait"; address: string; detail: string }
   | { action: "no-op"; address: string; detail?: string };

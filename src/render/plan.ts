@@ -2,7 +2,13 @@ import type { RunPlan } from "../engine/planner.js";
 import type { Change, StepPlan } from "../engine/types.js";
 import { redact } from "./redact.js";
 
-const SYMBOL: Record<Change["action"], string> = { create: "+", update: "~", delete: "-", wait: "=", "no-op": " " };
+const SYMBOL: Record<Change["action"], string> = {
+  create: "+",
+  update: "~",
+  delete: "-",
+  wait: "=",
+  "no-op": " ",
+};
 
 export interface PlanSummary {
   create: number;

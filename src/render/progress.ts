@@ -10,7 +10,10 @@ interface Writable {
 export function createSink(mode: OutputMode, out: Writable, now: () => Date = () => new Date()): EventSink {
   switch (mode) {
     case "json":
-      return { emit: (event) => out.write(JSON.stringify({ time: now().toISOString(), ...event }) + "\n"), close() {} };
+      return {
+        emit: (event) => out.write(JSON.stringify({ time: now().toISOString(), ...event }) + "\n"),
+        close() {},
+      };
     case "plain":
       return new PlainSink(out, now);
     case "tty":
@@ -61,7 +64,8 @@ const SYMBOLS = { create: "+", update: "~", delete: "-", wait: "=", "no-op": " "
 
 function verificationText(event: Extract<RunEvent, { type: "step-finished" }>): string {
   const { verification } = event;
-  if (verification.outcome === "not-supported") return ` (not verified${verification.detail ? `: ${verification.detail}` : ""})`;
+  if (verification.outcome === "not-supported")
+    return ` (not verified${verification.detail ? `: ${verification.detail}` : ""})`;
   return verification.detail ? ` (${verification.detail})` : "";
 }
 
@@ -99,7 +103,12 @@ interface Task {
 }
 
 const FRAMES = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
-const ICON: Record<Exclude<TaskState, "running">, string> = { pending: "○", done: "✔", failed: "✖", skipped: "↷" };
+const ICON: Record<Exclude<TaskState, "running">, string> = {
+  pending: "○",
+  done: "✔",
+  failed: "✖",
+  skipped: "↷",
+};
 
 /** A task tree redrawn in place: a spinner and the elapsed time on the running step, its latest wait below it. */
 class TreeSink implements EventSink {
@@ -180,9 +189,11 @@ class TreeSink implements EventSink {
     const lines: string[] = [];
     for (const task of this.tasks) {
       const icon = task.state === "running" ? (final ? "…" : FRAMES[this.frame]) : ICON[task.state];
-      const elapsed = task.state === "running" && task.started !== undefined ? Date.now() - task.started : task.elapsedMs;
+      const elapsed =
+        task.state === "running" && task.started !== undefined ? Date.now() - task.started : task.elapsedMs;
       lines.push(`${icon} ${task.title}${elapsed !== undefined ? ` [${formatDuration(elapsed)}]` : ""}`);
-      if (task.detail && (task.state === "running" || task.state === "failed")) lines.push(`  └ ${task.detail}`);
+      if (task.detail && (task.state === "running" || task.state === "failed"))
+        lines.push(`  └ ${task.detail}`);
     }
     this.clear();
     if (lines.length > 0) this.out.write(lines.join("\n") + "\n");

@@ -33,7 +33,8 @@ export async function builtinRegistry(): Promise<Registry> {
   const registry = registerBuiltins(new Registry());
   for (const path of (process.env.CLUSTERSHIFT_PLUGIN ?? "").split(",").filter(Boolean)) {
     const plugin = (await import(pathToFileURL(resolve(path)).href)) as { register?: (r: Registry) => void };
-    if (typeof plugin.register !== "function") throw new Error(`plugin ${path} exports no register(registry) function`);
+    if (typeof plugin.register !== "function")
+      throw new Error(`plugin ${path} exports no register(registry) function`);
     plugin.register(registry);
   }
   return registry;

@@ -4,23 +4,32 @@ import { describe, expect, it } from "vitest";
 import { ROOT, runCli } from "../support/cli.js";
 
 const FIXTURES = "test/fixtures/playbooks";
-const invalid = (await readdir(join(ROOT, FIXTURES))).filter((f) => f.startsWith("invalid-") && f.endsWith(".yaml")).sort();
-const valid = (await readdir(join(ROOT, FIXTURES))).filter((f) => f.startsWith("valid-") && f.endsWith(".yaml")).sort();
+const invalid = (await readdir(join(ROOT, FIXTURES)))
+  .filter((f) => f.startsWith("invalid-") && f.endsWith(".yaml"))
+  .sort();
+const valid = (await readdir(join(ROOT, FIXTURES)))
+  .filter((f) => f.startsWith("valid-") && f.endsWith(".yaml"))
+  .sort();
 
 describe("clustershift validate (the real CLI process)", () => {
   it("has at least 25 invalid playbooks to check", () => {
     expect(invalid.length).toBeGreaterThanOrEqual(25);
   });
 
-  it.each(invalid)("Given %s, when validating, then it prints the expected diagnostics and exits 2", async (file) => {
-    const path = `${FIXTURES}/${file}`;
-    const expected = await readFile(join(ROOT, path.replace(/\.yaml$/, ".expected")), "utf8");
-    // No KUBECONFIG and no AWS endpoint: any network call would fail loudly instead of passing.
-    const result = await runCli(["validate", "-f", path], { env: { KUBECONFIG: "/nonexistent", AWS_ENDPOINT_URL: "http://127.0.0.1:9" } });
-    expect(result.stderr).toBe(expected);
-    expect(result.stdout).toBe("");
-    expect(result.code).toBe(2);
-  });
+  it.each(invalid)(
+    "Given %s, when validating, then it prints the expected diagnostics and exits 2",
+    async (file) => {
+      const path = `${FIXTURES}/${file}`;
+      const expected = await readFile(join(ROOT, path.replace(/\.yaml$/, ".expected")), "utf8");
+      // No KUBECONFIG and no AWS endpoint: any network call would fail loudly instead of passing.
+      const result = await runCli(["validate", "-f", path], {
+        env: { KUBECONFIG: "/nonexistent", AWS_ENDPOINT_URL: "http://127.0.0.1:9" },
+      });
+      expect(result.stderr).toBe(expected);
+      expect(result.stdout).toBe("");
+      expect(result.code).toBe(2);
+    },
+  );
 
   it.each(valid)("Given %s, when validating, then it is accepted", async (file) => {
     const result = await runCli(["validate", "-f", `${FIXTURES}/${file}`]);
@@ -37,7 +46,13 @@ describe("clustershift validate (the real CLI process)", () => {
 
   it("Given an invalid playbook, when planning or applying, then it exits 2 before any call", async () => {
     for (const command of [["plan"], ["apply", "--yes"], ["rollback", "--yes"], ["status"]]) {
-      const result = await runCli([...command, "-f", `${FIXTURES}/invalid-same-context.yaml`, "--state-dir", "/nonexistent/state"]);
+      const result = await runCli([
+        ...command,
+        "-f",
+        `${FIXTURES}/invalid-same-context.yaml`,
+        "--state-dir",
+        "/nonexistent/state",
+      ]);
       expect(result.code).toBe(2);
     }
   });
@@ -53,7 +68,18 @@ describe("usage", () => {
   it("Given --help, then every command is listed", async () => {
     const result = await runCli(["--help"]);
     expect(result.code).toBe(0);
-    for (const command of ["validate", "plan", "apply", "status", "promote", "rollback", "wizard", "sandbox", "demo", "schema"]) {
+    for (const command of [
+      "validate",
+      "plan",
+      "apply",
+      "status",
+      "promote",
+      "rollback",
+      "wizard",
+      "sandbox",
+      "demo",
+      "schema",
+    ]) {
       expect(result.stdout).toContain(`  ${command}`);
     }
   });

@@ -12,7 +12,12 @@ import { istioCrdYaml, readFixture, withSandbox, type TestSandbox } from "../sup
 
 const PLAYBOOK = "playbooks/bookinfo-sandbox.yaml";
 const RECORD = "bookinfo.example.com.";
-const VS = { apiVersion: "networking.istio.io/v1", kind: "VirtualService", namespace: "bookinfo", name: "bookinfo" };
+const VS = {
+  apiVersion: "networking.istio.io/v1",
+  kind: "VirtualService",
+  namespace: "bookinfo",
+  name: "bookinfo",
+};
 const SERVICE_ENTRY = {
   apiVersion: "networking.istio.io/v1",
   kind: "ServiceEntry",
@@ -32,8 +37,16 @@ const sourceIngress: KubeObject[] = [
   {
     apiVersion: "v1",
     kind: "Service",
-    metadata: { name: "istio-ingressgateway", namespace: "istio-system", labels: { istio: "ingressgateway" } },
-    spec: { type: "LoadBalancer", selector: { istio: "ingressgateway" }, ports: [{ name: "http2", port: 80, targetPort: 8080 }] },
+    metadata: {
+      name: "istio-ingressgateway",
+      namespace: "istio-system",
+      labels: { istio: "ingressgateway" },
+    },
+    spec: {
+      type: "LoadBalancer",
+      selector: { istio: "ingressgateway" },
+      ports: [{ name: "http2", port: 80, targetPort: 8080 }],
+    },
   },
 ];
 
@@ -47,20 +60,33 @@ describe("clustershift apply of playbooks/bookinfo-sandbox.yaml against the sand
   let originalRecord: RecordSet;
   const cli = (args: string[]) =>
     runCli([...args, "-f", PLAYBOOK, "--state-dir", stateDir], { env: { KUBECONFIG: env.kubeconfigPath } });
-  const clientsFor = () => ({ clients: new Map<string, unknown>(), options: { kubeconfig: env.kubeconfigPath } as never });
+  const clientsFor = () => ({
+    clients: new Map<string, unknown>(),
+    options: { kubeconfig: env.kubeconfigPath } as never,
+  });
 
   beforeAll(async () => {
     dns = createSandboxDns({ pendingMs: 200 });
     env = await withSandbox({ clusters: ["source"], istio: { crdYaml: istioCrdYaml() }, extensions: [dns] });
     stateDir = join(await mkdtemp(join(tmpdir(), "clustershift-e2e-")), "state");
     source = cluster(clientsFor(), "source");
-    await source.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: "bookinfo", labels: { "istio-injection": "enabled" } } });
-    for (const object of [...sourceIngress, ...manifests("bookinfo/bookinfo.yaml", "bookinfo"), ...manifests("bookinfo/bookinfo-gateway.yaml", "bookinfo")]) {
+    await source.apply({
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: { name: "bookinfo", labels: { "istio-injection": "enabled" } },
+    });
+    for (const object of [
+      ...sourceIngress,
+      ...manifests("bookinfo/bookinfo.yaml", "bookinfo"),
+      ...manifests("bookinfo/bookinfo-gateway.yaml", "bookinfo"),
+    ]) {
       await source.apply(object);
     }
     const ingressIp = await source.waitFor(
       { apiVersion: "v1", kind: "Service", namespace: "istio-system", name: "istio-ingressgateway" },
-      (s) => (s?.status as { loadBalancer?: { ingress?: { ip?: string }[] } } | undefined)?.loadBalancer?.ingress?.[0]?.ip,
+      (s) =>
+        (s?.status as { loadBalancer?: { ingress?: { ip?: string }[] } } | undefined)?.loadBalancer
+          ?.ingress?.[0]?.ip,
       10_000,
       () => undefined,
     );
@@ -78,28 +104,52 @@ describe("clustershift apply of playbooks/bookinfo-sandbox.yaml against the sand
     expect(result.stderr).toBe("");
     expect(result.code).toBe(0);
     expect(result.stdout).toContain("Migration complete.");
-    for (const step of ["provision-cluster", "install-ingress-gateway", "mirror-workloads", "expose-target", "shift-traffic[3]", "lower-dns-ttl", "cutover-dns"]) {
+    for (const step of [
+      "provision-cluster",
+      "install-ingress-gateway",
+      "mirror-workloads",
+      "expose-target",
+      "shift-traffic[3]",
+      "lower-dns-ttl",
+      "cutover-dns",
+    ]) {
       expect(result.stdout).toContain(`${step}: done in`);
     }
 
     const target = cluster(clientsFor(), "bookinfo-target");
     const deployments = await target.list("apps/v1", "Deployment", { namespace: "bookinfo" });
-    expect(deployments.map((d) => d.metadata.name).sort()).toEqual(["details-v1", "productpage-v1", "ratings-v1", "reviews-v1", "reviews-v2", "reviews-v3"]);
+    expect(deployments.map((d) => d.metadata.name).sort()).toEqual([
+      "details-v1",
+      "productpage-v1",
+      "ratings-v1",
+      "reviews-v1",
+      "reviews-v2",
+      "reviews-v3",
+    ]);
     const namespace = await target.get({ apiVersion: "v1", kind: "Namespace", name: "bookinfo" });
     expect(namespace?.metadata.labels).toMatchObject({ "istio.io/rev": "asm-managed" });
     expect(namespace?.metadata.labels).not.toHaveProperty("istio-injection");
 
     const vs = await source.get(VS);
-    const route = (vs?.spec as { http: { route: { destination: { host: string }; weight?: number }[] }[] }).http[0]?.route;
+    const route = (vs?.spec as { http: { route: { destination: { host: string }; weight?: number }[] }[] })
+      .http[0]?.route;
     expect(route?.map((d) => [d.destination.host, d.weight])).toEqual([
       ["productpage", 0],
       ["productpage.target.clustershift.internal", 100],
     ]);
     expect(await source.get(SERVICE_ENTRY)).toBeDefined();
 
-    const gateway = await target.get({ apiVersion: "v1", kind: "Service", namespace: "asm-ingress", name: "asm-ingressgateway" });
-    const targetIp = (gateway?.status as { loadBalancer: { ingress: { ip: string }[] } }).loadBalancer.ingress[0]?.ip;
-    expect(dns.recordSets(zoneId).filter((r) => r.name === RECORD)).toEqual([{ name: RECORD, type: "A", ttl: 5, values: [targetIp] }]);
+    const gateway = await target.get({
+      apiVersion: "v1",
+      kind: "Service",
+      namespace: "asm-ingress",
+      name: "asm-ingressgateway",
+    });
+    const targetIp = (gateway?.status as { loadBalancer: { ingress: { ip: string }[] } }).loadBalancer
+      .ingress[0]?.ip;
+    expect(dns.recordSets(zoneId).filter((r) => r.name === RECORD)).toEqual([
+      { name: RECORD, type: "A", ttl: 5, values: [targetIp] },
+    ]);
 
     const status = await cli(["status"]);
     expect(status.stdout).toContain("bookinfo-sandbox: completed");
@@ -126,6 +176,13 @@ describe("clustershift apply of playbooks/bookinfo-sandbox.yaml against the sand
     expect(await target.list("apps/v1", "Deployment", { namespace: "bookinfo" })).toEqual([]);
     // A deleted namespace is Terminating for a moment, as on a real cluster.
     const gone = (o: KubeObject | undefined) => (o === undefined ? true : undefined);
-    await expect(target.waitFor({ apiVersion: "v1", kind: "Namespace", name: "asm-ingress" }, gone, 5000, () => undefined)).resolves.toBe(true);
+    await expect(
+      target.waitFor(
+        { apiVersion: "v1", kind: "Namespace", name: "asm-ingress" },
+        gone,
+        5000,
+        () => undefined,
+      ),
+    ).resolves.toBe(true);
   });
 });

@@ -20,7 +20,10 @@ import {
 } from "./support.js";
 
 const journalOf = async (state: string, name = "engine-test") =>
-  (await readFile(join(state, name, "journal.jsonl"), "utf8")).trim().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>);
+  (await readFile(join(state, name, "journal.jsonl"), "utf8"))
+    .trim()
+    .split("\n")
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
 
 describe("plan", () => {
   it("Given the test steps, when planning, then it prints Terraform-like lines per step and the summary", async () => {
@@ -36,7 +39,10 @@ describe("plan", () => {
     const result = await cli(sandbox, ["plan", "-f", ENGINE_PLAYBOOK, "-o", "json"]);
     expect(result.code).toBe(0);
     expect(result.stdout).not.toContain("hunter2");
-    const plan = JSON.parse(result.stdout) as { formatVersion: number; steps: { changes: { after?: unknown }[] }[] };
+    const plan = JSON.parse(result.stdout) as {
+      formatVersion: number;
+      steps: { changes: { after?: unknown }[] }[];
+    };
     expect(plan.formatVersion).toBe(1);
     expect(plan.steps[0]?.changes[2]?.after).toBe("(sensitive: 2 keys)");
   });
@@ -58,14 +64,19 @@ describe("apply, status, rollback", () => {
     expect(back.code).toBe(0);
     expect(back.stdout).toContain("Rolled back 6 change(s)");
     expect(await worldOf(sandbox)).toEqual(before);
-    expect((await cli(sandbox, ["status", "-f", ENGINE_PLAYBOOK])).stdout).toContain("engine-test: rolled back");
+    expect((await cli(sandbox, ["status", "-f", ENGINE_PLAYBOOK])).stdout).toContain(
+      "engine-test: rolled back",
+    );
   });
 
   it("Given apply with -o json, then it streams NDJSON events", async () => {
     const sandbox = await freshSandbox();
     const result = await cli(sandbox, [...applyArgs(), "-o", "json"]);
     expect(result.code).toBe(0);
-    const types = result.stdout.trim().split("\n").map((line) => (JSON.parse(line) as { type: string }).type);
+    const types = result.stdout
+      .trim()
+      .split("\n")
+      .map((line) => (JSON.parse(line) as { type: string }).type);
     expect(types[0]).toBe("run-started");
     expect(types).toContain("step-started");
     expect(types).toContain("change-applied");
@@ -90,11 +101,15 @@ describe("gates", () => {
     await setHealth(sandbox, false);
     const result = await cli(sandbox, applyArgs());
     expect(result.code).toBe(3);
-    expect(result.stderr).toContain("gate set-weight[2]/analysis of set-weight[2] failed: health.json says not ok");
+    expect(result.stderr).toContain(
+      "gate set-weight[2]/analysis of set-weight[2] failed: health.json says not ok",
+    );
     const world = await worldOf(sandbox);
     expect(world["weight.json"]).toBe('{"weight":0}');
     expect(world["alpha.json"]).toBeDefined();
-    expect((await cli(sandbox, ["status", "-f", ENGINE_PLAYBOOK])).stdout).toContain("rolled back (set-weight)");
+    expect((await cli(sandbox, ["status", "-f", ENGINE_PLAYBOOK])).stdout).toContain(
+      "rolled back (set-weight)",
+    );
   });
 
   it("Given an approval gate and --non-interactive, then the run stops (exit 0), promote passes it and apply goes on", async () => {
@@ -104,7 +119,9 @@ describe("gates", () => {
     expect(first.stdout).toContain("Waiting for approval at set-weight[2]");
     expect((await worldOf(sandbox))["weight.json"]).toBe('{"weight":50}');
     const status = await cli(sandbox, ["status", "-f", APPROVAL_PLAYBOOK]);
-    expect(status.stdout).toContain("approval-test: waiting for approval at set-weight[2] (set-weight[2]/approval)");
+    expect(status.stdout).toContain(
+      "approval-test: waiting for approval at set-weight[2] (set-weight[2]/approval)",
+    );
 
     const promoted = await cli(sandbox, ["promote", "-f", APPROVAL_PLAYBOOK]);
     expect(promoted.code).toBe(0);
@@ -131,7 +148,12 @@ describe("drift", () => {
     const engine: Engine = {
       registry,
       playbook: await loadPlaybook(ENGINE_PLAYBOOK),
-      options: { playbookFile: ENGINE_PLAYBOOK, stateDir: sandbox.state, nonInteractive: true, interactive: false },
+      options: {
+        playbookFile: ENGINE_PLAYBOOK,
+        stateDir: sandbox.state,
+        nonInteractive: true,
+        interactive: false,
+      },
       store: new LocalJournalStore(sandbox.state, "engine-test"),
       sink: { emit: () => undefined, close: () => undefined },
       signal: new AbortController().signal,
@@ -157,13 +179,18 @@ describe("drift", () => {
 describe("locks", () => {
   it("Given two applies started together, then exactly one runs and the other exits 1 changing nothing", async () => {
     const sandbox = await freshSandbox();
-    const [a, b] = await Promise.all([cli(sandbox, applyArgs(APPROVAL_PLAYBOOK)), cli(sandbox, applyArgs(APPROVAL_PLAYBOOK))]);
+    const [a, b] = await Promise.all([
+      cli(sandbox, applyArgs(APPROVAL_PLAYBOOK)),
+      cli(sandbox, applyArgs(APPROVAL_PLAYBOOK)),
+    ]);
     const results = [a, b];
     const winners = results.filter((r) => r.code === 0);
     const losers = results.filter((r) => r.code === 1);
     expect(winners).toHaveLength(1);
     expect(losers).toHaveLength(1);
-    expect(losers[0]?.stderr).toMatch(new RegExp(`^error: locked by pid \\d+ on ${hostname()} since \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z\\n$`));
+    expect(losers[0]?.stderr).toMatch(
+      new RegExp(`^error: locked by pid \\d+ on ${hostname()} since \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z\\n$`),
+    );
     const starts = (await journalOf(sandbox.state, "approval-test")).filter((e) => e.type === "run-started");
     expect(starts).toHaveLength(1);
   });
@@ -172,7 +199,10 @@ describe("locks", () => {
     const sandbox = await freshSandbox();
     // No pid reaches 9,999,999 (pid_max is at most 4,194,304), so this holder is surely gone.
     await mkdir(join(sandbox.state, "engine-test"), { recursive: true });
-    await writeFile(join(sandbox.state, "engine-test", "lock.json"), JSON.stringify({ pid: 999_999_9, host: hostname(), since: "2026-01-01T00:00:00.000Z" }));
+    await writeFile(
+      join(sandbox.state, "engine-test", "lock.json"),
+      JSON.stringify({ pid: 999_999_9, host: hostname(), since: "2026-01-01T00:00:00.000Z" }),
+    );
     const result = await cli(sandbox, applyArgs());
     expect(result.code).toBe(0);
     expect(result.stdout).toContain("warning: taking over the lock of pid 9999999");
@@ -182,11 +212,16 @@ describe("locks", () => {
     const sandbox = await freshSandbox();
     expect((await cli(sandbox, applyArgs())).code).toBe(0);
     await mkdir(join(sandbox.state, "engine-test"), { recursive: true });
-    await writeFile(join(sandbox.state, "engine-test", "lock.json"), JSON.stringify({ pid: process.pid, host: hostname(), since: "2026-01-01T00:00:00.000Z" }));
+    await writeFile(
+      join(sandbox.state, "engine-test", "lock.json"),
+      JSON.stringify({ pid: process.pid, host: hostname(), since: "2026-01-01T00:00:00.000Z" }),
+    );
     const world = await worldOf(sandbox);
     const result = await cli(sandbox, rollbackArgs());
     expect(result.code).toBe(1);
-    expect(result.stderr).toBe(`error: locked by pid ${process.pid} on ${hostname()} since 2026-01-01T00:00:00.000Z\n`);
+    expect(result.stderr).toBe(
+      `error: locked by pid ${process.pid} on ${hostname()} since 2026-01-01T00:00:00.000Z\n`,
+    );
     expect(await worldOf(sandbox)).toEqual(world);
   });
 });

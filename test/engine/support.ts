@@ -39,13 +39,26 @@ export function cli(sandbox: Sandbox, args: string[], env: NodeJS.ProcessEnv = {
   });
 }
 
-export const applyArgs = (playbook = ENGINE_PLAYBOOK) => ["apply", "-f", playbook, "--yes", "--non-interactive"];
+export const applyArgs = (playbook = ENGINE_PLAYBOOK) => [
+  "apply",
+  "-f",
+  playbook,
+  "--yes",
+  "--non-interactive",
+];
 export const rollbackArgs = (playbook = ENGINE_PLAYBOOK) => ["rollback", "-f", playbook, "--yes"];
 
 /** A copy of `playbook` in the world's dir whose journal lives in a cluster (`state: {backend: kubernetes}`). */
-export async function withKubernetesState(world: Sandbox, playbook: string, namespace: string): Promise<string> {
+export async function withKubernetesState(
+  world: Sandbox,
+  playbook: string,
+  namespace: string,
+): Promise<string> {
   const text = await readFile(resolve(ROOT, playbook), "utf8");
   const path = join(world.dir, "playbook-kubernetes-state.yaml");
-  await writeFile(path, `${text.trimEnd()}\n  state: {backend: kubernetes, context: source, namespace: ${namespace}}\n`);
+  await writeFile(
+    path,
+    `${text.trimEnd()}\n  state: {backend: kubernetes, context: source, namespace: ${namespace}}\n`,
+  );
   return path;
 }

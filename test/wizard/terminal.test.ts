@@ -77,7 +77,16 @@ class Terminal {
   }
 
   async screen(): Promise<string> {
-    const { stdout } = await run(TMUX as string, ["-S", socket, "capture-pane", "-p", "-S", "-", "-t", this.session]);
+    const { stdout } = await run(TMUX as string, [
+      "-S",
+      socket,
+      "capture-pane",
+      "-p",
+      "-S",
+      "-",
+      "-t",
+      this.session,
+    ]);
     return stdout;
   }
 

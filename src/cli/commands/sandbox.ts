@@ -15,13 +15,19 @@ export interface RunSandboxOptions {
  */
 export async function runSandbox(opts: RunSandboxOptions, out: (line: string) => void): Promise<void> {
   // The sandbox DNS (`dns.provider: sandbox`) lives on the same ports, so a rehearsal can cut DNS over too.
-  const sandbox = await startSandbox({ clusters: opts.clusters, istio: opts.istio, extensions: [createSandboxDns()] });
+  const sandbox = await startSandbox({
+    clusters: opts.clusters,
+    istio: opts.istio,
+    extensions: [createSandboxDns()],
+  });
   try {
     await sandbox.writeKubeconfig(opts.kubeconfig);
     out(`Sandbox running: ${sandbox.clusters.size} cluster(s)${opts.istio ? " with Istio CRDs" : ""}.`);
     for (const cluster of sandbox.clusters.values()) out(`  context ${cluster.name}: ${cluster.httpsServer}`);
     out(`Kubeconfig written to ${opts.kubeconfig}.`);
-    out("Sandbox DNS (playbook dns.provider: sandbox): add zones with POST /sandbox/v1/dns/zones on any context's server.");
+    out(
+      "Sandbox DNS (playbook dns.provider: sandbox): add zones with POST /sandbox/v1/dns/zones on any context's server.",
+    );
     const first = opts.clusters[0] ?? "source";
     out(`Try: kubectl --kubeconfig ${opts.kubeconfig} --context ${first} get ns`);
     out(`Or:  export KUBECONFIG=${opts.kubeconfig}`);

@@ -15,6 +15,8 @@ export const approvalGate: GateRunner = {
     }
     const yes = await confirm({ message: question, default: false }, { signal: ctx.signal });
     // "No" is not a failure of the target: the run waits, and promote or rollback decide later.
-    return yes ? { outcome: "passed", detail: "approved" } : { outcome: "waiting", detail: "not approved yet" };
+    return yes
+      ? { outcome: "passed", detail: "approved" }
+      : { outcome: "waiting", detail: "not approved yet" };
   },
 };

@@ -48,7 +48,10 @@ export class Journal {
   /** The entry with its sensitive images restored from the store, for rollback. */
   async resolve(entry: ChangeEntry): Promise<ChangeEntry> {
     if (!entry.sensitive) return entry;
-    const images = (await this.store.getSensitive(String(entry.seq))) as { before?: unknown; after?: unknown };
+    const images = (await this.store.getSensitive(String(entry.seq))) as {
+      before?: unknown;
+      after?: unknown;
+    };
     return { ...entry, before: images.before, after: images.after };
   }
 }

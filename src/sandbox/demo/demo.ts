@@ -42,7 +42,13 @@ export async function runDemo(options: DemoOptions, io: Io, signal: AbortSignal)
   const out = (line = "") => io.stdout.write(line + "\n");
   const dir = await mkdtemp(join(tmpdir(), "clustershift-demo-"));
   const dns = createSandboxDns({ pendingMs: 400 });
-  const sandbox = await startSandbox({ clusters: ["source"], istio: true, extensions: [dns], readyDelayMs: 150, loadBalancerDelayMs: 150 });
+  const sandbox = await startSandbox({
+    clusters: ["source"],
+    istio: true,
+    extensions: [dns],
+    readyDelayMs: 150,
+    loadBalancerDelayMs: 150,
+  });
   const frontend = await startTargetFrontend();
   try {
     const kubeconfig = join(dir, "kubeconfig");
@@ -63,12 +69,15 @@ export async function runDemo(options: DemoOptions, io: Io, signal: AbortSignal)
     const source = cluster(seedCtx, "source");
     const sourceIp = await seedShop(source, signal);
     const zone = dns.addZone({ name: ZONE, records: [aRecord(sourceIp, ORIGINAL_TTL)] });
-    out(`Source cluster "source": the shop in namespace ${SHOP_NAMESPACE}, ingress at ${sourceIp}; ${RECORD} A ${sourceIp} (TTL ${ORIGINAL_TTL}s).`);
+    out(
+      `Source cluster "source": the shop in namespace ${SHOP_NAMESPACE}, ingress at ${sourceIp}; ${RECORD} A ${sourceIp} (TTL ${ORIGINAL_TTL}s).`,
+    );
 
     const playbookText = demoPlaybook(frontend.url);
     await writeFile(options_.playbookFile, playbookText);
     const parsed = parsePlaybook(playbookText, options_.playbookFile);
-    if (!parsed.ok) throw new Error(`the demo playbook is invalid: this is a bug: ${JSON.stringify(parsed.diagnostics)}`);
+    if (!parsed.ok)
+      throw new Error(`the demo playbook is invalid: this is a bug: ${JSON.stringify(parsed.diagnostics)}`);
     out(`Playbook: ${options_.playbookFile}`);
     out();
 
@@ -86,7 +95,9 @@ export async function runDemo(options: DemoOptions, io: Io, signal: AbortSignal)
 
     const outcome = await apply(engine, async (approved) => {
       out(renderPlanText(approved, "demo playbook"));
-      return options.nonInteractive || (await confirm({ message: "Apply this plan?", default: true }, { signal }));
+      return (
+        options.nonInteractive || (await confirm({ message: "Apply this plan?", default: true }, { signal }))
+      );
     });
     engine.sink.close();
     out();
@@ -103,7 +114,11 @@ export async function runDemo(options: DemoOptions, io: Io, signal: AbortSignal)
       return;
     }
     out();
-    if (!options.nonInteractive && !(await confirm({ message: "Roll the migration back?", default: true }, { signal }))) return;
+    if (
+      !options.nonInteractive &&
+      !(await confirm({ message: "Roll the migration back?", default: true }, { signal }))
+    )
+      return;
     const back: Engine = { ...engine, sink: createSink(mode, io.stdout) };
     const result = await rollback(back);
     back.sink.close();
@@ -111,8 +126,12 @@ export async function runDemo(options: DemoOptions, io: Io, signal: AbortSignal)
     out(result.message);
     const restored = await cluster({ clients: new Map(), options: options_ }, "source").get(VS_REF);
     const record = dns.recordSets(zone.id).find((r) => r.name === RECORD);
-    out(`  source VirtualService ${SHOP_NAMESPACE}/frontend-ingress identical to before: ${isDeepStrictEqual(restored?.spec, originalVs?.spec) ? "yes" : "NO"}`);
-    out(`  ${RECORD} ${record?.type} ${record?.values?.join(",")} (TTL ${record?.ttl}s): ${isDeepStrictEqual(record, aRecord(sourceIp, ORIGINAL_TTL)) ? "as before" : "DIFFERENT"}`);
+    out(
+      `  source VirtualService ${SHOP_NAMESPACE}/frontend-ingress identical to before: ${isDeepStrictEqual(restored?.spec, originalVs?.spec) ? "yes" : "NO"}`,
+    );
+    out(
+      `  ${RECORD} ${record?.type} ${record?.values?.join(",")} (TTL ${record?.ttl}s): ${isDeepStrictEqual(record, aRecord(sourceIp, ORIGINAL_TTL)) ? "as before" : "DIFFERENT"}`,
+    );
     out(`  target cluster removed: ${sandbox.clusters.has("target") ? "no" : "yes"}`);
   } finally {
     frontend.server.close();
@@ -121,7 +140,12 @@ export async function runDemo(options: DemoOptions, io: Io, signal: AbortSignal)
   }
 }
 
-const VS_REF = { apiVersion: "networking.istio.io/v1", kind: "VirtualService", namespace: SHOP_NAMESPACE, name: "frontend-ingress" };
+const VS_REF = {
+  apiVersion: "networking.istio.io/v1",
+  kind: "VirtualService",
+  namespace: SHOP_NAMESPACE,
+  name: "frontend-ingress",
+};
 
 async function seedShop(source: ClusterPort, signal: AbortSignal): Promise<string> {
   for (const object of sampleShop()) await source.apply(object);
@@ -138,21 +162,35 @@ function aRecord(ip: string, ttl: number): RecordSet {
   return { name: RECORD, type: "A", ttl, values: [ip] };
 }
 
-async function movedSummary(ctx: Pick<ReadContext, "clients" | "options">, dns: SandboxDns, zoneId: string): Promise<string[]> {
+async function movedSummary(
+  ctx: Pick<ReadContext, "clients" | "options">,
+  dns: SandboxDns,
+  zoneId: string,
+): Promise<string[]> {
   const target = cluster(ctx, "target");
   const lines: string[] = [];
   for (const kind of ["Deployment", "Service", "ConfigMap", "Secret", "ServiceAccount"]) {
     const apiVersion = kind === "Deployment" ? "apps/v1" : "v1";
     const objects = await target.list(apiVersion, kind, { namespace: SHOP_NAMESPACE });
-    const mine = objects.filter((o) => !(kind === "ConfigMap" && o.metadata.name === "kube-root-ca.crt") && !(kind === "ServiceAccount" && o.metadata.name === "default"));
+    const mine = objects.filter(
+      (o) =>
+        !(kind === "ConfigMap" && o.metadata.name === "kube-root-ca.crt") &&
+        !(kind === "ServiceAccount" && o.metadata.name === "default"),
+    );
     lines.push(`${kind}s mirrored to "target": ${mine.length}`);
   }
   const vs = await cluster(ctx, "source").get(VS_REF);
-  const routes = (vs?.spec as { http?: { route?: { destination?: { host?: string }; weight?: number }[] }[] } | undefined)?.http ?? [];
-  const weights = routes.flatMap((r) => r.route ?? []).map((d) => `${d.destination?.host}=${d.weight ?? 100}`);
+  const routes =
+    (vs?.spec as { http?: { route?: { destination?: { host?: string }; weight?: number }[] }[] } | undefined)
+      ?.http ?? [];
+  const weights = routes
+    .flatMap((r) => r.route ?? [])
+    .map((d) => `${d.destination?.host}=${d.weight ?? 100}`);
   lines.push(`source VirtualService ${SHOP_NAMESPACE}/frontend-ingress: ${weights.join(", ")}`);
   const record = dns.recordSets(zoneId).find((r) => r.name === RECORD);
-  lines.push(`${RECORD} now ${record?.type} ${record?.values?.join(",") ?? record?.alias?.dnsName} (TTL ${record?.ttl}s)`);
+  lines.push(
+    `${RECORD} now ${record?.type} ${record?.values?.join(",") ?? record?.alias?.dnsName} (TTL ${record?.ttl}s)`,
+  );
   return lines;
 }
 
