@@ -90,18 +90,11 @@ function workloadStatus(kind: string, object: JsonObject, phase: Phase): JsonObj
   const previous = objectAt(object, "status") ?? {};
   const desired = kind === "DaemonSet" ? 1 : typeof spec["replicas"] === "number" ? spec["replicas"] : 1;
   const failed = phase === "done" && neverReady(object);
-  const ready =
-    phase === "done" && !failed
-      ? desired
-      : failed
-        ? 0
-        : Math.min(desired, Number(previous["readyReplicas"] ?? 0));
-  const available =
-    phase === "done" && !failed
-      ? desired
-      : failed
-        ? 0
-        : Math.min(desired, Number(previous["availableReplicas"] ?? 0));
+  // Counts the last status had, until the rollout is done (all of them) or never gets ready (none).
+  const count = (field: string): number =>
+    phase === "done" && !failed ? desired : failed ? 0 : Math.min(desired, Number(previous[field] ?? 0));
+  const ready = count("readyReplicas");
+  const available = count("availableReplicas");
   const updated = phase === "done" ? desired : 0;
   const revision = `${name}-${templateHash(object)}`;
   const deadline = condition(

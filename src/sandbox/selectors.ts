@@ -1,3 +1,4 @@
+import { splitSelector } from "../providers/kubernetes/selectors.js";
 import { isObject, type JsonObject } from "./json.js";
 import { badRequest } from "./status.js";
 
@@ -14,22 +15,11 @@ const EQUALITY = new RegExp(`^(${KEY})\\s*(==|=|!=)\\s*(${VALUE})$`);
 const VALUE_ONLY = new RegExp(`^${VALUE}$`);
 const SET = new RegExp(`^(${KEY})\\s+(in|notin)\\s*\\(([^)]*)\\)$`);
 
-/** Splits on commas outside parentheses: `a in (x,y),b` → [`a in (x,y)`, `b`]. */
+/** The selector's requirements, trimmed, without empty ones. */
 function terms(selector: string): string[] {
-  const out: string[] = [];
-  let depth = 0;
-  let start = 0;
-  for (let i = 0; i < selector.length; i++) {
-    const c = selector[i];
-    if (c === "(") depth++;
-    else if (c === ")") depth--;
-    else if (c === "," && depth === 0) {
-      out.push(selector.slice(start, i));
-      start = i + 1;
-    }
-  }
-  out.push(selector.slice(start));
-  return out.map((t) => t.trim()).filter((t) => t !== "");
+  return splitSelector(selector)
+    .map((t) => t.trim())
+    .filter((t) => t !== "");
 }
 
 export function parseLabelSelector(selector: string): LabelRequirement[] {

@@ -38,6 +38,15 @@ describe("clustershift validate (the real CLI process)", () => {
     expect(result.code).toBe(0);
   });
 
+  it.each(["playbooks/online-boutique-to-csm.yaml", "playbooks/bookinfo-sandbox.yaml"])(
+    "Given the example playbook %s, when validating, then it is accepted",
+    async (file) => {
+      const result = await runCli(["validate", "-f", file]);
+      expect(result.stderr).toBe("");
+      expect(result.code).toBe(0);
+    },
+  );
+
   it("Given a file that does not exist, then it exits 2 saying so", async () => {
     const result = await runCli(["validate", "-f", "no/such/playbook.yaml"]);
     expect(result.code).toBe(2);

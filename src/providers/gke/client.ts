@@ -7,6 +7,8 @@ import type { ClusterRef, ClusterSpec, GkeCluster, GkeOperation, GkePort } from 
 
 type Api = protos.google.container.v1.IOperation;
 type ApiCluster = protos.google.container.v1.ICluster;
+/** A call on the client; the library resolves it to [reply, request, raw response]. */
+type Run<T> = (api: ClusterManagerClient) => Promise<[T, ...unknown[]]>;
 
 export interface GkeClientOptions {
   /** `127.0.0.1:PORT`: plaintext gRPC to a local server, no credentials (tests). Default: `$CLUSTERSHIFT_GKE_ENDPOINT`. */
@@ -22,6 +24,19 @@ export function createGkeClient(options: GkeClientOptions = {}): GkePort {
   let client: Promise<ClusterManagerClient> | undefined;
   const api = () => (client ??= openClient(endpoint));
 
+  /** One call and its reply; failures say what to do about them, except NOT_FOUND where `missingOk`. */
+  async function send<T>(info: CallInfo, run: Run<T>): Promise<T>;
+  async function send<T>(info: CallInfo, run: Run<T>, missingOk: true): Promise<T | undefined>;
+  async function send<T>(info: CallInfo, run: Run<T>, missingOk = false): Promise<T | undefined> {
+    try {
+      const [reply] = await run(await api());
+      return reply;
+    } catch (error) {
+      if (missingOk && grpcCode(error) === "NOT_FOUND") return undefined;
+      throw failure(info, error);
+    }
+  }
+
   return {
     async getCluster(ref) {
       const name = clusterName(ref);
@@ -31,13 +46,8 @@ export function createGkeClient(options: GkeClientOptions = {}): GkePort {
         "container.clusters.get",
         "roles/container.clusterViewer",
       );
-      try {
-        const [cluster] = await (await api()).getCluster({ name });
-        return toCluster(ref, cluster);
-      } catch (error) {
-        if (grpcCode(error) === "NOT_FOUND") return undefined;
-        throw failure(info, error);
-      }
+      const cluster = await send(info, (api) => api.getCluster({ name }), true);
+      return cluster && toCluster(ref, cluster);
     },
 
     async createCluster(ref, spec) {
@@ -47,17 +57,11 @@ export function createGkeClient(options: GkeClientOptions = {}): GkePort {
         "container.clusters.create",
         "roles/container.clusterAdmin",
       );
-      try {
-        const [operation] = await (
-          await api()
-        ).createCluster({
-          parent: `projects/${ref.project}/locations/${ref.location}`,
-          cluster: clusterRequest(ref, spec),
-        });
-        return toOperation(ref, operation);
-      } catch (error) {
-        throw failure(info, error);
-      }
+      const request = {
+        parent: `projects/${ref.project}/locations/${ref.location}`,
+        cluster: clusterRequest(ref, spec),
+      };
+      return toOperation(ref, await send(info, (api) => api.createCluster(request)));
     },
 
     async deleteCluster(ref) {
@@ -68,13 +72,8 @@ export function createGkeClient(options: GkeClientOptions = {}): GkePort {
         "container.clusters.delete",
         "roles/container.clusterAdmin",
       );
-      try {
-        const [operation] = await (await api()).deleteCluster({ name });
-        return toOperation(ref, operation);
-      } catch (error) {
-        if (grpcCode(error) === "NOT_FOUND") return undefined;
-        throw failure(info, error);
-      }
+      const operation = await send(info, (api) => api.deleteCluster({ name }), true);
+      return operation && toOperation(ref, operation);
     },
 
     async getOperation(name) {
@@ -85,12 +84,7 @@ export function createGkeClient(options: GkeClientOptions = {}): GkePort {
         "container.operations.get",
         "roles/container.clusterViewer",
       );
-      try {
-        const [operation] = await (await api()).getOperation({ name });
-        return toOperation(ref, operation);
-      } catch (error) {
-        throw failure(info, error);
-      }
+      return toOperation(ref, await send(info, (api) => api.getOperation({ name })));
     },
 
     async close() {

@@ -13,40 +13,49 @@ export interface WaitOptions {
 export const OPERATION_TIMEOUT_MS = 45 * 60_000;
 
 /** Polls a GKE operation until DONE; an operation that ended in error becomes a RuntimeError with the API's words. */
-export async function waitForGkeOperation(
+export function waitForGkeOperation(
   port: GkePort,
   operation: GkeOperation,
   options: WaitOptions,
 ): Promise<void> {
-  let current = operation;
-  await poll(
-    async () => {
-      if (current.status !== "DONE") current = await port.getOperation(current.name);
-      if (current.status !== "DONE") {
-        return {
-          done: false,
-          detail: `operation ${current.status}${current.progress ? `: ${current.progress}` : ""}`,
-        };
-      }
-      if (current.error)
-        throw new RuntimeError(`${options.what}: operation ${current.name} failed: ${current.error}`);
-      return { done: true, value: undefined };
-    },
-    { ...options, what: `${options.what} (operation ${operation.name})` },
+  return waitForOperation(
+    operation,
+    (name) => port.getOperation(name),
+    (current) =>
+      current.status === "DONE"
+        ? undefined
+        : `operation ${current.status}${current.progress ? `: ${current.progress}` : ""}`,
+    options,
   );
 }
 
 /** Polls a GKE Hub long-running operation until done; an error in it becomes a RuntimeError. */
-export async function waitForHubOperation(
+export function waitForHubOperation(
   port: HubPort,
   operation: HubOperation,
+  options: WaitOptions,
+): Promise<void> {
+  return waitForOperation(
+    operation,
+    (name) => port.getOperation(name),
+    (current) => (current.done ? undefined : "operation running"),
+    options,
+  );
+}
+
+/** `running` says how a running operation is doing, and undefined once it has ended. */
+async function waitForOperation<T extends { name: string; error?: string }>(
+  operation: T,
+  read: (name: string) => Promise<T>,
+  running: (current: T) => string | undefined,
   options: WaitOptions,
 ): Promise<void> {
   let current = operation;
   await poll(
     async () => {
-      if (!current.done) current = await port.getOperation(current.name);
-      if (!current.done) return { done: false, detail: "operation running" };
+      if (running(current) !== undefined) current = await read(current.name);
+      const detail = running(current);
+      if (detail !== undefined) return { done: false, detail };
       if (current.error)
         throw new RuntimeError(`${options.what}: operation ${current.name} failed: ${current.error}`);
       return { done: true, value: undefined };

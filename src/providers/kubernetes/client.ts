@@ -7,6 +7,7 @@ import { KubeConfig, Watch } from "@kubernetes/client-node";
 import { RuntimeError } from "../../engine/errors.js";
 import { formatDuration } from "../../playbook/duration.js";
 import { ContextNotFoundError, KubeApiError, isApiStatus } from "./errors.js";
+import { withoutServerMetadata } from "./metadata.js";
 import type { ApiResource, ClusterPort, KubeObject, ListOptions, ObjectRef } from "./port.js";
 import { rolloutState } from "./rollout.js";
 import {
@@ -98,18 +99,6 @@ interface Call {
 }
 
 type Evaluation<T> = { done: true; value: T } | { done: false; detail: string } | { failed: string };
-
-/** Metadata the server owns: sent back, it would pin a stale version or be rejected. */
-const SERVER_METADATA = [
-  "uid",
-  "resourceVersion",
-  "generation",
-  "creationTimestamp",
-  "deletionTimestamp",
-  "deletionGracePeriodSeconds",
-  "managedFields",
-  "selfLink",
-] as const;
 
 /**
  * Talks to the API server over plain HTTP(S) with the KubeConfig's credentials, rather than through the
@@ -626,13 +615,6 @@ function withType(object: KubeObject, ref: ObjectRef): KubeObject {
   return object.apiVersion && object.kind
     ? object
     : { ...object, apiVersion: ref.apiVersion, kind: ref.kind };
-}
-
-function withoutServerMetadata(object: KubeObject): KubeObject {
-  const metadata = { ...object.metadata };
-  for (const key of SERVER_METADATA) delete metadata[key];
-  const { status: _status, ...rest } = object;
-  return { ...rest, metadata };
 }
 
 function sameValue(a: unknown, b: unknown): boolean {

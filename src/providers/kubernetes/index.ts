@@ -6,6 +6,7 @@ export type { ApiResource, ClusterPort, KubeObject, ListOptions, ObjectRef } fro
 export { ContextNotFoundError, KubeApiError, isApiStatus } from "./errors.js";
 export { describe, refOf } from "./client.js";
 export { mapLimit } from "./concurrency.js";
+export { SERVER_METADATA, withoutServerMetadata } from "./metadata.js";
 export { rolloutState } from "./rollout.js";
 
 /**

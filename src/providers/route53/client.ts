@@ -65,6 +65,8 @@ export class Route53Dns implements DnsPort {
   private readonly endpoint: string | undefined;
 
   constructor(private readonly options: Route53Options = {}) {
+    // clustershift supports Node 20; the SDK's notice that its 2027 releases will not would land in our output.
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
     this.endpoint = options.endpoint ?? process.env.AWS_ENDPOINT_URL_ROUTE_53 ?? process.env.AWS_ENDPOINT_URL;
     this.client = new Route53Client({
       region: options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1",

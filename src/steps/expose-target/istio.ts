@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from "node:util";
 import { RuntimeError } from "../../engine/errors.js";
 import type { ChangeEntry, WriteContext } from "../../engine/types.js";
-import { cluster, refOf } from "../../providers/kubernetes/index.js";
+import { cluster, refOf, withoutServerMetadata } from "../../providers/kubernetes/index.js";
 import type { ClusterPort, KubeObject, ObjectRef } from "../../providers/kubernetes/port.js";
 
 export const ISTIO_GROUP = "networking.istio.io";
@@ -45,26 +45,11 @@ export function journalTarget(context: string, object: KubeObject): Record<strin
   return { context, ...refOf(object) };
 }
 
-const SERVER_OWNED = [
-  "uid",
-  "resourceVersion",
-  "generation",
-  "creationTimestamp",
-  "deletionTimestamp",
-  "deletionGracePeriodSeconds",
-  "managedFields",
-  "selfLink",
-];
-
 /**
  * The object without what the server owns (resourceVersion, uid, managedFields, status…): what plans show and
  * compare, and the before-image a rollback puts back with `replace`.
  */
-export function imageOf(object: KubeObject): KubeObject {
-  const { apiVersion, kind, status: _status, metadata, ...rest } = object;
-  const kept = Object.fromEntries(Object.entries(metadata).filter(([key]) => !SERVER_OWNED.includes(key)));
-  return { apiVersion, kind, metadata: kept as KubeObject["metadata"], ...rest };
-}
+export const imageOf: (object: KubeObject) => KubeObject = withoutServerMetadata;
 
 export function sameImage(a: KubeObject, b: KubeObject): boolean {
   return isDeepStrictEqual(imageOf(a), imageOf(b));

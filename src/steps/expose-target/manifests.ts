@@ -67,12 +67,30 @@ export interface TargetVirtualServiceInput {
  */
 export function buildTargetVirtualService(input: TargetVirtualServiceInput): KubeObject {
   const hosts = [input.remoteHost, ...(input.hosts?.length ? input.hosts : ["*"])];
+  return gatewayVirtualService({ ...input, hosts: [...new Set(hosts)] });
+}
+
+export interface GatewayVirtualServiceInput {
+  apiVersion: string;
+  name: string;
+  namespace: string;
+  labels: Record<string, string>;
+  /** `namespace/name` of the ingress Gateway. */
+  gateway: string;
+  hosts: string[];
+  /** A Service in `namespace`, which gets all the traffic. */
+  service: string;
+  port: number;
+}
+
+/** A VirtualService on one gateway that routes all HTTP requests for `hosts` to one Service of its namespace. */
+export function gatewayVirtualService(input: GatewayVirtualServiceInput) {
   return {
     apiVersion: input.apiVersion,
     kind: "VirtualService",
     metadata: { name: input.name, namespace: input.namespace, labels: input.labels },
     spec: {
-      hosts: [...new Set(hosts)],
+      hosts: input.hosts,
       gateways: [input.gateway],
       http: [
         {

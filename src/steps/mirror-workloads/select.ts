@@ -1,4 +1,5 @@
 import type { KubeObject } from "../../providers/kubernetes/port.js";
+import { splitSelector } from "../../providers/kubernetes/selectors.js";
 
 export type Requirement =
   { key: string; op: "exists" | "!exists" } | { key: string; op: "in" | "notin"; values: string[] };
@@ -20,7 +21,7 @@ const VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/;
  */
 export function parseLabelSelector(text: string): Requirement[] {
   const requirements: Requirement[] = [];
-  for (const part of splitTopLevel(text)) {
+  for (const part of splitSelector(text)) {
     const term = part.trim();
     if (term === "") throw new Error(`empty requirement in "${text}"`);
     let match: RegExpExecArray | null;
@@ -81,23 +82,6 @@ export function excludedBy(
       (rule.labelSelector === undefined || matchesSelector(object.metadata.labels, selectors[i] ?? [])),
   );
   return index < 0 ? undefined : index;
-}
-
-function splitTopLevel(text: string): string[] {
-  const parts: string[] = [];
-  let depth = 0;
-  let start = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (c === "(") depth++;
-    else if (c === ")") depth--;
-    else if (c === "," && depth === 0) {
-      parts.push(text.slice(start, i));
-      start = i + 1;
-    }
-  }
-  parts.push(text.slice(start));
-  return parts;
 }
 
 function checkKey(key: string): string {

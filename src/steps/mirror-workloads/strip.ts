@@ -1,21 +1,15 @@
+import { SERVER_METADATA } from "../../providers/kubernetes/metadata.js";
 import type { KubeObject } from "../../providers/kubernetes/port.js";
 
 type Json = Record<string, unknown>;
 
 /** Metadata the source cluster owns; on the target it would be wrong (uids, versions) or rejected. */
 const CLUSTER_METADATA = [
-  "uid",
-  "resourceVersion",
-  "generation",
-  "creationTimestamp",
-  "deletionTimestamp",
-  "deletionGracePeriodSeconds",
-  "managedFields",
-  "selfLink",
+  ...SERVER_METADATA,
   "ownerReferences",
   // Controllers add their own (pvc-protection, foregroundDeletion); copied, they would block deletion on rollback.
   "finalizers",
-] as const;
+];
 
 const CLUSTER_ANNOTATIONS = [
   "kubectl.kubernetes.io/last-applied-configuration",

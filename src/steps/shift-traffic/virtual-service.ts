@@ -1,3 +1,4 @@
+import { gatewayVirtualService } from "../expose-target/manifests.js";
 import type { VirtualService } from "./weights.js";
 
 /**
@@ -42,29 +43,9 @@ export interface SplitVirtualServiceInput {
  * `clustershift-<service>-split`, all of the service's traffic local before the first weight is set.
  */
 export function newSplitVirtualService(input: SplitVirtualServiceInput): VirtualService {
-  return {
-    apiVersion: input.apiVersion,
-    kind: "VirtualService",
-    metadata: {
-      name: `clustershift-${input.service}-split`,
-      namespace: input.namespace,
-      labels: input.labels,
-    },
-    spec: {
-      hosts: input.hosts?.length ? input.hosts : ["*"],
-      gateways: [input.gateway],
-      http: [
-        {
-          route: [
-            {
-              destination: {
-                host: `${input.service}.${input.namespace}.svc.cluster.local`,
-                port: { number: input.port },
-              },
-            },
-          ],
-        },
-      ],
-    },
-  };
+  return gatewayVirtualService({
+    ...input,
+    name: `clustershift-${input.service}-split`,
+    hosts: input.hosts?.length ? input.hosts : ["*"],
+  });
 }
