@@ -100,7 +100,7 @@ function buildProgram(io: Io, signal: AbortSignal): Command {
     .description("Show what apply would do, step by step. Reads only.")
     .addOption(output(["text", "json"]))
     .action(async (opts: StateOptions & { output: string }) => {
-      const engine = await makeEngine(opts, io, signal, "plain", {});
+      const engine = await makeEngine(opts, io, signal, "notes", {});
       const result = await plan(engine);
       io.stdout.write(
         opts.output === "json"
@@ -122,7 +122,7 @@ function buildProgram(io: Io, signal: AbortSignal): Command {
     .description("Where the run stands, from its journal.")
     .addOption(output(["text", "json"]))
     .action(async (opts: StateOptions & { output: string }) => {
-      const engine = await makeEngine(opts, io, signal, "plain", {});
+      const engine = await makeEngine(opts, io, signal, "notes", {});
       const state = await readState(engine.store);
       io.stdout.write(
         opts.output === "json"
@@ -134,7 +134,7 @@ function buildProgram(io: Io, signal: AbortSignal): Command {
   withState(program.command("promote"))
     .description("Pass the gate the run is waiting at (an approval, or a failed gate with onFailure: pause).")
     .action(async (opts: StateOptions) => {
-      const engine = await makeEngine(opts, io, signal, "plain", {});
+      const engine = await makeEngine(opts, io, signal, "notes", {});
       io.stdout.write((await promote(engine)) + "\n");
     });
 
@@ -262,7 +262,8 @@ async function makeEngine(
   opts: StateOptions,
   io: Io,
   signal: AbortSignal,
-  mode: OutputMode,
+  /** `notes`: the command's product is its stdout (a plan, a status), so progress notes go to stderr. */
+  mode: OutputMode | "notes",
   extra: Partial<RunOptions>,
 ): Promise<Engine> {
   const playbook = await loadPlaybook(opts.file);
@@ -275,7 +276,7 @@ async function makeEngine(
     ...extra,
   };
   const registry = await builtinRegistry();
-  const sink = createSink(mode, io.stdout);
+  const sink = mode === "notes" ? createSink("plain", io.stderr) : createSink(mode, io.stdout);
   const store = await openStore(playbook, options);
   return { registry, playbook, options, store, sink, signal };
 }

@@ -99,6 +99,28 @@ describe("clustershift apply of playbooks/bookinfo-sandbox.yaml against the sand
     await env?.stop();
   });
 
+  it("Given the seeded source, when planning, then only reads reach the cluster and every step is shown", async () => {
+    env.cluster("source").resetRequests();
+    const result = await cli(["plan", "-o", "json"]);
+    expect(result.stderr).toContain('context "bookinfo-target" is not in the kubeconfig yet');
+    expect(result.code).toBe(0);
+    const plan = JSON.parse(result.stdout) as { steps: { id: string }[] };
+    expect(plan.steps.map((s) => s.id)).toEqual([
+      "provision-cluster",
+      "install-ingress-gateway",
+      "mirror-workloads",
+      "expose-target",
+      "shift-traffic[1]",
+      "shift-traffic[2]",
+      "shift-traffic[3]",
+      "lower-dns-ttl",
+      "cutover-dns",
+    ]);
+    const methods = new Set(env.cluster("source").requests.map((r) => r.method));
+    expect([...methods]).toEqual(["GET"]);
+    expect(env.sandbox.clusters.has("bookinfo-target")).toBe(false);
+  });
+
   it("Given the seeded source, when applying every step, then the target runs Bookinfo, traffic and DNS point at it", async () => {
     const result = await cli(["apply", "--yes", "--non-interactive"]);
     expect(result.stderr).toBe("");
