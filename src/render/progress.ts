@@ -141,13 +141,26 @@ class TreeSink implements EventSink {
         if (task) Object.assign(task, { state: "failed", elapsedMs: event.elapsedMs, detail: event.error });
         break;
       case "wait-progress":
-      case "gate-waiting":
       case "change-applied":
         if (task) task.detail = describeEvent(event)?.slice(event.step.length + 2);
         break;
-      case "change-reverted":
+      case "gate-waiting":
+        // A gate runs after its step is done: the step spins again while it waits.
+        if (task)
+          Object.assign(task, {
+            state: "running",
+            detail: describeEvent(event)?.slice(event.step.length + 2),
+          });
+        break;
       case "gate-passed":
       case "gate-failed":
+        if (task) {
+          const elapsedMs = task.started === undefined ? task.elapsedMs : Date.now() - task.started;
+          Object.assign(task, { state: event.type === "gate-passed" ? "done" : "failed", elapsedMs });
+        }
+        this.printAbove(describeEvent(event));
+        break;
+      case "change-reverted":
       case "info":
       case "warn":
       case "rollback-started":

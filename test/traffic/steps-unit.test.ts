@@ -31,12 +31,12 @@ describe("expand", () => {
   it("Given traffic with three weights, When expanded, Then there is one expose-target and one shift-traffic per weight", () => {
     const playbook = trafficPlaybook(OB);
     expect(exposeTargetStep.expand(playbook).map((i) => [i.id, i.title])).toEqual([
-      ["expose-target", "expose frontend of the target cluster to the source mesh"],
+      ["expose-target", "Expose frontend of the target cluster to the source mesh"],
     ]);
     expect(shiftTrafficStep.expand(playbook).map((i) => [i.id, i.title])).toEqual([
-      ["shift-traffic[1]", "shift traffic to 10%"],
-      ["shift-traffic[2]", "shift traffic to 50%"],
-      ["shift-traffic[3]", "shift traffic to 100%"],
+      ["shift-traffic[1]", "Shift traffic to 10%"],
+      ["shift-traffic[2]", "Shift traffic to 50%"],
+      ["shift-traffic[3]", "Shift traffic to 100%"],
     ]);
   });
 

@@ -46,7 +46,7 @@ export const exposeTargetStep: Step<ExposeTargetSpec> = {
     return [
       {
         id: "expose-target",
-        title: `expose ${traffic.service} of the target cluster to the source mesh`,
+        title: `Expose ${traffic.service} of the target cluster to the source mesh`,
         spec: {
           playbook: playbook.metadata.name,
           sourceContext: source.context,

@@ -63,7 +63,7 @@ export const shiftTrafficStep: Step<ShiftTrafficSpec> = {
     requireIngress(playbook);
     return traffic.steps.map((step, index) => ({
       id: `shift-traffic[${index + 1}]`,
-      title: `shift traffic to ${step.weight}%`,
+      title: `Shift traffic to ${step.weight}%`,
       spec: {
         playbook: playbook.metadata.name,
         sourceContext: source.context,
