@@ -4,7 +4,7 @@ import { pathToFileURL } from "node:url";
 import { Command, CommanderError, Option } from "commander";
 import { confirm } from "@inquirer/prompts";
 import { apply, messageOf, plan, promote, readState, rollback, type Engine } from "../engine/executor.js";
-import { CancelledError, exitCodeOf, UsageError } from "../engine/errors.js";
+import { CancelledError, exitCodeOf, RuntimeError, UsageError } from "../engine/errors.js";
 import type { RunOptions } from "../engine/types.js";
 import { loadPlaybook } from "../playbook/load.js";
 import { playbookJsonSchema } from "../playbook/json-schema.js";
@@ -31,7 +31,7 @@ export async function run(argv: string[], io: Io = process): Promise<number> {
   const controller = new AbortController();
   const onSignal = () =>
     controller.abort(
-      new Error(
+      new RuntimeError(
         "interrupted; the journal is intact: `clustershift apply` resumes, `clustershift rollback` goes back",
       ),
     );

@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { appendFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
@@ -7,6 +8,7 @@ import { apply, type Engine } from "../../src/engine/executor.js";
 import { LocalJournalStore } from "../../src/engine/journal/local-store.js";
 import { Registry } from "../../src/engine/registry.js";
 import { loadPlaybook } from "../../src/playbook/load.js";
+import { CLI } from "../support/cli.js";
 import {
   APPROVAL_PLAYBOOK,
   PLUGIN,
@@ -223,5 +225,38 @@ describe("locks", () => {
       `error: locked by pid ${process.pid} on ${hostname()} since 2026-01-01T00:00:00.000Z\n`,
     );
     expect(await worldOf(sandbox)).toEqual(world);
+  });
+});
+
+describe("interruption", () => {
+  it("Given apply waiting in a pause, when it gets SIGINT, then it stops with exit 1, the journal intact, and apply resumes", async () => {
+    const sandbox = await freshSandbox();
+    const child = spawn(
+      process.execPath,
+      [CLI, ...applyArgs(APPROVAL_PLAYBOOK), "--state-dir", sandbox.state],
+      {
+        env: { ...process.env, CLUSTERSHIFT_PLUGIN: PLUGIN, CLUSTERSHIFT_TEST_WORLD: sandbox.world },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    let stdout = "";
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((done) => child.on("close", done));
+    await new Promise<void>((ready) =>
+      child.stdout.on("data", (chunk: Buffer) => {
+        stdout += chunk.toString();
+        if (stdout.includes("= pause 1s")) ready();
+      }),
+    );
+    child.kill("SIGINT");
+    expect(await exited).toBe(1);
+    expect(stderr).toBe(
+      "error: interrupted; the journal is intact: `clustershift apply` resumes, `clustershift rollback` goes back\n",
+    );
+    expect((await worldOf(sandbox))["weight.json"]).toBe('{"weight":10}');
+    const resumed = await cli(sandbox, applyArgs(APPROVAL_PLAYBOOK));
+    expect(resumed.code).toBe(0);
+    expect(resumed.stdout).toContain("Waiting for approval at set-weight[2]");
   });
 });
