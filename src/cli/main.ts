@@ -68,8 +68,24 @@ export async function run(argv: string[], io: Io = process): Promise<number> {
 function buildProgram(io: Io, signal: AbortSignal): Command {
   const program = new Command("clustershift")
     .description(
-      "Move a live, meshed application from one Kubernetes cluster to another: provision the target, mirror the\n" +
-        "workloads, shift traffic by Istio weights with gates, cut DNS over — with a way back at every step.",
+      "Move a live, meshed application from one Kubernetes cluster to another: provision the target, mirror " +
+        "the workloads, shift traffic by Istio weights with gates, cut DNS over — with a way back at every step.",
+    )
+    .addHelpText(
+      "after",
+      [
+        "",
+        "Examples:",
+        "  npx clustershift demo                                  the whole migration of a sample shop, offline",
+        "  clustershift validate -f shop.yaml                     check a playbook without calling anything",
+        "  clustershift plan -f shop.yaml                         what apply would do, step by step",
+        "  clustershift apply -f shop.yaml --yes --non-interactive",
+        "  clustershift rollback -f shop.yaml --yes               undo everything journaled, newest first",
+        "",
+        "Exit codes: 0 success or waiting for approval, 1 runtime failure (the journal is intact: apply resumes,",
+        "rollback restores), 2 invalid playbook or usage, 3 a gate failed (rolled back or paused), 130 cancelled.",
+        "KUBECONFIG is honoured; --state-dir (default .clustershift) holds journals and locks.",
+      ].join("\n"),
     )
     .version(process.env.npm_package_version ?? "0.1.0")
     .exitOverride()
@@ -313,5 +329,10 @@ function isMain(): boolean {
 }
 
 if (isMain()) {
+  // `clustershift plan | head`: a reader that hangs up early is not an error of ours.
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    throw error;
+  });
   process.exitCode = await run(process.argv.slice(2));
 }
