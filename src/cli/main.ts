@@ -140,10 +140,11 @@ function buildProgram(io: Io, signal: AbortSignal): Command {
     .action(async (opts: StateOptions & { output: string }) => {
       const engine = await makeEngine(opts, io, signal, "notes", {});
       const state = await readState(engine.store);
+      const holder = await engine.store.holder();
       io.stdout.write(
         opts.output === "json"
-          ? JSON.stringify(statusJson(engine.playbook, state), null, 2) + "\n"
-          : renderStatus(engine.playbook, state, engine.store.location),
+          ? JSON.stringify(statusJson(engine.playbook, state, holder), null, 2) + "\n"
+          : renderStatus(engine.playbook, state, engine.store.location, holder),
       );
     });
 

@@ -265,7 +265,9 @@ export function describePhase(state: RunState): string {
     case "not-started":
       return "not started";
     case "in-progress":
-      return phase.step ? `in progress (interrupted or running at ${phase.step})` : "in progress";
+      return phase.step
+        ? `in progress at ${phase.step} (running, or interrupted: see the lock)`
+        : "in progress";
     case "waiting-for-approval":
       return `waiting for approval at ${phase.step} (${phase.gate})`;
     case "paused":

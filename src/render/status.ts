@@ -1,9 +1,18 @@
 import { describePhase } from "../engine/executor.js";
+import type { LockHolder } from "../engine/journal/store.js";
 import type { RunState } from "../engine/run-state.js";
 import type { Playbook } from "../playbook/schema.js";
 
-export function renderStatus(playbook: Playbook, state: RunState, location: string): string {
+export function renderStatus(
+  playbook: Playbook,
+  state: RunState,
+  location: string,
+  holder: LockHolder | undefined,
+): string {
   const lines = [`${playbook.metadata.name}: ${describePhase(state)}`, `journal: ${location}`];
+  lines.push(
+    holder ? `lock: held by pid ${holder.pid} on ${holder.host} since ${holder.since}` : "lock: free",
+  );
   if (state.lastTime) lines.push(`last entry: ${state.lastTime}`);
   if (state.steps.size > 0) lines.push("", "steps:");
   for (const [id, step] of state.steps) {
@@ -15,7 +24,7 @@ export function renderStatus(playbook: Playbook, state: RunState, location: stri
   return lines.join("\n") + "\n";
 }
 
-export function statusJson(playbook: Playbook, state: RunState): object {
+export function statusJson(playbook: Playbook, state: RunState, holder: LockHolder | undefined): object {
   return {
     formatVersion: 1,
     playbook: playbook.metadata.name,
@@ -28,6 +37,7 @@ export function statusJson(playbook: Playbook, state: RunState): object {
       gates: Object.fromEntries(step.gates),
     })),
     pendingChanges: state.pending.length,
+    lock: holder ?? null,
     lastTime: state.lastTime ?? null,
   };
 }

@@ -61,6 +61,7 @@ describe("apply, status, rollback", () => {
 
     const status = await cli(sandbox, ["status", "-f", ENGINE_PLAYBOOK]);
     expect(status.stdout).toContain("engine-test: completed");
+    expect(status.stdout).toContain("lock: free");
 
     const back = await cli(sandbox, rollbackArgs());
     expect(back.code).toBe(0);
@@ -225,6 +226,10 @@ describe("locks", () => {
       `error: locked by pid ${process.pid} on ${hostname()} since 2026-01-01T00:00:00.000Z\n`,
     );
     expect(await worldOf(sandbox)).toEqual(world);
+    const status = await cli(sandbox, ["status", "-f", ENGINE_PLAYBOOK]);
+    expect(status.stdout).toContain(
+      `lock: held by pid ${process.pid} on ${hostname()} since 2026-01-01T00:00:00.000Z`,
+    );
   });
 });
 

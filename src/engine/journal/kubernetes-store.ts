@@ -90,17 +90,11 @@ export class KubernetesJournalStore implements JournalStore {
         const spec = leaseSpec(current);
         const owner = holderOf(current);
         if (spec.holderIdentity) {
-          const expiresAt =
-            Date.parse(spec.renewTime ?? spec.acquireTime ?? "") + (spec.leaseDurationSeconds ?? 0) * 1000;
-          const gone = owner.host === hostname() && !isAlive(owner.pid);
-          // A lease without times cannot be shown to be live: treat it as expired.
-          if (!gone && expiresAt > now.getTime()) {
+          const stale = staleReason(current, now);
+          if (stale === undefined) {
             throw new LockedError(`locked by pid ${owner.pid} on ${owner.host} since ${owner.since}`);
           }
-          warn(
-            `taking over the lock of pid ${owner.pid} on ${owner.host} (since ${owner.since}): ` +
-              (gone ? "that process is gone" : `its lease expired at ${new Date(expiresAt).toISOString()}`),
-          );
+          warn(`taking over the lock of pid ${owner.pid} on ${owner.host} (since ${owner.since}): ${stale}`);
         }
         return this.hold(
           await this.port.replace(desired, { resourceVersion: current.metadata.resourceVersion ?? "" }),
@@ -116,6 +110,13 @@ export class KubernetesJournalStore implements JournalStore {
 
   putSensitive(key: string, value: unknown): Promise<void> {
     return this.serialized(() => this.sensitive.put(sensitiveKey(key), JSON.stringify(value), {}));
+  }
+
+  async holder(): Promise<LockHolder | undefined> {
+    const current = await this.port.get(this.leaseRef);
+    const live =
+      current && leaseSpec(current).holderIdentity && staleReason(current, this.now()) === undefined;
+    return live ? holderOf(current) : undefined;
   }
 
   async getSensitive(key: string): Promise<unknown> {
@@ -281,6 +282,18 @@ interface LeaseSpec {
 
 function leaseSpec(lease: KubeObject): LeaseSpec {
   return lease.spec ?? {};
+}
+
+/** Why a held lease may be taken over, or undefined while its holder may still be at work. */
+function staleReason(lease: KubeObject, now: Date): string | undefined {
+  const spec = leaseSpec(lease);
+  const owner = holderOf(lease);
+  if (owner.host === hostname() && !isAlive(owner.pid)) return "that process is gone";
+  const expiresAt =
+    Date.parse(spec.renewTime ?? spec.acquireTime ?? "") + (spec.leaseDurationSeconds ?? 0) * 1000;
+  // A lease without times cannot be shown to be live: treat it as expired.
+  if (!(expiresAt > now.getTime())) return `its lease expired at ${new Date(expiresAt || 0).toISOString()}`;
+  return undefined;
 }
 
 function holderOf(lease: KubeObject): { pid: number; host: string; since: string } {

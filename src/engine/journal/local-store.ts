@@ -94,6 +94,11 @@ export class LocalJournalStore implements JournalStore {
     };
   }
 
+  async holder(): Promise<LockHolder | undefined> {
+    const current = await this.readLock();
+    return current && !isStale(current) ? current : undefined;
+  }
+
   async putSensitive(key: string, value: unknown): Promise<void> {
     await mkdir(this.sensitiveDir, { recursive: true, mode: 0o700 });
     const path = join(this.sensitiveDir, `${key}.json`);

@@ -25,6 +25,8 @@ export interface JournalStore {
    * A lock whose holder is provably gone (dead pid on this host, expired lease) is taken over, calling `warn`.
    */
   lock(holder: LockHolder, warn: (message: string) => void): Promise<LockHandle>;
+  /** Who holds the lock now, if anyone still alive does (for `status`). */
+  holder(): Promise<LockHolder | undefined>;
   /** Sensitive before/after images live apart from the journal (mode 0600 file, or a Secret), by key. */
   putSensitive(key: string, value: unknown): Promise<void>;
   getSensitive(key: string): Promise<unknown>;
