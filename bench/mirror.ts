@@ -90,7 +90,6 @@ async function benchMirror(dir: string, kubeconfig: string): Promise<MirrorResul
       playbookFile: "bench.yaml",
       stateDir: join(dir, "state"),
       nonInteractive: true,
-      interactive: false,
       kubeconfig,
     },
     store: new LocalJournalStore(join(dir, "state"), "bench"),

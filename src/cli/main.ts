@@ -257,7 +257,7 @@ async function runApply(opts: ApplyOptions, io: Io, signal: AbortSignal): Promis
     throw new UsageError("apply without a terminal needs --yes: there is no one to confirm the plan");
   }
   const mode: OutputMode = opts.output === "json" ? "json" : io.stdout.isTTY ? "tty" : "plain";
-  const engine = await makeEngine(opts, io, signal, mode, { nonInteractive: !interactive, interactive });
+  const engine = await makeEngine(opts, io, signal, mode, { nonInteractive: !interactive });
   try {
     const outcome = await apply(engine, async (approved) => {
       if (opts.output !== "json") io.stdout.write(renderPlanText(approved, opts.file) + "\n");
@@ -288,7 +288,6 @@ async function makeEngine(
     playbookFile: opts.file,
     stateDir: opts.stateDir,
     nonInteractive: true,
-    interactive: false,
     ...(process.env.KUBECONFIG ? { kubeconfig: process.env.KUBECONFIG } : {}),
     ...extra,
   };

@@ -147,8 +147,6 @@ export interface RunOptions {
   playbookFile: string;
   stateDir: string;
   nonInteractive: boolean;
-  /** Approvals are accepted without asking (`--yes` does not pass gates; this is for tests and promote). */
-  interactive: boolean;
   /** KUBECONFIG path list as the environment gives it. */
   kubeconfig?: string;
   /** Allow rollback to delete provisioned clusters. */

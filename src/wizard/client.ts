@@ -24,7 +24,6 @@ export function liveWizardDeps(options: LiveDepsOptions = {}): WizardDeps {
     playbookFile: "",
     stateDir: "",
     nonInteractive: false,
-    interactive: true,
     ...(options.kubeconfig === undefined ? {} : { kubeconfig: options.kubeconfig }),
   };
   const ctx = { clients: new Map<string, unknown>(), options: runOptions };

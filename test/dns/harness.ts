@@ -54,7 +54,6 @@ export class DnsRun {
         playbookFile: "test.yaml",
         stateDir: ".state",
         nonInteractive: true,
-        interactive: false,
         ...this.options,
       },
       progress: this.progress,

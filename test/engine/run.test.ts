@@ -155,7 +155,6 @@ describe("drift", () => {
         playbookFile: ENGINE_PLAYBOOK,
         stateDir: sandbox.state,
         nonInteractive: true,
-        interactive: false,
       },
       store: new LocalJournalStore(sandbox.state, "engine-test"),
       sink: { emit: () => undefined, close: () => undefined },

@@ -60,7 +60,6 @@ export function stepHarness(options: {
     playbookFile: "test.yaml",
     stateDir: ".clustershift-test",
     nonInteractive: true,
-    interactive: false,
     kubeconfig: options.kubeconfig,
   };
   let seq = 0;

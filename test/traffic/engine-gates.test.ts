@@ -72,7 +72,6 @@ async function engineFor(playbook: Playbook): Promise<{ engine: Engine; events: 
       playbookFile: "traffic.yaml",
       stateDir: state,
       nonInteractive: true,
-      interactive: false,
       kubeconfig: world.kubeconfig,
     },
     store: new LocalJournalStore(state, playbook.metadata.name),

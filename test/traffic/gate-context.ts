@@ -19,7 +19,6 @@ export function gateContext(
       playbookFile: "test.yaml",
       stateDir: ".",
       nonInteractive: true,
-      interactive: false,
     } satisfies RunOptions,
     signal,
     clients,

@@ -181,7 +181,6 @@ export class Driver {
       playbookFile: "test.yaml",
       stateDir: ".clustershift-test",
       nonInteractive: true,
-      interactive: false,
       kubeconfig: this.world.kubeconfig,
     };
     return {

@@ -61,7 +61,6 @@ export async function runDemo(options: DemoOptions, io: Io, signal: AbortSignal)
       playbookFile: join(dir, "demo-playbook.yaml"),
       stateDir: join(dir, "state"),
       nonInteractive: options.nonInteractive,
-      interactive: !options.nonInteractive,
       kubeconfig,
       destroyProvisioned: true,
     };
