@@ -155,7 +155,8 @@ describe("enable-mesh on the fleet", () => {
   });
 
   it("Given the caller may not register memberships, When applied, Then the error names gkehub.memberships.create and roles/gkehub.admin", async () => {
-    world.hub.failNext.set("POST /v1/projects/my-project/locations/global/memberships", {
+    world.hub.faults.push({
+      match: "POST /v1/projects/my-project/locations/global/memberships",
       status: 403,
       code: "PERMISSION_DENIED",
       message:
@@ -169,7 +170,8 @@ describe("enable-mesh on the fleet", () => {
   });
 
   it("Given the GKE Hub API is off, When planned, Then the error says how to enable it", async () => {
-    world.hub.failNext.set("GET /v1/projects/my-project/locations/global/memberships/", {
+    world.hub.faults.push({
+      match: "GET /v1/projects/my-project/locations/global/memberships/",
       status: 403,
       code: "PERMISSION_DENIED",
       message: "GKE Hub API has not been used in project 123456789012 before or it is disabled.",

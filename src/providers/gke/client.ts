@@ -4,6 +4,7 @@ import type * as gax from "google-gax";
 import { clusterName } from "./names.js";
 import { apiError, codeName, credentialsError, isCredentialsError, type CallInfo } from "./errors.js";
 import type { ClusterRef, ClusterSpec, GkeCluster, GkeOperation, GkePort } from "./port.js";
+import { retryPolicy, withRetries, type RetryOptions } from "./retry.js";
 
 type Api = protos.google.container.v1.IOperation;
 type ApiCluster = protos.google.container.v1.ICluster;
@@ -13,6 +14,8 @@ type Run<T> = (api: ClusterManagerClient) => Promise<[T, ...unknown[]]>;
 export interface GkeClientOptions {
   /** `127.0.0.1:PORT`: plaintext gRPC to a local server, no credentials (tests). Default: `$CLUSTERSHIFT_GKE_ENDPOINT`. */
   endpoint?: string;
+  /** Backoff of retried reads (default: {@link retryPolicy}). */
+  retry?: RetryOptions;
 }
 
 /**
@@ -23,6 +26,22 @@ export function createGkeClient(options: GkeClientOptions = {}): GkePort {
   const endpoint = options.endpoint ?? process.env.CLUSTERSHIFT_GKE_ENDPOINT;
   let client: Promise<ClusterManagerClient> | undefined;
   const api = () => (client ??= openClient(endpoint));
+  const policy = retryPolicy(options.retry);
+
+  /**
+   * A read tried again while quota-limited. google-gax itself retries UNAVAILABLE and DEADLINE_EXCEEDED on
+   * GetCluster, GetOperation and DeleteCluster (its `idempotent` codes, 100ms × 1.3 backoff up to 10 minutes),
+   * never RESOURCE_EXHAUSTED, and nothing on CreateCluster.
+   */
+  const retried =
+    <T>(run: Run<T>): Run<T> =>
+    (api) =>
+      withRetries(
+        () => run(api),
+        (outcome) =>
+          "error" in outcome && grpcCode(outcome.error) === "RESOURCE_EXHAUSTED" ? {} : undefined,
+        policy,
+      );
 
   /** One call and its reply; failures say what to do about them, except NOT_FOUND where `missingOk`. */
   async function send<T>(info: CallInfo, run: Run<T>): Promise<T>;
@@ -46,7 +65,11 @@ export function createGkeClient(options: GkeClientOptions = {}): GkePort {
         "container.clusters.get",
         "roles/container.clusterViewer",
       );
-      const cluster = await send(info, (api) => api.getCluster({ name }), true);
+      const cluster = await send(
+        info,
+        retried((api) => api.getCluster({ name })),
+        true,
+      );
       return cluster && toCluster(ref, cluster);
     },
 
@@ -84,7 +107,13 @@ export function createGkeClient(options: GkeClientOptions = {}): GkePort {
         "container.operations.get",
         "roles/container.clusterViewer",
       );
-      return toOperation(ref, await send(info, (api) => api.getOperation({ name })));
+      return toOperation(
+        ref,
+        await send(
+          info,
+          retried((api) => api.getOperation({ name })),
+        ),
+      );
     },
 
     async close() {

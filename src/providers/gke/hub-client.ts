@@ -1,6 +1,6 @@
 import type { GoogleAuth } from "google-auth-library";
 import { apiError, credentialsError, isCredentialsError, type CallInfo } from "./errors.js";
-import { membershipResource } from "./hub.js";
+import { linksCluster, membershipResource } from "./hub.js";
 import { featureName } from "./names.js";
 import type {
   HubOperation,
@@ -10,15 +10,28 @@ import type {
   MeshFeature,
   MeshStateDetail,
 } from "./port.js";
+import {
+  connectionFailure,
+  retryAfterMs,
+  retryPolicy,
+  withRetries,
+  type Outcome,
+  type RetryOptions,
+  type Transient,
+} from "./retry.js";
 
 export interface HubClientOptions {
   /** `http://127.0.0.1:PORT`: a local server, called without credentials (tests). Default: `$CLUSTERSHIFT_GKEHUB_ENDPOINT`. */
   endpoint?: string;
+  /** Backoff of retried calls (default: {@link retryPolicy}). */
+  retry?: RetryOptions;
 }
 
 interface Reply {
   status: number;
   data: unknown;
+  /** The Retry-After header of a 429 or 503. */
+  retryAfter?: string | null;
 }
 
 type Send = (method: "GET" | "POST" | "PATCH" | "DELETE", path: string, body?: unknown) => Promise<Reply>;
@@ -29,26 +42,46 @@ const BASE_URL = "https://gkehub.googleapis.com";
 export function createHubClient(options: HubClientOptions = {}): HubPort {
   const endpoint = options.endpoint ?? process.env.CLUSTERSHIFT_GKEHUB_ENDPOINT;
   const send = endpoint ? plainSend(endpoint.replace(/\/+$/, "")) : authorizedSend();
+  const policy = retryPolicy(options.retry);
 
-  /** The response body; undefined for a 404 when `missingOk` (a read or delete of something absent). */
+  /**
+   * The response body; undefined for a 404 when `missingOk` (a read or delete of something absent).
+   * Every call here may be sent again: reads, PATCH of whole map entries and DELETE (404 = gone) are
+   * idempotent, and a create names its id, so a second try meets ALREADY_EXISTS. When an earlier try may
+   * have been carried out, `ours` decides whether what exists is what that try made: then the create is done.
+   */
   async function request(
     info: CallInfo,
     method: Parameters<Send>[0],
     path: string,
-    options: { body?: unknown; missingOk?: boolean } = {},
+    options: { body?: unknown; missingOk?: boolean; ours?: () => Promise<boolean> } = {},
   ): Promise<unknown> {
+    let carriedOut = false;
     let reply: Reply;
     try {
-      reply = await send(method, `/v1/${path}`, options.body);
+      reply = await withRetries(
+        () => send(method, `/v1/${path}`, options.body),
+        (outcome) => {
+          const retry = transient(outcome);
+          carriedOut ||= retry?.carriedOut === true;
+          return retry;
+        },
+        policy,
+      );
     } catch (error) {
       if (isCredentialsError(error)) throw credentialsError(info, error);
-      throw error;
+      const lost = connectionFailure(error);
+      if (!lost) throw error;
+      const message = lost.message.includes(lost.code) ? lost.message : `${lost.code}: ${lost.message}`;
+      throw apiError(info, { code: "UNAVAILABLE", message, cause: error });
     }
     if (reply.status < 300) return reply.data;
     if (reply.status === 404 && options.missingOk) return undefined;
     const error = record(record(reply.data).error);
+    const code = str(error.status) ?? `HTTP ${reply.status}`;
+    if (code === "ALREADY_EXISTS" && carriedOut && (await options.ours?.())) return { done: true };
     throw apiError(info, {
-      code: str(error.status) ?? `HTTP ${reply.status}`,
+      code,
       message: str(error.message) ?? JSON.stringify(reply.data),
       cause: reply.data,
     });
@@ -66,16 +99,19 @@ export function createHubClient(options: HubClientOptions = {}): HubPort {
     callInfo(name, verb, permission, "roles/gkehub.admin");
   const viewer = (name: string, verb: string, permission: string) =>
     callInfo(name, verb, permission, "roles/gkehub.viewer");
+  const getMembership = (name: string) =>
+    read(viewer(name, "read membership", "gkehub.memberships.get"), name, toMembership);
 
   return {
-    getMembership: (name) =>
-      read(viewer(name, "read membership", "gkehub.memberships.get"), name, toMembership),
+    getMembership,
 
     async createMembership(name, cluster) {
       const { collection, id } = splitName(name);
       const call = admin(name, "register membership", "gkehub.memberships.create");
       const path = `${collection}?membershipId=${encodeURIComponent(id)}`;
-      return toOperation(await request(call, "POST", path, { body: membershipResource(cluster) }));
+      // A membership of this name for another cluster was not made by the lost try.
+      const ours = async () => linksCluster((await getMembership(name))?.resourceLink, cluster);
+      return toOperation(await request(call, "POST", path, { body: membershipResource(cluster), ours }));
     },
 
     deleteMembership: (name) => remove(admin(name, "delete membership", "gkehub.memberships.delete"), name),
@@ -89,7 +125,9 @@ export function createHubClient(options: HubClientOptions = {}): HubPort {
       const name = featureName(project);
       const { collection, id } = splitName(name);
       const call = admin(name, "enable feature", "gkehub.features.create");
-      return toOperation(await request(call, "POST", `${collection}?featureId=${id}`, { body: {} }));
+      // The feature has no settings of its own (specs are set later): any servicemesh feature is the one asked for.
+      const ours = () => Promise.resolve(true);
+      return toOperation(await request(call, "POST", `${collection}?featureId=${id}`, { body: {}, ours }));
     },
 
     disableFeature(project) {
@@ -125,7 +163,7 @@ function authorizedSend(): Send {
       responseType: "json",
       validateStatus: () => true,
     });
-    return { status: response.status, data: response.data };
+    return { status: response.status, data: response.data, retryAfter: response.headers.get("retry-after") };
   };
 }
 
@@ -137,8 +175,39 @@ function plainSend(base: string): Send {
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     const text = await response.text();
-    return { status: response.status, data: text ? (JSON.parse(text) as unknown) : {} };
+    return {
+      status: response.status,
+      data: parseBody(text),
+      retryAfter: response.headers.get("retry-after"),
+    };
   };
+}
+
+/** A proxy in front of the API may answer a 502 or 503 with HTML. */
+function parseBody(text: string): unknown {
+  if (!text) return {};
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+const RETRIED_STATUSES = new Set([429, 500, 502, 503, 504]);
+
+/**
+ * Whether a try may pass later, and whether it may have been carried out although it failed: its answer was
+ * lost, or a 5xx came from in front of a backend that went ahead. A 429 and a refused connection were not.
+ */
+function transient(outcome: Outcome<Reply>): (Transient & { carriedOut: boolean }) | undefined {
+  if ("error" in outcome) {
+    const code = connectionFailure(outcome.error)?.code;
+    return code ? { carriedOut: code !== "ECONNREFUSED" && code !== "EAI_AGAIN" } : undefined;
+  }
+  const { status, retryAfter } = outcome.value;
+  if (!RETRIED_STATUSES.has(status)) return undefined;
+  const wait = retryAfterMs(retryAfter);
+  return { carriedOut: status !== 429, ...(wait === undefined ? {} : { retryAfterMs: wait }) };
 }
 
 function callInfo(name: string, verb: string, permission: string, role: string): CallInfo {

@@ -7,14 +7,16 @@ import type { GkePort, HubPort } from "./port.js";
 export const GKE_CLIENT_KEY = "gke";
 export const GKEHUB_CLIENT_KEY = "gkehub";
 
-/** The run's GKE cluster manager client, created on first use. */
-export function gke(ctx: Pick<ReadContext, "clients">): GkePort {
-  return memo(ctx, GKE_CLIENT_KEY, () => createGkeClient());
+type ClientContext = Pick<ReadContext, "clients" | "signal">;
+
+/** The run's GKE cluster manager client, created on first use; an interrupted run stops its retries. */
+export function gke(ctx: ClientContext): GkePort {
+  return memo(ctx, GKE_CLIENT_KEY, () => createGkeClient({ retry: { signal: ctx.signal } }));
 }
 
-/** The run's GKE Hub (fleet) client, created on first use. */
-export function gkeHub(ctx: Pick<ReadContext, "clients">): HubPort {
-  return memo(ctx, GKEHUB_CLIENT_KEY, () => createHubClient());
+/** The run's GKE Hub (fleet) client, created on first use; an interrupted run stops its retries. */
+export function gkeHub(ctx: ClientContext): HubPort {
+  return memo(ctx, GKEHUB_CLIENT_KEY, () => createHubClient({ retry: { signal: ctx.signal } }));
 }
 
 function memo<T>(ctx: Pick<ReadContext, "clients">, key: string, create: () => T): T {

@@ -104,13 +104,16 @@ export interface MeshFeature {
 export interface HubPort {
   /** Undefined when there is no such membership. */
   getMembership(name: string): Promise<Membership | undefined>;
-  /** `gcloud container fleet memberships register`. */
+  /**
+   * `gcloud container fleet memberships register`. A retry after a try whose answer was lost finds the
+   * membership for this cluster: that answers an operation already done.
+   */
   createMembership(name: string, cluster: ClusterRef): Promise<HubOperation>;
   /** Undefined when it was already gone. */
   deleteMembership(name: string): Promise<HubOperation | undefined>;
   /** Undefined when the feature is not enabled in the project. */
   getFeature(project: string): Promise<MeshFeature | undefined>;
-  /** `gcloud container fleet mesh enable`. */
+  /** `gcloud container fleet mesh enable`; as with a membership, a retry that finds it enabled is done. */
   enableFeature(project: string): Promise<HubOperation>;
   /** Undefined when it was already disabled. */
   disableFeature(project: string): Promise<HubOperation | undefined>;

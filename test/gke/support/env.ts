@@ -18,7 +18,7 @@ export interface GkeWorld {
 
 /**
  * Fresh fakes per test, reached the way the CLI reaches them (`CLUSTERSHIFT_GKE_ENDPOINT`,
- * `CLUSTERSHIFT_GKEHUB_ENDPOINT`), with fast polling and a kubeconfig in a temporary directory.
+ * `CLUSTERSHIFT_GKEHUB_ENDPOINT`), with fast polling and retries and a kubeconfig in a temporary directory.
  */
 export function useGkeWorld(options: { gke?: FakeGkeOptions; hub?: FakeHubOptions } = {}): GkeWorld {
   const runners: StepRunner<unknown>[] = [];
@@ -31,6 +31,7 @@ export function useGkeWorld(options: { gke?: FakeGkeOptions; hub?: FakeHubOption
     vi.stubEnv("CLUSTERSHIFT_GKE_ENDPOINT", world.gke.endpoint);
     vi.stubEnv("CLUSTERSHIFT_GKEHUB_ENDPOINT", world.hub.endpoint);
     vi.stubEnv("CLUSTERSHIFT_GKE_POLL_INTERVAL", "5ms");
+    vi.stubEnv("CLUSTERSHIFT_GKE_RETRY_DELAY", "1ms");
     world.runner = (step, playbook, extra = {}) => {
       const runner = new StepRunner(step, playbook, { kubeconfig: world.kubeconfig, ...extra });
       runners.push(runner);

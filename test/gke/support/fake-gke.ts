@@ -56,8 +56,8 @@ export const GKE_MUTATING = new Set([
 export class FakeGke {
   readonly calls: GkeCall[] = [];
   readonly clusters = new Map<string, FakeCluster>();
-  /** The next call of `method` fails with this status. */
-  readonly failNext = new Map<string, { code: grpc.status; details: string }>();
+  /** The next call (or `times` calls) of `method` fails with this status. */
+  readonly failNext = new Map<string, { code: grpc.status; details: string; times?: number }>();
   /** The next create operation ends DONE with this error. */
   operationError: { code: number; message: string } | undefined;
   private readonly operations = new Map<string, FakeOperation>();
@@ -138,7 +138,8 @@ export class FakeGke {
       this.calls.push({ method, request: call.request });
       const failure = this.failNext.get(method);
       if (failure) {
-        this.failNext.delete(method);
+        if ((failure.times ?? 1) <= 1) this.failNext.delete(method);
+        else failure.times = (failure.times ?? 1) - 1;
         return callback({ code: failure.code, details: failure.details });
       }
       try {

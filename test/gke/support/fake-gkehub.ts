@@ -6,7 +6,18 @@ export interface HubCall {
   /** Path with query, e.g. `/v1/projects/p/locations/global/memberships?membershipId=c`. */
   path: string;
   body?: unknown;
+  /** Set when a fault met the request: `503 UNAVAILABLE`, `dropped before`, `dropped after`. */
+  fault?: string;
 }
+
+/**
+ * What the first request matching `match` (a prefix of `METHOD path`; default any) meets: an error answer
+ * instead of being served, or a connection closed without an answer, before it was served or after (its
+ * effect stays, as when a reply is lost on the way back).
+ */
+export type HubFault = { match?: string } & (
+  { status: number; code: string; message?: string; retryAfter?: string } | { drop: "before" | "after" }
+);
 
 export interface FakeHubOptions {
   /** The project number that `membershipSpecs`/`membershipStates` keys use. */
@@ -34,8 +45,8 @@ export class FakeHub {
   readonly memberships = new Map<string, Record<string, unknown>>();
   /** Features by project id. */
   readonly features = new Map<string, { specs: Record<string, unknown>; stateIndex: Map<string, number> }>();
-  /** The next request whose `METHOD path` starts with the key fails with this error. */
-  readonly failNext = new Map<string, { status: number; code: string; message: string }>();
+  /** Faults still to happen, each to the first request it matches, in order. */
+  readonly faults: HubFault[] = [];
   private readonly operations = new Map<string, Operation>();
   private server: http.Server | undefined;
   private sequence = 0;
@@ -49,12 +60,28 @@ export class FakeHub {
       req.on("data", (chunk: Buffer) => (text += chunk.toString()));
       req.on("end", () => {
         const body: unknown = text ? JSON.parse(text) : undefined;
+        const [method, url] = [req.method ?? "", req.url ?? ""];
+        const fault = this.takeFault(`${method} ${url}`);
         this.calls.push({
-          method: req.method ?? "",
-          path: req.url ?? "",
+          method,
+          path: url,
           ...(body === undefined ? {} : { body }),
+          ...(fault
+            ? { fault: "drop" in fault ? `dropped ${fault.drop}` : `${fault.status} ${fault.code}` }
+            : {}),
         });
-        const [status, payload] = this.route(req.method ?? "", req.url ?? "", body);
+        if (fault && !("drop" in fault)) {
+          const { status, code, message = `${code} (injected)`, retryAfter } = fault;
+          res.writeHead(status, {
+            "content-type": "application/json",
+            ...(retryAfter === undefined ? {} : { "retry-after": retryAfter }),
+          });
+          res.end(JSON.stringify(error(status, code, message)[1]));
+          return;
+        }
+        if (fault?.drop === "before") return void req.socket.destroy();
+        const [status, payload] = this.route(method, url, body);
+        if (fault?.drop === "after") return void req.socket.destroy();
         res.writeHead(status, { "content-type": "application/json" });
         res.end(JSON.stringify(payload));
       });
@@ -76,15 +103,12 @@ export class FakeHub {
     return this.options.projectNumber ?? "123456789012";
   }
 
+  private takeFault(request: string): HubFault | undefined {
+    const index = this.faults.findIndex((fault) => request.startsWith(fault.match ?? ""));
+    return index < 0 ? undefined : this.faults.splice(index, 1)[0];
+  }
+
   private route(method: string, url: string, body: unknown): [number, unknown] {
-    const failure = [...this.failNext].find(([key]) => `${method} ${url}`.startsWith(key));
-    if (failure) {
-      this.failNext.delete(failure[0]);
-      return [
-        failure[1].status,
-        { error: { code: failure[1].status, message: failure[1].message, status: failure[1].code } },
-      ];
-    }
     const { pathname, searchParams } = new URL(url, "http://hub");
     const path = pathname.replace(/^\/v1\//, "");
     let match: RegExpExecArray | null;

@@ -1,0 +1,120 @@
+import { sleep } from "../../engine/sleep.js";
+import { DURATION_PATTERN } from "../../playbook/schema.js";
+import { durationMs } from "../../playbook/duration.js";
+
+export interface RetryOptions {
+  /** Tries in all, the first included (default 6: five retries, about 30s of backoff at most). */
+  attempts?: number;
+  /** The first backoff; each retry doubles it (default: {@link retryDelayMs}). */
+  baseDelayMs?: number;
+  /** Cap on any one wait, a server's Retry-After included (default 60 × `baseDelayMs`). */
+  maxDelayMs?: number;
+  /** An interrupted run does not wait out a backoff. */
+  signal?: AbortSignal;
+  /** Tests record the waits instead of sleeping them. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** In [0, 1); tests pin the jitter. */
+  random?: () => number;
+}
+
+export type RetryPolicy = Required<Omit<RetryOptions, "signal">> & { signal?: AbortSignal };
+
+/** What one try came to. */
+export type Outcome<T> = { value: T } | { error: unknown };
+
+/** Try again, after at least `retryAfterMs` when the server said so. */
+export interface Transient {
+  retryAfterMs?: number;
+}
+
+export function retryPolicy(options: RetryOptions = {}, env: NodeJS.ProcessEnv = process.env): RetryPolicy {
+  const baseDelayMs = options.baseDelayMs ?? retryDelayMs(env);
+  return {
+    attempts: options.attempts ?? 6,
+    baseDelayMs,
+    maxDelayMs: options.maxDelayMs ?? 60 * baseDelayMs,
+    sleep: options.sleep ?? sleep,
+    random: options.random ?? Math.random,
+    ...(options.signal ? { signal: options.signal } : {}),
+  };
+}
+
+const DEFAULT_DELAY_MS = 1000;
+
+/** `CLUSTERSHIFT_GKE_RETRY_DELAY` (a duration such as `1ms`) shortens backoff against local fakes. */
+export function retryDelayMs(env: NodeJS.ProcessEnv = process.env): number {
+  const text = env.CLUSTERSHIFT_GKE_RETRY_DELAY;
+  return text && DURATION_PATTERN.test(text) ? durationMs(text) : DEFAULT_DELAY_MS;
+}
+
+/**
+ * Runs `once` again while `transient` says its outcome may pass on a later try and tries are left; the last
+ * outcome is the answer (its value returned, its error thrown). `transient` sees every outcome, the last too.
+ */
+export async function withRetries<T>(
+  once: () => Promise<T>,
+  transient: (outcome: Outcome<T>) => Transient | undefined,
+  policy: RetryPolicy,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const outcome = await once().then(
+      (value): Outcome<T> => ({ value }),
+      (error: unknown): Outcome<T> => ({ error }),
+    );
+    const retry = transient(outcome);
+    if (!retry || attempt >= policy.attempts) {
+      if ("error" in outcome) throw outcome.error;
+      return outcome.value;
+    }
+    await policy.sleep(backoffMs(attempt, retry.retryAfterMs, policy), policy.signal);
+  }
+}
+
+/**
+ * The wait after the `attempt`th try: exponential with equal jitter (half fixed, half random, so clients that
+ * failed together do not come back together), never shorter than the server's Retry-After, never over the cap.
+ */
+export function backoffMs(
+  attempt: number,
+  retryAfterMs: number | undefined,
+  policy: Pick<RetryPolicy, "baseDelayMs" | "maxDelayMs" | "random">,
+): number {
+  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+  const jittered = ceiling / 2 + (policy.random() * ceiling) / 2;
+  return Math.round(Math.min(policy.maxDelayMs, Math.max(retryAfterMs ?? 0, jittered)));
+}
+
+/** A Retry-After header, delay-seconds or an HTTP date, in milliseconds from `now`. */
+export function retryAfterMs(header: string | null | undefined, now = Date.now()): number | undefined {
+  const text = header?.trim();
+  if (!text) return undefined;
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/** Transport failures worth another try: the request may not have been read, or its answer was lost. */
+const CONNECTION_CODES = new Set([
+  "ECONNRESET",
+  "ECONNREFUSED",
+  "ETIMEDOUT",
+  "EPIPE",
+  "EAI_AGAIN",
+  // undici (Node's fetch) for a connection the server closed without answering.
+  "UND_ERR_SOCKET",
+]);
+
+/**
+ * The code of a connection failure anywhere in `error`'s cause chain (`socket hang up` counts as ECONNRESET),
+ * with the words of the link that has it: Node's fetch says only `fetch failed` at the top.
+ */
+export function connectionFailure(error: unknown): { code: string; message: string } | undefined {
+  for (let current = error, depth = 0; current && depth < 5; depth++) {
+    const { code, message, cause } = current as { code?: unknown; message?: unknown; cause?: unknown };
+    const text = typeof message === "string" ? message : "";
+    if (typeof code === "string" && CONNECTION_CODES.has(code)) return { code, message: text };
+    if (/socket hang up/i.test(text)) return { code: "ECONNRESET", message: text };
+    current = cause;
+  }
+  return undefined;
+}
