@@ -36,7 +36,7 @@ export type RunOutcome =
 
 /**
  * A read-only context; `step` names the step whose progress events are reported, `journal` (when open)
- * gives the steps this run's journaled changes as they stand now.
+ * gives the steps this run's journaled changes and notes as they stand now.
  */
 export function readContext(
   engine: Engine,
@@ -45,8 +45,10 @@ export function readContext(
   journal?: Journal,
 ): ReadContext {
   const { sink } = engine;
+  const state = journal ? foldJournal(journal.entries) : undefined;
   return {
-    journaled: journal ? foldJournal(journal.entries).pending : [],
+    journaled: state?.pending ?? [],
+    journaledNotes: state?.notes ?? [],
     playbook: engine.playbook,
     options: engine.options,
     signal: engine.signal,

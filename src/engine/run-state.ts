@@ -1,4 +1,4 @@
-import type { ChangeEntry, JournalEntry, StepKind, Verification } from "./types.js";
+import type { ChangeEntry, JournalEntry, NoteEntry, StepKind, Verification } from "./types.js";
 
 export type GateState = "waiting" | "passed" | "failed" | "promoted";
 
@@ -24,6 +24,8 @@ export interface RunState {
   steps: Map<string, StepState>;
   /** Change records not yet reverted, oldest first. */
   pending: ChangeEntry[];
+  /** Notes of steps not rolled back since, oldest first. */
+  notes: NoteEntry[];
   applied: Set<number>;
   lastTime?: string;
 }
@@ -32,6 +34,7 @@ export function foldJournal(entries: readonly JournalEntry[]): RunState {
   const steps = new Map<string, StepState>();
   const changes = new Map<number, ChangeEntry>();
   const applied = new Set<number>();
+  let notes: NoteEntry[] = [];
   let phase: RunPhase = { phase: "not-started" };
 
   for (const entry of entries) {
@@ -79,18 +82,26 @@ export function foldJournal(entries: readonly JournalEntry[]): RunState {
       case "change-reverted":
         changes.delete(entry.ref);
         break;
-      case "rollback-finished":
+      case "rollback-finished": {
+        // A rolled-back step starts over when applied again: what it noted before no longer holds.
+        const rolledBack = (step: string) => {
+          const kind = steps.get(step)?.kind;
+          return !entry.kinds || (kind !== undefined && entry.kinds.includes(kind));
+        };
+        notes = notes.filter((note) => !rolledBack(note.step));
         for (const [id, step] of steps) {
           if (!entry.kinds || entry.kinds.includes(step.kind)) steps.delete(id);
         }
         phase = entry.kinds ? { phase: "rolled-back", kinds: entry.kinds } : { phase: "rolled-back" };
         break;
+      }
       case "note":
+        notes.push(entry);
         break;
     }
   }
   const last = entries.at(-1);
-  const state: RunState = { phase, steps, pending: [...changes.values()], applied };
+  const state: RunState = { phase, steps, pending: [...changes.values()], notes, applied };
   if (last) state.lastTime = last.time;
   return state;
 }

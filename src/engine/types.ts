@@ -108,13 +108,16 @@ interface EntryBase {
 
 export type ChangeEntry = EntryBase & JournaledChange & { type: "change"; step: string; kind: StepKind };
 
+/** What `ctx.note` journaled; `step` is the step that noted it (or whose gate did). */
+export type NoteEntry = EntryBase & { type: "note"; step: string; note: string; data?: unknown };
+
 export type JournalEntry =
   | (EntryBase & { type: "run-started"; playbook: string; pid: number; host: string })
   | (EntryBase & { type: "step-started"; step: string; kind: StepKind })
   | ChangeEntry
   | (EntryBase & { type: "change-applied"; step: string; ref: number })
   | (EntryBase & { type: "step-finished"; step: string; verification: Verification })
-  | (EntryBase & { type: "note"; step: string; note: string; data?: unknown })
+  | NoteEntry
   | (EntryBase & {
       type: "gate";
       step: string;
@@ -166,6 +169,12 @@ export interface ReadContext {
    * the DNS TTL that lower-dns-ttl found, which the record itself no longer shows).
    */
   readonly journaled?: readonly ChangeEntry[];
+  /**
+   * Notes of this run not undone by a rollback, oldest first; absent or empty before the first apply.
+   * A step resumed after a stop finds what it noted before it (lower-dns-ttl: the DNS change id, and when
+   * the old-TTL wait ends) instead of starting its waits over. Filter by `step`: every step's notes are here.
+   */
+  readonly journaledNotes?: readonly NoteEntry[];
 }
 
 export interface WriteContext extends ReadContext {

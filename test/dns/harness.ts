@@ -5,6 +5,7 @@ import { Registry } from "../../src/engine/registry.js";
 import type {
   ChangeEntry,
   JournaledChange,
+  NoteEntry,
   ReadContext,
   RunOptions,
   StepPlan,
@@ -32,7 +33,11 @@ export interface StepResult {
  */
 export class DnsRun {
   readonly entries: ChangeEntry[] = [];
-  readonly progress: RecordedProgress = recordingProgress();
+  /** What the steps noted (`ctx.note`), oldest first; handed back to them as `ctx.journaledNotes`. */
+  readonly notes: NoteEntry[] = [];
+  private stop = new AbortController();
+  private stopWhen: ((line: string) => boolean) | undefined;
+  readonly progress: RecordedProgress = this.recording();
   readonly clients = new Map<string, unknown>();
   readonly registry = new Registry().step(lowerDnsTtlStep).step(cutoverDnsStep);
   private readonly done = new Set<string>();
@@ -57,9 +62,44 @@ export class DnsRun {
         ...this.options,
       },
       progress: this.progress,
-      signal: new AbortController().signal,
+      signal: this.stop.signal,
       clients: this.clients,
       journaled: [...this.entries],
+      journaledNotes: [...this.notes],
+    };
+  }
+
+  /**
+   * Stops the run (aborts its signal, as Ctrl-C does) at the first progress line `when` accepts; the journal
+   * stays as the stop left it, so the next `applyAll` resumes like `clustershift apply` after a crash.
+   */
+  stopAt(when: (line: string) => boolean): void {
+    this.stopWhen = when;
+  }
+
+  private recording(): RecordedProgress {
+    const recorded = recordingProgress();
+    const stopIfDue = () => {
+      const line = recorded.lines.at(-1) ?? "";
+      if (!this.stopWhen?.(line)) return;
+      this.stopWhen = undefined;
+      this.stop.abort(new Error(`stopped by the test at: ${line}`));
+      this.stop = new AbortController();
+    };
+    return {
+      lines: recorded.lines,
+      wait(address, detail) {
+        recorded.wait(address, detail);
+        stopIfDue();
+      },
+      info(message) {
+        recorded.info(message);
+        stopIfDue();
+      },
+      warn(message) {
+        recorded.warn(message);
+        stopIfDue();
+      },
     };
   }
 
@@ -77,7 +117,17 @@ export class DnsRun {
         });
         return write();
       },
-      note: () => Promise.resolve(),
+      note: (note: string, data?: unknown) => {
+        this.notes.push({
+          type: "note",
+          seq: ++this.seq,
+          time: new Date().toISOString(),
+          step,
+          note,
+          data: structuredClone(data),
+        });
+        return Promise.resolve();
+      },
     };
   }
 
@@ -106,11 +156,17 @@ export class DnsRun {
   /** Undoes every journaled change, newest first, then forgets them like `change-reverted` does. */
   async rollback(): Promise<number> {
     const pending = [...this.entries].reverse();
-    const undo: WriteContext = { ...this.writeContext("", ""), change: (_change, write) => write() };
+    const undo: WriteContext = {
+      ...this.writeContext("", ""),
+      change: (_change, write) => write(),
+      note: () => Promise.resolve(),
+    };
     for (const entry of pending) {
       await this.registry.getStep(entry.kind).rollback([entry], undo);
       this.entries.splice(this.entries.indexOf(entry), 1);
     }
+    // The engine forgets the notes of rolled-back steps too: a step applied again starts over.
+    this.notes.length = 0;
     this.done.clear();
     return pending.length;
   }

@@ -32,6 +32,7 @@ import {
 import { queryRecord } from "../../providers/route53/resolve.js";
 import { chainStates, pointsAt } from "./chain.js";
 import { describeTransition } from "./describe.js";
+import { CHANGE_NOTE, earlierProgress, INSYNC_NOTE, TTL_WAIT_NOTE } from "./resume.js";
 import {
   awaitTargetAddress,
   dnsSpecOf,
@@ -207,6 +208,11 @@ async function applyStage(plan: StepPlan, ctx: WriteContext): Promise<void> {
   const observed: Observed = { port, zone: data.zone, name: data.name, address: data.address };
   const types = typesOf(data.before, data.after);
   const current = await readRecord(observed, types);
+  const earlier = earlierProgress(ctx, plan.id);
+  // A batch accepted before the run stopped whose INSYNC nobody saw: wait for that one.
+  let pending: ChangeInfo | undefined =
+    earlier.change !== undefined && !earlier.insync ? { id: earlier.change, status: "PENDING" } : undefined;
+  let ttlUntil = earlier.ttlUntil;
   // Equal to `after`: a resumed run whose batch went through before it stopped; only the waits remain.
   if (!sameRecordSets(current, data.after)) {
     if (!sameRecordSets(current, data.before)) throw driftError(observed, data.before, current);
@@ -216,7 +222,7 @@ async function applyStage(plan: StepPlan, ctx: WriteContext): Promise<void> {
       name: data.name,
       type: dnsSpecOf(ctx).type,
     };
-    const change = await ctx.change(
+    pending = await ctx.change(
       {
         address: data.address,
         action: "update",
@@ -234,15 +240,31 @@ async function applyStage(plan: StepPlan, ctx: WriteContext): Promise<void> {
           "since the plan",
         ),
     );
-    const address = waitAddress(data.address, "change");
-    await port.waitForChange(change, {
-      onProgress: (detail) => ctx.progress.wait(address, detail),
-      signal: ctx.signal,
-    });
+    // A new batch: an old-TTL countdown of an earlier attempt no longer counts.
+    ttlUntil = undefined;
+    await ctx.note(CHANGE_NOTE, { address: data.address, change: pending.id });
+  }
+  if (pending) {
+    await waitInSync(port, pending, waitAddress(data.address, "change"), ctx);
+    await ctx.note(INSYNC_NOTE, { change: pending.id });
   }
   if (data.stage.kind === "lower-ttl" && data.original.ttl !== undefined) {
-    await waitOut(data.original.ttl, waitAddress(data.address, "ttl"), ctx);
+    const address = waitAddress(data.address, "ttl");
+    if (ttlUntil === undefined) {
+      ttlUntil = Date.now() + data.original.ttl * 1000;
+      await ctx.note(TTL_WAIT_NOTE, { until: new Date(ttlUntil).toISOString() });
+    } else if (ttlUntil <= Date.now()) {
+      ctx.progress.wait(address, "the old TTL ran out while the run was stopped");
+    }
+    await waitUntil(ttlUntil, address, ctx);
   }
+}
+
+function waitInSync(port: DnsPort, change: ChangeInfo, address: string, ctx: ReadContext): Promise<void> {
+  return port.waitForChange(change, {
+    onProgress: (detail) => ctx.progress.wait(address, detail),
+    signal: ctx.signal,
+  });
 }
 
 /** The plan's data with the target address filled in, waiting for the load balancer if the plan could not know it. */
@@ -315,8 +337,7 @@ function driftError(
   );
 }
 
-async function waitOut(seconds: number, address: string, ctx: ReadContext): Promise<void> {
-  const end = Date.now() + seconds * 1000;
+async function waitUntil(end: number, address: string, ctx: ReadContext): Promise<void> {
   for (let left = end - Date.now(); left > 0; left = end - Date.now()) {
     ctx.progress.wait(address, `waiting out the old TTL: ${Math.ceil(left / 1000)}s left`);
     await sleep(Math.min(1000, left), ctx.signal);
@@ -428,11 +449,7 @@ async function rollbackEntries(entries: ChangeEntry[], ctx: WriteContext): Promi
       `clustershift rollback ${entry.step}`,
       "during the rollback",
     );
-    const address = waitAddress(entry.address, "change");
-    await port.waitForChange(change, {
-      onProgress: (detail) => ctx.progress.wait(address, detail),
-      signal: ctx.signal,
-    });
+    await waitInSync(port, change, waitAddress(entry.address, "change"), ctx);
   }
 }
 
