@@ -5,7 +5,9 @@ import { parseAllDocuments, stringify } from "yaml";
 import type { KubeObject } from "../../src/providers/kubernetes/port.js";
 import { ingressGatewayManifests } from "../../src/steps/install-ingress-gateway/index.js";
 
-const FIXTURES = path.resolve(import.meta.dirname, "../../../shared/fixtures/asm");
+import { FIXTURES as SHARED } from "../support/fixtures.js";
+
+const FIXTURES = path.resolve(SHARED, "asm");
 
 const generated = ingressGatewayManifests({
   namespace: "asm-ingress",

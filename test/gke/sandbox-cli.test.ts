@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSandbox, type Sandbox } from "../../src/sandbox/index.js";
-import { ROOT, runCli } from "../support/cli.js";
+import { runCli } from "../support/cli.js";
+import { FIXTURES } from "../support/fixtures.js";
 
 const PLAYBOOK = `apiVersion: clustershift.dev/v1alpha1
 kind: Playbook
@@ -23,7 +24,7 @@ describe("a sandbox target through the CLI", () => {
   let dir: string;
 
   beforeAll(async () => {
-    const crdYaml = await readFile(path.resolve(ROOT, "../shared/fixtures/istio/crd-all.gen.yaml"), "utf8");
+    const crdYaml = await readFile(path.resolve(FIXTURES, "istio/crd-all.gen.yaml"), "utf8");
     sandbox = await startSandbox({
       clusters: ["source"],
       istio: { crdYaml },

@@ -8,10 +8,10 @@ import { cluster } from "../../src/providers/kubernetes/index.js";
 import { startSandbox, type Sandbox } from "../../src/sandbox/index.js";
 import { installIngressGatewayStep } from "../../src/steps/install-ingress-gateway/index.js";
 import { provisionClusterStep } from "../../src/steps/provision-cluster/index.js";
+import { FIXTURES } from "../support/fixtures.js";
 import { StepRunner } from "./harness.js";
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
-const CRDS = path.resolve(ROOT, "../shared/fixtures/istio/crd-all.gen.yaml");
+const CRDS = path.resolve(FIXTURES, "istio/crd-all.gen.yaml");
 
 function sandboxPlaybook(extra: Record<string, unknown> = {}) {
   return {

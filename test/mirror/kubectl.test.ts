@@ -3,11 +3,17 @@ import { mirrorWorkloadsStep } from "../../src/steps/mirror-workloads/index.js";
 import { hasKubectl, kubectl, withSandbox, fixturePath, type TestSandbox } from "../support/sandbox.js";
 import { stepHarness, testPlaybook } from "../support/step-harness.js";
 import { planLines } from "./fixtures.js";
+import { requireTool } from "../support/tools.js";
 
 const NAMESPACE = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: bookinfo\n";
 
 /** The real kubectl as an independent client: it seeds the source, reads and edits the target. */
-describe.skipIf(!hasKubectl())("mirror-workloads checked with kubectl", () => {
+describe("mirror-workloads checked with kubectl", () => {
+  requireTool(
+    "kubectl",
+    hasKubectl(),
+    "put a kubectl of 1.27 or later on PATH (Debian's kubernetes-client 1.20 is too old)",
+  );
   let env: TestSandbox;
   const run = async (context: string, ...args: string[]): Promise<string> => {
     const input = args[args.length - 1] === "-" ? NAMESPACE : undefined;
@@ -41,7 +47,7 @@ describe.skipIf(!hasKubectl())("mirror-workloads checked with kubectl", () => {
       fixturePath("bookinfo/bookinfo.yaml"),
     );
   });
-  afterAll(() => env.stop());
+  afterAll(() => env?.stop());
 
   it("Given Bookinfo applied by kubectl, When mirrored, Then kubectl sees the same objects on the target, a deleted one is planned again, and rollback empties the target", async () => {
     const h = stepHarness({

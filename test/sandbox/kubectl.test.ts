@@ -3,6 +3,7 @@ import { parseAllDocuments } from "yaml";
 import { describe, expect, it } from "vitest";
 import { fixturePath, hasKubectl, kubectl, readFixture, useSandbox } from "../support/sandbox.js";
 import { eventually } from "./helpers.js";
+import { requireTool } from "../support/tools.js";
 
 const env = useSandbox({ clusters: ["source", "bare"], readyDelayMs: 30, loadBalancerDelayMs: 30 });
 
@@ -23,7 +24,12 @@ async function run(args: string[], context = "source"): Promise<string> {
   return result.stdout;
 }
 
-describe.skipIf(!hasKubectl())("the real kubectl", () => {
+describe("the real kubectl", () => {
+  requireTool(
+    "kubectl",
+    hasKubectl(),
+    "put a kubectl of 1.27 or later on PATH (Debian's kubernetes-client 1.20 is too old)",
+  );
   it("Given Online Boutique's manifests, When applied server-side, Then every object is applied and readable with get -o json", async () => {
     const ns = await kubectl(env().kubeconfigPath, ["apply", "--server-side", "-f", "-"], {
       context: "source",

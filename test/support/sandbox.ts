@@ -12,8 +12,9 @@ import {
   type SandboxOptions,
 } from "../../src/sandbox/index.js";
 
-export const REPO_ROOT = resolve(import.meta.dirname, "../..");
-export const FIXTURES = resolve(REPO_ROOT, "../shared/fixtures");
+import { FIXTURES, REPO_ROOT } from "./fixtures.js";
+
+export { FIXTURES, REPO_ROOT };
 
 /** Absolute path of a shared fixture, e.g. `fixturePath("istio/crd-all.gen.yaml")`. */
 export function fixturePath(relative: string): string {

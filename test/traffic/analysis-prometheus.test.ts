@@ -10,6 +10,7 @@ import {
   waitForData,
   type PrometheusServer,
 } from "./prometheus-server.js";
+import { requireTool } from "../support/tools.js";
 
 const exporter = new IstioExporter();
 let prometheus: PrometheusServer;
@@ -45,7 +46,8 @@ const gate = (query: string, extra: Record<string, unknown> = {}, metric: Record
 const measurements = (notes: { note: string; data?: unknown }[]) =>
   notes.filter((n) => n.note === "measurement").map((n) => n.data as Measurement);
 
-describe.skipIf(!hasPrometheus)("analysis gate against a real Prometheus", () => {
+describe("analysis gate against a real Prometheus", () => {
+  requireTool("prometheus", hasPrometheus, "apt-get install prometheus (.ci/run does)");
   it("Given a client, When it runs an instant query, Then it gets the scraped counter as a sample", async () => {
     const samples = await prometheusClient(prometheus.url).query(
       'istio_requests_total{destination_cluster="healthy",response_code="200"}',

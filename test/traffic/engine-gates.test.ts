@@ -28,6 +28,7 @@ import {
   vsRef,
   type World,
 } from "./world.js";
+import { requireTool } from "../support/tools.js";
 
 const exporter = new IstioExporter();
 let prometheus: PrometheusServer;
@@ -95,7 +96,8 @@ const playbook = (onFailure: "rollback" | "pause") =>
     ],
   });
 
-describe.skipIf(!hasPrometheus)("traffic gates in a run, against a real Prometheus", () => {
+describe("traffic gates in a run, against a real Prometheus", () => {
+  requireTool("prometheus", hasPrometheus, "apt-get install prometheus (.ci/run does)");
   it("Given a healthy 10% and a 30% error rate at 50%, When applied, Then the 50% gate fails (exit 3) and the weights, ServiceEntry and target VirtualService are rolled back", async () => {
     const { engine, events } = await engineFor(playbook("rollback"));
     const w = world as World;

@@ -3,8 +3,9 @@ import { resolve } from "node:path";
 import { parseAllDocuments, stringify } from "yaml";
 import type { KubeObject } from "../../src/providers/kubernetes/port.js";
 
-export const REPO_ROOT = resolve(import.meta.dirname, "../..");
-export const FIXTURES = resolve(REPO_ROOT, "../shared/fixtures");
+import { FIXTURES, REPO_ROOT } from "../support/fixtures.js";
+
+export { FIXTURES, REPO_ROOT };
 
 /** The Kubernetes objects of a fixture file (comments and empty documents dropped), optionally put in `namespace`. */
 export function loadFixture(path: string, namespace?: string): KubeObject[] {

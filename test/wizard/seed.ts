@@ -7,7 +7,7 @@ import { createSandboxDns } from "../../src/sandbox/dns/index.js";
 import { startSandbox, type Sandbox, type SandboxCluster } from "../../src/sandbox/index.js";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
-const FIXTURES = resolve(ROOT, "../shared/fixtures");
+import { FIXTURES } from "../support/fixtures.js";
 
 export interface SeededSandbox {
   sandbox: Sandbox;

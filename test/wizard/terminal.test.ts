@@ -8,6 +8,7 @@ import { parsePlaybook } from "../../src/playbook/load.js";
 import { CANCELLED } from "../../src/wizard/index.js";
 import { runCli } from "../support/cli.js";
 import { ROOT, seededSandbox, type SeededSandbox } from "./seed.js";
+import { requireTool } from "../support/tools.js";
 
 /**
  * The wizard in a real terminal: tmux gives it a pty of 200×50, keys go in with `send-keys`, and the screen is
@@ -119,7 +120,8 @@ class Terminal {
   }
 }
 
-describe.skipIf(!TMUX)("the wizard in a real terminal (tmux)", () => {
+describe("the wizard in a real terminal (tmux)", () => {
+  requireTool("tmux", Boolean(TMUX), "apt-get install tmux (.ci/run does)");
   it("Given the seeded sandbox, When a user answers every question, Then the playbook written validates and plans", async () => {
     const dir = join(world.dir, "answered");
     await run("mkdir", ["-p", dir]);
