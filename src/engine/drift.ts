@@ -1,13 +1,5 @@
 import { isDeepStrictEqual } from "node:util";
-import { KNOWN_AFTER_APPLY, type Change, type StepPlan } from "./types.js";
-
-const SYMBOL: Record<Change["action"], string> = {
-  create: "+",
-  update: "~",
-  delete: "-",
-  wait: "=",
-  "no-op": "=",
-};
+import { ACTION_SYMBOL, KNOWN_AFTER_APPLY, type Change, type StepPlan } from "./types.js";
 
 /**
  * Differences between the plan the user approved and a fresh plan of the same step, one line each.
@@ -21,12 +13,12 @@ export function planDrift(approved: StepPlan, fresh: StepPlan): string[] {
     if (change.action === "no-op" || change.action === "wait") continue;
     const before = approvedByAddress.get(change.address);
     if (!before) {
-      lines.push(`${SYMBOL[change.action]} ${change.address}: not in the approved plan`);
+      lines.push(`${ACTION_SYMBOL[change.action]} ${change.address}: not in the approved plan`);
     } else if (before.action !== change.action) {
       lines.push(`${change.address}: approved ${before.action}, now ${change.action}`);
     } else if (!sameImages(before, change)) {
       lines.push(
-        `${SYMBOL[change.action]} ${change.address}: ${change.action} differs from the approved plan`,
+        `${ACTION_SYMBOL[change.action]} ${change.address}: ${change.action} differs from the approved plan`,
       );
     }
   }

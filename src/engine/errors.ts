@@ -35,6 +35,11 @@ export class CancelledError extends Error {
   override readonly name = "CancelledError";
 }
 
+/** The words of any thrown value, for a one-line report. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 export function exitCodeOf(error: unknown): number {
   if (error instanceof CancelledError) return 130;
   if (error instanceof UsageError) return 2;

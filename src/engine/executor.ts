@@ -1,13 +1,13 @@
 import { hostname } from "node:os";
 import type { Playbook } from "../playbook/schema.js";
 import { planDrift } from "./drift.js";
-import { DriftError, GateFailedError, RuntimeError, UsageError } from "./errors.js";
+import { DriftError, GateFailedError, messageOf, RuntimeError, UsageError } from "./errors.js";
 import type { EventSink } from "./events.js";
 import { Journal } from "./journal/journal.js";
 import type { JournalStore } from "./journal/store.js";
 import { planRun, type RunPlan } from "./planner.js";
 import type { Registry } from "./registry.js";
-import { foldJournal, gatePassed, isStepDone, type RunState } from "./run-state.js";
+import { describePhase, foldJournal, gatePassed, isStepDone, type RunState } from "./run-state.js";
 import type {
   ChangeEntry,
   GateContext,
@@ -261,28 +261,6 @@ export async function readState(store: JournalStore): Promise<RunState> {
   return foldJournal((await Journal.open(store)).entries);
 }
 
-export function describePhase(state: RunState): string {
-  const { phase } = state;
-  switch (phase.phase) {
-    case "not-started":
-      return "not started";
-    case "in-progress":
-      return phase.step
-        ? `in progress at ${phase.step} (running, or interrupted: see the lock)`
-        : "in progress";
-    case "waiting-for-approval":
-      return `waiting for approval at ${phase.step} (${phase.gate})`;
-    case "paused":
-      return `paused at ${phase.step}: ${phase.reason}`;
-    case "completed":
-      return "completed";
-    case "rolling-back":
-      return "rolling back (interrupted: run `clustershift rollback` to finish)";
-    case "rolled-back":
-      return phase.kinds ? `rolled back (${phase.kinds.join(", ")})` : "rolled back";
-  }
-}
-
 function writeContext(engine: Engine, journal: Journal, ctx: ReadContext, plan: StepPlan): WriteContext {
   const { id: step, kind } = plan;
   // A change the plan marked sensitive stays sensitive in the journal even if the step forgets to say so.
@@ -315,8 +293,4 @@ async function withLock<T>(engine: Engine, body: (journal: Journal) => Promise<T
 
 function scopeText(kinds: StepKind[] | undefined): string {
   return kinds ? ` of ${kinds.join(", ")}` : "";
-}
-
-export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

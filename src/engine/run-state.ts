@@ -106,14 +106,36 @@ export function foldJournal(entries: readonly JournalEntry[]): RunState {
   return state;
 }
 
+/** Applied and verified (or not verifiable): a resumed run skips it. */
 export function isStepDone(state: RunState, id: string): boolean {
-  return (
-    state.steps.get(id)?.verification?.outcome === "passed" ||
-    state.steps.get(id)?.verification?.outcome === "not-supported"
-  );
+  const outcome = state.steps.get(id)?.verification?.outcome;
+  return outcome === "passed" || outcome === "not-supported";
 }
 
 export function gatePassed(state: RunState, stepId: string, address: string): boolean {
   const gate = state.steps.get(stepId)?.gates.get(address);
   return gate === "passed" || gate === "promoted";
+}
+
+/** One line for users: where the run stands. */
+export function describePhase(state: RunState): string {
+  const { phase } = state;
+  switch (phase.phase) {
+    case "not-started":
+      return "not started";
+    case "in-progress":
+      return phase.step
+        ? `in progress at ${phase.step} (running, or interrupted: see the lock)`
+        : "in progress";
+    case "waiting-for-approval":
+      return `waiting for approval at ${phase.step} (${phase.gate})`;
+    case "paused":
+      return `paused at ${phase.step}: ${phase.reason}`;
+    case "completed":
+      return "completed";
+    case "rolling-back":
+      return "rolling back (interrupted: run `clustershift rollback` to finish)";
+    case "rolled-back":
+      return phase.kinds ? `rolled back (${phase.kinds.join(", ")})` : "rolled back";
+  }
 }

@@ -34,6 +34,15 @@ export type Change =
 
 export type ChangeAction = Change["action"];
 
+/** What users see for each action, as Terraform shows them; gates are `?`. */
+export const ACTION_SYMBOL: Record<ChangeAction, string> = {
+  create: "+",
+  update: "~",
+  delete: "-",
+  wait: "=",
+  "no-op": " ",
+};
+
 /** Placeholder for a value an earlier step produces; drift checks skip it. */
 export const KNOWN_AFTER_APPLY = "(known after apply)";
 

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import type { Document } from "yaml";
 import { LineCounter, parseAllDocuments } from "yaml";
-import { UsageError } from "../engine/errors.js";
+import { messageOf, UsageError } from "../engine/errors.js";
 import { schemaIssues } from "./issues.js";
 import { isEmptyNode, locate } from "./locate.js";
 import type { PathIssue } from "./messages.js";
@@ -62,8 +62,10 @@ export function parsePlaybook(text: string, file: string): ParseResult {
     data = doc.toJS({ maxAliasCount: 100 });
   } catch (error) {
     // Alias bombs: the document is well-formed YAML that expands beyond reason.
-    const message = error instanceof Error ? error.message : String(error);
-    return { ok: false, diagnostics: [{ file, line: 1, col: 1, path: SYNTAX_PATH, message }] };
+    return {
+      ok: false,
+      diagnostics: [{ file, line: 1, col: 1, path: SYNTAX_PATH, message: messageOf(error) }],
+    };
   }
 
   const parsed = schemaIssues(playbookSchema, data);

@@ -1,14 +1,6 @@
 import type { RunPlan } from "../engine/planner.js";
-import type { Change, StepPlan } from "../engine/types.js";
-import { redact } from "./redact.js";
-
-const SYMBOL: Record<Change["action"], string> = {
-  create: "+",
-  update: "~",
-  delete: "-",
-  wait: "=",
-  "no-op": " ",
-};
+import { ACTION_SYMBOL, type Change, type StepPlan } from "../engine/types.js";
+import { sensitiveSummary } from "./redact.js";
 
 export interface PlanSummary {
   create: number;
@@ -45,7 +37,7 @@ export function renderPlanText(plan: RunPlan, source: string): string {
     lines.push(`${step.id}: ${step.title}`);
     for (const change of step.changes) {
       const detail = change.detail ? `  ${change.detail}` : change.action === "no-op" ? "  (no change)" : "";
-      lines.push(`  ${SYMBOL[change.action]} ${change.address}${detail}`);
+      lines.push(`  ${ACTION_SYMBOL[change.action]} ${change.address}${detail}`);
     }
     for (const gate of step.gates) lines.push(`  ? ${gate.detail}  (on failure: ${gate.onFailure})`);
     if (step.changes.length === 0 && step.gates.length === 0) lines.push("    (nothing to do)");
@@ -77,6 +69,6 @@ export function planJson(plan: RunPlan): object {
 export function redactChange(change: Change): Change {
   if (!("sensitive" in change) || !change.sensitive) return change;
   const copy = { ...change } as Record<string, unknown>;
-  for (const key of ["before", "after"]) if (key in copy) copy[key] = redact(copy[key]);
+  for (const key of ["before", "after"]) if (key in copy) copy[key] = sensitiveSummary(copy[key]);
   return copy as Change;
 }

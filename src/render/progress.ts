@@ -1,5 +1,6 @@
 import { formatDuration } from "../playbook/duration.js";
 import type { EventSink, RunEvent } from "../engine/events.js";
+import { ACTION_SYMBOL } from "../engine/types.js";
 
 export type OutputMode = "tty" | "plain" | "json";
 
@@ -35,7 +36,7 @@ export function describeEvent(event: RunEvent): string | undefined {
     case "step-failed":
       return `${event.step}: failed after ${formatDuration(event.elapsedMs)}: ${event.error}`;
     case "change-applied":
-      return `${event.step}: ${SYMBOLS[event.action]} ${event.address}`;
+      return `${event.step}: ${ACTION_SYMBOL[event.action]} ${event.address}`;
     case "change-reverted":
       return `${event.step}: reverted ${event.address}`;
     case "wait-progress":
@@ -59,8 +60,6 @@ export function describeEvent(event: RunEvent): string | undefined {
       return event.outcome === "failed" || event.outcome === "rolled-back" ? undefined : event.message;
   }
 }
-
-const SYMBOLS = { create: "+", update: "~", delete: "-", wait: "=", "no-op": " " } as const;
 
 function verificationText(event: Extract<RunEvent, { type: "step-finished" }>): string {
   const { verification } = event;

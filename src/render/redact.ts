@@ -1,8 +1,4 @@
-/** Replaces a sensitive value (a Secret, or any object) with `(sensitive: N keys)`. */
-export function redact(value: unknown): unknown {
-  return sensitiveSummary(value);
-}
-
+/** What output shows instead of a sensitive value (a Secret, or any object): `(sensitive: N keys)`. */
 export function sensitiveSummary(value: unknown): string {
   return `(sensitive: ${sensitiveKeyCount(value)} keys)`;
 }

@@ -1,6 +1,5 @@
-import { describePhase } from "../engine/executor.js";
 import type { LockHolder } from "../engine/journal/store.js";
-import type { RunState } from "../engine/run-state.js";
+import { describePhase, type RunState } from "../engine/run-state.js";
 import type { Playbook } from "../playbook/schema.js";
 
 export function renderStatus(

@@ -1,7 +1,7 @@
 import { durationMs } from "../../playbook/duration.js";
 import type { AnalysisSpec } from "../../playbook/schema.js";
 import { prometheus } from "../../providers/prometheus/index.js";
-import { RuntimeError } from "../errors.js";
+import { messageOf, RuntimeError } from "../errors.js";
 import { sleep } from "../sleep.js";
 import type { GateContext, GateOutcome, GateRunner, GateSpec } from "../types.js";
 import { evaluateCondition, formatCondition, parseCondition, type Condition } from "./conditions.js";
@@ -100,7 +100,7 @@ async function measure(
       ...base,
       value: null,
       phase: "inconclusive",
-      detail: error instanceof Error ? error.message : String(error),
+      detail: messageOf(error),
     };
   }
   const [sample] = samples;

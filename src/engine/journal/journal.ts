@@ -1,5 +1,5 @@
 import type { ChangeEntry, JournalEntry, JournalEntryInput } from "../types.js";
-import { redact } from "../../render/redact.js";
+import { sensitiveSummary } from "../../render/redact.js";
 import type { JournalStore } from "./store.js";
 
 /**
@@ -58,8 +58,8 @@ export class Journal {
 
 function redactImages(entry: ChangeEntry): Pick<ChangeEntry, "before" | "after"> {
   const images: Pick<ChangeEntry, "before" | "after"> = {};
-  if (entry.before !== undefined) images.before = redact(entry.before);
-  if (entry.after !== undefined) images.after = redact(entry.after);
+  if (entry.before !== undefined) images.before = sensitiveSummary(entry.before);
+  if (entry.after !== undefined) images.after = sensitiveSummary(entry.after);
   return images;
 }
 
