@@ -1,4 +1,5 @@
 import type { ReadContext } from "../engine/types.js";
+import { memoClient } from "./memo.js";
 import { Route53Dns } from "./route53/client.js";
 import type { DnsPort } from "./route53/port.js";
 import { SandboxDnsClient } from "./sandbox-dns/client.js";
@@ -12,16 +13,12 @@ export type { DnsPort } from "./route53/port.js";
 export function dnsProvider(ctx: Pick<ReadContext, "clients" | "options" | "playbook">): DnsPort {
   const { dns, source } = ctx.playbook.spec;
   if (!dns) throw new Error("dnsProvider: the playbook has no spec.dns; this is a bug");
-  const key = `dns:${dns.provider}`;
-  const known = ctx.clients.get(key) as DnsPort | undefined;
-  if (known) return known;
-  const created: DnsPort =
+  return memoClient(ctx, `dns:${dns.provider}`, (): DnsPort =>
     dns.provider === "route53"
       ? new Route53Dns()
       : new SandboxDnsClient({
           context: source.context,
           ...(ctx.options.kubeconfig === undefined ? {} : { kubeconfig: ctx.options.kubeconfig }),
-        });
-  ctx.clients.set(key, created);
-  return created;
+        }),
+  );
 }

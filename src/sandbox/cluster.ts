@@ -7,6 +7,7 @@ import {
   type Server as TcpServer,
   type Socket,
 } from "node:net";
+import { sleep } from "../engine/sleep.js";
 import type { KubeObject, ObjectRef } from "../providers/kubernetes/port.js";
 import { ClusterApi } from "./api.js";
 import { Controllers, type ControllerOptions } from "./controllers.js";
@@ -277,7 +278,7 @@ export class SandboxClusterServer implements SandboxCluster {
       }
       this.record(req, res);
       const latency = this.injector.latencyMs;
-      if (latency > 0) await new Promise((resolve) => setTimeout(resolve, latency));
+      if (latency > 0) await sleep(latency);
       const fault = this.injector.decide(req.method ?? "GET");
       if (fault.kind === "drop") {
         req.socket.destroy();

@@ -30,13 +30,6 @@ export function groupVersion(group: string, version: string): string {
   return group === "" ? version : `${group}/${version}`;
 }
 
-export function splitApiVersion(apiVersion: string): { group: string; version: string } {
-  const slash = apiVersion.indexOf("/");
-  return slash < 0
-    ? { group: "", version: apiVersion }
-    : { group: apiVersion.slice(0, slash), version: apiVersion.slice(slash + 1) };
-}
-
 interface BuiltinSpec {
   group: string;
   version: string;

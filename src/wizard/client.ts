@@ -6,17 +6,17 @@ import type { RunOptions } from "../engine/types.js";
 import { loadKubeConfig } from "../providers/kubernetes/client.js";
 import { cluster } from "../providers/kubernetes/index.js";
 import type { ClusterPort, KubeObject } from "../providers/kubernetes/port.js";
+import { istioApiVersion } from "../steps/expose-target/istio.js";
 import type { ContextInfo, HostedZoneInfo, WizardDeps } from "./deps.js";
 import { gatewaysOf, ingressServicesOf, virtualServicesOf } from "./discover.js";
 
 export interface LiveDepsOptions {
   /** KUBECONFIG-style path list; absent: `$KUBECONFIG`, then `~/.kube/config`. */
   kubeconfig?: string;
-  /** How long listing hosted zones may take before the wizard asks for the zone as text. */
-  zonesTimeoutMs?: number;
 }
 
-const ISTIO_GROUP = "networking.istio.io";
+/** How long listing hosted zones may take before the wizard asks for the zone as text. */
+const ZONES_TIMEOUT_MS = 10_000;
 
 /** The wizard's view of the real kubeconfig, clusters and Route 53. */
 export function liveWizardDeps(options: LiveDepsOptions = {}): WizardDeps {
@@ -42,11 +42,11 @@ export function liveWizardDeps(options: LiveDepsOptions = {}): WizardDeps {
     }
   }
 
-  /** Istio objects at the version the cluster prefers; none when Istio's CRDs are not installed. */
+  /** Istio objects at the newest version the cluster serves; none when Istio's CRDs are not installed. */
   async function istio(context: string, kind: string): Promise<KubeObject[]> {
     return read(context, `Istio ${kind}s`, async (port) => {
-      const [version] = await port.servedVersions(ISTIO_GROUP);
-      return version === undefined ? [] : port.list(`${ISTIO_GROUP}/${version}`, kind);
+      const apiVersion = await istioApiVersion(port);
+      return apiVersion === undefined ? [] : port.list(apiVersion, kind);
     });
   }
 
@@ -74,7 +74,7 @@ export function liveWizardDeps(options: LiveDepsOptions = {}): WizardDeps {
       read(context, "Services", async (port) => ingressServicesOf(await port.list("v1", "Service"))),
     gateways: async (context) => gatewaysOf(await istio(context, "Gateway")),
     virtualServices: async (context) => virtualServicesOf(await istio(context, "VirtualService")),
-    hostedZones: () => listHostedZones(options.zonesTimeoutMs ?? 10_000),
+    hostedZones: () => listHostedZones(ZONES_TIMEOUT_MS),
   };
 }
 

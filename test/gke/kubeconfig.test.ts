@@ -8,7 +8,7 @@ import {
   patchKubeconfig,
   readKubeconfigEntries,
   tokenKubeconfigPatch,
-} from "../../src/providers/gke/kubeconfig.js";
+} from "../../src/providers/kubernetes/kubeconfig-file.js";
 
 describe("kubeconfig writer", () => {
   let dir: string;

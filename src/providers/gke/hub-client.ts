@@ -1,4 +1,5 @@
 import type { GoogleAuth } from "google-auth-library";
+import { retryAfterMs } from "../backoff.js";
 import { apiError, credentialsError, isCredentialsError, type CallInfo } from "./errors.js";
 import { linksCluster, membershipResource } from "./hub.js";
 import { featureName } from "./names.js";
@@ -12,7 +13,6 @@ import type {
 } from "./port.js";
 import {
   connectionFailure,
-  retryAfterMs,
   retryPolicy,
   withRetries,
   type Outcome,

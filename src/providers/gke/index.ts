@@ -1,4 +1,5 @@
 import type { ReadContext } from "../../engine/types.js";
+import { memoClient } from "../memo.js";
 import { createGkeClient } from "./client.js";
 import { createHubClient } from "./hub-client.js";
 import type { GkePort, HubPort } from "./port.js";
@@ -11,17 +12,12 @@ type ClientContext = Pick<ReadContext, "clients" | "signal">;
 
 /** The run's GKE cluster manager client, created on first use; an interrupted run stops its retries. */
 export function gke(ctx: ClientContext): GkePort {
-  return memo(ctx, GKE_CLIENT_KEY, () => createGkeClient({ retry: { signal: ctx.signal } }));
+  return memoClient(ctx, GKE_CLIENT_KEY, () => createGkeClient({ retry: { signal: ctx.signal } }));
 }
 
 /** The run's GKE Hub (fleet) client, created on first use; an interrupted run stops its retries. */
 export function gkeHub(ctx: ClientContext): HubPort {
-  return memo(ctx, GKEHUB_CLIENT_KEY, () => createHubClient({ retry: { signal: ctx.signal } }));
-}
-
-function memo<T>(ctx: Pick<ReadContext, "clients">, key: string, create: () => T): T {
-  if (!ctx.clients.has(key)) ctx.clients.set(key, create());
-  return ctx.clients.get(key) as T;
+  return memoClient(ctx, GKEHUB_CLIENT_KEY, () => createHubClient({ retry: { signal: ctx.signal } }));
 }
 
 export type * from "./port.js";

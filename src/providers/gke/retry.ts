@@ -1,4 +1,5 @@
 import { sleep } from "../../engine/sleep.js";
+import { jitteredBackoffMs } from "../backoff.js";
 import { DURATION_PATTERN } from "../../playbook/schema.js";
 import { durationMs } from "../../playbook/duration.js";
 
@@ -71,26 +72,16 @@ export async function withRetries<T>(
 }
 
 /**
- * The wait after the `attempt`th try: exponential with equal jitter (half fixed, half random, so clients that
- * failed together do not come back together), never shorter than the server's Retry-After, never over the cap.
+ * The wait after the `attempt`th try: {@link jitteredBackoffMs}, never shorter than the server's Retry-After,
+ * never over the cap.
  */
 export function backoffMs(
   attempt: number,
   retryAfterMs: number | undefined,
   policy: Pick<RetryPolicy, "baseDelayMs" | "maxDelayMs" | "random">,
 ): number {
-  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
-  const jittered = ceiling / 2 + (policy.random() * ceiling) / 2;
+  const jittered = jitteredBackoffMs(attempt - 1, policy.baseDelayMs, policy.maxDelayMs, policy.random);
   return Math.round(Math.min(policy.maxDelayMs, Math.max(retryAfterMs ?? 0, jittered)));
-}
-
-/** A Retry-After header, delay-seconds or an HTTP date, in milliseconds from `now`. */
-export function retryAfterMs(header: string | null | undefined, now = Date.now()): number | undefined {
-  const text = header?.trim();
-  if (!text) return undefined;
-  if (/^\d+$/.test(text)) return Number(text) * 1000;
-  const at = Date.parse(text);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
 /** Transport failures worth another try: the request may not have been read, or its answer was lost. */

@@ -2,9 +2,9 @@ import { existsSync } from "node:fs";
 import http from "node:http";
 import https from "node:https";
 import { delimiter } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { KubeConfig, Watch } from "@kubernetes/client-node";
 import { RuntimeError } from "../../engine/errors.js";
+import { sleep } from "../../engine/sleep.js";
 import { formatDuration } from "../../playbook/duration.js";
 import { ContextNotFoundError, KubeApiError, isApiStatus } from "./errors.js";
 import { withoutServerMetadata } from "./metadata.js";
@@ -20,15 +20,15 @@ import {
 } from "./retry.js";
 
 export const FIELD_MANAGER = "clustershift";
+/** Per HTTP request; a request without an answer by then is retried like a reset connection. */
+const REQUEST_TIMEOUT_MS = 30_000;
+/** Keep-alive connections per cluster. */
+const MAX_SOCKETS = 32;
 
 export interface ClusterClientOptions {
   /** KUBECONFIG-style path list; absent: `$KUBECONFIG`, then `~/.kube/config`, then in-cluster. */
   kubeconfig?: string;
   retry?: RetryPolicy;
-  /** Per HTTP request; a request without an answer by then is retried like a reset connection. */
-  requestTimeoutMs?: number;
-  /** Keep-alive connections per cluster. */
-  maxSockets?: number;
   /** Items per list page (`limit`). */
   pageSize?: number;
 }
@@ -69,18 +69,31 @@ export function loadKubeConfig(kubeconfig?: string): { config: KubeConfig; where
   return { config, where: files.join(delimiter) };
 }
 
-/** A client for one kubeconfig context, on a KubeConfig of its own (see the multi-cluster trap in LIBRARIES.md). */
-export function createClusterClient(context: string, options: ClusterClientOptions = {}): KubeClusterClient {
-  const { config, where } = loadKubeConfig(options.kubeconfig);
+/**
+ * The kubeconfig with `context` current, on a KubeConfig of its own: the library takes the token and TLS settings
+ * of the current context on every request (the multi-cluster trap in LIBRARIES.md). `where` names the files read.
+ * Without that context it throws `missing(where, available)`, by default a ContextNotFoundError.
+ */
+export function kubeConfigFor(
+  context: string,
+  kubeconfig?: string,
+  missing: (where: string, available: string[]) => Error = (where, available) =>
+    new ContextNotFoundError(context, available, where),
+): { config: KubeConfig; where: string } {
+  const { config, where } = loadKubeConfig(kubeconfig);
   if (!config.getContextObject(context)) {
-    throw new ContextNotFoundError(
-      context,
-      config.getContexts().map((c) => c.name),
+    throw missing(
       where,
+      config.getContexts().map((c) => c.name),
     );
   }
   config.setCurrentContext(context);
-  return new KubeClusterClient(context, config, options);
+  return { config, where };
+}
+
+/** A client for one kubeconfig context. */
+export function createClusterClient(context: string, options: ClusterClientOptions = {}): KubeClusterClient {
+  return new KubeClusterClient(context, kubeConfigFor(context, options.kubeconfig).config, options);
 }
 
 interface RawResponse {
@@ -109,8 +122,6 @@ type Evaluation<T> = { done: true; value: T } | { done: false; detail: string } 
 export class KubeClusterClient implements ClusterPort {
   private readonly server: string;
   private readonly retry: RetryPolicy;
-  private readonly timeoutMs: number;
-  private readonly maxSockets: number;
   private readonly pageSize: number;
   private readonly discovery = new Map<string, Promise<ApiResource[]>>();
   private agent: { agent: http.Agent; tls: unknown[] } | undefined;
@@ -124,8 +135,6 @@ export class KubeClusterClient implements ClusterPort {
     if (!cluster) throw new RuntimeError(`kubeconfig context "${context}" names no cluster`);
     this.server = cluster.server.replace(/\/+$/, "");
     this.retry = options.retry ?? DEFAULT_RETRY;
-    this.timeoutMs = options.requestTimeoutMs ?? 30_000;
-    this.maxSockets = options.maxSockets ?? 32;
     this.pageSize = options.pageSize ?? 500;
   }
 
@@ -426,7 +435,13 @@ export class KubeClusterClient implements ClusterPort {
     return new Promise<RawResponse>((resolve, reject) => {
       const request = transport.request(
         url,
-        { method, headers, agent, ...(options.auth ? { auth: options.auth } : {}), timeout: this.timeoutMs },
+        {
+          method,
+          headers,
+          agent,
+          ...(options.auth ? { auth: options.auth } : {}),
+          timeout: REQUEST_TIMEOUT_MS,
+        },
         (response) => {
           const chunks: Buffer[] = [];
           response.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -445,7 +460,7 @@ export class KubeClusterClient implements ClusterPort {
       );
       request.on("timeout", () =>
         request.destroy(
-          Object.assign(new Error(`no answer within ${this.timeoutMs}ms`), { code: "ETIMEDOUT" }),
+          Object.assign(new Error(`no answer within ${REQUEST_TIMEOUT_MS}ms`), { code: "ETIMEDOUT" }),
         ),
       );
       request.on("error", reject);
@@ -466,7 +481,7 @@ export class KubeClusterClient implements ClusterPort {
     ];
     if (this.agent && tls.every((value, i) => sameValue(value, this.agent?.tls[i]))) return this.agent.agent;
     this.agent?.agent.destroy();
-    const common = { keepAlive: true, maxSockets: this.maxSockets };
+    const common = { keepAlive: true, maxSockets: MAX_SOCKETS };
     const agent =
       url.protocol === "https:"
         ? new https.Agent({

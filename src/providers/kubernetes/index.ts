@@ -1,5 +1,7 @@
 import type { ReadContext } from "../../engine/types.js";
+import { memoClient } from "../memo.js";
 import { createClusterClient } from "./client.js";
+import { ContextNotFoundError } from "./errors.js";
 import type { ClusterPort } from "./port.js";
 
 export type { ApiResource, ClusterPort, KubeObject, ListOptions, ObjectRef } from "./port.js";
@@ -15,13 +17,32 @@ export { rolloutState } from "./rollout.js";
  * provisioning step adds later is found on the next call).
  */
 export function cluster(ctx: Pick<ReadContext, "clients" | "options">, context: string): ClusterPort {
-  const key = `kube:${context}`;
-  const known = ctx.clients.get(key) as ClusterPort | undefined;
-  if (known) return known;
-  const created = createClusterClient(
-    context,
-    ctx.options.kubeconfig === undefined ? {} : { kubeconfig: ctx.options.kubeconfig },
+  return memoClient(ctx, clusterKey(context), (): ClusterPort =>
+    createClusterClient(
+      context,
+      ctx.options.kubeconfig === undefined ? {} : { kubeconfig: ctx.options.kubeconfig },
+    ),
   );
-  ctx.clients.set(key, created);
-  return created;
+}
+
+/** {@link cluster}, or undefined while the kubeconfig has no such context (an earlier step of the run writes it). */
+export function clusterIfKnown(
+  ctx: Pick<ReadContext, "clients" | "options">,
+  context: string,
+): ClusterPort | undefined {
+  try {
+    return cluster(ctx, context);
+  } catch (error) {
+    if (error instanceof ContextNotFoundError) return undefined;
+    throw error;
+  }
+}
+
+/** Drops the memoized client of `context`, whose kubeconfig entry changed: it may point at the old server. */
+export function forgetCluster(ctx: Pick<ReadContext, "clients">, context: string): void {
+  ctx.clients.delete(clusterKey(context));
+}
+
+function clusterKey(context: string): string {
+  return `kube:${context}`;
 }

@@ -1,3 +1,5 @@
+import { jitteredBackoffMs, retryAfterMs } from "../backoff.js";
+
 /** How hard the client tries before giving up on a call the server may answer next time. */
 export interface RetryPolicy {
   /** Total tries, the first included. */
@@ -35,25 +37,18 @@ export function isRetryableNetworkError(error: unknown): boolean {
 
 /** Seconds from a Retry-After header: delta-seconds or an HTTP date. */
 export function parseRetryAfter(header: string | undefined, now = Date.now()): number | undefined {
-  if (header === undefined || header.trim() === "") return undefined;
-  const seconds = Number(header);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds);
-  const date = Date.parse(header);
-  return Number.isNaN(date) ? undefined : Math.max(0, (date - now) / 1000);
+  const ms = retryAfterMs(header, now);
+  return ms === undefined ? undefined : ms / 1000;
 }
 
-/**
- * Exponential backoff with equal jitter (half fixed, half random) so that many clients hit by the same
- * outage do not retry in lockstep; a server's Retry-After is a floor.
- */
+/** {@link jitteredBackoffMs} after the `attempt`th failure (0 for the first); a server's Retry-After is a floor. */
 export function retryDelayMs(
   attempt: number,
   retryAfterSeconds: number | undefined,
   policy: RetryPolicy = DEFAULT_RETRY,
   random: () => number = Math.random,
 ): number {
-  const exponential = Math.min(policy.maxMs, policy.baseMs * 2 ** attempt);
-  const jittered = exponential / 2 + random() * (exponential / 2);
+  const jittered = jitteredBackoffMs(attempt, policy.baseMs, policy.maxMs, random);
   if (retryAfterSeconds === undefined) return Math.round(jittered);
   return Math.round(Math.max(Math.min(retryAfterSeconds * 1000, policy.maxRetryAfterMs), jittered));
 }

@@ -1,8 +1,7 @@
-import http from "node:http";
-import https from "node:https";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { RuntimeError } from "../../engine/errors.js";
-import { loadKubeConfig } from "../kubernetes/client.js";
+import { kubeConfigFor } from "../kubernetes/client.js";
+import { requestWithContext } from "../kubernetes/context-request.js";
 import { fqdn } from "../route53/names.js";
 import {
   BatchRejectedError,
@@ -23,14 +22,10 @@ export interface SandboxDnsClientOptions {
   context: string;
   /** KUBECONFIG-style path list; default `$KUBECONFIG`, then `~/.kube/config`. */
   kubeconfig?: string;
-  pollIntervalMs?: number;
-  syncTimeoutMs?: number;
 }
 
-interface Reply {
-  status: number;
-  body: unknown;
-}
+/** A sandbox DNS change stays PENDING for a second or two (`pendingMs`), not Route 53's minute. */
+const SYNC_TIMING = { intervalMs: 250, timeoutMs: 60_000 };
 
 /** The sandbox DNS (`src/sandbox/dns`) over HTTP, at `/sandbox/v1/dns` of a sandbox cluster's API port. */
 export class SandboxDnsClient implements DnsPort {
@@ -39,14 +34,14 @@ export class SandboxDnsClient implements DnsPort {
   private readonly base: string;
 
   constructor(private readonly options: SandboxDnsClientOptions) {
-    const { config, where } = loadKubeConfig(options.kubeconfig);
-    if (!config.getContextObject(options.context)) {
-      throw new RuntimeError(
-        `dns.provider sandbox: the kubeconfig context "${options.context}" (spec.source.context) is not in ${where}; start the sandbox first`,
-      );
-    }
-    // One KubeConfig per cluster: the library reads credentials from the current context on every request.
-    config.setCurrentContext(options.context);
+    const { config } = kubeConfigFor(
+      options.context,
+      options.kubeconfig,
+      (where) =>
+        new RuntimeError(
+          `dns.provider sandbox: the kubeconfig context "${options.context}" (spec.source.context) is not in ${where}; start the sandbox first`,
+        ),
+    );
     const server = config.getCurrentCluster()?.server;
     if (!server) throw new RuntimeError(`kubeconfig context "${options.context}" names no cluster server`);
     this.config = config;
@@ -83,7 +78,7 @@ export class SandboxDnsClient implements DnsPort {
     await pollUntilInSync(
       change,
       async (id) => ((await this.request("GET", `/changes/${encodeURIComponent(id)}`)) as ChangeInfo).status,
-      { intervalMs: this.options.pollIntervalMs ?? 250, timeoutMs: this.options.syncTimeoutMs ?? 60_000 },
+      SYNC_TIMING,
       options,
     );
   }
@@ -94,9 +89,10 @@ export class SandboxDnsClient implements DnsPort {
 
   private async request(method: "GET" | "POST", path: string, body?: unknown): Promise<unknown> {
     const url = `${this.base}${path}`;
-    let reply: Reply;
+    let reply: { status: number; body: unknown };
     try {
-      reply = await this.send(method, url, body);
+      const { status, text } = await requestWithContext(this.config, method, url, body);
+      reply = { status, body: parseBody(text) };
     } catch (error) {
       throw new RuntimeError(
         `cannot reach the sandbox DNS at ${url} (${(error as Error).message}): is the sandbox of context "${this.options.context}" running?`,
@@ -131,32 +127,13 @@ export class SandboxDnsClient implements DnsPort {
     }
     throw new RuntimeError(`sandbox DNS ${method} ${path}: ${said}`);
   }
+}
 
-  private async send(method: string, url: string, body: unknown): Promise<Reply> {
-    const options: https.RequestOptions = { method, headers: { accept: "application/json" } };
-    await this.config.applyToHTTPSOptions(options);
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    if (payload !== undefined) options.headers = { ...options.headers, "content-type": "application/json" };
-    const transport = url.startsWith("https:") ? https : http;
-    return new Promise<Reply>((resolve, reject) => {
-      const req = transport.request(url, options, (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (chunk: Buffer) => chunks.push(chunk));
-        res.on("error", reject);
-        res.on("end", () => {
-          const text = Buffer.concat(chunks).toString("utf8");
-          try {
-            resolve({
-              status: res.statusCode ?? 0,
-              body: text === "" ? undefined : (JSON.parse(text) as unknown),
-            });
-          } catch {
-            resolve({ status: res.statusCode ?? 0, body: { message: text.slice(0, 200) } });
-          }
-        });
-      });
-      req.on("error", reject);
-      req.end(payload);
-    });
+function parseBody(text: string): unknown {
+  if (text === "") return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return { message: text.slice(0, 200) };
   }
 }

@@ -1,7 +1,7 @@
-import http from "node:http";
-import https from "node:https";
+import type { KubeConfig } from "@kubernetes/client-node";
 import { RuntimeError } from "../../engine/errors.js";
-import { loadKubeConfig } from "../kubernetes/client.js";
+import { kubeConfigFor } from "../kubernetes/client.js";
+import { requestWithContext } from "../kubernetes/context-request.js";
 import type { SandboxCluster, SandboxProvisionerPort } from "./port.js";
 
 /**
@@ -9,36 +9,18 @@ import type { SandboxCluster, SandboxProvisionerPort } from "./port.js";
  * context's kubeconfig entry, since every sandbox cluster port serves `/sandbox/v1/` behind the same token.
  */
 export function createSandboxProvisioner(sourceContext: string, kubeconfig?: string): SandboxProvisionerPort {
-  const { config, where } = loadKubeConfig(kubeconfig);
-  const context = config.getContextObject(sourceContext);
-  const cluster = context ? config.getCluster(context.cluster) : undefined;
-  const server = cluster?.server;
-  const token = context ? config.getUser(context.user)?.token : undefined;
-  if (!server || !token) {
-    throw new RuntimeError(
+  const needs = (where: string) =>
+    new RuntimeError(
       `provider sandbox needs the sandbox's URL and token from context "${sourceContext}" in ${where}, ` +
         "which has none: start it with `clustershift sandbox` and use the kubeconfig it writes",
     );
-  }
-  const tls = cluster?.skipTLSVerify
-    ? { rejectUnauthorized: false }
-    : cluster?.caData
-      ? { ca: Buffer.from(cluster.caData, "base64") }
-      : {};
-  return sandboxControlApi(server.replace(/\/+$/, ""), token, tls);
+  const { config, where } = kubeConfigFor(sourceContext, kubeconfig, needs);
+  const server = config.getCurrentCluster()?.server;
+  if (!server || !config.getCurrentUser()?.token) throw needs(where);
+  return sandboxControlApi(server.replace(/\/+$/, ""), config);
 }
 
-/** TLS settings of the kubeconfig cluster entry; the sandbox serves a self-signed certificate. */
-export interface TlsOptions {
-  rejectUnauthorized?: boolean;
-  ca?: Buffer;
-}
-
-export function sandboxControlApi(
-  server: string,
-  token: string,
-  tls: TlsOptions = {},
-): SandboxProvisionerPort {
+function sandboxControlApi(server: string, config: KubeConfig): SandboxProvisionerPort {
   const url = `${server}/sandbox/v1/clusters`;
 
   async function send(
@@ -48,7 +30,7 @@ export function sandboxControlApi(
   ): Promise<{ status: number; data: unknown }> {
     let response: { status: number; text: string };
     try {
-      response = await request(`${url}${path}`, method, token, body, tls);
+      response = await requestWithContext(config, method, `${url}${path}`, body);
     } catch (error) {
       throw new RuntimeError(
         `cannot reach the sandbox at ${server}: is \`clustershift sandbox\` still running?`,
@@ -109,29 +91,4 @@ function toCluster(data: unknown): SandboxCluster {
     throw new RuntimeError(`the sandbox answered without a cluster's name, server and token: this is a bug`);
   }
   return { name, server: typeof httpsServer === "string" ? httpsServer : server, token };
-}
-
-/** node:http(s) rather than fetch: fetch cannot skip verification of the sandbox's self-signed certificate. */
-function request(
-  url: string,
-  method: string,
-  token: string,
-  body: unknown,
-  tls: TlsOptions,
-): Promise<{ status: number; text: string }> {
-  const payload = body === undefined ? undefined : JSON.stringify(body);
-  const headers: Record<string, string> = { authorization: `Bearer ${token}` };
-  if (payload !== undefined) headers["content-type"] = "application/json";
-  return new Promise((resolve, reject) => {
-    const options = { method, headers, ...(url.startsWith("https:") ? tls : {}) };
-    const req = (url.startsWith("https:") ? https : http).request(url, options, (res) => {
-      let text = "";
-      res.setEncoding("utf8");
-      res.on("data", (chunk: string) => (text += chunk));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
-      res.on("error", reject);
-    });
-    req.on("error", reject);
-    req.end(payload);
-  });
 }

@@ -1,9 +1,9 @@
 import type { ReadContext } from "../../engine/types.js";
+import { memoClient } from "../memo.js";
 import { createSandboxProvisioner } from "./client.js";
 import type { SandboxProvisionerPort } from "./port.js";
 
 export type { SandboxCluster, SandboxProvisionerPort } from "./port.js";
-export { sandboxControlApi } from "./client.js";
 
 /** Key in `ctx.clients`. */
 export const SANDBOX_PROVISIONER_KEY = "sandbox-provisioner";
@@ -12,9 +12,7 @@ export const SANDBOX_PROVISIONER_KEY = "sandbox-provisioner";
 export function sandboxProvisioner(
   ctx: Pick<ReadContext, "clients" | "options" | "playbook">,
 ): SandboxProvisionerPort {
-  const known = ctx.clients.get(SANDBOX_PROVISIONER_KEY) as SandboxProvisionerPort | undefined;
-  if (known) return known;
-  const created = createSandboxProvisioner(ctx.playbook.spec.source.context, ctx.options.kubeconfig);
-  ctx.clients.set(SANDBOX_PROVISIONER_KEY, created);
-  return created;
+  return memoClient(ctx, SANDBOX_PROVISIONER_KEY, () =>
+    createSandboxProvisioner(ctx.playbook.spec.source.context, ctx.options.kubeconfig),
+  );
 }

@@ -4,13 +4,14 @@ import type { DnsSpec } from "../../playbook/schema.js";
 import { dnsProvider } from "../../providers/dns.js";
 import {
   cluster,
-  ContextNotFoundError,
+  clusterIfKnown,
   type KubeObject,
   type ObjectRef,
 } from "../../providers/kubernetes/index.js";
 import { fqdn, recordInZone } from "../../providers/route53/names.js";
 import type { DnsPort, RecordSet, Zone } from "../../providers/route53/port.js";
 import { describeRecordSets, recordKey } from "../../providers/route53/records.js";
+import { ingressAddress, INGRESS_ADDRESS_TIMEOUT_MS } from "../expose-target/manifests.js";
 import { addressType, SOURCE_ID, TARGET_ID } from "./chain.js";
 
 export const DNS_KINDS: readonly string[] = ["lower-dns-ttl", "cutover-dns"];
@@ -132,13 +133,9 @@ export async function targetAddress(ctx: ReadContext): Promise<string> {
     );
   }
   const ref = ingressRef(ctx);
-  let service: KubeObject | undefined;
-  try {
-    service = await cluster(ctx, target.context).get(ref);
-  } catch (error) {
-    if (error instanceof ContextNotFoundError && target.provision) return KNOWN_AFTER_APPLY;
-    throw error;
-  }
+  const port = target.provision ? clusterIfKnown(ctx, target.context) : cluster(ctx, target.context);
+  if (!port) return KNOWN_AFTER_APPLY;
+  const service = await port.get(ref);
   if (!service && !target.ingress.install && !target.provision) {
     throw new RuntimeError(
       `the target ingress Service ${ref.namespace}/${ref.name} does not exist in context ${target.context}: ` +
@@ -156,8 +153,8 @@ export async function awaitTargetAddress(
   const ref = ingressRef(ctx);
   return cluster(ctx, ctx.playbook.spec.target.context).waitFor(
     ref,
-    (service) => loadBalancerAddress(service),
-    10 * 60_000,
+    loadBalancerAddress,
+    INGRESS_ADDRESS_TIMEOUT_MS,
     (detail) => onProgress(`waiting for the address of ${ref.namespace}/${ref.name}: ${detail}`),
   );
 }
@@ -168,10 +165,7 @@ function ingressRef(ctx: ReadContext): ObjectRef & { namespace: string } {
   return { apiVersion: "v1", kind: "Service", namespace: ingress.namespace, name: ingress.service };
 }
 
+/** Lower-case, like `dns.target`: the DNS steps compare record values as text. */
 function loadBalancerAddress(service: KubeObject | undefined): string | undefined {
-  const status = service?.status as
-    { loadBalancer?: { ingress?: { ip?: string; hostname?: string }[] } } | undefined;
-  const first = status?.loadBalancer?.ingress?.[0];
-  const address = first?.ip ?? first?.hostname;
-  return address ? address.toLowerCase() : undefined;
+  return ingressAddress(service)?.toLowerCase();
 }

@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from "node:util";
 import { RuntimeError } from "../../engine/errors.js";
-import type { Change, ChangeEntry, ReadContext, Step, StepPlan, WriteContext } from "../../engine/types.js";
+import type { Change, ChangeEntry, ReadContext, Step, WriteContext } from "../../engine/types.js";
 import { formatDuration } from "../../playbook/duration.js";
 import { clusterName } from "../../providers/gke/names.js";
 import {
@@ -15,6 +15,7 @@ import { gkeHub } from "../../providers/gke/index.js";
 import { OPERATION_TIMEOUT_MS, waitForHubOperation } from "../../providers/gke/operations.js";
 import { poll } from "../../providers/gke/poll.js";
 import type { HubOperation, HubPort } from "../../providers/gke/port.js";
+import { specOf, specPlan } from "../spec-plan.js";
 import {
   ACTIVE_WAIT,
   featureAddress,
@@ -114,11 +115,11 @@ export const enableMeshStep: Step<MeshInstance> = {
         detail: `${spec.membership}, up to ${formatDuration(ACTIVE_TIMEOUT_MS)}`,
       });
     }
-    return { id: instance.id, kind: "enable-mesh", title: instance.title, changes, gates: [], data: spec };
+    return specPlan("enable-mesh", instance, changes);
   },
 
   async apply(plan, ctx) {
-    const spec = instanceOf(plan);
+    const spec = specOf<MeshInstance>(plan);
     const hub = gkeHub(ctx);
     const planned = (address: string) =>
       plan.changes.find((c) => c.address === address && c.action !== "no-op");
@@ -160,7 +161,7 @@ export const enableMeshStep: Step<MeshInstance> = {
   },
 
   async verify(plan, ctx) {
-    const spec = instanceOf(plan);
+    const spec = specOf<MeshInstance>(plan);
     const feature = await gkeHub(ctx).getFeature(spec.cluster.project);
     const current = feature ? findByMembership(feature.specs, spec.membership)?.[1] : undefined;
     if (!isDeepStrictEqual(current, meshSpec(spec.management))) {
@@ -284,8 +285,4 @@ async function settle(
     signal: ctx.signal,
     onProgress: (detail) => ctx.progress.wait(address, detail),
   });
-}
-
-function instanceOf(plan: StepPlan): MeshInstance {
-  return plan.data as MeshInstance;
 }

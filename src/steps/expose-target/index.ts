@@ -9,19 +9,26 @@ import {
   type WriteContext,
 } from "../../engine/types.js";
 import type { Playbook, TrafficSpec } from "../../playbook/schema.js";
-import { cluster, ContextNotFoundError, refOf } from "../../providers/kubernetes/index.js";
+import { cluster, clusterIfKnown, refOf } from "../../providers/kubernetes/index.js";
 import type { ClusterPort, KubeObject } from "../../providers/kubernetes/port.js";
+import { specOf, specPlan } from "../spec-plan.js";
 import {
   addressOf,
+  applyJournaled,
   imageOf,
   istioApiVersion,
   istioMissing,
-  journalTarget,
   managedLabels,
   requireIstio,
   rollbackEntries,
 } from "./istio.js";
-import { buildServiceEntry, buildTargetVirtualService, exposeNames, ingressAddress } from "./manifests.js";
+import {
+  buildServiceEntry,
+  buildTargetVirtualService,
+  exposeNames,
+  ingressAddress,
+  INGRESS_ADDRESS_TIMEOUT_MS,
+} from "./manifests.js";
 
 export interface ExposeTargetSpec {
   playbook: string;
@@ -33,9 +40,6 @@ export interface ExposeTargetSpec {
   /** An earlier step creates the target cluster and its mesh: until then plan with KNOWN_AFTER_APPLY. */
   targetCreatedByRun: boolean;
 }
-
-/** How long apply waits for the target ingress gateway's load balancer to get an external address. */
-export const INGRESS_ADDRESS_TIMEOUT_MS = 10 * 60_000;
 
 export const exposeTargetStep: Step<ExposeTargetSpec> = {
   kind: "expose-target",
@@ -82,18 +86,11 @@ export const exposeTargetStep: Step<ExposeTargetSpec> = {
         `on source (${instance.spec.sourceContext}): ${describeServiceEntry(serviceEntry)}`,
       ),
     );
-    return {
-      id: instance.id,
-      kind: "expose-target",
-      title: instance.title,
-      changes,
-      gates: [],
-      data: instance.spec,
-    };
+    return specPlan("expose-target", instance, changes);
   },
 
   async apply(plan, ctx) {
-    const spec = plan.data as ExposeTargetSpec;
+    const spec = specOf<ExposeTargetSpec>(plan);
     const source = cluster(ctx, spec.sourceContext);
     const target = cluster(ctx, spec.targetContext);
     const observed = await observe(spec, ctx);
@@ -116,7 +113,7 @@ export const exposeTargetStep: Step<ExposeTargetSpec> = {
   },
 
   async verify(plan, ctx) {
-    const spec = plan.data as ExposeTargetSpec;
+    const spec = specOf<ExposeTargetSpec>(plan);
     const observed = await observe(spec, ctx);
     if (observed.address === undefined)
       return { outcome: "failed", detail: `${ingressServiceAddress(spec)} has no external address` };
@@ -155,20 +152,17 @@ async function observe(spec: ExposeTargetSpec, ctx: ReadContext): Promise<Observ
     name: names.serviceEntry,
   });
 
-  let target: ClusterPort;
-  try {
-    target = cluster(ctx, spec.targetContext);
-  } catch (error) {
-    if (spec.targetCreatedByRun && error instanceof ContextNotFoundError) {
-      return {
-        sourceVersion,
-        targetVersion: KNOWN_AFTER_APPLY,
-        address: undefined,
-        liveServiceEntry,
-        liveVirtualService: undefined,
-      };
-    }
-    throw error;
+  const target = spec.targetCreatedByRun
+    ? clusterIfKnown(ctx, spec.targetContext)
+    : cluster(ctx, spec.targetContext);
+  if (!target) {
+    return {
+      sourceVersion,
+      targetVersion: KNOWN_AFTER_APPLY,
+      address: undefined,
+      liveServiceEntry,
+      liveVirtualService: undefined,
+    };
   }
   const targetVersion = await istioApiVersion(target);
   if (!targetVersion && !spec.targetCreatedByRun) throw istioMissing(spec.targetContext, "target");
@@ -238,18 +232,7 @@ function changeFor(desired: KubeObject, live: KubeObject | undefined, detail: st
 
 async function write(port: ClusterPort, desired: KubeObject, ctx: WriteContext): Promise<void> {
   const live = await port.get(refOf(desired));
-  const change = changeFor(desired, live, "");
-  if (change.action === "no-op") return;
-  await ctx.change(
-    {
-      address: change.address,
-      action: change.action === "create" ? "create" : "update",
-      ...(live ? { before: imageOf(live) } : {}),
-      after: desired,
-      target: journalTarget(port.context, desired),
-    },
-    () => port.apply(desired),
-  );
+  if (changeFor(desired, live, "").action !== "no-op") await applyJournaled(ctx, port, desired, live);
 }
 
 function mismatch(

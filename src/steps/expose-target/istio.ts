@@ -46,6 +46,28 @@ export function journalTarget(context: string, object: KubeObject): Record<strin
 }
 
 /**
+ * Server-side applies `desired`, journaling first what it replaces: the live object's image, or that there was
+ * none (rollback then deletes it).
+ */
+export async function applyJournaled(
+  ctx: WriteContext,
+  port: ClusterPort,
+  desired: KubeObject,
+  live: KubeObject | undefined,
+): Promise<void> {
+  await ctx.change(
+    {
+      address: addressOf(desired),
+      action: live ? "update" : "create",
+      ...(live ? { before: imageOf(live) } : {}),
+      after: desired,
+      target: journalTarget(port.context, desired),
+    },
+    () => port.apply(desired),
+  );
+}
+
+/**
  * The object without what the server owns (resourceVersion, uid, managedFields, status…): what plans show and
  * compare, and the before-image a rollback puts back with `replace`.
  */

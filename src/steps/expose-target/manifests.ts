@@ -108,6 +108,9 @@ export function gatewayVirtualService(input: GatewayVirtualServiceInput) {
   };
 }
 
+/** How long to wait for the target ingress gateway's load balancer to get an external address. */
+export const INGRESS_ADDRESS_TIMEOUT_MS = 10 * 60_000;
+
 /** The external address of a LoadBalancer Service: its first ingress IP, else host name. */
 export function ingressAddress(service: KubeObject | undefined): string | undefined {
   const status = service?.status as

@@ -1,32 +1,27 @@
 import { UsageError } from "../../engine/errors.js";
-import {
-  KNOWN_AFTER_APPLY,
-  type Change,
-  type ReadContext,
-  type Step,
-  type StepPlan,
-} from "../../engine/types.js";
+import { KNOWN_AFTER_APPLY, type Change, type Step } from "../../engine/types.js";
 import type { Playbook } from "../../playbook/schema.js";
 import { formatDuration } from "../../playbook/duration.js";
 import {
   cluster,
-  ContextNotFoundError,
+  clusterIfKnown,
   isApiStatus,
   refOf,
   rolloutState,
 } from "../../providers/kubernetes/index.js";
-import type { ClusterPort, KubeObject } from "../../providers/kubernetes/port.js";
+import type { KubeObject } from "../../providers/kubernetes/port.js";
 import {
   addressOf,
+  applyJournaled,
   imageOf,
   istioApiVersion,
   istioMissing,
-  journalTarget,
   managedLabels,
   rollbackEntries,
 } from "../expose-target/istio.js";
-import { ingressAddress } from "../expose-target/manifests.js";
+import { ingressAddress, INGRESS_ADDRESS_TIMEOUT_MS } from "../expose-target/manifests.js";
 import { subsetDiff, summarizePaths } from "../mirror-workloads/diff.js";
+import { specOf, specPlan } from "../spec-plan.js";
 import { ingressGatewayManifests } from "./manifests.js";
 
 export { ingressGatewayManifests, gatewaySelector, type IngressGatewayInput } from "./manifests.js";
@@ -43,7 +38,6 @@ export interface IngressInstance {
 }
 
 const ROLLOUT_TIMEOUT_MS = 10 * 60_000;
-const ADDRESS_TIMEOUT_MS = 10 * 60_000;
 
 /**
  * Installs the ingress gateway of Google's guide on the target (namespace, RBAC, injected Deployment,
@@ -67,7 +61,8 @@ export const installIngressGatewayStep: Step<IngressInstance> = {
 
   async plan(instance, ctx) {
     const spec = instance.spec;
-    const port = connect(ctx, spec);
+    // A cluster an earlier step provisions may not have its context yet.
+    const port = spec.targetCreatedByRun ? clusterIfKnown(ctx, spec.context) : cluster(ctx, spec.context);
     const version = port ? await istioApiVersion(port) : undefined;
     if (port && !version && !spec.targetCreatedByRun) throw istioMissing(spec.context, "target");
     const desired = manifests(spec, version ?? KNOWN_AFTER_APPLY);
@@ -93,39 +88,21 @@ export const installIngressGatewayStep: Step<IngressInstance> = {
       changes.push({
         action: "wait",
         address: addressWait(service),
-        detail: `LoadBalancer IP or host name, up to ${formatDuration(ADDRESS_TIMEOUT_MS)}`,
+        detail: `LoadBalancer IP or host name, up to ${formatDuration(INGRESS_ADDRESS_TIMEOUT_MS)}`,
       });
     }
-    return {
-      id: instance.id,
-      kind: "install-ingress-gateway",
-      title: instance.title,
-      changes,
-      gates: [],
-      data: spec,
-    };
+    return specPlan("install-ingress-gateway", instance, changes);
   },
 
   async apply(plan, ctx) {
-    const spec = instanceOf(plan);
+    const spec = specOf<IngressInstance>(plan);
     const port = cluster(ctx, spec.context);
     const version = await istioApiVersion(port);
     if (!version) throw istioMissing(spec.context, "target");
     const desired = manifests(spec, version);
     for (const object of desired) {
       const live = await port.get(refOf(object));
-      const change = changeFor(object, live);
-      if (change.action === "no-op") continue;
-      await ctx.change(
-        {
-          address: change.address,
-          action: live ? "update" : "create",
-          ...(live ? { before: imageOf(live) } : {}),
-          after: object,
-          target: journalTarget(spec.context, object),
-        },
-        () => port.apply(object),
-      );
+      if (changeFor(object, live).action !== "no-op") await applyJournaled(ctx, port, object, live);
     }
     const deployment = byKind(desired, "Deployment");
     if (plan.changes.some((c) => c.address === rolloutAddress(deployment))) {
@@ -134,7 +111,7 @@ export const installIngressGatewayStep: Step<IngressInstance> = {
       );
     }
     const service = byKind(desired, "Service");
-    const address = await port.waitFor(refOf(service), ingressAddress, ADDRESS_TIMEOUT_MS, (d) =>
+    const address = await port.waitFor(refOf(service), ingressAddress, INGRESS_ADDRESS_TIMEOUT_MS, (d) =>
       ctx.progress.wait(addressWait(service), d),
     );
     ctx.progress.info(`ingress gateway ${addressOf(service)} answers at ${address}`);
@@ -142,7 +119,7 @@ export const installIngressGatewayStep: Step<IngressInstance> = {
   },
 
   async verify(plan, ctx) {
-    const spec = instanceOf(plan);
+    const spec = specOf<IngressInstance>(plan);
     const port = cluster(ctx, spec.context);
     const version = await istioApiVersion(port);
     if (!version) return { outcome: "failed", detail: `the target serves no networking.istio.io API` };
@@ -206,16 +183,6 @@ function manifests(spec: IngressInstance, istioApiVersion: string): KubeObject[]
   });
 }
 
-/** The target cluster, or undefined when its context is yet to be written by provision-cluster. */
-function connect(ctx: ReadContext, spec: IngressInstance): ClusterPort | undefined {
-  try {
-    return cluster(ctx, spec.context);
-  } catch (error) {
-    if (spec.targetCreatedByRun && error instanceof ContextNotFoundError) return undefined;
-    throw error;
-  }
-}
-
 function changeFor(desired: KubeObject, live: KubeObject | undefined): Change {
   const address = addressOf(desired);
   if (!live) return { action: "create", address, after: desired };
@@ -237,8 +204,4 @@ function rolloutAddress(deployment: KubeObject): string {
 
 function addressWait(service: KubeObject): string {
   return `wait external address ${addressOf(service)}`;
-}
-
-function instanceOf(plan: StepPlan): IngressInstance {
-  return plan.data as IngressInstance;
 }

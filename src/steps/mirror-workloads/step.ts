@@ -14,7 +14,7 @@ import type { Playbook, WorkloadsSpec } from "../../playbook/schema.js";
 import { durationMs, formatDuration } from "../../playbook/duration.js";
 import {
   cluster,
-  ContextNotFoundError,
+  clusterIfKnown,
   describe,
   isApiStatus,
   mapLimit,
@@ -270,15 +270,13 @@ async function listObjects(
 
 /** The target cluster, or undefined when its context is not in the kubeconfig yet (a provisioning step makes it). */
 function targetCluster(ctx: ReadContext, context: string): ClusterPort | undefined {
-  try {
-    return cluster(ctx, context);
-  } catch (error) {
-    if (!(error instanceof ContextNotFoundError)) throw error;
+  const port = clusterIfKnown(ctx, context);
+  if (!port) {
     ctx.progress.info(
       `context "${context}" is not in the kubeconfig yet: every object is planned as a create`,
     );
-    return undefined;
   }
+  return port;
 }
 
 /**

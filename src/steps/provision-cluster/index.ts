@@ -1,5 +1,6 @@
-import type { ChangeEntry, Step, StepPlan, WriteContext } from "../../engine/types.js";
-import type { KubeconfigPatch } from "../../providers/gke/kubeconfig.js";
+import type { ChangeEntry, Step, WriteContext } from "../../engine/types.js";
+import type { KubeconfigPatch } from "../../providers/kubernetes/kubeconfig-file.js";
+import { specOf, specPlan } from "../spec-plan.js";
 import { applyGke, planGke, rollbackGkeCluster, verifyGke } from "./gke.js";
 import { rollbackContext } from "./kubeconfig-change.js";
 import { applySandbox, planSandbox, rollbackSandboxCluster, verifySandbox } from "./sandbox.js";
@@ -28,24 +29,17 @@ export const provisionClusterStep: Step<ProvisionInstance> = {
   async plan(instance, ctx) {
     const spec = instance.spec;
     const changes = spec.provider === "gke" ? await planGke(spec, ctx) : await planSandbox(spec, ctx);
-    return {
-      id: instance.id,
-      kind: "provision-cluster",
-      title: instance.title,
-      changes,
-      gates: [],
-      data: spec,
-    };
+    return specPlan("provision-cluster", instance, changes);
   },
 
   async apply(plan, ctx) {
-    const spec = instanceOf(plan);
+    const spec = specOf<ProvisionInstance>(plan);
     if (spec.provider === "gke") await applyGke(spec, plan.changes, ctx);
     else await applySandbox(spec, plan.changes, ctx);
   },
 
   async verify(plan, ctx) {
-    const spec = instanceOf(plan);
+    const spec = specOf<ProvisionInstance>(plan);
     const problem = spec.provider === "gke" ? await verifyGke(spec, ctx) : await verifySandbox(spec, ctx);
     return problem ? { outcome: "failed", detail: problem } : { outcome: "passed" };
   },
@@ -77,8 +71,4 @@ async function rollbackEntry(entry: ChangeEntry, ctx: WriteContext): Promise<voi
         `provision-cluster cannot roll back ${entry.address} (target ${String(kind)}): this is a bug`,
       );
   }
-}
-
-function instanceOf(plan: StepPlan): ProvisionInstance {
-  return plan.data as ProvisionInstance;
 }

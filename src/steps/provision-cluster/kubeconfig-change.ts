@@ -1,5 +1,6 @@
 import { isDeepStrictEqual } from "node:util";
 import { KNOWN_AFTER_APPLY, type Change, type ReadContext, type WriteContext } from "../../engine/types.js";
+import { forgetCluster } from "../../providers/kubernetes/index.js";
 import {
   describeContext,
   holdsCredentials,
@@ -8,7 +9,7 @@ import {
   patchKubeconfig,
   readKubeconfigEntries,
   type KubeconfigPatch,
-} from "../../providers/gke/kubeconfig.js";
+} from "../../providers/kubernetes/kubeconfig-file.js";
 
 export function contextAddress(context: string): string {
   return `kubeconfig context ${context}`;
@@ -43,7 +44,7 @@ export async function planContext(
 
 /**
  * Writes the entries, journaling the entries they replace (null: absent), so rollback puts the file back.
- * A client of that context memoized earlier in the run is dropped: it may point at the old server.
+ * A client of that context memoized earlier in the run is dropped.
  */
 export async function applyContext(
   ctx: WriteContext,
@@ -63,7 +64,7 @@ export async function applyContext(
     },
     () => patchKubeconfig(file, patch),
   );
-  ctx.clients.delete(`kube:${context}`);
+  forgetCluster(ctx, context);
 }
 
 /** Puts back the entries a journaled kubeconfig change replaced; idempotent. */
@@ -74,5 +75,5 @@ export async function rollbackContext(
   before: KubeconfigPatch,
 ) {
   await patchKubeconfig(file, before);
-  ctx.clients.delete(`kube:${context}`);
+  forgetCluster(ctx, context);
 }

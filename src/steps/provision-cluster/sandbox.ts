@@ -1,5 +1,5 @@
 import type { Change, ChangeEntry, ReadContext, WriteContext } from "../../engine/types.js";
-import { tokenKubeconfigPatch } from "../../providers/gke/kubeconfig.js";
+import { tokenKubeconfigPatch } from "../../providers/kubernetes/kubeconfig-file.js";
 import { sandboxProvisioner, type SandboxCluster } from "../../providers/sandbox-provisioner/index.js";
 import { applyContext, contextAddress, planContext } from "./kubeconfig-change.js";
 import type { ProvisionInstance } from "./spec.js";
