@@ -4,7 +4,6 @@ import { planRun, type RunPlan } from "../../src/engine/planner.js";
 import { Registry } from "../../src/engine/registry.js";
 import type {
   ChangeEntry,
-  JournaledChange,
   NoteEntry,
   ReadContext,
   RunOptions,
@@ -13,10 +12,20 @@ import type {
   WriteContext,
 } from "../../src/engine/types.js";
 import type { Playbook } from "../../src/playbook/schema.js";
-import type { DnsPort } from "../../src/providers/route53/port.js";
+import type { DnsPort, RecordSet } from "../../src/providers/route53/port.js";
+import { createSandboxDns, type SandboxDns } from "../../src/sandbox/dns/index.js";
+import type { SandboxOptions } from "../../src/sandbox/index.js";
 import { cutoverDnsStep } from "../../src/steps/cutover-dns/index.js";
 import { lowerDnsTtlStep } from "../../src/steps/lower-dns-ttl/index.js";
-import { recordingProgress, testPlaybook, type RecordedProgress } from "../support/step-harness.js";
+import {
+  MemoryJournal,
+  recordingProgress,
+  testPlaybook,
+  testRunOptions,
+  unjournaled,
+  type RecordedProgress,
+} from "../support/step-harness.js";
+import { useSandbox } from "../support/sandbox.js";
 
 export { testPlaybook };
 
@@ -32,16 +41,16 @@ export interface StepResult {
  * per call, as the executor does. Gates are recorded, not run.
  */
 export class DnsRun {
-  readonly entries: ChangeEntry[] = [];
+  private readonly journal = new MemoryJournal();
+  readonly entries: ChangeEntry[] = this.journal.entries;
   /** What the steps noted (`ctx.note`), oldest first; handed back to them as `ctx.journaledNotes`. */
-  readonly notes: NoteEntry[] = [];
+  readonly notes: NoteEntry[] = this.journal.notes;
   private stop = new AbortController();
   private stopWhen: ((line: string) => boolean) | undefined;
-  readonly progress: RecordedProgress = this.recording();
+  readonly progress: RecordedProgress = recordingProgress(undefined, (line) => this.stopIfDue(line));
   readonly clients = new Map<string, unknown>();
   readonly registry = new Registry().step(lowerDnsTtlStep).step(cutoverDnsStep);
   private readonly done = new Set<string>();
-  private seq = 0;
 
   /** Without `port`, the run builds its own through `dnsProvider`, as the engine does. */
   constructor(
@@ -55,12 +64,7 @@ export class DnsRun {
   readContext(): ReadContext {
     return {
       playbook: this.playbook,
-      options: {
-        playbookFile: "test.yaml",
-        stateDir: ".state",
-        nonInteractive: true,
-        ...this.options,
-      },
+      options: testRunOptions(this.options),
       progress: this.progress,
       signal: this.stop.signal,
       clients: this.clients,
@@ -77,58 +81,15 @@ export class DnsRun {
     this.stopWhen = when;
   }
 
-  private recording(): RecordedProgress {
-    const recorded = recordingProgress();
-    const stopIfDue = () => {
-      const line = recorded.lines.at(-1) ?? "";
-      if (!this.stopWhen?.(line)) return;
-      this.stopWhen = undefined;
-      this.stop.abort(new Error(`stopped by the test at: ${line}`));
-      this.stop = new AbortController();
-    };
-    return {
-      lines: recorded.lines,
-      wait(address, detail) {
-        recorded.wait(address, detail);
-        stopIfDue();
-      },
-      info(message) {
-        recorded.info(message);
-        stopIfDue();
-      },
-      warn(message) {
-        recorded.warn(message);
-        stopIfDue();
-      },
-    };
+  private stopIfDue(line: string): void {
+    if (!this.stopWhen?.(line)) return;
+    this.stopWhen = undefined;
+    this.stop.abort(new Error(`stopped by the test at: ${line}`));
+    this.stop = new AbortController();
   }
 
   writeContext(step: string, kind: string): WriteContext {
-    return {
-      ...this.readContext(),
-      change: async <T>(change: JournaledChange, write: () => Promise<T>): Promise<T> => {
-        this.entries.push({
-          ...structuredClone(change),
-          type: "change",
-          seq: ++this.seq,
-          time: new Date().toISOString(),
-          step,
-          kind,
-        });
-        return write();
-      },
-      note: (note: string, data?: unknown) => {
-        this.notes.push({
-          type: "note",
-          seq: ++this.seq,
-          time: new Date().toISOString(),
-          step,
-          note,
-          data: structuredClone(data),
-        });
-        return Promise.resolve();
-      },
-    };
+    return { ...this.readContext(), ...this.journal.writer(step, kind) };
   }
 
   plan(): Promise<RunPlan> {
@@ -155,12 +116,8 @@ export class DnsRun {
 
   /** Undoes every journaled change, newest first, then forgets them like `change-reverted` does. */
   async rollback(): Promise<number> {
-    const pending = [...this.entries].reverse();
-    const undo: WriteContext = {
-      ...this.writeContext("", ""),
-      change: (_change, write) => write(),
-      note: () => Promise.resolve(),
-    };
+    const pending = this.journal.newestFirst();
+    const undo = unjournaled(this.writeContext("", ""));
     for (const entry of pending) {
       await this.registry.getStep(entry.kind).rollback([entry], undo);
       this.entries.splice(this.entries.indexOf(entry), 1);
@@ -178,4 +135,41 @@ export function dnsPlaybook(dns: Record<string, unknown>, extra: Record<string, 
     dns: { provider: "route53", zone: "example.com", record: "shop.example.com", lowTtl: 5, ...dns },
     ...extra,
   });
+}
+
+/** An A record set as the DNS port reads it. */
+export const aRecord = (name: string, ttl: number, value = "192.0.2.10"): RecordSet => ({
+  name,
+  type: "A",
+  ttl,
+  values: [value],
+});
+
+export interface DnsSandbox {
+  /** The sandbox's DNS, whose changes stay PENDING for 300 ms. */
+  readonly dns: SandboxDns;
+  /** The sandbox's kubeconfig, once the file's first hook ran. */
+  kubeconfig: () => string;
+  /** A fresh zone `<prefix>N.test.` holding `shop.<zone> A 192.0.2.10` with `ttl`, and the records `more` adds. */
+  seedZone: (
+    ttl: number,
+    more?: (zone: string) => RecordSet[],
+  ) => { id: string; zone: string; record: string };
+}
+
+/** A sandbox with the DNS extension for the file's tests, its zones named after `prefix` so tests share none. */
+export function useDnsSandbox(prefix: string, options: Omit<SandboxOptions, "extensions"> = {}): DnsSandbox {
+  const dns = createSandboxDns({ pendingMs: 300 });
+  const env = useSandbox({ ...options, extensions: [dns], istio: false });
+  let zones = 0;
+  return {
+    dns,
+    kubeconfig: () => env().kubeconfigPath,
+    seedZone(ttl, more = () => []) {
+      const zone = `${prefix}${++zones}.test.`;
+      const record = `shop.${zone}`;
+      const { id } = dns.addZone({ name: zone, records: [aRecord(record, ttl), ...more(zone)] });
+      return { id, zone, record };
+    },
+  };
 }

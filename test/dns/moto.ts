@@ -1,6 +1,5 @@
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { accessSync, constants } from "node:fs";
-import { createServer, connect } from "node:net";
 import { delimiter, join } from "node:path";
 import {
   ChangeResourceRecordSetsCommand,
@@ -9,6 +8,8 @@ import {
   Route53Client,
   type ResourceRecordSet,
 } from "@aws-sdk/client-route-53";
+import { accepts, freePort } from "../support/net.js";
+import { startServerProcess } from "../support/process.js";
 
 export interface Moto {
   endpoint: string;
@@ -40,12 +41,9 @@ export function motoServerPath(): string {
 
 export async function startMoto(): Promise<Moto> {
   const port = await freePort();
-  const child = spawn(motoServerPath(), ["-H", "127.0.0.1", "-p", String(port)], {
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  let stderr = "";
-  child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  await waitForPort(port, child, () => stderr);
+  const server = await startServerProcess(motoServerPath(), ["-H", "127.0.0.1", "-p", String(port)], () =>
+    accepts(port),
+  );
   const endpoint = `http://127.0.0.1:${port}`;
   const sdk = new Route53Client({
     region: "us-east-1",
@@ -55,44 +53,11 @@ export async function startMoto(): Promise<Moto> {
   return {
     endpoint,
     sdk,
-    stop: () =>
-      new Promise((resolve) => {
-        sdk.destroy();
-        if (child.exitCode !== null) return resolve();
-        child.once("exit", () => resolve());
-        child.kill("SIGTERM");
-      }),
+    stop: () => {
+      sdk.destroy();
+      return server.stop();
+    },
   };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForPort(port: number, child: ChildProcess, stderr: () => string): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`moto_server exited with ${child.exitCode}: ${stderr()}`);
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, "127.0.0.1", () => {
-        socket.end();
-        resolve(true);
-      });
-      socket.once("error", () => resolve(false));
-    });
-    if (open) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  child.kill("SIGTERM");
-  throw new Error(`moto_server did not listen on 127.0.0.1:${port} within 20s: ${stderr()}`);
 }
 
 let zoneCount = 0;

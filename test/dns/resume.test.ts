@@ -1,50 +1,18 @@
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readFile, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { describe, expect, it } from "vitest";
 import type { RunEvent } from "../../src/engine/events.js";
-import { apply, type Engine } from "../../src/engine/executor.js";
+import { apply } from "../../src/engine/executor.js";
 import { LocalJournalStore } from "../../src/engine/journal/local-store.js";
 import { Registry } from "../../src/engine/registry.js";
 import { foldJournal } from "../../src/engine/run-state.js";
 import type { JournalEntry, NoteEntry } from "../../src/engine/types.js";
-import type { RecordSet } from "../../src/providers/route53/port.js";
-import { createSandboxDns, type SandboxDns } from "../../src/sandbox/dns/index.js";
-import { startSandbox, type Sandbox } from "../../src/sandbox/index.js";
 import { cutoverDnsStep } from "../../src/steps/cutover-dns/index.js";
 import { lowerDnsTtlStep } from "../../src/steps/lower-dns-ttl/index.js";
-import { DnsRun, dnsPlaybook } from "./harness.js";
+import { inProcessEngine } from "../support/engine.js";
+import { aRecord, DnsRun, dnsPlaybook, useDnsSandbox } from "./harness.js";
 
-let sandbox: Sandbox;
-let dns: SandboxDns;
-let kubeconfig: string;
-let zoneCount = 0;
-
-beforeAll(async () => {
-  dns = createSandboxDns({ pendingMs: 300 });
-  sandbox = await startSandbox({ extensions: [dns], istio: false });
-  kubeconfig = join(await mkdtemp(join(tmpdir(), "clustershift-dns-resume-")), "kubeconfig");
-  await sandbox.writeKubeconfig(kubeconfig);
-});
-
-afterAll(async () => {
-  await sandbox?.stop();
-});
-
-const A = (name: string, ttl: number, value = "192.0.2.10"): RecordSet => ({
-  name,
-  type: "A",
-  ttl,
-  values: [value],
-});
-
-/** A fresh zone `resumeN.test.` holding `shop.resumeN.test. A 192.0.2.10` with `ttl`. */
-function seedZone(ttl: number): { id: string; zone: string; record: string } {
-  const zone = `resume${++zoneCount}.test.`;
-  const record = `shop.${zone}`;
-  const { id } = dns.addZone({ name: zone, records: [A(record, ttl)] });
-  return { id, zone, record };
-}
+const { dns, kubeconfig, seedZone } = useDnsSandbox("resume");
 
 function dnsSpec(ttl: number) {
   const seeded = seedZone(ttl);
@@ -88,35 +56,25 @@ describe("resuming the DNS steps after a stop", () => {
   it("Given apply stopped during the old-TTL wait and run again 6s later through the engine's journal, then lower-dns-ttl waits only the last 2s of the 8s TTL, with no new batch and no INSYNC wait", async () => {
     const { seeded, spec } = dnsSpec(8);
     const playbook = dnsPlaybook(spec);
-    const stateDir = await mkdtemp(join(tmpdir(), "clustershift-dns-state-"));
+    const stateDir = join(dirname(kubeconfig()), "state");
     const store = new LocalJournalStore(stateDir, playbook.metadata.name);
-    const engine = (events: RunEvent[], stopWhen?: (event: RunEvent) => boolean): Engine => {
-      const stop = new AbortController();
-      return {
+    const engine = (stopWhen?: (event: RunEvent) => boolean) =>
+      inProcessEngine({
         registry: new Registry().step(lowerDnsTtlStep).step(cutoverDnsStep),
         playbook,
-        options: { playbookFile: "shop.yaml", stateDir, nonInteractive: true, kubeconfig },
+        stateDir,
+        playbookFile: "shop.yaml",
+        kubeconfig: kubeconfig(),
         store,
-        signal: stop.signal,
-        sink: {
-          emit(event) {
-            events.push(event);
-            if (stopWhen?.(event)) stop.abort(new Error("stopped by the test"));
-          },
-          close: () => undefined,
-        },
-      };
-    };
+        ...(stopWhen ? { stopWhen } : {}),
+      });
     const ttlWaits = (events: RunEvent[]) =>
       events.flatMap((e) => (e.type === "wait-progress" && e.address.includes(" ttl ") ? [e.detail] : []));
 
-    const first: RunEvent[] = [];
-    const stopped = apply(
-      engine(first, (e) => e.type === "wait-progress" && e.address.includes(" ttl ")),
-      () => Promise.resolve(true),
-    );
+    const first = engine((e) => e.type === "wait-progress" && e.address.includes(" ttl "));
+    const stopped = apply(first.engine, () => Promise.resolve(true));
     await expect(stopped).rejects.toThrow("stopped by the test");
-    expect(ttlWaits(first)).toEqual(["waiting out the old TTL: 8s left"]);
+    expect(ttlWaits(first.events)).toEqual(["waiting out the old TTL: 8s left"]);
     const journal = join(stateDir, playbook.metadata.name, "journal.jsonl");
     const entries = (await readFile(journal, "utf8"))
       .trimEnd()
@@ -132,26 +90,26 @@ describe("resuming the DNS steps after a stop", () => {
     expect(insync?.change).toBe(changed?.change);
     await writeFile(journal, entries.map((e) => JSON.stringify(elapse(e, 6000)) + "\n").join(""));
 
-    const resumed: RunEvent[] = [];
-    const outcome = await apply(engine(resumed), () => Promise.resolve(true));
+    const resumed = engine();
+    const outcome = await apply(resumed.engine, () => Promise.resolve(true));
 
     expect(outcome.outcome).toBe("completed");
-    const left = secondsLeft(ttlWaits(resumed));
+    const left = secondsLeft(ttlWaits(resumed.events));
     expect(left.length).toBeGreaterThan(0);
     expect(Math.max(...left)).toBeLessThanOrEqual(2);
     expect(
-      resumed.filter(
+      resumed.events.filter(
         (e) => e.type === "wait-progress" && e.step === "lower-dns-ttl" && !e.address.includes(" ttl "),
       ),
     ).toEqual([]);
     const state = foldJournal(await store.read());
     expect(state.pending.map((c) => c.step)).toEqual(["lower-dns-ttl", "cutover-dns"]);
-    expect(dns.recordSets(seeded.id)).toEqual([A(seeded.record, 5, "203.0.113.7")]);
+    expect(dns.recordSets(seeded.id)).toEqual([aRecord(seeded.record, 5, "203.0.113.7")]);
   });
 
   it("Given a run stopped during the old-TTL wait and resumed after the TTL ran out, then lower-dns-ttl says so and does not wait", async () => {
     const { seeded, spec } = dnsSpec(8);
-    const run = new DnsRun(dnsPlaybook(spec), undefined, { kubeconfig });
+    const run = new DnsRun(dnsPlaybook(spec), undefined, { kubeconfig: kubeconfig() });
     run.stopAt((line) => line.startsWith(ttlLine(seeded.record)));
     await expect(run.applyAll(undefined, "lower-dns-ttl")).rejects.toThrow("stopped by the test");
     run.notes.splice(0, run.notes.length, ...run.notes.map((note) => elapse(note, 9000)));
@@ -168,11 +126,11 @@ describe("resuming the DNS steps after a stop", () => {
 
   it("Given a run stopped while its TTL batch was PENDING, when resumed, then it waits for INSYNC of the journaled change rather than sending another, then the whole old TTL", async () => {
     const { seeded, spec } = dnsSpec(6);
-    const run = new DnsRun(dnsPlaybook(spec), undefined, { kubeconfig });
+    const run = new DnsRun(dnsPlaybook(spec), undefined, { kubeconfig: kubeconfig() });
     run.stopAt((line) => line.startsWith(insyncLine(seeded.record)));
     await expect(run.applyAll(undefined, "lower-dns-ttl")).rejects.toThrow("stopped by the test");
     expect(run.notes.map((n) => n.note)).toEqual(["dns-change"]);
-    expect(dns.recordSets(seeded.id)).toEqual([A(seeded.record, 5)]);
+    expect(dns.recordSets(seeded.id)).toEqual([aRecord(seeded.record, 5)]);
     const mark = run.progress.lines.length;
 
     // The rest of the 6s TTL is not what this test is about: stop again once the countdown starts.

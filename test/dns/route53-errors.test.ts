@@ -1,10 +1,11 @@
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { RuntimeError } from "../../src/engine/errors.js";
 import { Route53Dns } from "../../src/providers/route53/client.js";
+import { closeServer, listenOnLoopback } from "../support/net.js";
+import { tempDir } from "../support/temp.js";
 
 const NS = "https://route53.amazonaws.com/doc/2013-04-01/";
 
@@ -30,9 +31,7 @@ beforeAll(async () => {
     res.writeHead(answer?.status ?? 500, { "content-type": "text/xml" });
     res.end(answer?.body ?? "");
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  endpoint = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
+  endpoint = `http://127.0.0.1:${await listenOnLoopback(server)}`;
 });
 
 afterEach(() => {
@@ -40,7 +39,7 @@ afterEach(() => {
   requests = [];
 });
 
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+afterAll(() => closeServer(server));
 
 const credentials = () => {
   process.env.AWS_ACCESS_KEY_ID = "test";
@@ -88,7 +87,7 @@ describe("Route 53 errors on the wire", () => {
 
   it("Given an AWS profile without Route 53 rights, when a zone is looked up, then the error names the profile and the permissions", async () => {
     // With AWS_PROFILE set the SDK's chain reads the profile, not the AWS_ACCESS_KEY_ID variables.
-    const dir = await mkdtemp(join(tmpdir(), "clustershift-aws-"));
+    const dir = await tempDir("aws");
     process.env.AWS_SHARED_CREDENTIALS_FILE = join(dir, "credentials");
     process.env.AWS_CONFIG_FILE = join(dir, "config");
     await writeFile(

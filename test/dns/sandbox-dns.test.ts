@@ -1,52 +1,28 @@
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { request } from "node:https";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { dirname, join } from "node:path";
+import { describe, expect, it } from "vitest";
 import { DriftError, RuntimeError } from "../../src/engine/errors.js";
 import { KNOWN_AFTER_APPLY } from "../../src/engine/types.js";
 import { dnsProvider } from "../../src/providers/dns.js";
 import { cluster } from "../../src/providers/kubernetes/index.js";
-import type { DnsPort, RecordSet } from "../../src/providers/route53/port.js";
+import type { DnsPort } from "../../src/providers/route53/port.js";
 import { SandboxDnsClient } from "../../src/providers/sandbox-dns/client.js";
 import { renderPlanText } from "../../src/render/plan.js";
-import { createSandboxDns, type SandboxDns } from "../../src/sandbox/dns/index.js";
-import { startSandbox, type Sandbox } from "../../src/sandbox/index.js";
-import { DnsRun, dnsPlaybook } from "./harness.js";
+import { withSandbox } from "../support/sandbox.js";
+import { aRecord, DnsRun, dnsPlaybook, useDnsSandbox } from "./harness.js";
 
-let sandbox: Sandbox;
-let dns: SandboxDns;
-let kubeconfig: string;
-let zoneCount = 0;
+const world = useDnsSandbox("shop", { loadBalancerDelayMs: 300 });
+const { dns, kubeconfig } = world;
+const www = (zone: string) => aRecord(`www.${zone}`, 300, "192.0.2.20");
 
-beforeAll(async () => {
-  dns = createSandboxDns({ pendingMs: 300 });
-  sandbox = await startSandbox({ extensions: [dns], istio: false, loadBalancerDelayMs: 300 });
-  kubeconfig = join(await mkdtemp(join(tmpdir(), "clustershift-dns-")), "kubeconfig");
-  await sandbox.writeKubeconfig(kubeconfig);
-});
-
-afterAll(async () => {
-  await sandbox?.stop();
-});
-
-const A = (name: string, ttl: number, value = "192.0.2.10"): RecordSet => ({
-  name,
-  type: "A",
-  ttl,
-  values: [value],
-});
-
-/** A fresh zone `shopN.test.` holding `shop.shopN.test. A 192.0.2.10` with `ttl`. */
-function seedZone(ttl: number): { id: string; zone: string; record: string } {
-  const zone = `shop${++zoneCount}.test.`;
-  const record = `shop.${zone}`;
-  const { id } = dns.addZone({ name: zone, records: [A(record, ttl), A(`www.${zone}`, 300, "192.0.2.20")] });
-  return { id, zone, record };
-}
+/** A fresh zone `shopN.test.` holding `shop.shopN.test. A 192.0.2.10` with `ttl`, and `www.shopN.test.`. */
+const seedZone = (ttl: number) => world.seedZone(ttl, (zone) => [www(zone)]);
 
 function sandboxRun(dnsSpec: Record<string, unknown>, extra: Record<string, unknown> = {}): DnsRun {
-  return new DnsRun(dnsPlaybook({ provider: "sandbox", ...dnsSpec }, extra), undefined, { kubeconfig });
+  return new DnsRun(dnsPlaybook({ provider: "sandbox", ...dnsSpec }, extra), undefined, {
+    kubeconfig: kubeconfig(),
+  });
 }
 
 /** The target cluster's ingress gateway: a LoadBalancer Service the sandbox gives an address after 300 ms. */
@@ -71,10 +47,10 @@ async function createTargetIngress(run: DnsRun, name: string): Promise<string> {
 
 describe("sandbox DNS provider", () => {
   it("Given a zone seeded over HTTP with the cluster's token, when the provider looks it up from the kubeconfig, then it finds the zone and its record", async () => {
-    const config = await readFile(kubeconfig, "utf8");
+    const config = await readFile(kubeconfig(), "utf8");
     const server = /server: (\S+)/.exec(config)?.[1] ?? "";
     const token = /token: (\S+)/.exec(config)?.[1] ?? "";
-    const body = JSON.stringify({ name: "seeded.test", records: [A("shop.seeded.test", 120)] });
+    const body = JSON.stringify({ name: "seeded.test", records: [aRecord("shop.seeded.test", 120)] });
     const status = await new Promise<number>((resolve, reject) => {
       const req = request(
         `${server}/sandbox/v1/dns/zones`,
@@ -96,7 +72,7 @@ describe("sandbox DNS provider", () => {
     const port = dnsProvider(sandboxRun({ zone: "seeded.test", record: "shop.seeded.test" }).readContext());
     const zone = await port.findZone({ zone: "SEEDED.test" });
     expect(zone).toMatchObject({ name: "seeded.test.", private: false });
-    expect(await port.listRecordSets(zone, "shop.seeded.test")).toEqual([A("shop.seeded.test.", 120)]);
+    expect(await port.listRecordSets(zone, "shop.seeded.test")).toEqual([aRecord("shop.seeded.test.", 120)]);
   });
 
   it("Given a weighted shift with a TTL restore after a soak, when planned, then the plan lists every stage, wait and gate", async () => {
@@ -136,7 +112,7 @@ describe("sandbox DNS provider", () => {
     const ip = await createTargetIngress(run, "late-gateway");
     const results = await run.applyAll(plan);
 
-    expect(dns.recordSets(id)).toEqual([A(record, 5, ip), A(`www.${zone}`, 300, "192.0.2.20")]);
+    expect(dns.recordSets(id)).toEqual([aRecord(record, 5, ip), www(zone)]);
     expect(results.map((r) => [r.id, r.verification])).toEqual([
       [
         "lower-dns-ttl",
@@ -176,7 +152,7 @@ describe("sandbox DNS provider", () => {
       ["cutover-dns[2]", `weighted → ${ip} for every answer`],
       ["cutover-dns[restore-ttl]", "ttl 5→6"],
     ]);
-    expect(dns.recordSets(id)).toEqual([A(record, 6, ip), A(`www.${zone}`, 300, "192.0.2.20")]);
+    expect(dns.recordSets(id)).toEqual([aRecord(record, 6, ip), www(zone)]);
 
     await run.rollback();
     expect(dns.recordSets(id)).toEqual(original);
@@ -184,7 +160,7 @@ describe("sandbox DNS provider", () => {
 
   it("Given someone changes the record between the last read and the batch, when Route 53 semantics refuse the DELETE, then apply stops with drift and nothing of ours lands", async () => {
     const { id, zone, record } = seedZone(5);
-    const real: DnsPort = new SandboxDnsClient({ context: "source", kubeconfig });
+    const real: DnsPort = new SandboxDnsClient({ context: "source", kubeconfig: kubeconfig() });
     const racing: DnsPort = {
       label: real.label,
       findZone: (ref) => real.findZone(ref),
@@ -194,7 +170,7 @@ describe("sandbox DNS provider", () => {
       async changeRecordSets(z, changes, comment) {
         await real.changeRecordSets(
           z,
-          [{ action: "UPSERT", record: A(record, 5, "192.0.2.99") }],
+          [{ action: "UPSERT", record: aRecord(record, 5, "192.0.2.99") }],
           "someone else",
         );
         return real.changeRecordSets(z, changes, comment);
@@ -203,7 +179,7 @@ describe("sandbox DNS provider", () => {
     const run = new DnsRun(
       dnsPlaybook({ provider: "sandbox", zone, record, target: "203.0.113.7" }),
       racing,
-      { kubeconfig },
+      { kubeconfig: kubeconfig() },
     );
 
     const apply = run.applyAll();
@@ -212,12 +188,12 @@ describe("sandbox DNS provider", () => {
     await expect(apply).rejects.toThrow(
       `the record ${record} A changed since the plan: expected A 192.0.2.10 ttl 5, found A 192.0.2.99 ttl 5; nothing was changed`,
     );
-    expect(dns.recordSets(id)).toEqual([A(record, 5, "192.0.2.99"), A(`www.${zone}`, 300, "192.0.2.20")]);
+    expect(dns.recordSets(id)).toEqual([aRecord(record, 5, "192.0.2.99"), www(zone)]);
   });
 
   it("Given a kubeconfig whose token the sandbox does not know, when the zone is looked up, then the error says the credentials were refused", async () => {
-    const bad = join(await mkdtemp(join(tmpdir(), "clustershift-dns-")), "kubeconfig");
-    await writeFile(bad, (await readFile(kubeconfig, "utf8")).replace(/token: \S+/g, "token: wrong"));
+    const bad = join(dirname(kubeconfig()), "bad-kubeconfig");
+    await writeFile(bad, (await readFile(kubeconfig(), "utf8")).replace(/token: \S+/g, "token: wrong"));
     const port = new SandboxDnsClient({ context: "source", kubeconfig: bad });
     await expect(port.findZone({ zone: "seeded.test" })).rejects.toThrow(
       new RegExp(`the sandbox DNS at .* refused the credentials of context "source" \\(Unauthorized`),
@@ -233,12 +209,12 @@ describe("sandbox DNS provider", () => {
   });
 
   it("Given a sandbox without the DNS extension, when the provider is used, then the error says the sandbox serves no DNS", async () => {
-    const plain = await startSandbox({ clusters: ["plain"], istio: false });
+    const plain = await withSandbox({ clusters: ["plain"], istio: false });
     try {
-      const file = join(await mkdtemp(join(tmpdir(), "clustershift-dns-")), "kubeconfig");
-      await plain.writeKubeconfig(file);
       await expect(
-        new SandboxDnsClient({ context: "plain", kubeconfig: file }).findZone({ zone: "x.test" }),
+        new SandboxDnsClient({ context: "plain", kubeconfig: plain.kubeconfigPath }).findZone({
+          zone: "x.test",
+        }),
       ).rejects.toThrow(/serves no DNS \(NotFound: .*\): start it with the DNS extension/);
     } finally {
       await plain.stop();

@@ -1,14 +1,12 @@
-import { mkdtemp } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseAllDocuments } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cluster } from "../../src/providers/kubernetes/index.js";
 import type { ClusterPort, KubeObject } from "../../src/providers/kubernetes/port.js";
 import type { RecordSet } from "../../src/providers/route53/port.js";
 import { createSandboxDns, type SandboxDns } from "../../src/sandbox/dns/index.js";
 import { runCli } from "../support/cli.js";
-import { istioCrdYaml, readFixture, withSandbox, type TestSandbox } from "../support/sandbox.js";
+import { fixtureObjects, istioCrdYaml } from "../support/fixtures.js";
+import { withSandbox, type TestSandbox } from "../support/sandbox.js";
 
 const PLAYBOOK = "playbooks/bookinfo-sandbox.yaml";
 const RECORD = "bookinfo.example.com.";
@@ -24,13 +22,6 @@ const SERVICE_ENTRY = {
   namespace: "bookinfo",
   name: "clustershift-productpage-remote",
 };
-
-function manifests(fixture: string, namespace: string): KubeObject[] {
-  return parseAllDocuments(readFixture(fixture))
-    .map((doc) => doc.toJS() as KubeObject | null)
-    .filter((o): o is KubeObject => o !== null)
-    .map((o) => ({ ...o, metadata: { ...o.metadata, namespace } }));
-}
 
 const sourceIngress: KubeObject[] = [
   { apiVersion: "v1", kind: "Namespace", metadata: { name: "istio-system" } },
@@ -68,7 +59,7 @@ describe("clustershift apply of playbooks/bookinfo-sandbox.yaml against the sand
   beforeAll(async () => {
     dns = createSandboxDns({ pendingMs: 200 });
     env = await withSandbox({ clusters: ["source"], istio: { crdYaml: istioCrdYaml() }, extensions: [dns] });
-    stateDir = join(await mkdtemp(join(tmpdir(), "clustershift-e2e-")), "state");
+    stateDir = join(env.dir, "state");
     source = cluster(clientsFor(), "source");
     await source.apply({
       apiVersion: "v1",
@@ -77,8 +68,8 @@ describe("clustershift apply of playbooks/bookinfo-sandbox.yaml against the sand
     });
     for (const object of [
       ...sourceIngress,
-      ...manifests("bookinfo/bookinfo.yaml", "bookinfo"),
-      ...manifests("bookinfo/bookinfo-gateway.yaml", "bookinfo"),
+      ...fixtureObjects("bookinfo/bookinfo.yaml", "bookinfo"),
+      ...fixtureObjects("bookinfo/bookinfo-gateway.yaml", "bookinfo"),
     ]) {
       await source.apply(object);
     }

@@ -1,7 +1,7 @@
-import { cp, mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { cp, readdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { ROOT, runCli, type CliResult } from "../support/cli.js";
+import { tempDir } from "../support/temp.js";
 
 export const PLUGIN = resolve(ROOT, "test/engine/fixtures/file-steps.mjs");
 export const ENGINE_PLAYBOOK = "test/engine/fixtures/engine-test.yaml";
@@ -15,7 +15,7 @@ export interface Sandbox {
 }
 
 export async function freshSandbox(): Promise<Sandbox> {
-  const dir = await mkdtemp(join(tmpdir(), "clustershift-engine-"));
+  const dir = await tempDir("engine");
   const sandbox = { dir, world: join(dir, "world"), state: join(dir, "state") };
   // An object that exists before the run, so rollback must restore it rather than delete it.
   await cp(resolve(ROOT, "test/engine/fixtures/world-initial"), sandbox.world, { recursive: true });

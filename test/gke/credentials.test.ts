@@ -1,25 +1,21 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createGkeClient } from "../../src/providers/gke/client.js";
 import { createHubClient } from "../../src/providers/gke/hub-client.js";
+import { useTempDir } from "../support/temp.js";
 
 describe("Google clients without Application Default Credentials", () => {
-  let home: string;
-  beforeEach(async () => {
-    home = await mkdtemp(path.join(tmpdir(), "clustershift-adc-"));
-    vi.stubEnv("HOME", home);
-    vi.stubEnv("CLOUDSDK_CONFIG", home);
+  const home = useTempDir("adc", "each");
+  beforeEach(() => {
+    vi.stubEnv("HOME", home());
+    vi.stubEnv("CLOUDSDK_CONFIG", home());
     vi.stubEnv("GOOGLE_APPLICATION_CREDENTIALS", "");
     vi.stubEnv("CLUSTERSHIFT_GKE_ENDPOINT", "");
     vi.stubEnv("CLUSTERSHIFT_GKEHUB_ENDPOINT", "");
     // No probe of the GCE metadata server: tests stay on loopback.
     vi.stubEnv("METADATA_SERVER_DETECTION", "none");
   });
-  afterEach(async () => {
+  afterEach(() => {
     vi.unstubAllEnvs();
-    await rm(home, { recursive: true, force: true });
   });
 
   it("Given no credentials, When the fleet is read, Then the error says how to sign in", async () => {

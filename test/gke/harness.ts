@@ -1,6 +1,14 @@
 import type { ChangeEntry, Step, StepPlan, Verification, WriteContext } from "../../src/engine/types.js";
 import { playbookSchema } from "../../src/playbook/schema.js";
-import { stepHarness, type StepHarness } from "../support/step-harness.js";
+import { istioCrdYaml } from "../support/fixtures.js";
+import { withSandbox, type TestSandbox } from "../support/sandbox.js";
+import {
+  GKE_PROVISION,
+  playbookDocument,
+  stepHarness,
+  unjournaled,
+  type StepHarness,
+} from "../support/step-harness.js";
 
 /**
  * One step driven without the engine, on the shared in-memory journal: plan, apply and verify each instance
@@ -63,33 +71,30 @@ export class StepRunner<S> {
 
   /** The journal stays, so a second call shows that rollback is idempotent. */
   async rollback(): Promise<void> {
-    const undo: WriteContext = { ...this.ctx, change: (_change, write) => write() };
+    const undo = unjournaled(this.ctx);
     for (const entry of this.harness.rollbackEntries())
       await this.step.rollback([structuredClone(entry)], undo);
   }
 }
 
+/** A sandbox of only the source cluster, with Istio's CRDs, for a target the steps provision in it. */
+export function sourceOnlySandbox(): Promise<TestSandbox> {
+  return withSandbox({
+    clusters: ["source"],
+    istio: { crdYaml: istioCrdYaml() },
+    readyDelayMs: 20,
+    loadBalancerDelayMs: 50,
+  });
+}
+
 /** A playbook whose target is provisioned on GKE with managed mesh; `target` overrides parts of it. */
 export function gkePlaybook(target: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    apiVersion: "clustershift.dev/v1alpha1",
-    kind: "Playbook",
-    metadata: { name: "to-csm" },
-    spec: {
-      source: { context: "cluster-with-istio" },
-      target: {
-        context: "cluster-with-csm",
-        provision: {
-          provider: "gke",
-          project: "my-project",
-          location: "us-central1-a",
-          name: "cluster-with-csm",
-          machineType: "e2-standard-4",
-          nodeCount: 2,
-          mesh: { management: "automatic", revision: "asm-managed" },
-        },
-        ...target,
-      },
+  return playbookDocument("to-csm", {
+    source: { context: "cluster-with-istio" },
+    target: {
+      context: "cluster-with-csm",
+      provision: { ...GKE_PROVISION, mesh: { management: "automatic", revision: "asm-managed" } },
+      ...target,
     },
-  };
+  });
 }

@@ -6,6 +6,7 @@ import { renderPlanText } from "../../src/render/plan.js";
 import { enableMeshStep } from "../../src/steps/enable-mesh/index.js";
 import { installIngressGatewayStep } from "../../src/steps/install-ingress-gateway/index.js";
 import { provisionClusterStep } from "../../src/steps/provision-cluster/index.js";
+import { ASM_INGRESS } from "../support/step-harness.js";
 import { gkePlaybook } from "./harness.js";
 import { useGkeWorld } from "./support/env.js";
 
@@ -17,14 +18,7 @@ describe("plan of a GKE target that does not exist yet", () => {
       .step(provisionClusterStep)
       .step(enableMeshStep)
       .step(installIngressGatewayStep);
-    const playbook = gkePlaybook({
-      ingress: {
-        namespace: "asm-ingress",
-        service: "asm-ingressgateway",
-        gateway: "asm-ingress/asm-ingressgateway",
-        install: true,
-      },
-    });
+    const playbook = gkePlaybook({ ingress: { ...ASM_INGRESS, install: true } });
     await writeFile(
       world.kubeconfig,
       "apiVersion: v1\nkind: Config\nclusters: [{name: source, cluster: {server: 'https://198.51.100.1'}}]\n" +

@@ -1,10 +1,9 @@
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startSandbox, type Sandbox } from "../../src/sandbox/index.js";
 import { runCli } from "../support/cli.js";
-import { FIXTURES } from "../support/fixtures.js";
+import type { TestSandbox } from "../support/sandbox.js";
+import { sourceOnlySandbox } from "./harness.js";
 
 const PLAYBOOK = `apiVersion: clustershift.dev/v1alpha1
 kind: Playbook
@@ -20,30 +19,18 @@ spec:
 `;
 
 describe("a sandbox target through the CLI", () => {
-  let sandbox: Sandbox;
-  let dir: string;
+  let env: TestSandbox;
 
   beforeAll(async () => {
-    const crdYaml = await readFile(path.resolve(FIXTURES, "istio/crd-all.gen.yaml"), "utf8");
-    sandbox = await startSandbox({
-      clusters: ["source"],
-      istio: { crdYaml },
-      readyDelayMs: 20,
-      loadBalancerDelayMs: 50,
-    });
-    dir = await mkdtemp(path.join(tmpdir(), "clustershift-sandbox-cli-"));
-    await sandbox.writeKubeconfig(path.join(dir, "config"));
-    await writeFile(path.join(dir, "playbook.yaml"), PLAYBOOK);
+    env = await sourceOnlySandbox();
+    await writeFile(path.join(env.dir, "playbook.yaml"), PLAYBOOK);
   });
 
-  afterAll(async () => {
-    await sandbox.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => env?.stop());
 
   const cli = (args: string[]) =>
-    runCli([...args, "-f", path.join(dir, "playbook.yaml"), "--state-dir", path.join(dir, "state")], {
-      env: { KUBECONFIG: path.join(dir, "config") },
+    runCli([...args, "-f", path.join(env.dir, "playbook.yaml"), "--state-dir", path.join(env.dir, "state")], {
+      env: { KUBECONFIG: env.kubeconfigPath },
     });
 
   it("Given only a source cluster, When applied, Then a target cluster with the gateway appears, the plan it approved holds, and rollback with --destroy-provisioned removes it", async () => {
@@ -54,7 +41,7 @@ describe("a sandbox target through the CLI", () => {
       /install-ingress-gateway: ingress gateway Service asm-ingress\/asm-ingressgateway answers at \S+/,
     );
     expect(
-      sandbox.clusters
+      env.sandbox.clusters
         .get("target")
         ?.get({ apiVersion: "v1", kind: "Service", namespace: "asm-ingress", name: "asm-ingressgateway" }),
     ).toBeDefined();
@@ -64,6 +51,6 @@ describe("a sandbox target through the CLI", () => {
 
     const rollback = await cli(["rollback", "--yes", "--destroy-provisioned"]);
     expect(rollback.code).toBe(0);
-    expect(sandbox.clusters.has("target")).toBe(false);
+    expect(env.sandbox.clusters.has("target")).toBe(false);
   });
 });

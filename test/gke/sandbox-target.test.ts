@@ -1,62 +1,39 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
+import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { KNOWN_AFTER_APPLY } from "../../src/engine/types.js";
 import { cluster } from "../../src/providers/kubernetes/index.js";
-import { startSandbox, type Sandbox } from "../../src/sandbox/index.js";
+import type { Sandbox } from "../../src/sandbox/index.js";
 import { installIngressGatewayStep } from "../../src/steps/install-ingress-gateway/index.js";
 import { provisionClusterStep } from "../../src/steps/provision-cluster/index.js";
-import { FIXTURES } from "../support/fixtures.js";
-import { StepRunner } from "./harness.js";
-
-const CRDS = path.resolve(FIXTURES, "istio/crd-all.gen.yaml");
+import type { TestSandbox } from "../support/sandbox.js";
+import { ASM_INGRESS, playbookDocument } from "../support/step-harness.js";
+import { sourceOnlySandbox, StepRunner } from "./harness.js";
 
 function sandboxPlaybook(extra: Record<string, unknown> = {}) {
-  return {
-    apiVersion: "clustershift.dev/v1alpha1",
-    kind: "Playbook",
-    metadata: { name: "sandbox-run" },
-    spec: {
-      source: { context: "source" },
-      target: {
-        context: "cluster-with-csm",
-        provision: { provider: "sandbox", name: "csm" },
-        ingress: {
-          namespace: "asm-ingress",
-          service: "asm-ingressgateway",
-          gateway: "asm-ingress/asm-ingressgateway",
-          install: true,
-        },
-        ...extra,
-      },
+  return playbookDocument("sandbox-run", {
+    source: { context: "source" },
+    target: {
+      context: "cluster-with-csm",
+      provision: { provider: "sandbox", name: "csm" },
+      ingress: { ...ASM_INGRESS, install: true },
+      ...extra,
     },
-  };
+  });
 }
 
 describe("a sandbox target with the ingress gateway", () => {
+  let env: TestSandbox;
   let sandbox: Sandbox;
-  let dir: string;
   let kubeconfig: string;
   let installed: StepRunner<unknown>;
 
   beforeAll(async () => {
-    sandbox = await startSandbox({
-      clusters: ["source"],
-      istio: { crdYaml: await readFile(CRDS, "utf8") },
-      readyDelayMs: 20,
-      loadBalancerDelayMs: 50,
-    });
-    dir = await mkdtemp(path.join(tmpdir(), "clustershift-sandbox-target-"));
-    kubeconfig = path.join(dir, "config");
-    await sandbox.writeKubeconfig(kubeconfig);
+    env = await sourceOnlySandbox();
+    ({ sandbox, kubeconfigPath: kubeconfig } = env);
   });
 
-  afterAll(async () => {
-    await sandbox.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => env?.stop());
 
   it("Given no target context yet, When the gateway is planned, Then every object is a create and the Gateway's version is known after apply", async () => {
     const [plan] = await new StepRunner(installIngressGatewayStep, sandboxPlaybook(), { kubeconfig }).plan();

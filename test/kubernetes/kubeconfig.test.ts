@@ -1,10 +1,10 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import { delimiter, join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { createClusterClient, loadKubeConfig } from "../../src/providers/kubernetes/client.js";
 import { ContextNotFoundError } from "../../src/providers/kubernetes/errors.js";
 import { cluster } from "../../src/providers/kubernetes/index.js";
+import { useTempDir } from "../support/temp.js";
 
 const kubeconfig = (name: string, server: string, user = "admin") => `apiVersion: v1
 kind: Config
@@ -21,21 +21,19 @@ contexts:
 `;
 
 describe("kubeconfig loading", () => {
-  let dir: string;
+  const dir = useTempDir("kubeconfig");
   let first: string;
   let second: string;
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), "cs-kubeconfig-"));
-    first = join(dir, "a.yaml");
-    second = join(dir, "b.yaml");
+    first = join(dir(), "a.yaml");
+    second = join(dir(), "b.yaml");
     await writeFile(first, kubeconfig("alpha", "http://127.0.0.1:1"));
     // Same user name in both files: kubectl keeps the first; the library alone would throw "Duplicate user".
     await writeFile(second, kubeconfig("beta", "http://127.0.0.1:2"));
   });
-  afterAll(() => rm(dir, { recursive: true, force: true }));
 
   it("Given a KUBECONFIG path list with a missing file, When loaded, Then contexts of every file are known, first wins", () => {
-    const { config } = loadKubeConfig([first, join(dir, "missing.yaml"), second].join(delimiter));
+    const { config } = loadKubeConfig([first, join(dir(), "missing.yaml"), second].join(delimiter));
     expect(config.getContexts().map((c) => c.name)).toEqual(["alpha", "beta"]);
     expect(config.getCurrentContext()).toBe("alpha");
     expect(config.getUsers()).toHaveLength(1);

@@ -3,24 +3,25 @@ import type { StepPlan } from "../../src/engine/types.js";
 import type { KubeObject } from "../../src/providers/kubernetes/port.js";
 import { mirrorWorkloadsStep } from "../../src/steps/mirror-workloads/index.js";
 import { stepHarness, testPlaybook } from "../support/step-harness.js";
-import { istioCrdYaml, withSandbox, type TestSandbox } from "../support/sandbox.js";
-import { manifests, namespace, secret } from "./fixtures.js";
+import { fixtureObjects, istioCrdYaml } from "../support/fixtures.js";
+import { namespaceObject, seed, withSandbox, type TestSandbox } from "../support/sandbox.js";
+import { secret } from "./fixtures.js";
 
 describe("mirror-workloads under injected faults", () => {
   let env: TestSandbox;
   const seeded: KubeObject[] = [
-    namespace("onlineboutique"),
-    ...manifests("online-boutique/kubernetes-manifests.yaml", "onlineboutique"),
+    namespaceObject("onlineboutique"),
+    ...fixtureObjects("online-boutique/kubernetes-manifests.yaml", "onlineboutique"),
     secret("payment-credentials", "onlineboutique"),
-    namespace("bookinfo"),
-    ...manifests("bookinfo/bookinfo.yaml", "bookinfo"),
-    ...manifests("bookinfo/destination-rule-all.yaml", "bookinfo"),
-    ...manifests("bookinfo/virtual-service-all-v1.yaml", "bookinfo"),
+    namespaceObject("bookinfo"),
+    ...fixtureObjects("bookinfo/bookinfo.yaml", "bookinfo"),
+    ...fixtureObjects("bookinfo/destination-rule-all.yaml", "bookinfo"),
+    ...fixtureObjects("bookinfo/virtual-service-all-v1.yaml", "bookinfo"),
   ];
 
   beforeAll(async () => {
     env = await withSandbox({ istio: { crdYaml: istioCrdYaml() }, readyDelayMs: 30 });
-    for (const object of seeded) env.cluster("source").apply(object, "kubectl");
+    seed(env.cluster("source"), seeded, "kubectl");
   });
   afterAll(() => env.stop());
 

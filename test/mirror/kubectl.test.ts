@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mirrorWorkloadsStep } from "../../src/steps/mirror-workloads/index.js";
-import { hasKubectl, kubectl, withSandbox, fixturePath, type TestSandbox } from "../support/sandbox.js";
+import { fixturePath } from "../support/fixtures.js";
+import { hasKubectl, kubectl, withSandbox, type TestSandbox } from "../support/sandbox.js";
 import { stepHarness, testPlaybook } from "../support/step-harness.js";
 import { planLines } from "./fixtures.js";
 import { requireTool } from "../support/tools.js";

@@ -3,12 +3,12 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Change, StepPlan } from "../../src/engine/types.js";
 import type { KubeObject } from "../../src/providers/kubernetes/port.js";
-import type { SandboxCluster } from "../../src/sandbox/index.js";
 import { mirrorWorkloadsStep } from "../../src/steps/mirror-workloads/index.js";
 import { strip } from "../../src/steps/mirror-workloads/strip.js";
-import { istioCrdYaml, withSandbox, type TestSandbox } from "../support/sandbox.js";
+import { fixtureObjects, istioCrdYaml } from "../support/fixtures.js";
+import { namespaceObject, seed, withSandbox, type TestSandbox } from "../support/sandbox.js";
 import { stepHarness, testPlaybook, type StepHarness } from "../support/step-harness.js";
-import { manifests, namespace, planLines, secret, SECRET_VALUE } from "./fixtures.js";
+import { planLines, secret, SECRET_VALUE } from "./fixtures.js";
 
 const OB = "onlineboutique";
 const OB_REGISTRY = "us-central1-docker.pkg.dev/online-boutique-ci/microservices-demo";
@@ -31,10 +31,6 @@ function comparable(object: KubeObject): KubeObject {
   return JSON.parse(text) as KubeObject;
 }
 
-function seed(target: SandboxCluster, objects: KubeObject[]): void {
-  for (const object of objects) target.apply(object, "kubectl");
-}
-
 const writes = (plan: StepPlan): Change[] =>
   plan.changes.filter((c) => c.action === "create" || c.action === "update");
 
@@ -52,13 +48,17 @@ describe("mirror-workloads: Online Boutique between two sandbox clusters", () =>
 
   beforeAll(async () => {
     env = await withSandbox({ istio: { crdYaml: istioCrdYaml() }, readyDelayMs: 50 });
-    seed(env.cluster("source"), [
-      namespace(OB, { "istio-injection": "enabled" }),
-      ...manifests("online-boutique/kubernetes-manifests.yaml", OB),
-      ...manifests("online-boutique/frontend-gateway.yaml", OB),
-      ...manifests("online-boutique/frontend.yaml", OB),
-      secret("payment-credentials", OB),
-    ]);
+    seed(
+      env.cluster("source"),
+      [
+        namespaceObject(OB, { "istio-injection": "enabled" }),
+        ...fixtureObjects("online-boutique/kubernetes-manifests.yaml", OB),
+        ...fixtureObjects("online-boutique/frontend-gateway.yaml", OB),
+        ...fixtureObjects("online-boutique/frontend.yaml", OB),
+        secret("payment-credentials", OB),
+      ],
+      "kubectl",
+    );
     h = stepHarness({ kubeconfig: env.kubeconfigPath, playbook: testPlaybook(spec) });
   });
   afterAll(() => env.stop());
@@ -189,18 +189,18 @@ describe("mirror-workloads: updates and exact restores", () => {
     const source = env.cluster("source");
     const target = env.cluster("target");
     const bookinfo = [
-      namespace("bookinfo", { "istio-injection": "enabled" }),
-      ...manifests("bookinfo/bookinfo.yaml", "bookinfo"),
-      ...manifests("bookinfo/destination-rule-all.yaml", "bookinfo"),
-      ...manifests("bookinfo/virtual-service-all-v1.yaml", "bookinfo"),
-      ...manifests("bookinfo/bookinfo-gateway.yaml", "bookinfo"),
+      namespaceObject("bookinfo", { "istio-injection": "enabled" }),
+      ...fixtureObjects("bookinfo/bookinfo.yaml", "bookinfo"),
+      ...fixtureObjects("bookinfo/destination-rule-all.yaml", "bookinfo"),
+      ...fixtureObjects("bookinfo/virtual-service-all-v1.yaml", "bookinfo"),
+      ...fixtureObjects("bookinfo/bookinfo-gateway.yaml", "bookinfo"),
     ];
-    seed(source, bookinfo);
+    seed(source, bookinfo, "kubectl");
     // The target already runs an older, scaled-down copy of two objects, applied by someone else.
     const ratings = bookinfo.find(
       (o) => o.kind === "Deployment" && o.metadata.name === "ratings-v1",
     ) as KubeObject;
-    seed(target, [namespace("bookinfo", { team: "books" })]);
+    seed(target, [namespaceObject("bookinfo", { team: "books" })], "kubectl");
     target.apply(
       {
         ...ratings,
@@ -319,10 +319,19 @@ describe("mirror-workloads: updates and exact restores", () => {
     const source = env.cluster("source");
     const names = Array.from({ length: 9 }, (_, i) => `many-${i}`);
     for (const ns of [...names, "not-selected"]) {
-      seed(source, [
-        namespace(ns),
-        { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "settings", namespace: ns }, data: { ns } },
-      ]);
+      seed(
+        source,
+        [
+          namespaceObject(ns),
+          {
+            apiVersion: "v1",
+            kind: "ConfigMap",
+            metadata: { name: "settings", namespace: ns },
+            data: { ns },
+          },
+        ],
+        "kubectl",
+      );
     }
     source.resetRequests();
     const h = stepHarness({ kubeconfig, playbook: testPlaybook(workloads({ namespaces: names })) });

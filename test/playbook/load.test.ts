@@ -1,11 +1,11 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { exitCodeOf, UsageError } from "../../src/engine/errors.js";
 import type { Diagnostic } from "../../src/playbook/load.js";
 import { formatDiagnostic, loadPlaybook, parsePlaybook } from "../../src/playbook/load.js";
 import { closest, editDistance, formatPath, formatValue } from "../../src/playbook/messages.js";
+import { useTempDir } from "../support/temp.js";
 
 const HEAD = "apiVersion: clustershift.dev/v1alpha1\nkind: Playbook\nmetadata:\n  name: demo\n";
 const SIDES = "spec:\n  source:\n    context: a\n  target:\n    context: b\n";
@@ -215,22 +215,16 @@ describe("messages", () => {
 });
 
 describe("loadPlaybook", () => {
-  let dir: string;
-  beforeAll(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), "clustershift-playbook-"));
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  const dir = useTempDir("playbook");
 
   it("Given a valid file, When loaded, Then the playbook is returned", async () => {
-    const file = path.join(dir, "ok.yaml");
+    const file = path.join(dir(), "ok.yaml");
     await writeFile(file, HEAD + SIDES);
     await expect(loadPlaybook(file)).resolves.toMatchObject({ metadata: { name: "demo" } });
   });
 
   it("Given an invalid file, When loaded, Then a UsageError (exit 2) carries every formatted line", async () => {
-    const file = path.join(dir, "bad.yaml");
+    const file = path.join(dir(), "bad.yaml");
     await writeFile(file, `${HEAD}spec:\n  source: {context: a, x: 1}\n`);
     const error: unknown = await loadPlaybook(file).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UsageError);
@@ -243,7 +237,7 @@ describe("loadPlaybook", () => {
   });
 
   it("Given a file that does not exist, When loaded, Then a UsageError names it", async () => {
-    const file = path.join(dir, "missing.yaml");
+    const file = path.join(dir(), "missing.yaml");
     await expect(loadPlaybook(file)).rejects.toThrow(
       new UsageError(`${file}: cannot read the playbook: no such file`),
     );

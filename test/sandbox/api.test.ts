@@ -9,7 +9,8 @@ import {
 } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import { useSandbox } from "../support/sandbox.js";
-import { eventually, failure, raw } from "./helpers.js";
+import { eventually } from "../support/wait.js";
+import { failure, raw } from "./helpers.js";
 
 const env = useSandbox({ clusters: ["source", "target"], istio: true, readyDelayMs: 20 });
 
@@ -45,6 +46,20 @@ function configMap(
     metadata: { name, namespace, ...(labels ? { labels } : {}) },
     data,
   };
+}
+
+/** Server-side apply to the source cluster as `manager`; `force` takes over fields other managers own. */
+function serverSideApply<T extends KubernetesObject>(
+  object: T,
+  manager: string,
+  force?: boolean,
+): Promise<T> {
+  return objects().patch<T>(object, undefined, undefined, manager, force, PatchStrategy.ServerSideApply);
+}
+
+/** What `read` and `delete` need to find a ConfigMap. */
+function configMapRef(name: string, namespace: string) {
+  return { apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace } };
 }
 
 function deployment(name: string, namespace: string, image: string, replicas = 2): V1Deployment {
@@ -199,11 +214,7 @@ describe("CRUD through client-node", () => {
       fieldsType: "FieldsV1",
     });
 
-    const read = await api.read<V1ConfigMap>({
-      apiVersion: "v1",
-      kind: "ConfigMap",
-      metadata: { name: "settings", namespace: "crud" },
-    });
+    const read = await api.read<V1ConfigMap>(configMapRef("settings", "crud"));
     expect(read.data).toEqual({ a: "1" });
 
     const replaced = await api.replace({ ...read, data: { a: "2" } });
@@ -216,15 +227,9 @@ describe("CRUD through client-node", () => {
     expect(list.items.map((i) => i.metadata?.name).sort()).toEqual(["kube-root-ca.crt", "settings"]);
     expect(list.metadata?.resourceVersion).toMatch(/^\d+$/);
 
-    const status = await api.delete({
-      apiVersion: "v1",
-      kind: "ConfigMap",
-      metadata: { name: "settings", namespace: "crud" },
-    });
+    const status = await api.delete(configMapRef("settings", "crud"));
     expect(status).toMatchObject({ status: "Success", details: { name: "settings", kind: "configmaps" } });
-    const gone = await failure(
-      api.read({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "settings", namespace: "crud" } }),
-    );
+    const gone = await failure(api.read(configMapRef("settings", "crud")));
     expect(gone.code).toBe(404);
     expect(gone.status).toMatchObject({
       kind: "Status",
@@ -232,17 +237,7 @@ describe("CRUD through client-node", () => {
       message: 'configmaps "settings" not found',
       details: { name: "settings", kind: "configmaps" },
     });
-    expect(
-      (
-        await failure(
-          api.delete({
-            apiVersion: "v1",
-            kind: "ConfigMap",
-            metadata: { name: "settings", namespace: "crud" },
-          }),
-        )
-      ).code,
-    ).toBe(404);
+    expect((await failure(api.delete(configMapRef("settings", "crud")))).code).toBe(404);
   });
 
   it("Given an existing name, When created again, Then 409 AlreadyExists; with generateName, Then a fresh name", async () => {
@@ -274,11 +269,7 @@ describe("CRUD through client-node", () => {
       reason: "Conflict",
       message: expect.stringContaining("the object has been modified") as unknown,
     });
-    const current = await api.read<V1ConfigMap>({
-      apiVersion: "v1",
-      kind: "ConfigMap",
-      metadata: { name: "cm", namespace: "stale" },
-    });
+    const current = await api.read<V1ConfigMap>(configMapRef("cm", "stale"));
     expect(current.data).toEqual({ v: "2" });
   });
 
@@ -319,31 +310,10 @@ describe("CRUD through client-node", () => {
       PatchStrategy.MergePatch,
     );
     expect(labelled.metadata?.generation).toBe(1);
-    const changed = await api.patch(
-      deployment("web", "gen", "nginx:1.26"),
-      undefined,
-      undefined,
-      "test",
-      true,
-      PatchStrategy.ServerSideApply,
-    );
+    const changed = await serverSideApply(deployment("web", "gen", "nginx:1.26"), "test", true);
     expect(changed.metadata?.generation).toBe(2);
-    const cm = await api.patch(
-      configMap("noop", "gen", { a: "1" }),
-      undefined,
-      undefined,
-      "test",
-      true,
-      PatchStrategy.ServerSideApply,
-    );
-    const again = await api.patch(
-      configMap("noop", "gen", { a: "1" }),
-      undefined,
-      undefined,
-      "test",
-      true,
-      PatchStrategy.ServerSideApply,
-    );
+    const cm = await serverSideApply(configMap("noop", "gen", { a: "1" }), "test", true);
+    const again = await serverSideApply(configMap("noop", "gen", { a: "1" }), "test", true);
     expect(again.metadata?.resourceVersion).toBe(cm.metadata?.resourceVersion);
   });
 
@@ -351,13 +321,7 @@ describe("CRUD through client-node", () => {
     const api = objects();
     const dry = await api.create(configMap("dry", "default", { a: "1" }), undefined, "All");
     expect(dry.metadata?.name).toBe("dry");
-    expect(
-      (
-        await failure(
-          api.read({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "dry", namespace: "default" } }),
-        )
-      ).code,
-    ).toBe(404);
+    expect((await failure(api.read(configMapRef("dry", "default")))).code).toBe(404);
   });
 
   it("Given a Secret with stringData, Then it is stored base64 in data like the real server", async () => {
@@ -465,15 +429,7 @@ describe("patches", () => {
 describe("server-side apply", () => {
   it("Given no object, When applied, Then it is created (201) and owned by the manager at leaf granularity", async () => {
     await namespace("ssa");
-    const api = objects();
-    const applied = await api.patch(
-      configMap("cm", "ssa", { a: "1" }, { app: "x" }),
-      undefined,
-      undefined,
-      "mirror",
-      undefined,
-      PatchStrategy.ServerSideApply,
-    );
+    const applied = await serverSideApply(configMap("cm", "ssa", { a: "1" }, { app: "x" }), "mirror");
     expect(applied.metadata?.managedFields).toEqual([
       expect.objectContaining({
         manager: "mirror",
@@ -487,54 +443,17 @@ describe("server-side apply", () => {
 
   it("Given an applied object, When the manager applies without a field, Then the field is removed; others' fields stay", async () => {
     await namespace("ssa-remove");
-    const api = objects();
-    await api.patch(
-      configMap("cm", "ssa-remove", { a: "1", b: "2" }),
-      undefined,
-      undefined,
-      "one",
-      undefined,
-      PatchStrategy.ServerSideApply,
-    );
-    await api.patch(
-      configMap("cm", "ssa-remove", { c: "3" }),
-      undefined,
-      undefined,
-      "two",
-      undefined,
-      PatchStrategy.ServerSideApply,
-    );
-    const after = await api.patch<V1ConfigMap>(
-      configMap("cm", "ssa-remove", { a: "1" }),
-      undefined,
-      undefined,
-      "one",
-      undefined,
-      PatchStrategy.ServerSideApply,
-    );
+    await serverSideApply(configMap("cm", "ssa-remove", { a: "1", b: "2" }), "one");
+    await serverSideApply(configMap("cm", "ssa-remove", { c: "3" }), "two");
+    const after = await serverSideApply<V1ConfigMap>(configMap("cm", "ssa-remove", { a: "1" }), "one");
     expect(after.data).toEqual({ a: "1", c: "3" });
   });
 
   it("Given a field owned by another manager, When applied with another value, Then 409 with causes; forced, Then ownership moves", async () => {
     await namespace("ssa-conflict");
-    const api = objects();
-    await api.patch(
-      deployment("web", "ssa-conflict", "nginx:1"),
-      undefined,
-      undefined,
-      "kubectl",
-      undefined,
-      PatchStrategy.ServerSideApply,
-    );
+    await serverSideApply(deployment("web", "ssa-conflict", "nginx:1"), "kubectl");
     const conflict = await failure(
-      api.patch(
-        deployment("web", "ssa-conflict", "nginx:2", 3),
-        undefined,
-        undefined,
-        "clustershift",
-        false,
-        PatchStrategy.ServerSideApply,
-      ),
+      serverSideApply(deployment("web", "ssa-conflict", "nginx:2", 3), "clustershift", false),
     );
     expect(conflict.code).toBe(409);
     expect(conflict.status).toMatchObject({
@@ -546,26 +465,20 @@ describe("server-side apply", () => {
       .sort();
     expect(fields).toEqual([".spec.replicas", '.spec.template.spec.containers[name="app"].image']);
 
-    const sameValue = await api.patch(
+    const sameValue = await serverSideApply(
       deployment("web", "ssa-conflict", "nginx:1"),
-      undefined,
-      undefined,
       "clustershift",
       false,
-      PatchStrategy.ServerSideApply,
     );
     const managers = sameValue.metadata?.managedFields
       ?.filter((m) => m.subresource !== "status")
       .map((m) => m.manager);
     expect(managers?.sort()).toEqual(["clustershift", "kubectl"]);
 
-    const forced = await api.patch<V1Deployment>(
+    const forced = await serverSideApply<V1Deployment>(
       deployment("web", "ssa-conflict", "nginx:2", 3),
-      undefined,
-      undefined,
       "clustershift",
       true,
-      PatchStrategy.ServerSideApply,
     );
     expect(forced.spec?.replicas).toBe(3);
     const kubectlFields = JSON.stringify(
@@ -573,14 +486,7 @@ describe("server-side apply", () => {
     );
     expect(kubectlFields).not.toContain("f:replicas");
     const back = await failure(
-      api.patch(
-        deployment("web", "ssa-conflict", "nginx:1", 2),
-        undefined,
-        undefined,
-        "kubectl",
-        false,
-        PatchStrategy.ServerSideApply,
-      ),
+      serverSideApply(deployment("web", "ssa-conflict", "nginx:1", 2), "kubectl", false),
     );
     expect(back.code).toBe(409);
   });
@@ -588,24 +494,10 @@ describe("server-side apply", () => {
   it("Given a field changed by an update (PUT), When another manager applies over it, Then it conflicts with the updater", async () => {
     await namespace("ssa-update");
     const api = objects();
-    const created = await api.patch(
-      configMap("cm", "ssa-update", { a: "1" }),
-      undefined,
-      undefined,
-      "applier",
-      undefined,
-      PatchStrategy.ServerSideApply,
-    );
+    const created = await serverSideApply(configMap("cm", "ssa-update", { a: "1" }), "applier");
     await api.replace({ ...created, data: { a: "edited" } }, undefined, undefined, "kubectl-edit");
     const conflict = await failure(
-      api.patch(
-        configMap("cm", "ssa-update", { a: "1" }),
-        undefined,
-        undefined,
-        "applier",
-        false,
-        PatchStrategy.ServerSideApply,
-      ),
+      serverSideApply(configMap("cm", "ssa-update", { a: "1" }), "applier", false),
     );
     expect(conflict.status["message"]).toContain('conflict with "kubectl-edit"');
   });
@@ -631,14 +523,7 @@ describe("server-side apply", () => {
   it("Given a Deployment's status in the applied object, Then the main resource ignores it", async () => {
     await namespace("ssa-status");
     const spec = { ...deployment("s", "ssa-status", "x:1"), status: { replicas: 99 } };
-    const applied = (await objects().patch(
-      spec,
-      undefined,
-      undefined,
-      "m",
-      true,
-      PatchStrategy.ServerSideApply,
-    )) as V1Deployment;
+    const applied = (await serverSideApply(spec, "m", true)) as V1Deployment;
     expect(applied.status?.replicas).not.toBe(99);
   });
 });
@@ -766,17 +651,7 @@ describe("clusters are independent", () => {
   it("Given two clusters, When an object is created in one, Then the other does not see it; the in-process API agrees with HTTP", async () => {
     const api = objects("source");
     await api.create(configMap("only-source", "default", { a: "1" }));
-    expect(
-      (
-        await failure(
-          objects("target").read({
-            apiVersion: "v1",
-            kind: "ConfigMap",
-            metadata: { name: "only-source", namespace: "default" },
-          }),
-        )
-      ).code,
-    ).toBe(404);
+    expect((await failure(objects("target").read(configMapRef("only-source", "default")))).code).toBe(404);
     const target = env().cluster("target");
     target.apply({
       apiVersion: "v1",

@@ -1,15 +1,15 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import { runSandbox } from "../../src/cli/commands/sandbox.js";
 import { hasKubectl, kubectl } from "../support/sandbox.js";
-import { eventually } from "./helpers.js";
+import { tempDir } from "../support/temp.js";
+import { eventually } from "../support/wait.js";
 
 describe("clustershift sandbox", () => {
   it("Given a kubeconfig path, When run, Then it writes one context per cluster, explains kubectl usage, serves until stopped", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "clustershift-cli-sandbox-"));
+    const dir = await tempDir("cli-sandbox");
     const kubeconfig = join(dir, "kubeconfig");
     const lines: string[] = [];
     const stop = new AbortController();

@@ -8,7 +8,7 @@ import {
 import { describe, expect, it } from "vitest";
 import { NEVER_READY_ANNOTATION, startSandbox } from "../../src/sandbox/index.js";
 import { useSandbox } from "../support/sandbox.js";
-import { eventually } from "./helpers.js";
+import { eventually } from "../support/wait.js";
 
 const env = useSandbox({ clusters: ["source", "target"], readyDelayMs: 60, loadBalancerDelayMs: 40 });
 

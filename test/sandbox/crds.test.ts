@@ -1,8 +1,8 @@
 import { KubernetesObjectApi, type KubernetesObject } from "@kubernetes/client-node";
-import { parseAllDocuments } from "yaml";
 import { describe, expect, it } from "vitest";
 import { startSandbox } from "../../src/sandbox/index.js";
-import { istioCrdYaml, readFixture, useSandbox } from "../support/sandbox.js";
+import { fixtureObjects, istioCrdYaml } from "../support/fixtures.js";
+import { useSandbox } from "../support/sandbox.js";
 import { failure, raw } from "./helpers.js";
 
 const env = useSandbox({ clusters: ["real", "other"], istio: { crdYaml: istioCrdYaml() } });
@@ -16,12 +16,6 @@ function api(cluster = "real"): KubernetesObjectApi {
     clients.set(cluster, client);
   }
   return client;
-}
-
-function docs(relative: string): KubernetesObject[] {
-  return parseAllDocuments(readFixture(relative))
-    .map((d) => d.toJS() as KubernetesObject | null)
-    .filter((d): d is KubernetesObject => d !== null);
 }
 
 const ISTIO_FIXTURES = [
@@ -86,7 +80,7 @@ describe("Istio's own CRDs", () => {
     await api().create({ apiVersion: "v1", kind: "Namespace", metadata: { name: "istio-docs" } });
     let created = 0;
     for (const file of ISTIO_FIXTURES) {
-      for (const doc of docs(file)) {
+      for (const doc of fixtureObjects(file)) {
         const object = { ...doc, metadata: { ...doc.metadata, namespace: "istio-docs" } } as KubernetesObject;
         const header = {
           apiVersion: object.apiVersion ?? "",
@@ -105,7 +99,7 @@ describe("Istio's own CRDs", () => {
   });
 
   it("Given a v1alpha3 VirtualService, When read as v1, Then the same object is served with the requested apiVersion", async () => {
-    const [frontend] = docs("online-boutique/frontend.yaml");
+    const [frontend] = fixtureObjects("online-boutique/frontend.yaml");
     await api().create<KubernetesObject>({
       ...frontend,
       metadata: { ...frontend?.metadata, namespace: "default" },
@@ -233,7 +227,7 @@ describe("the sandbox's own compact Istio CRDs and user CRDs", () => {
         "online-boutique/frontend.yaml",
         "asm/migrate-to-managed-asm__service-entry.yaml",
       ]) {
-        for (const doc of docs(file)) {
+        for (const doc of fixtureObjects(file)) {
           const plural = doc.kind === "VirtualService" ? "virtualservices" : "serviceentries";
           const response = await raw(
             cluster,

@@ -1,8 +1,8 @@
 import { KubernetesObjectApi, PatchStrategy, type KubernetesObject } from "@kubernetes/client-node";
-import { parseAllDocuments } from "yaml";
 import { describe, expect, it } from "vitest";
-import { fixturePath, hasKubectl, kubectl, readFixture, useSandbox } from "../support/sandbox.js";
-import { eventually } from "./helpers.js";
+import { fixtureObjects, fixturePath, readFixture } from "../support/fixtures.js";
+import { hasKubectl, kubectl, useSandbox } from "../support/sandbox.js";
+import { eventually } from "../support/wait.js";
 import { requireTool } from "../support/tools.js";
 
 const env = useSandbox({ clusters: ["source", "bare"], readyDelayMs: 30, loadBalancerDelayMs: 30 });
@@ -11,10 +11,7 @@ const BOUTIQUE = "online-boutique/kubernetes-manifests.yaml";
 
 function kindsIn(relative: string): Map<string, number> {
   const counts = new Map<string, number>();
-  for (const doc of parseAllDocuments(readFixture(relative))) {
-    const kind = (doc.toJS() as { kind?: string } | null)?.kind;
-    if (kind) counts.set(kind, (counts.get(kind) ?? 0) + 1);
-  }
+  for (const { kind } of fixtureObjects(relative)) counts.set(kind, (counts.get(kind) ?? 0) + 1);
   return counts;
 }
 

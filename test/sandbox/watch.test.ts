@@ -1,7 +1,8 @@
 import { KubernetesObjectApi, PatchStrategy, Watch, type KubernetesObject } from "@kubernetes/client-node";
 import { afterEach, describe, expect, it } from "vitest";
 import { useSandbox } from "../support/sandbox.js";
-import { eventually, raw } from "./helpers.js";
+import { eventually } from "../support/wait.js";
+import { raw } from "./helpers.js";
 
 const env = useSandbox({ clusters: ["source"], readyDelayMs: 30 });
 

@@ -1,5 +1,7 @@
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { parseAllDocuments } from "yaml";
+import type { KubeObject } from "../../src/providers/kubernetes/port.js";
 
 export const REPO_ROOT = resolve(import.meta.dirname, "../..");
 
@@ -23,4 +25,42 @@ function locateFixtures(): string {
     );
   }
   return found;
+}
+
+/** Absolute path of a shared fixture, e.g. `fixturePath("istio/crd-all.gen.yaml")`. */
+export function fixturePath(relative: string): string {
+  return resolve(FIXTURES, relative);
+}
+
+const fixtureCache = new Map<string, string>();
+
+export function readFixture(relative: string): string {
+  let text = fixtureCache.get(relative);
+  if (text === undefined) {
+    text = readFileSync(fixturePath(relative), "utf8");
+    fixtureCache.set(relative, text);
+  }
+  return text;
+}
+
+/** Istio's own CRDs, for `startSandbox({istio: {crdYaml: istioCrdYaml()}})`. */
+export function istioCrdYaml(): string {
+  return readFixture("istio/crd-all.gen.yaml");
+}
+
+/**
+ * The Kubernetes objects of a multi-document fixture (comments and empty documents dropped), each a fresh copy;
+ * with `namespace`, put there unless they name their own, as `kubectl apply -n` does.
+ */
+export function fixtureObjects(relative: string, namespace?: string): KubeObject[] {
+  return parseAllDocuments(readFixture(relative))
+    .map((doc) => doc.toJS() as KubeObject | null)
+    .filter(
+      (object): object is KubeObject => object !== null && typeof object === "object" && "kind" in object,
+    )
+    .map((object) =>
+      namespace
+        ? { ...object, metadata: { ...object.metadata, namespace: object.metadata.namespace ?? namespace } }
+        : object,
+    );
 }

@@ -1,6 +1,5 @@
 import { execFile, execFileSync } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
-import { readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
@@ -11,30 +10,16 @@ import {
   type SandboxCluster,
   type SandboxOptions,
 } from "../../src/sandbox/index.js";
+import type { KubeObject } from "../../src/providers/kubernetes/port.js";
 
-import { FIXTURES, REPO_ROOT } from "./fixtures.js";
-
-export { FIXTURES, REPO_ROOT };
-
-/** Absolute path of a shared fixture, e.g. `fixturePath("istio/crd-all.gen.yaml")`. */
-export function fixturePath(relative: string): string {
-  return resolve(FIXTURES, relative);
+/** A Namespace object, with `labels`. */
+export function namespaceObject(name: string, labels: Record<string, string> = {}): KubeObject {
+  return { apiVersion: "v1", kind: "Namespace", metadata: { name, labels } };
 }
 
-const fixtureCache = new Map<string, string>();
-
-export function readFixture(relative: string): string {
-  let text = fixtureCache.get(relative);
-  if (text === undefined) {
-    text = readFileSync(fixturePath(relative), "utf8");
-    fixtureCache.set(relative, text);
-  }
-  return text;
-}
-
-/** Istio's own CRDs, for `startSandbox({istio: {crdYaml: istioCrdYaml()}})`. */
-export function istioCrdYaml(): string {
-  return readFixture("istio/crd-all.gen.yaml");
+/** Applies `objects` in order as `fieldManager` (the sandbox's own when absent); returns what was stored. */
+export function seed(cluster: SandboxCluster, objects: KubeObject[], fieldManager?: string): KubeObject[] {
+  return objects.map((object) => cluster.apply(object, fieldManager));
 }
 
 export interface TestSandbox {

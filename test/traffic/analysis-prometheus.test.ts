@@ -1,40 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { analysisGate, type Measurement } from "../../src/engine/gates/analysis.js";
 import { prometheusClient } from "../../src/providers/prometheus/client.js";
 import { gateContext } from "./gate-context.js";
-import {
-  hasPrometheus,
-  IstioExporter,
-  startPrometheus,
-  successRate,
-  waitForData,
-  type PrometheusServer,
-} from "./prometheus-server.js";
+import { hasPrometheus, successRate, useIstioPrometheus } from "./prometheus-server.js";
 import { requireTool } from "../support/tools.js";
 
-const exporter = new IstioExporter();
-let prometheus: PrometheusServer;
-
-beforeAll(async () => {
-  Object.assign(exporter.traffic, {
-    healthy: { ok: 10, errors: 0 },
-    broken: { ok: 8, errors: 2 },
-    idle: { ok: 0, errors: 0 },
-  });
-  const port = await exporter.start();
-  prometheus = await startPrometheus(`127.0.0.1:${port}`);
-  await waitForData(prometheus.url, successRate("healthy"));
-  await waitForData(prometheus.url, successRate("broken"));
-});
-
-afterAll(async () => {
-  await prometheus?.stop();
-  await exporter.stop();
-});
+const prometheus = useIstioPrometheus(
+  { healthy: { ok: 10, errors: 0 }, broken: { ok: 8, errors: 2 }, idle: { ok: 0, errors: 0 } },
+  ["healthy", "broken"],
+);
 
 const gate = (query: string, extra: Record<string, unknown> = {}, metric: Record<string, unknown> = {}) => ({
   type: "analysis",
-  prometheus: prometheus.url,
+  prometheus: prometheus.url(),
   interval: "1s",
   count: 3,
   failureLimit: 0,
@@ -49,7 +27,7 @@ const measurements = (notes: { note: string; data?: unknown }[]) =>
 describe("analysis gate against a real Prometheus", () => {
   requireTool("prometheus", hasPrometheus, "apt-get install prometheus (.ci/run does)");
   it("Given a client, When it runs an instant query, Then it gets the scraped counter as a sample", async () => {
-    const samples = await prometheusClient(prometheus.url).query(
+    const samples = await prometheusClient(prometheus.url()).query(
       'istio_requests_total{destination_cluster="healthy",response_code="200"}',
     );
     expect(samples).toHaveLength(1);

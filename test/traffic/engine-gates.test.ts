@@ -1,22 +1,12 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { exitCodeOf } from "../../src/engine/errors.js";
-import type { RunEvent } from "../../src/engine/events.js";
-import { apply, type Engine } from "../../src/engine/executor.js";
+import { apply } from "../../src/engine/executor.js";
 import { analysisGate } from "../../src/engine/gates/analysis.js";
 import { probeGate } from "../../src/engine/gates/probe.js";
-import { LocalJournalStore } from "../../src/engine/journal/local-store.js";
 import type { Playbook } from "../../src/playbook/schema.js";
-import {
-  hasPrometheus,
-  IstioExporter,
-  startPrometheus,
-  successRate,
-  waitForData,
-  type PrometheusServer,
-} from "./prometheus-server.js";
+import { hasPrometheus, successRate, useIstioPrometheus } from "./prometheus-server.js";
 import {
   ingressAddress,
   seedFixture,
@@ -28,24 +18,17 @@ import {
   vsRef,
   type World,
 } from "./world.js";
+import { inProcessEngine, type InProcessEngine } from "../support/engine.js";
+import { tempDir } from "../support/temp.js";
 import { requireTool } from "../support/tools.js";
 
-const exporter = new IstioExporter();
-let prometheus: PrometheusServer;
+const prometheus = useIstioPrometheus({ healthy: { ok: 10, errors: 0 }, broken: { ok: 7, errors: 3 } }, [
+  "healthy",
+  "broken",
+]);
 let world: World | undefined;
 let state: string;
 
-beforeAll(async () => {
-  if (!hasPrometheus) return;
-  Object.assign(exporter.traffic, { healthy: { ok: 10, errors: 0 }, broken: { ok: 7, errors: 3 } });
-  prometheus = await startPrometheus(`127.0.0.1:${await exporter.start()}`);
-  await waitForData(prometheus.url, successRate("healthy"));
-  await waitForData(prometheus.url, successRate("broken"));
-});
-afterAll(async () => {
-  await prometheus?.stop();
-  await exporter.stop();
-});
 afterEach(async () => {
   await world?.stop();
   world = undefined;
@@ -53,33 +36,25 @@ afterEach(async () => {
 });
 
 const analysis = (cluster: string) => ({
-  prometheus: prometheus.url,
+  prometheus: prometheus.url(),
   interval: "1s",
   count: 2,
   metrics: [{ name: "success-rate", query: successRate(cluster), successCondition: ">= 0.99" }],
 });
 
-async function engineFor(playbook: Playbook): Promise<{ engine: Engine; events: RunEvent[] }> {
+async function engineFor(playbook: Playbook): Promise<InProcessEngine> {
   world = await startWorld();
   seedFixture(world.source, "online-boutique/frontend-gateway.yaml", "onlineboutique");
   seedTargetIngress(world.target, "onlineboutique");
   await ingressAddress(world.target);
-  state = await mkdtemp(join(tmpdir(), "clustershift-traffic-state-"));
-  const events: RunEvent[] = [];
-  const engine: Engine = {
+  state = await tempDir("traffic-state");
+  return inProcessEngine({
     registry: trafficRegistry().gate(analysisGate).gate(probeGate),
     playbook,
-    options: {
-      playbookFile: "traffic.yaml",
-      stateDir: state,
-      nonInteractive: true,
-      kubeconfig: world.kubeconfig,
-    },
-    store: new LocalJournalStore(state, playbook.metadata.name),
-    sink: { emit: (event) => events.push(event), close: () => undefined },
-    signal: new AbortController().signal,
-  };
-  return { engine, events };
+    stateDir: state,
+    playbookFile: "traffic.yaml",
+    kubeconfig: world.kubeconfig,
+  });
 }
 
 const playbook = (onFailure: "rollback" | "pause") =>

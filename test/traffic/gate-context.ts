@@ -1,37 +1,30 @@
-import type { GateContext, RunOptions } from "../../src/engine/types.js";
+import type { GateContext } from "../../src/engine/types.js";
 import type { Playbook } from "../../src/playbook/schema.js";
+import { recordingProgress, testRunOptions } from "../support/step-harness.js";
 
 export interface RecordedGateContext extends GateContext {
   lines: string[];
   notes: { note: string; data?: unknown }[];
 }
 
-/** A GateContext that records progress lines and journal notes. */
+/** A GateContext that records progress lines (`= ADDRESS: DETAIL`, `i MESSAGE`, `! MESSAGE`) and journal notes. */
 export function gateContext(
   clients = new Map<string, unknown>(),
   signal = new AbortController().signal,
 ): RecordedGateContext {
-  const lines: string[] = [];
+  const progress = recordingProgress({ wait: "=", info: "i", warn: "!" });
   const notes: { note: string; data?: unknown }[] = [];
   return {
     playbook: {} as Playbook,
-    options: {
-      playbookFile: "test.yaml",
-      stateDir: ".",
-      nonInteractive: true,
-    } satisfies RunOptions,
+    options: testRunOptions(),
     signal,
     clients,
-    progress: {
-      wait: (address, detail) => lines.push(`= ${address}: ${detail}`),
-      info: (message) => lines.push(`i ${message}`),
-      warn: (message) => lines.push(`! ${message}`),
-    },
+    progress,
     note: (note, data) => {
       notes.push({ note, data });
       return Promise.resolve();
     },
-    lines,
+    lines: progress.lines,
     notes,
   };
 }

@@ -1,7 +1,7 @@
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { probeGate } from "../../src/engine/gates/probe.js";
+import { closeServer, freePort, listenOnLoopback } from "../support/net.js";
 import { gateContext } from "./gate-context.js";
 
 let server: Server;
@@ -23,14 +23,10 @@ beforeAll(async () => {
     else res.statusCode = 500;
     res.end();
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  base = `http://127.0.0.1:${await listenOnLoopback(server)}`;
 });
 
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
-});
+afterAll(() => closeServer(server));
 
 const probe = (spec: Record<string, unknown>) => ({
   type: "probe",
@@ -112,10 +108,7 @@ describe("probe gate", () => {
   });
 
   it("Given nothing listening, When probed, Then the connection error is reported", async () => {
-    const closed = createServer();
-    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
-    const port = (closed.address() as AddressInfo).port;
-    await new Promise((resolve) => closed.close(resolve));
+    const port = await freePort();
     const outcome = await probeGate.run(
       probe({ url: `http://127.0.0.1:${port}/`, requests: 1 }),
       gateContext(),

@@ -1,11 +1,13 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
-import { createServer as createNetServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { afterAll, beforeAll } from "vitest";
 import { prometheusClient } from "../../src/providers/prometheus/client.js";
+import { closeServer, freePort, listenOnLoopback } from "../support/net.js";
+import { startServerProcess } from "../support/process.js";
+import { eventually } from "../support/wait.js";
 
 export const PROMETHEUS_BIN = "/usr/bin/prometheus";
 export const hasPrometheus = existsSync(PROMETHEUS_BIN);
@@ -50,15 +52,11 @@ export class IstioExporter {
       }
       res.writeHead(200, { "content-type": "text/plain; version=0.0.4" }).end(`${lines.join("\n")}\n`);
     });
-    await new Promise<void>((resolve) => this.server?.listen(0, "127.0.0.1", resolve));
-    return (this.server.address() as AddressInfo).port;
+    return listenOnLoopback(this.server);
   }
 
-  async stop(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
+  stop(): Promise<void> {
+    return closeServer(this.server);
   }
 }
 
@@ -83,34 +81,26 @@ export async function startPrometheus(target: string): Promise<PrometheusServer>
   );
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child: ChildProcess = spawn(
-    PROMETHEUS_BIN,
-    [
-      `--config.file=${config}`,
-      `--storage.tsdb.path=${join(dir, "data")}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      "--log.level=warn",
-    ],
-    { stdio: ["ignore", "ignore", "pipe"] },
-  );
-  let stderr = "";
-  child.stderr?.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-    await rm(dir, { recursive: true, force: true });
-  };
   try {
-    await until(
+    const server = await startServerProcess(
+      PROMETHEUS_BIN,
+      [
+        `--config.file=${config}`,
+        `--storage.tsdb.path=${join(dir, "data")}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        "--log.level=warn",
+      ],
       async () => (await fetch(`${url}/-/ready`)).ok,
-      20_000,
-      () => `Prometheus not ready: ${stderr}`,
     );
-    return { url, stop };
+    return {
+      url,
+      async stop() {
+        await server.stop();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
   } catch (error) {
-    await stop();
+    await rm(dir, { recursive: true, force: true });
     throw error;
   }
 }
@@ -118,36 +108,39 @@ export async function startPrometheus(target: string): Promise<PrometheusServer>
 /** Resolves once `query` returns a number for every series it should: the first scrapes are in. */
 export async function waitForData(url: string, query: string, timeoutMs = 15_000): Promise<void> {
   const client = prometheusClient(url);
-  await until(
+  await eventually(
     async () => {
-      const samples = await client.query(query);
-      return samples.length > 0 && samples.every((s) => Number.isFinite(s.value));
+      // Queries fail until the first scrapes are stored.
+      const samples = await client.query(query).catch(() => []);
+      return (samples.length > 0 && samples.every((s) => Number.isFinite(s.value))) || undefined;
     },
     timeoutMs,
-    () => `no data for ${query}`,
+    { intervalMs: 200, message: () => `no data for ${query}` },
   );
 }
 
-async function until(check: () => Promise<boolean>, timeoutMs: number, message: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > deadline) throw new Error(message());
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createNetServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
+/**
+ * An exporter counting `traffic` per `destination_cluster` and the real Prometheus scraping it, for the file's
+ * tests, started once the series of every cluster in `waitFor` have data. Nothing starts without Prometheus:
+ * `requireTool` fails the tests instead.
+ */
+export function useIstioPrometheus(traffic: Traffic, waitFor: string[]): { url(): string } {
+  const exporter = new IstioExporter();
+  let prometheus: PrometheusServer | undefined;
+  beforeAll(async () => {
+    if (!hasPrometheus) return;
+    Object.assign(exporter.traffic, traffic);
+    prometheus = await startPrometheus(`127.0.0.1:${await exporter.start()}`);
+    for (const cluster of waitFor) await waitForData(prometheus.url, successRate(cluster));
   });
+  afterAll(async () => {
+    await prometheus?.stop();
+    await exporter.stop();
+  });
+  return {
+    url() {
+      if (!prometheus) throw new Error("Prometheus is not started yet (use it inside a test)");
+      return prometheus.url;
+    },
+  };
 }

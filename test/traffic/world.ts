@@ -1,11 +1,7 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
 import { planRun } from "../../src/engine/planner.js";
 import { Registry } from "../../src/engine/registry.js";
 import type {
   ChangeEntry,
-  RunOptions,
   Step,
   StepInstance,
   StepKind,
@@ -15,17 +11,22 @@ import type {
 import type { Playbook } from "../../src/playbook/schema.js";
 import type { KubeObject, ObjectRef } from "../../src/providers/kubernetes/port.js";
 import { renderPlanText } from "../../src/render/plan.js";
-import { startSandbox, type Sandbox, type SandboxCluster } from "../../src/sandbox/index.js";
+import type { Sandbox, SandboxCluster } from "../../src/sandbox/index.js";
 import { imageOf } from "../../src/steps/expose-target/istio.js";
 import { exposeTargetStep } from "../../src/steps/expose-target/index.js";
 import { shiftTrafficStep } from "../../src/steps/shift-traffic/index.js";
-import { testPlaybook } from "../support/step-harness.js";
-import { FIXTURES, loadFixture } from "./fixtures.js";
+import {
+  ASM_INGRESS,
+  MemoryJournal,
+  recordingProgress,
+  testPlaybook,
+  testRunOptions,
+} from "../support/step-harness.js";
+import { fixtureObjects, istioCrdYaml } from "../support/fixtures.js";
+import { seed, withSandbox } from "../support/sandbox.js";
+import { eventually } from "../support/wait.js";
 
 export const REMOTE_HOST = "frontend.target.clustershift.internal";
-
-/** Istio's own CRDs (every networking kind, v1/v1beta1/v1alpha3 with their OpenAPI schemas). */
-export const ISTIO_CRDS = readFile(resolve(FIXTURES, "istio/crd-all.gen.yaml"), "utf8");
 
 export interface World {
   sandbox: Sandbox;
@@ -35,30 +36,22 @@ export interface World {
   stop(): Promise<void>;
 }
 
-/** Source and target clusters with Istio's real CRDs, and a kubeconfig naming them `source` and `target`. */
+/**
+ * Source and target clusters with Istio's real CRDs (every networking kind, v1/v1beta1/v1alpha3 with their
+ * OpenAPI schemas), and a kubeconfig naming them `source` and `target`.
+ */
 export async function startWorld(options: { loadBalancerDelayMs?: number } = {}): Promise<World> {
-  const sandbox = await startSandbox({
+  const env = await withSandbox({
     clusters: ["source", "target"],
-    istio: { crdYaml: await ISTIO_CRDS },
+    istio: { crdYaml: istioCrdYaml() },
     loadBalancerDelayMs: options.loadBalancerDelayMs ?? 50,
   });
-  const dir = await mkdtemp(join(tmpdir(), "clustershift-traffic-"));
-  const kubeconfig = join(dir, "kubeconfig");
-  await sandbox.writeKubeconfig(kubeconfig);
-  const cluster = (name: string) => {
-    const found = sandbox.clusters.get(name);
-    if (!found) throw new Error(`no cluster ${name}`);
-    return found;
-  };
   return {
-    sandbox,
-    kubeconfig,
-    source: cluster("source"),
-    target: cluster("target"),
-    async stop() {
-      await sandbox.stop();
-      await rm(dir, { recursive: true, force: true });
-    },
+    sandbox: env.sandbox,
+    kubeconfig: env.kubeconfigPath,
+    source: env.cluster("source"),
+    target: env.cluster("target"),
+    stop: () => env.stop(),
   };
 }
 
@@ -69,7 +62,7 @@ export function namespace(cluster: SandboxCluster, name: string): void {
 /** Objects of a fixture file as `kubectl apply -n namespace` would create them. */
 export function seedFixture(cluster: SandboxCluster, path: string, ns: string): KubeObject[] {
   namespace(cluster, ns);
-  return loadFixture(path, ns).map((object) => cluster.apply(object, "kubectl"));
+  return seed(cluster, fixtureObjects(path, ns), "kubectl");
 }
 
 /** The target's ingress gateway: a LoadBalancer Service (the sandbox gives it an IP) and its Gateway. */
@@ -92,20 +85,15 @@ export function seedTargetIngress(target: SandboxCluster, app: string): void {
 }
 
 /** The external IP the sandbox's load balancer controller gives the target ingress Service. */
-export async function ingressAddress(target: SandboxCluster): Promise<string> {
-  for (let i = 0; i < 100; i++) {
-    const service = target.get({
-      apiVersion: "v1",
-      kind: "Service",
-      namespace: "asm-ingress",
-      name: "asm-ingressgateway",
-    });
-    const ip = (service?.status as { loadBalancer?: { ingress?: { ip?: string }[] } } | undefined)
-      ?.loadBalancer?.ingress?.[0]?.ip;
-    if (ip) return ip;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error("the target ingress Service got no address");
+export function ingressAddress(target: SandboxCluster): Promise<string> {
+  const ref = { apiVersion: "v1", kind: "Service", namespace: "asm-ingress", name: "asm-ingressgateway" };
+  return eventually(
+    () =>
+      (target.get(ref)?.status as { loadBalancer?: { ingress?: { ip?: string }[] } } | undefined)
+        ?.loadBalancer?.ingress?.[0]?.ip || undefined,
+    2000,
+    { message: () => "the target ingress Service got no address" },
+  );
 }
 
 export function ingressService(): KubeObject {
@@ -142,11 +130,7 @@ export function trafficPlaybook(options: TrafficOptions, name = "traffic-test"):
       },
       target: {
         context: "target",
-        ingress: {
-          namespace: "asm-ingress",
-          service: "asm-ingressgateway",
-          gateway: "asm-ingress/asm-ingressgateway",
-        },
+        ingress: ASM_INGRESS,
       },
       traffic: {
         namespace: options.namespace,
@@ -166,9 +150,10 @@ export const trafficRegistry = () => new Registry().step(exposeTargetStep).step(
 
 /** Drives the traffic steps like the engine does, with one in-memory write-ahead journal for all of them. */
 export class Driver {
-  readonly entries: ChangeEntry[] = [];
-  readonly lines: string[] = [];
-  readonly notes: { step: string; note: string; data?: unknown }[] = [];
+  private readonly journal = new MemoryJournal();
+  readonly entries: ChangeEntry[] = this.journal.entries;
+  private readonly progress = recordingProgress();
+  readonly lines: string[] = this.progress.lines;
   private readonly clients = new Map<string, unknown>();
 
   constructor(
@@ -177,38 +162,13 @@ export class Driver {
   ) {}
 
   ctx(id = "plan", kind: StepKind = "plan"): WriteContext {
-    const options: RunOptions = {
-      playbookFile: "test.yaml",
-      stateDir: ".clustershift-test",
-      nonInteractive: true,
-      kubeconfig: this.world.kubeconfig,
-    };
     return {
       playbook: this.playbook,
-      options,
+      options: testRunOptions({ kubeconfig: this.world.kubeconfig }),
       signal: new AbortController().signal,
       clients: this.clients,
-      progress: {
-        wait: (address, detail) => this.lines.push(`wait ${address}: ${detail}`),
-        info: (message) => this.lines.push(`info ${message}`),
-        warn: (message) => this.lines.push(`warn ${message}`),
-      },
-      change: async (change, write) => {
-        // Write-ahead: journaled before the write, kept when the write fails.
-        this.entries.push({
-          ...structuredClone(change),
-          type: "change",
-          seq: this.entries.length + 1,
-          time: "",
-          step: id,
-          kind,
-        });
-        return write();
-      },
-      note: (note, data) => {
-        this.notes.push({ step: id, note, data });
-        return Promise.resolve();
-      },
+      progress: this.progress,
+      ...this.journal.writer(id, kind),
     };
   }
 
@@ -243,7 +203,7 @@ export class Driver {
   }
 
   /** Like the engine: each journaled change, newest first, handed to its step's rollback on its own. */
-  async rollback(entries = [...this.entries].reverse()): Promise<void> {
+  async rollback(entries = this.journal.newestFirst()): Promise<void> {
     const registry = trafficRegistry();
     for (const entry of entries)
       await registry.getStep(entry.kind).rollback([entry], this.ctx(entry.step, entry.kind));

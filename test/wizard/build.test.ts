@@ -10,6 +10,7 @@ import {
 import { isSystemNamespace, serviceOfHost } from "../../src/wizard/discover.js";
 import { defaultName } from "../../src/wizard/index.js";
 import * as check from "../../src/wizard/validate.js";
+import { ASM_INGRESS, GKE_PROVISION } from "../support/step-harness.js";
 
 const traffic: TrafficAnswers = {
   namespace: "onlineboutique",
@@ -34,20 +35,8 @@ const full: WizardAnswers = {
   },
   target: {
     context: "cluster-with-csm",
-    provision: {
-      provider: "gke",
-      project: "my-project",
-      location: "us-central1-a",
-      name: "cluster-with-csm",
-      machineType: "e2-standard-4",
-      nodeCount: 2,
-    },
-    ingress: {
-      namespace: "asm-ingress",
-      service: "asm-ingressgateway",
-      gateway: "asm-ingress/asm-ingressgateway",
-      install: true,
-    },
+    provision: GKE_PROVISION,
+    ingress: { ...ASM_INGRESS, install: true },
   },
   namespaces: ["onlineboutique"],
   traffic,

@@ -2,36 +2,21 @@
 import { screen } from "@inquirer/testing/vitest";
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { parsePlaybook } from "../../src/playbook/load.js";
 import { CANCELLED, runWizard, type WizardOptions } from "../../src/wizard/index.js";
-import { createZone, startMoto, type Moto } from "../dns/moto.js";
-import { seededSandbox, type SeededSandbox } from "./seed.js";
+import { createZone } from "../dns/moto.js";
+import { useWizardWorld } from "./seed.js";
 
 /**
  * The whole wizard, prompt after prompt, against the seeded sandbox and moto through the real clients; the
  * prompts are the real ones, fed keys by @inquirer/testing's shared screen.
  */
 
-let world: SeededSandbox;
-let moto: Moto;
-const savedEnv = { ...process.env };
+const env = useWizardWorld();
 
 beforeAll(async () => {
-  // moto's own SDK client would print the SDK's Node 20 deprecation warning into the test output.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
-  [world, moto] = await Promise.all([seededSandbox(), startMoto()]);
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL_ROUTE_53: moto.endpoint,
-    AWS_ACCESS_KEY_ID: "test",
-    AWS_SECRET_ACCESS_KEY: "test",
-  });
-  await createZone(moto.sdk, "unused", () => [], { name: "example.com." });
-});
-
-afterAll(async () => {
-  process.env = savedEnv;
-  await Promise.all([world?.stop(), moto?.stop()]);
+  await createZone(env.moto.sdk, "unused", () => [], { name: "example.com." });
 });
 
 type Key = string | { name: string; ctrl?: boolean } | { type: string };
@@ -56,12 +41,12 @@ interface Run {
 let runs = 0;
 
 async function start(options: Omit<WizardOptions, "kubeconfig" | "cwd"> = {}): Promise<Run> {
-  const dir = join(world.dir, `run-${++runs}`);
+  const dir = join(env.world.dir, `run-${++runs}`);
   await mkdir(dir, { recursive: true });
   let stdout = "";
   let stderr = "";
   const done = runWizard(
-    { ...options, kubeconfig: world.kubeconfig, cwd: dir },
+    { ...options, kubeconfig: env.world.kubeconfig, cwd: dir },
     {
       stdout: { write: (text: string) => (stdout += text) },
       stderr: { write: (text: string) => (stderr += text) },
@@ -179,7 +164,7 @@ describe("the wizard, prompt after prompt", () => {
       });
       expect(run.output()).toMatch(/^cannot list Route 53 hosted zones: .+; type the zone's name\.$/m);
     } finally {
-      process.env.AWS_ENDPOINT_URL_ROUTE_53 = moto.endpoint;
+      process.env.AWS_ENDPOINT_URL_ROUTE_53 = env.moto.endpoint;
     }
   });
 
@@ -246,7 +231,7 @@ describe("cancelling", () => {
   it("Given --out in a directory that does not exist, When the wizard starts, Then it fails before the first question", async () => {
     await expect(
       runWizard(
-        { out: "missing/playbook.yaml", kubeconfig: world.kubeconfig, cwd: world.dir },
+        { out: "missing/playbook.yaml", kubeconfig: env.world.kubeconfig, cwd: env.world.dir },
         { stdout: { write: () => true } },
       ),
     ).rejects.toThrow("--out missing/playbook.yaml: the directory missing does not exist");

@@ -1,38 +1,23 @@
 import { checkbox, confirm, input, select } from "@inquirer/prompts";
 import { render } from "@inquirer/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { liveWizardDeps } from "../../src/wizard/client.js";
 import type { WizardDeps } from "../../src/wizard/deps.js";
 import * as q from "../../src/wizard/questions.js";
 import { MESSAGES } from "../../src/wizard/validate.js";
-import { createZone, startMoto, type Moto } from "../dns/moto.js";
-import { seededSandbox, type SeededSandbox } from "./seed.js";
+import { createZone } from "../dns/moto.js";
+import { useWizardWorld } from "./seed.js";
 
 /**
  * Each screen of the wizard, rendered with the exact config the wizard builds from live data: the sandbox
  * seeded with Online Boutique (source) and Google's ASM ingress gateway (target), and moto for Route 53.
  */
 
-let world: SeededSandbox;
-let moto: Moto;
+const env = useWizardWorld();
 let deps: WizardDeps;
-const savedEnv = { ...process.env };
 
-beforeAll(async () => {
-  // moto's own SDK client would print the SDK's Node 20 deprecation warning into the test output.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
-  [world, moto] = await Promise.all([seededSandbox(), startMoto()]);
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL_ROUTE_53: moto.endpoint,
-    AWS_ACCESS_KEY_ID: "test",
-    AWS_SECRET_ACCESS_KEY: "test",
-  });
-  deps = liveWizardDeps({ kubeconfig: world.kubeconfig });
-});
-
-afterAll(async () => {
-  process.env = savedEnv;
-  await Promise.all([world?.stop(), moto?.stop()]);
+beforeAll(() => {
+  deps = liveWizardDeps({ kubeconfig: env.world.kubeconfig });
 });
 
 /** The server URLs of the contexts are random ports: shown as SERVER. */
@@ -256,7 +241,7 @@ describe("workload and traffic screens", () => {
 
 describe("DNS and output screens", () => {
   it("Given Route 53 credentials, When the zone is asked, Then the account's hosted zones are the choices", async () => {
-    const zone = await createZone(moto.sdk, "wizard-shop");
+    const zone = await createZone(env.moto.sdk, "wizard-shop");
     const prompt = await render(select, q.zoneQuestion(await deps.hostedZones()));
     expect(prompt.getScreen()).toContain(`❯ ${zone.name}`);
     expect(prompt.getScreen()).toContain(`public zone ${zone.id}`);

@@ -1,13 +1,10 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { parseAllDocuments } from "yaml";
+import { afterAll, beforeAll } from "vitest";
 import type { KubeObject } from "../../src/providers/kubernetes/port.js";
 import { createSandboxDns } from "../../src/sandbox/dns/index.js";
-import { startSandbox, type Sandbox, type SandboxCluster } from "../../src/sandbox/index.js";
-
-export const ROOT = resolve(import.meta.dirname, "../..");
-import { FIXTURES } from "../support/fixtures.js";
+import type { Sandbox } from "../../src/sandbox/index.js";
+import { startMoto, type Moto } from "../dns/moto.js";
+import { fixtureObjects, istioCrdYaml } from "../support/fixtures.js";
+import { namespaceObject, seed, withSandbox } from "../support/sandbox.js";
 
 export interface SeededSandbox {
   sandbox: Sandbox;
@@ -15,21 +12,6 @@ export interface SeededSandbox {
   dir: string;
   kubeconfig: string;
   stop(): Promise<void>;
-}
-
-async function manifests(file: string): Promise<KubeObject[]> {
-  const text = await readFile(resolve(FIXTURES, file), "utf8");
-  return parseAllDocuments(text)
-    .map((doc) => doc.toJS() as KubeObject | null)
-    .filter((object): object is KubeObject => object !== null);
-}
-
-function into(namespace: string, objects: KubeObject[]): KubeObject[] {
-  return objects.map((object) => ({ ...object, metadata: { ...object.metadata, namespace } }));
-}
-
-function namespace(name: string, labels: Record<string, string> = {}): KubeObject {
-  return { apiVersion: "v1", kind: "Namespace", metadata: { name, labels } };
 }
 
 /** What `istioctl install` leaves in istio-system that the wizard looks for: the LoadBalancer in front of the gateway. */
@@ -51,19 +33,15 @@ const ISTIO_INGRESS: KubeObject = {
   },
 };
 
-function applyAll(cluster: SandboxCluster, objects: KubeObject[]): void {
-  for (const object of objects) cluster.apply(object);
-}
-
 /**
  * Source: Online Boutique in `onlineboutique` behind Istio's ingress gateway, with its Gateway and VirtualServices
  * (Google's istio-manifests). Target: the ASM ingress gateway of Google's migration guide in `asm-ingress`.
  * DNS: the sandbox's, with the zone example.com.
  */
 export async function seededSandbox(): Promise<SeededSandbox> {
-  const sandbox = await startSandbox({
+  const env = await withSandbox({
     clusters: ["source", "target"],
-    istio: { crdYaml: await readFile(resolve(FIXTURES, "istio/crd-all.gen.yaml"), "utf8") },
+    istio: { crdYaml: istioCrdYaml() },
     loadBalancerDelayMs: 10,
     readyDelayMs: 10,
     // The sandbox DNS, for playbooks that cut `shop.example.com` over with `provider: sandbox`.
@@ -79,39 +57,58 @@ export async function seededSandbox(): Promise<SeededSandbox> {
       }),
     ],
   });
-  const dir = await mkdtemp(join(tmpdir(), "clustershift-wizard-"));
   try {
-    const source = sandbox.clusters.get("source") as SandboxCluster;
-    const target = sandbox.clusters.get("target") as SandboxCluster;
-    applyAll(source, [
-      namespace("onlineboutique", { "istio-injection": "enabled" }),
-      namespace("istio-system"),
+    const shop = "onlineboutique";
+    seed(env.cluster("source"), [
+      namespaceObject(shop, { "istio-injection": "enabled" }),
+      namespaceObject("istio-system"),
       ISTIO_INGRESS,
+      ...fixtureObjects("online-boutique/kubernetes-manifests.yaml", shop),
+      ...fixtureObjects("online-boutique/frontend-gateway.yaml", shop),
+      ...fixtureObjects("online-boutique/frontend.yaml", shop),
     ]);
-    applyAll(source, into("onlineboutique", await manifests("online-boutique/kubernetes-manifests.yaml")));
-    applyAll(source, into("onlineboutique", await manifests("online-boutique/frontend-gateway.yaml")));
-    applyAll(source, into("onlineboutique", await manifests("online-boutique/frontend.yaml")));
-
-    const asm = (await manifests("asm/shared__asm-ingress-gateway__asm-gateway-deployment-svc.yaml")).filter(
-      (object) => object.kind === "Service",
+    const asm = fixtureObjects(
+      "asm/shared__asm-ingress-gateway__asm-gateway-deployment-svc.yaml",
+      "asm-ingress",
     );
-    applyAll(target, [namespace("asm-ingress"), ...into("asm-ingress", asm)]);
-    applyAll(target, await manifests("asm/shared__asm-ingress-gateway__gateway.yaml"));
-
-    const kubeconfig = join(dir, "kubeconfig");
-    await sandbox.writeKubeconfig(kubeconfig);
-    return {
-      sandbox,
-      dir,
-      kubeconfig,
-      async stop() {
-        await sandbox.stop();
-        await rm(dir, { recursive: true, force: true });
-      },
-    };
+    seed(env.cluster("target"), [
+      namespaceObject("asm-ingress"),
+      ...asm.filter((object) => object.kind === "Service"),
+      ...fixtureObjects("asm/shared__asm-ingress-gateway__gateway.yaml"),
+    ]);
+    return { sandbox: env.sandbox, dir: env.dir, kubeconfig: env.kubeconfigPath, stop: () => env.stop() };
   } catch (error) {
-    await sandbox.stop();
-    await rm(dir, { recursive: true, force: true });
+    await env.stop();
     throw error;
   }
+}
+
+export interface WizardWorld {
+  /** The seeded sandbox. */
+  world: SeededSandbox;
+  moto: Moto;
+}
+
+/**
+ * The seeded sandbox and moto for the file's tests, with the AWS SDK pointed at moto through the environment;
+ * the environment is put back after them. The fields are set once the file's first hook ran.
+ */
+export function useWizardWorld(): WizardWorld {
+  const env = {} as WizardWorld;
+  const savedEnv = { ...process.env };
+  beforeAll(async () => {
+    // moto's own SDK client would print the SDK's Node 20 deprecation warning into the test output.
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
+    [env.world, env.moto] = await Promise.all([seededSandbox(), startMoto()]);
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL_ROUTE_53: env.moto.endpoint,
+      AWS_ACCESS_KEY_ID: "test",
+      AWS_SECRET_ACCESS_KEY: "test",
+    });
+  });
+  afterAll(async () => {
+    process.env = savedEnv;
+    await Promise.all([env.world?.stop(), env.moto?.stop()]);
+  });
+  return env;
 }

@@ -6,8 +6,8 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parsePlaybook } from "../../src/playbook/load.js";
 import { CANCELLED } from "../../src/wizard/index.js";
-import { runCli } from "../support/cli.js";
-import { ROOT, seededSandbox, type SeededSandbox } from "./seed.js";
+import { ROOT, runCli } from "../support/cli.js";
+import { seededSandbox, type SeededSandbox } from "./seed.js";
 import { requireTool } from "../support/tools.js";
 
 /**

@@ -1,11 +1,11 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { rm } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, vi } from "vitest";
 import type { GkePort } from "../../../src/providers/gke/port.js";
 import { FakeGke, type FakeGkeOptions } from "./fake-gke.js";
 import { FakeHub, type FakeHubOptions } from "./fake-gkehub.js";
 import type { Step } from "../../../src/engine/types.js";
+import { tempDir } from "../../support/temp.js";
 import { StepRunner } from "../harness.js";
 
 export interface GkeWorld {
@@ -26,7 +26,7 @@ export function useGkeWorld(options: { gke?: FakeGkeOptions; hub?: FakeHubOption
   beforeEach(async () => {
     world.gke = await new FakeGke(options.gke).start();
     world.hub = await new FakeHub(options.hub).start();
-    world.dir = await mkdtemp(path.join(tmpdir(), "clustershift-gke-"));
+    world.dir = await tempDir("gke");
     world.kubeconfig = path.join(world.dir, "config");
     vi.stubEnv("CLUSTERSHIFT_GKE_ENDPOINT", world.gke.endpoint);
     vi.stubEnv("CLUSTERSHIFT_GKEHUB_ENDPOINT", world.hub.endpoint);

@@ -1,5 +1,5 @@
 import http from "node:http";
-import type { AddressInfo } from "node:net";
+import { listenOnLoopback } from "../../support/net.js";
 
 export interface HubCall {
   method: string;
@@ -86,8 +86,7 @@ export class FakeHub {
         res.end(JSON.stringify(payload));
       });
     });
-    await new Promise<void>((resolve) => this.server!.listen(0, "127.0.0.1", resolve));
-    this.endpoint = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.endpoint = `http://127.0.0.1:${await listenOnLoopback(this.server)}`;
     return this;
   }
 
