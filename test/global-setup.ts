@@ -1,10 +1,28 @@
 import { execFileSync } from "node:child_process";
+import type { TestProject } from "vitest/node";
+import { ensureOracles, type Oracles } from "../tools/oracles/build.js";
 
-/** Child-process tests run the built CLI (`dist/`), so build it once before the suite. */
-export function setup(): void {
+declare module "vitest" {
+  export interface ProvidedContext {
+    oracles: Oracles;
+  }
+}
+
+/**
+ * Builds the CLI (child-process tests run `dist/`) and the test oracles (a real kube-apiserver, etcd,
+ * kube-controller-manager and istioctl, built once from the Go module proxy and cached), then names the control
+ * plane the suites are judged by.
+ */
+export async function setup(project: TestProject): Promise<void> {
   try {
     execFileSync("npx", ["tsc", "-p", "tsconfig.build.json"], { stdio: "pipe" });
   } catch {
     // Type errors are reported by `npm run typecheck`; tsc still emitted what it could.
   }
+  const oracles = await ensureOracles();
+  const { kubernetes, etcd, istio } = oracles.versions;
+  process.stdout.write(
+    `control plane: kube-apiserver ${kubernetes} (etcd v${etcd}); istioctl from istio.io/istio ${istio}\n`,
+  );
+  project.provide("oracles", oracles);
 }
