@@ -4,6 +4,7 @@ import { KubeClusterClient, createClusterClient } from "../../src/providers/kube
 import type { KubeObject } from "../../src/providers/kubernetes/port.js";
 import { startRealClusters } from "./control-plane.js";
 import { istioCrdYaml } from "./fixtures.js";
+import type { Sandbox } from "../../src/sandbox/index.js";
 import { withSandbox } from "./sandbox.js";
 
 /**
@@ -20,6 +21,8 @@ export interface TestClusters {
   readonly kubeconfigPath: string;
   /** A temp directory, removed by `stop`. */
   readonly dir: string;
+  /** The sandbox itself on the sandbox substrate (its fault injection, request log); undefined on a real one. */
+  readonly sandbox: Sandbox | undefined;
   kubeConfig(context: string): KubeConfig;
   /** A clustershift client (the product's own) for one context. */
   client(context: string): KubeClusterClient;
@@ -55,6 +58,7 @@ export async function startClusters(
     substrate,
     kubeconfigPath: base.kubeconfigPath,
     dir: base.dir,
+    sandbox: "sandbox" in base ? base.sandbox : undefined,
     kubeConfig,
     client(context) {
       let client = clients.get(context);
