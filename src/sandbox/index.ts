@@ -15,7 +15,7 @@ export { NEVER_READY_ANNOTATION } from "./controllers.js";
 export interface SandboxOptions {
   /** Cluster (and context) names; default ["source", "target"]. */
   clusters?: string[];
-  /** Istio networking CRDs in every cluster: ours (`true`) or those of a YAML text (e.g. Istio's crd-all.gen.yaml). */
+  /** Istio's CRDs in every cluster: those the package ships (`true`, Istio's own crd-all.gen.yaml) or a YAML text's. */
   istio?: boolean | { crdYaml: string };
   /** How long workloads take to become ready; default 150 ms. */
   readyDelayMs?: number;
