@@ -57,18 +57,19 @@ describe("the real kube-apiserver harness: two clusters with controllers and a f
     expect(ip).toMatch(/^127\.0\.2\./);
   });
 
-  it("Given Istio's CRDs, Then an invalid VirtualService is refused by their CEL rules", async () => {
+  it("Given Istio's CRDs, Then a ServiceEntry that breaks one of their CEL rules is refused", async () => {
     const env = clusters();
     const bad: KubeObject = {
       apiVersion: "networking.istio.io/v1",
-      kind: "VirtualService",
+      kind: "ServiceEntry",
       metadata: { name: "bad", namespace: "shop" },
-      spec: {
-        hosts: ["a"],
-        http: [{ route: [{ destination: { host: "x" }, weight: 100 }], redirect: { uri: "/y" } }],
-      },
+      spec: { hosts: ["a.example"], ports: [{ number: 70000, name: "http", protocol: "HTTP" }] },
     };
-    await expect(env.seed("source", [bad])).rejects.toMatchObject({ code: 422 });
+    // The schema allows 0..4294967295; the rule `0 < self && self <= 65535` is what refuses it.
+    await expect(env.seed("source", [bad])).rejects.toMatchObject({
+      code: 422,
+      body: expect.stringContaining("port must be between 1-65535") as unknown,
+    });
   });
 
   it("Given a namespace with content, When deleted, Then it terminates and the real namespace controller removes it", async () => {

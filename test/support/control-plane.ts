@@ -152,6 +152,8 @@ async function startCluster(member: Member, dir: string, assets: string, index: 
         `--service-account-key-file=${join(dir, "sa.pub")}`,
         `--service-account-signing-key-file=${join(dir, "sa.key")}`,
         "--allow-privileged=true",
+        // The `kubernetes` Service's endpoints cannot be a loopback address (envtest does the same).
+        "--endpoint-reconciler-type=none",
         "--v=0",
       ],
       () => healthy(member.server, member.token),
@@ -169,7 +171,7 @@ async function startCluster(member: Member, dir: string, assets: string, index: 
         "--leader-elect=false",
         "--secure-port=0",
         // No real kubelet sends heartbeats: the node lifecycle controller would evict every Pod of the fake node.
-        "--controllers=*,-nodelifecycle,-nodeipam,-cloud-node-lifecycle,-service-lb-controller",
+        "--controllers=*,-nodelifecycle,-nodeipam",
         `--service-account-private-key-file=${join(dir, "sa.key")}`,
         `--root-ca-file=${join(dir, "certs", "apiserver.crt")}`,
         "--use-service-account-credentials=false",

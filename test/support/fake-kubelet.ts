@@ -6,6 +6,7 @@ import {
   type KubeConfig,
   type Informer,
   type KubernetesObject,
+  type ObjectCache,
   type V1Pod,
   type V1Service,
 } from "@kubernetes/client-node";
@@ -34,37 +35,61 @@ export async function startFakeKubelet(
   let podIp = 1;
   let lbIp = 1;
   const pending = new Set<string>();
-  const once = (key: string, work: () => Promise<unknown>) => {
-    if (pending.has(key)) return;
+  // An event that arrives while the object's last write is in flight is handled again once that write ends
+  // (the informer sends no further event for an object nobody changes).
+  const deferred = new Map<string, () => void>();
+  const once = (key: string, work: () => Promise<unknown>, again: () => void) => {
+    if (pending.has(key)) {
+      deferred.set(key, again);
+      return;
+    }
     pending.add(key);
-    // A failed write (the object changed or went away) is retried on the informer's next event for it.
     void work()
-      .catch(() => undefined)
-      .finally(() => pending.delete(key));
+      .catch((error: unknown) => {
+        // A write that failed for any reason but the object's being gone is tried again a little later.
+        if ((error as { code?: number }).code !== 404 && !deferred.has(key)) {
+          deferred.set(key, () => setTimeout(again, 500));
+        }
+      })
+      .finally(() => {
+        pending.delete(key);
+        const next = deferred.get(key);
+        deferred.delete(key);
+        next?.();
+      });
   };
 
   const onPod = (pod: V1Pod) => {
     const { name = "", namespace = "" } = pod.metadata ?? {};
     const key = `pod/${namespace}/${name}`;
+    const again = () => {
+      const latest = podCache().get(name, namespace);
+      if (latest) onPod(latest);
+    };
     if (pod.metadata?.deletionTimestamp) {
-      once(key, () => core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 }));
+      once(key, () => core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 }), again);
     } else if (!pod.spec?.nodeName) {
-      once(key, () =>
-        core.createNamespacedBinding({
-          namespace,
-          body: {
-            apiVersion: "v1",
-            kind: "Binding",
-            metadata: { name, namespace },
-            target: { apiVersion: "v1", kind: "Node", name: FAKE_NODE },
-          },
-        }),
+      once(
+        key,
+        () =>
+          core.createNamespacedBinding({
+            namespace,
+            body: {
+              apiVersion: "v1",
+              kind: "Binding",
+              metadata: { name, namespace },
+              target: { apiVersion: "v1", kind: "Node", name: FAKE_NODE },
+            },
+          }),
+        again,
       );
     } else if (!pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")) {
       const ip = `10.${options.addressBlock}.${Math.floor(podIp / 250)}.${(podIp % 250) + 1}`;
       podIp++;
-      once(key, () =>
-        core.patchNamespacedPodStatus({ name, namespace, body: runningStatus(pod, ip) }, mergePatch),
+      once(
+        key,
+        () => core.patchNamespacedPodStatus({ name, namespace, body: runningStatus(pod, ip) }, mergePatch),
+        again,
       );
     }
   };
@@ -73,18 +98,31 @@ export async function startFakeKubelet(
     if (service.spec?.type !== "LoadBalancer" || service.status?.loadBalancer?.ingress?.length) return;
     const { name = "", namespace = "" } = service.metadata ?? {};
     const ip = `127.0.${options.addressBlock}.${lbIp++}`;
-    once(`service/${namespace}/${name}`, () =>
-      core.patchNamespacedServiceStatus(
-        { name, namespace, body: { status: { loadBalancer: { ingress: [{ ip }] } } } },
-        mergePatch,
-      ),
+    const again = () => {
+      const latest = serviceCache().get(name, namespace);
+      if (latest) onService(latest);
+    };
+    once(
+      `service/${namespace}/${name}`,
+      () =>
+        core.patchNamespacedServiceStatus(
+          { name, namespace, body: { status: { loadBalancer: { ingress: [{ ip }] } } } },
+          mergePatch,
+        ),
+      again,
     );
   };
 
-  const informers: Informer<KubernetesObject>[] = [
-    watchAll<V1Pod>(kc, "/api/v1/pods", () => core.listPodForAllNamespaces(), onPod),
-    watchAll<V1Service>(kc, "/api/v1/services", () => core.listServiceForAllNamespaces(), onService),
-  ];
+  const pods = watchAll<V1Pod>(kc, "/api/v1/pods", () => core.listPodForAllNamespaces(), onPod);
+  const services = watchAll<V1Service>(
+    kc,
+    "/api/v1/services",
+    () => core.listServiceForAllNamespaces(),
+    onService,
+  );
+  const podCache = () => pods;
+  const serviceCache = () => services;
+  const informers = [pods, services];
   await Promise.all(informers.map((informer) => informer.start()));
   return {
     async stop() {
@@ -98,7 +136,7 @@ function watchAll<T extends KubernetesObject>(
   path: string,
   list: () => Promise<{ items: T[]; metadata?: { resourceVersion?: string } }>,
   handle: (object: T) => void,
-): Informer<KubernetesObject> {
+): Informer<T> & ObjectCache<T> {
   const informer = makeInformer<T>(kc, path, list as never);
   informer.on("add", handle);
   informer.on("update", handle);
@@ -106,7 +144,7 @@ function watchAll<T extends KubernetesObject>(
     // The informer stops on an error (a dropped watch): start it again unless it was stopped on purpose.
     setTimeout(() => void informer.start().catch(() => undefined), 500);
   });
-  return informer as unknown as Informer<KubernetesObject>;
+  return informer;
 }
 
 async function ensureNode(core: CoreV1Api): Promise<void> {
