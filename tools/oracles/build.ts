@@ -73,6 +73,8 @@ const ORACLES: readonly OracleModule[] = [
     versionOf: "istio.io/istio",
     binaries: {
       istioctl: "istio.io/istio/istioctl/cmd/istioctl",
+      // Istio's own routing simulation (pilot/pkg/simulation) as a program: see its main.go.
+      "istio-route-sim": "clustershift.dev/tools/oracles/istio/cmd/istio-route-sim",
     },
     ldflags: () => "-s -w",
   },

@@ -1,0 +1,287 @@
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { parseAllDocuments } from "yaml";
+import type { KubeObject } from "../../src/providers/kubernetes/port.js";
+import { buildServiceEntry, buildTargetVirtualService } from "../../src/steps/expose-target/manifests.js";
+import { managedLabels } from "../../src/steps/expose-target/istio.js";
+import { ingressGatewayManifests } from "../../src/steps/install-ingress-gateway/manifests.js";
+import { newSplitVirtualService, serviceHosts } from "../../src/steps/shift-traffic/virtual-service.js";
+import { shiftWeights, type VirtualService } from "../../src/steps/shift-traffic/weights.js";
+import { fixtureObjects } from "../support/fixtures.js";
+
+/**
+ * The mesh config clustershift generates, and the config of the application it is generated for, as two
+ * clusters hold them: what Istio's own judges (istioctl analyze, the routing simulation) are given. Generated
+ * objects come from the golden files the step suites keep, and fresh from the steps' pure builders.
+ */
+
+export const WEIGHTS = [0, 10, 50, 100] as const;
+/** An address from TEST-NET-3, as the sandbox's load balancer hands out. */
+export const TARGET_INGRESS_IP = "203.0.113.10";
+export const PLAYBOOK = "istio-oracles";
+
+const ISTIO = "networking.istio.io/v1";
+
+export interface App {
+  name: string;
+  namespace: string;
+  /** `namespace/name` of the app's Gateway on the source. */
+  gateway: string;
+  /** The source gateway VirtualService that shift-traffic shifts (in `namespace`), or none. */
+  gatewayVirtualService?: string | undefined;
+  service: string;
+  port: number;
+  remoteHost: string;
+  /** The app's own config files (shared fixtures), applied in `namespace`. */
+  fixtures: string[];
+}
+
+export const ONLINE_BOUTIQUE: App = {
+  name: "online-boutique",
+  namespace: "onlineboutique",
+  gateway: "onlineboutique/frontend-gateway",
+  gatewayVirtualService: "frontend-ingress",
+  service: "frontend",
+  port: 80,
+  remoteHost: "frontend.target.clustershift.internal",
+  fixtures: [
+    "online-boutique/kubernetes-manifests.yaml",
+    "online-boutique/frontend-gateway.yaml",
+    "online-boutique/frontend.yaml",
+  ],
+};
+
+export const BOOKINFO: App = {
+  name: "bookinfo",
+  namespace: "bookinfo",
+  gateway: "bookinfo/bookinfo-gateway",
+  gatewayVirtualService: "bookinfo",
+  service: "productpage",
+  port: 9080,
+  remoteHost: "productpage.target.clustershift.internal",
+  fixtures: [
+    "bookinfo/bookinfo.yaml",
+    "bookinfo/bookinfo-gateway.yaml",
+    "bookinfo/destination-rule-all.yaml",
+    "bookinfo/virtual-service-reviews-80-20.yaml",
+  ],
+};
+
+/** Bookinfo in `default` with reviews (a mesh VirtualService, no gateway) as the migrated service. */
+export const BOOKINFO_REVIEWS: App = {
+  ...BOOKINFO,
+  name: "bookinfo-reviews",
+  namespace: "default",
+  gateway: "default/bookinfo-gateway",
+  gatewayVirtualService: undefined,
+  service: "reviews",
+  remoteHost: "reviews.target.clustershift.internal",
+};
+
+export function namespaceObject(name: string, labels?: Record<string, string>): KubeObject {
+  return { apiVersion: "v1", kind: "Namespace", metadata: { name, ...(labels ? { labels } : {}) } };
+}
+
+/**
+ * The Pods a Deployment's ReplicaSet would run (one is enough for selectors), Running and Ready with an IP, as the
+ * fake kubelet of the real-cluster harness leaves them: istioctl and Istio's service registry read Pods, not
+ * Deployments.
+ */
+export function podsOf(objects: readonly KubeObject[], ipBase: string): KubeObject[] {
+  return objects
+    .filter((o) => o.kind === "Deployment")
+    .map((deployment, index): KubeObject => {
+      const template = (deployment.spec as { template: { metadata?: KubeObject["metadata"]; spec: object } })
+        .template;
+      return {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: {
+          name: `${deployment.metadata.name}-0`,
+          ...(deployment.metadata.namespace ? { namespace: deployment.metadata.namespace } : {}),
+          labels: template.metadata?.labels ?? {},
+          ...(template.metadata?.annotations ? { annotations: template.metadata.annotations } : {}),
+        },
+        spec: template.spec,
+        status: {
+          phase: "Running",
+          podIP: `${ipBase}.${index + 10}`,
+          conditions: [{ type: "Ready", status: "True" }],
+        },
+      };
+    });
+}
+
+/** The source's ingress gateway as a default Istio install has it: `istio-system/istio-ingressgateway`. */
+export function sourceIngress(): KubeObject[] {
+  const labels = { app: "istio-ingressgateway", istio: "ingressgateway" };
+  const deployment: KubeObject = {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: "istio-ingressgateway", namespace: "istio-system", labels },
+    spec: {
+      selector: { matchLabels: labels },
+      template: {
+        metadata: { labels, annotations: { "inject.istio.io/templates": "gateway" } },
+        spec: { containers: [{ name: "istio-proxy", image: "auto" }] },
+      },
+    },
+  };
+  return [
+    namespaceObject("istio-system"),
+    deployment,
+    {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "istio-ingressgateway", namespace: "istio-system", labels },
+      spec: {
+        type: "LoadBalancer",
+        selector: labels,
+        ports: [
+          { name: "status-port", port: 15021, protocol: "TCP", targetPort: 15021 },
+          { name: "http2", port: 80, protocol: "TCP", targetPort: 8080 },
+          { name: "https", port: 443, protocol: "TCP", targetPort: 8443 },
+        ],
+      },
+    },
+  ];
+}
+
+/** The app as the source holds it: its namespace, workloads, Services and Istio config. */
+export function sourceApp(app: App): KubeObject[] {
+  return [
+    namespaceObject(app.namespace),
+    ...app.fixtures.flatMap((file) => fixtureObjects(file, app.namespace)),
+  ];
+}
+
+/** The app's workloads and Services as mirror-workloads leaves them on the target (its Istio config aside). */
+export function mirroredApp(app: App): KubeObject[] {
+  return sourceApp(app).filter((o) => !o.apiVersion.startsWith("networking.istio.io/"));
+}
+
+/** The target ingress gateway install-ingress-gateway creates (Google's asm-ingress), as the step renders it. */
+export function installedTargetIngress(apiVersion = ISTIO): KubeObject[] {
+  return ingressGatewayManifests({
+    namespace: "asm-ingress",
+    service: "asm-ingressgateway",
+    gateway: { namespace: "asm-ingress", name: "asm-ingressgateway" },
+    revision: "asm-managed",
+    istioApiVersion: apiVersion,
+    labels: managedLabels(PLAYBOOK),
+  });
+}
+
+/** Every object of the set with Pods for its Deployments (the gateway's at the given IP). */
+export function withPods(objects: readonly KubeObject[], ipBase: string): KubeObject[] {
+  return [...objects, ...podsOf(objects, ipBase)];
+}
+
+/** `objects` with each of `replacements` in place of the object of the same kind, namespace and name, or added. */
+export function replaceObjects(
+  objects: readonly KubeObject[],
+  replacements: readonly KubeObject[],
+): KubeObject[] {
+  const key = (o: KubeObject) => `${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`;
+  const byKey = new Map(replacements.map((o) => [key(o), o]));
+  const out = objects.map((o) => byKey.get(key(o)) ?? o);
+  const present = new Set(objects.map(key));
+  return [...out, ...replacements.filter((o) => !present.has(key(o)))];
+}
+
+/** The source: its ingress gateway and the app, with the generated objects in place of or beside the app's. */
+export function onSource(app: App, generated: KubeObject[], appObjects = sourceApp(app)): KubeObject[] {
+  return withPods(replaceObjects([...sourceIngress(), ...appObjects], generated), "10.10.0");
+}
+
+/** The target: the ingress gateway install-ingress-gateway made, the mirrored app, and the generated objects. */
+export function onTarget(
+  app: App,
+  generated: KubeObject[],
+  ingress = installedTargetIngress(),
+): KubeObject[] {
+  return withPods([...ingress, ...mirroredApp(app), ...generated], "10.20.0");
+}
+
+/** expose-target's ServiceEntry on the source, as the step renders it. */
+export function serviceEntry(app: App, address = TARGET_INGRESS_IP): KubeObject {
+  return buildServiceEntry({
+    apiVersion: ISTIO,
+    name: `clustershift-${app.service}-remote`,
+    namespace: app.namespace,
+    labels: managedLabels(PLAYBOOK),
+    remoteHost: app.remoteHost,
+    port: app.port,
+    address,
+  });
+}
+
+/** expose-target's VirtualService on the target gateway, as the step renders it. */
+export function targetVirtualService(app: App, hosts?: string[]): KubeObject {
+  return buildTargetVirtualService({
+    apiVersion: ISTIO,
+    name: `clustershift-${app.service}-ingress`,
+    namespace: app.namespace,
+    labels: managedLabels(PLAYBOOK),
+    gateway: "asm-ingress/asm-ingressgateway",
+    remoteHost: app.remoteHost,
+    hosts,
+    service: app.service,
+    port: app.port,
+  });
+}
+
+/** The VirtualService shift-traffic shifts, from the app's fixtures: its gateway's, or the service's mesh one. */
+export function shiftedVirtualService(app: App): VirtualService {
+  const name = app.gatewayVirtualService ?? app.service;
+  const found = sourceApp(app).find((o) => o.kind === "VirtualService" && o.metadata.name === name);
+  if (!found) throw new Error(`${app.name} has no VirtualService ${name}`);
+  return found;
+}
+
+/** shift-traffic's VirtualService at `weight`, shifted step by step from the app's own as the step does. */
+export function shiftedAt(
+  app: App,
+  weight: number,
+  original: VirtualService = shiftedVirtualService(app),
+): VirtualService {
+  let current = original;
+  for (const w of WEIGHTS.filter((w) => w > 0 && w <= weight).concat(weight === 0 ? [0] : [])) {
+    current = shiftWeights(current, {
+      serviceHosts: serviceHosts(app.service, app.namespace, current.metadata.namespace),
+      remoteHost: app.remoteHost,
+      port: app.port,
+      weight: w,
+    }).next;
+  }
+  return current;
+}
+
+/** The VirtualService shift-traffic creates when none routes the gateway to the service, at `weight`. */
+export function createdSplitAt(app: App, weight: number, hosts: string[]): VirtualService {
+  const created = newSplitVirtualService({
+    apiVersion: ISTIO,
+    namespace: app.namespace,
+    service: app.service,
+    port: app.port,
+    gateway: app.gateway,
+    hosts,
+    labels: managedLabels(PLAYBOOK),
+  });
+  return shiftedAt(app, weight, created);
+}
+
+// ---- golden files of the step suites ----
+
+const GOLDEN_DIRS = { traffic: "../traffic/__golden__", gke: "../gke/__golden__" } as const;
+
+/** The objects of a golden file; `203.0.113.x` (the goldens' stand-in for the ingress IP) made a real address. */
+export function golden(suite: keyof typeof GOLDEN_DIRS, file: string): KubeObject[] {
+  const text = readFileSync(resolve(import.meta.dirname, GOLDEN_DIRS[suite], file), "utf8").replaceAll(
+    "203.0.113.x",
+    TARGET_INGRESS_IP,
+  );
+  return parseAllDocuments(text)
+    .map((doc) => doc.toJS() as KubeObject | null)
+    .filter((o): o is KubeObject => o !== null && typeof o === "object" && "kind" in o);
+}
