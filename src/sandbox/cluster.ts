@@ -13,7 +13,7 @@ import { ClusterApi } from "./api.js";
 import { Controllers, type ControllerOptions } from "./controllers.js";
 import { crdsFromYaml, installCrds } from "./crds.js";
 import type { SandboxExtension } from "./extension.js";
-import { FaultInjector, parseFaultConfig, type FaultConfig } from "./faults.js";
+import { FaultInjector, holdReply, parseFaultConfig, type FaultConfig } from "./faults.js";
 import { handleKubernetes, parseBody, readBody, sendError, sendJson } from "./http.js";
 import { isObject, type Json, type JsonObject } from "./json.js";
 import { renderKubeconfig, type KubeconfigEntry, type KubeconfigOptions } from "./kubeconfig.js";
@@ -279,7 +279,12 @@ export class SandboxClusterServer implements SandboxCluster {
       this.record(req, res);
       const latency = this.injector.latencyMs;
       if (latency > 0) await sleep(latency);
-      const fault = this.injector.decide(req.method ?? "GET");
+      const fault = this.injector.decide(req.method ?? "GET", url.pathname);
+      if (fault.kind === "lose-reply") {
+        // Carried out below; only the reply is held back.
+        if (isWatch(url)) this.injector.refund();
+        else holdReply(res, () => this.injector.refund());
+      }
       if (fault.kind === "drop") {
         req.socket.destroy();
         return;
@@ -360,6 +365,12 @@ export class SandboxClusterServer implements SandboxCluster {
       throw new ApiError(405, "MethodNotAllowed", `${method} is not allowed on faults`);
     sendJson(res, 200, { ...this.injector.current, faultsInjected: this.injector.count });
   }
+}
+
+/** A watch streams its answer: there is no single reply to lose. */
+function isWatch(url: URL): boolean {
+  const watch = url.searchParams.get("watch");
+  return watch === "true" || watch === "1" || url.pathname.split("/").includes("watch");
 }
 
 function faultError(status: number, retryAfterSeconds: number): ApiError {

@@ -1,7 +1,9 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { fqdn } from "../../providers/route53/names.js";
 import type { ChangeInfo, RecordChange, RecordSet, Zone } from "../../providers/route53/port.js";
+import { sleep } from "../../engine/sleep.js";
 import type { SandboxExtension } from "../extension.js";
+import { FaultInjector, holdReply, parseFaultConfig, type FaultConfig } from "../faults.js";
 import { applyBatch, InvalidChangeBatch } from "./zones.js";
 
 export { applyBatch, InvalidChangeBatch } from "./zones.js";
@@ -18,12 +20,20 @@ export interface SandboxDnsOptions {
   /** How long a change stays PENDING before it reads INSYNC. Default 1500 ms. */
   pendingMs?: number;
   zones?: SeedZone[];
+  /** Faults from the start; `setFaults` or `PUT /sandbox/v1/dns/faults` change them. */
+  faults?: FaultConfig;
 }
 
 /** The sandbox DNS, with in-process access for tests and the demo next to its HTTP API. */
 export interface SandboxDns extends SandboxExtension {
   addZone(seed: SeedZone): Zone;
   recordSets(zoneId: string): RecordSet[];
+  /** Replaces the fault configuration of the DNS API (the same modes as a cluster's); `{}` clears it. */
+  setFaults(faults: FaultConfig): void;
+  /** The configuration in force, with the seed in use. */
+  readonly faults: FaultConfig;
+  /** Faults injected since the last `setFaults`. */
+  readonly faultsInjected: number;
 }
 
 interface StoredZone {
@@ -49,6 +59,8 @@ class HttpError extends Error {
  * - `POST /zones/ID/changes` `{changes: [{action, record}], comment}` → `{id, status: "PENDING"}`;
  *   a refused batch is 400 `{code: "InvalidChangeBatch", message}` and changes nothing
  * - `GET  /changes/ID` → `{id, status}`: INSYNC once `pendingMs` have passed
+ * - `GET|PUT|DELETE /faults` → the fault configuration (never faulted itself): errors, dropped connections,
+ *   latency and changes carried out whose reply is lost, as on a cluster's API
  */
 export function createSandboxDns(options: SandboxDnsOptions = {}): SandboxDns {
   const pendingMs = options.pendingMs ?? 1500;
@@ -56,6 +68,8 @@ export function createSandboxDns(options: SandboxDnsOptions = {}): SandboxDns {
   const changes = new Map<string, { submitted: number }>();
   let zoneCount = 0;
   let changeCount = 0;
+  const injector = new FaultInjector();
+  if (options.faults) injector.set(options.faults);
 
   const addZone = (seed: SeedZone): Zone => {
     const zone: Zone = {
@@ -122,18 +136,57 @@ export function createSandboxDns(options: SandboxDnsOptions = {}): SandboxDns {
     throw new HttpError(404, "NotFound", `no DNS route ${method} ${path}`);
   };
 
+  /** The fault configuration's own endpoint: `[status, payload]`. */
+  const faultsRoute = (method: string, body: unknown): [number, unknown] => {
+    if (method === "PUT") injector.set(parseFaultConfig(body));
+    else if (method === "DELETE") injector.set({});
+    else if (method !== "GET")
+      throw new HttpError(405, "MethodNotAllowed", `${method} is not allowed on faults`);
+    return [200, { ...injector.current, faultsInjected: injector.count }];
+  };
+
   return {
     prefix: "dns",
     addZone,
     recordSets: (zoneId) => stored(zoneId).records,
-    handle(req: IncomingMessage, res: ServerResponse, path: string, body: unknown): Promise<void> {
+    setFaults: (faults) => injector.set(faults),
+    get faults() {
+      return injector.current;
+    },
+    get faultsInjected() {
+      return injector.count;
+    },
+    async handle(req: IncomingMessage, res: ServerResponse, path: string, body: unknown): Promise<void> {
       // The query may or may not be left on `path`; the request line always has it.
       const query = new URL(req.url ?? path, "http://sandbox").searchParams;
       const pathname = new URL(path, "http://sandbox").pathname;
+      const method = req.method ?? "GET";
       let status: number;
       let payload: unknown;
+      if (pathname !== "/faults") {
+        if (injector.latencyMs > 0) await sleep(injector.latencyMs);
+        const fault = injector.decide(method, pathname);
+        switch (fault.kind) {
+          case "drop":
+            req.socket.destroy();
+            return;
+          case "fail":
+            res.writeHead(fault.status, {
+              "content-type": "application/json",
+              ...(fault.status === 429 ? { "retry-after": String(fault.retryAfterSeconds) } : {}),
+            });
+            res.end(JSON.stringify(faultPayload(fault.status)));
+            return;
+          case "lose-reply":
+            holdReply(res, () => injector.refund());
+            break;
+          case "pass":
+            break;
+        }
+      }
       try {
-        [status, payload] = route(req.method ?? "GET", pathname, query, body);
+        [status, payload] =
+          pathname === "/faults" ? faultsRoute(method, body) : route(method, pathname, query, body);
       } catch (error) {
         if (error instanceof InvalidChangeBatch)
           [status, payload] = [400, { code: error.name, message: error.message }];
@@ -143,9 +196,23 @@ export function createSandboxDns(options: SandboxDnsOptions = {}): SandboxDns {
       }
       res.writeHead(status, { "content-type": "application/json" });
       res.end(JSON.stringify(payload));
-      return Promise.resolve();
     },
   };
+}
+
+/** An injected failure in Route 53's words (`code`, `message`), which the sandbox DNS client reports. */
+function faultPayload(status: number): { code: string; message: string } {
+  switch (status) {
+    case 429:
+      return { code: "Throttling", message: "Rate exceeded (injected fault)" };
+    case 503:
+      return { code: "ServiceUnavailable", message: "Service unavailable (injected fault)" };
+    default:
+      return {
+        code: status >= 500 ? "InternalFailure" : "InvalidInput",
+        message: `injected fault (HTTP ${status})`,
+      };
+  }
 }
 
 function seedOf(body: unknown): SeedZone {
