@@ -1,74 +1,86 @@
 import { hostname } from "node:os";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { LockedError } from "../../src/engine/errors.js";
 import { KubernetesJournalStore } from "../../src/engine/journal/kubernetes-store.js";
 import type { JournalEntry } from "../../src/engine/types.js";
 import { createClusterClient } from "../../src/providers/kubernetes/client.js";
-import { withSandbox, type TestSandbox } from "../support/sandbox.js";
+import { withoutServerMetadata } from "../../src/providers/kubernetes/metadata.js";
+import type { KubeObject, ObjectRef } from "../../src/providers/kubernetes/port.js";
+import { SUBSTRATES, useClusters } from "../support/clusters.js";
+import { eventually } from "../support/wait.js";
 
-const note = (seq: number): JournalEntry => ({
+const note = (seq: number, text = `n${seq}`): JournalEntry => ({
   type: "note",
   seq,
   time: "2025-01-01T00:00:00.000Z",
   step: "s",
-  note: `n${seq}`,
+  note: text,
 });
 const holder = (host: string) => ({ pid: process.pid, host, since: "2025-01-01T00:00:00.000Z" });
+const leaseRef = (name: string): ObjectRef => ({
+  apiVersion: "coordination.k8s.io/v1",
+  kind: "Lease",
+  namespace: "clustershift",
+  name,
+});
+const chunkRef = (name: string): ObjectRef => ({
+  apiVersion: "v1",
+  kind: "ConfigMap",
+  namespace: "clustershift",
+  name,
+});
+/** Lease times as a real kube-apiserver takes them (MicroTime: RFC 3339 with exactly six fractional digits). */
+const microTime = (date: Date) => date.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
 
-describe("KubernetesJournalStore against the sandbox", () => {
-  let env: TestSandbox;
+describe.each(SUBSTRATES)("KubernetesJournalStore on %s", (substrate) => {
+  const clusters = useClusters(substrate, { clusters: ["source"], istio: false });
   /** A store on a client of its own: its own KubeConfig, as a second operator or CI runner would have. */
-  const store = (playbook: string, options: ConstructorParameters<typeof KubernetesJournalStore>[3] = {}) =>
+  const store = (
+    playbook: string,
+    options: ConstructorParameters<typeof KubernetesJournalStore>[3] = {},
+    namespace = "clustershift",
+  ) =>
     new KubernetesJournalStore(
-      createClusterClient("source", { kubeconfig: env.kubeconfigPath }),
+      createClusterClient("source", { kubeconfig: clusters().kubeconfigPath }),
       playbook,
-      "clustershift",
+      namespace,
       options,
     );
-  const configMaps = () =>
-    env
-      .cluster("source")
-      .list("v1", "ConfigMap", "clustershift")
-      .map((c) => c.metadata.name);
-
-  beforeAll(async () => {
-    env = await withSandbox({ clusters: ["source"] });
-  });
-  afterAll(() => env.stop());
+  /** What a person (or another tool) sees and edits: the product's client, used as a plain client. */
+  const cluster = () => clusters().client("source");
+  const get = (ref: ObjectRef) => cluster().get(ref);
+  /** `kubectl apply --server-side` of an edited object, as `manager`. */
+  const edit = (object: KubeObject, manager: string) =>
+    clusters().seed("source", [withoutServerMetadata(object)], manager);
+  const list = async (kind: string) =>
+    (await cluster().list("v1", kind, { namespace: "clustershift" })).map((c) => c.metadata.name);
+  const configMaps = () => list("ConfigMap");
 
   it("Given 120 appends in chunks of 50, When read by another store, Then entries come back in order from three ConfigMaps", async () => {
     const writer = store("shop", { chunkEntries: 50 });
     expect(writer.location).toBe("kubernetes://source/clustershift/clustershift-shop");
     await Promise.all(Array.from({ length: 120 }, (_, i) => writer.append(note(i + 1))));
-    expect(
-      env.cluster("source").get({ apiVersion: "v1", kind: "Namespace", name: "clustershift" }),
-    ).toBeDefined();
-    expect(
-      configMaps()
-        .filter((n) => n.startsWith("clustershift-shop-journal-"))
-        .sort(),
-    ).toEqual(["clustershift-shop-journal-0", "clustershift-shop-journal-1", "clustershift-shop-journal-2"]);
+    expect(await get({ apiVersion: "v1", kind: "Namespace", name: "clustershift" })).toBeDefined();
+    expect((await configMaps()).filter((n) => n.startsWith("clustershift-shop-journal-")).sort()).toEqual([
+      "clustershift-shop-journal-0",
+      "clustershift-shop-journal-1",
+      "clustershift-shop-journal-2",
+    ]);
     const reader = store("shop", { chunkEntries: 50 });
     expect((await reader.read()).map((e) => e.seq)).toEqual(Array.from({ length: 120 }, (_, i) => i + 1));
     // The reader takes over where the writer stopped, in the partly filled last chunk.
     await reader.append(note(121));
     expect((await writer.read()).at(-1)?.seq).toBe(121);
-    expect(configMaps().filter((n) => n.startsWith("clustershift-shop-journal-"))).toHaveLength(3);
+    expect((await configMaps()).filter((n) => n.startsWith("clustershift-shop-journal-"))).toHaveLength(3);
   });
 
   it("Given a torn last record in a partial chunk, When read and appended to, Then it is ignored and then replaced", async () => {
     const first = store("torn");
     await first.append(note(1));
     await first.append(note(2));
-    const source = env.cluster("source");
-    const chunk = source.get({
-      apiVersion: "v1",
-      kind: "ConfigMap",
-      namespace: "clustershift",
-      name: "clustershift-torn-journal-0",
-    });
-    source.apply(
-      { ...chunk, data: { ...(chunk?.data as object), "0000000003": '{"type":"note","seq":3,"ti' } } as never,
+    const chunk = (await get(chunkRef("clustershift-torn-journal-0"))) as KubeObject;
+    await edit(
+      { ...chunk, data: { ...(chunk.data as object), "0000000003": '{"type":"note","seq":3,"ti' } },
       "editor",
     );
     const second = store("torn");
@@ -81,17 +93,8 @@ describe("KubernetesJournalStore against the sandbox", () => {
     const s = store("damaged");
     await s.append(note(1));
     await s.append(note(2));
-    const source = env.cluster("source");
-    const chunk = source.get({
-      apiVersion: "v1",
-      kind: "ConfigMap",
-      namespace: "clustershift",
-      name: "clustershift-damaged-journal-0",
-    });
-    source.apply(
-      { ...chunk, data: { ...(chunk?.data as object), "0000000001": "{oops" } } as never,
-      "editor",
-    );
+    const chunk = (await get(chunkRef("clustershift-damaged-journal-0"))) as KubeObject;
+    await edit({ ...chunk, data: { ...(chunk.data as object), "0000000001": "{oops" } }, "editor");
     await expect(store("damaged").read()).rejects.toThrow("unreadable journal record 0000000001");
   });
 
@@ -117,12 +120,7 @@ describe("KubernetesJournalStore against the sandbox", () => {
     await expect(b.lock(holder("runner-b"), () => {})).rejects.toThrow(
       new LockedError(`locked by pid ${process.pid} on runner-a since 2025-01-01T00:00:00.000Z`),
     );
-    const lease = env.cluster("source").get({
-      apiVersion: "coordination.k8s.io/v1",
-      kind: "Lease",
-      namespace: "clustershift",
-      name: "clustershift-locked",
-    });
+    const lease = await get(leaseRef("clustershift-locked"));
     expect(lease?.spec).toMatchObject({
       holderIdentity: `${process.pid}@runner-a`,
       leaseDurationSeconds: 60,
@@ -140,20 +138,20 @@ describe("KubernetesJournalStore against the sandbox", () => {
   it("Given a held lease, Then it is renewed while held", async () => {
     const a = store("renewed", { renewEveryMs: 50 });
     const handle = await a.lock(holder("runner-a"), () => {});
-    const ref = {
-      apiVersion: "coordination.k8s.io/v1",
-      kind: "Lease",
-      namespace: "clustershift",
-      name: "clustershift-renewed",
-    };
-    const first = (env.cluster("source").get(ref)?.spec as { renewTime: string }).renewTime;
-    await new Promise((r) => setTimeout(r, 200));
-    expect((env.cluster("source").get(ref)?.spec as { renewTime: string }).renewTime > first).toBe(true);
+    const ref = leaseRef("clustershift-renewed");
+    const renewTime = async () => ((await get(ref))?.spec as { renewTime: string }).renewTime;
+    const first = await renewTime();
+    // Renewed within a few periods; how soon depends on the machine, so it is waited for, not timed.
+    const later = await eventually(async () => {
+      const now = await renewTime();
+      return now > first ? now : undefined;
+    }, 10_000);
+    expect(later > first).toBe(true);
     await handle.release();
   });
 
   it("Given a lease its holder stopped renewing, When another store locks, Then it takes over with a warning", async () => {
-    env.cluster("source").apply(
+    await edit(
       {
         apiVersion: "coordination.k8s.io/v1",
         kind: "Lease",
@@ -176,7 +174,7 @@ describe("KubernetesJournalStore against the sandbox", () => {
   });
 
   it("Given a live lease of a pid that is gone on this host, When locked, Then it is taken over", async () => {
-    env.cluster("source").apply(
+    await edit(
       {
         apiVersion: "coordination.k8s.io/v1",
         kind: "Lease",
@@ -184,8 +182,8 @@ describe("KubernetesJournalStore against the sandbox", () => {
         spec: {
           holderIdentity: `999999999@${hostname()}`,
           leaseDurationSeconds: 3600,
-          acquireTime: new Date().toISOString(),
-          renewTime: new Date().toISOString(),
+          acquireTime: microTime(new Date()),
+          renewTime: microTime(new Date()),
         },
       },
       "kubectl",
@@ -201,17 +199,9 @@ describe("KubernetesJournalStore against the sandbox", () => {
     const warnings: string[] = [];
     const handle = await a.lock(holder("runner-a"), (w) => warnings.push(w));
     await a.append(note(1));
-    const ref = {
-      apiVersion: "coordination.k8s.io/v1",
-      kind: "Lease",
-      namespace: "clustershift",
-      name: "clustershift-stolen",
-    };
-    const lease = env.cluster("source").get(ref);
-    env
-      .cluster("source")
-      .apply({ ...lease, spec: { ...(lease?.spec as object), holderIdentity: "1@thief" } } as never, "thief");
-    await new Promise((r) => setTimeout(r, 150));
+    const lease = (await get(leaseRef("clustershift-stolen"))) as KubeObject;
+    await edit({ ...lease, spec: { ...(lease.spec as object), holderIdentity: "1@thief" } }, "thief");
+    await eventually(() => (warnings.length > 0 ? true : undefined), 10_000);
     expect(warnings).toContain("the lock was taken over by another process");
     await expect(a.append(note(2))).rejects.toThrow(LockedError);
     await handle.release();
@@ -224,24 +214,74 @@ describe("KubernetesJournalStore against the sandbox", () => {
     await s.putSensitive("odd/key with spaces", 42);
     expect(await store("secret").getSensitive("7")).toEqual({ before: { data: { password: "b2xk" } } });
     expect(await store("secret").getSensitive("odd/key with spaces")).toBe(42);
-    const secrets = env
-      .cluster("source")
-      .list("v1", "Secret", "clustershift")
-      .map((x) => x.metadata.name);
-    expect(secrets).toContain("clustershift-secret-sensitive-0");
-    expect(JSON.stringify(env.cluster("source").list("v1", "ConfigMap", "clustershift"))).not.toContain(
-      "b2xk",
-    );
+    expect(await list("Secret")).toContain("clustershift-secret-sensitive-0");
+    expect(
+      JSON.stringify(await cluster().list("v1", "ConfigMap", { namespace: "clustershift" })),
+    ).not.toContain("b2xk");
     const handle = await s.lock(holder("runner-a"), () => {});
     await s.clear();
     await handle.release();
-    expect(configMaps().filter((n) => n.startsWith("clustershift-secret-"))).toEqual([]);
-    expect(
-      env
-        .cluster("source")
-        .list("v1", "Secret", "clustershift")
-        .filter((x) => x.metadata.name.startsWith("clustershift-secret-")),
-    ).toEqual([]);
+    expect((await configMaps()).filter((n) => n.startsWith("clustershift-secret-"))).toEqual([]);
+    expect((await list("Secret")).filter((n) => n.startsWith("clustershift-secret-"))).toEqual([]);
     expect(await store("secret").read()).toEqual([]);
   });
+
+  it("Given records of 300 KiB, When appended, Then each ConfigMap and Secret chunk stays within what the server stores and they read back", async () => {
+    const big = (seq: number) => note(seq, String(seq).repeat(300 * 1024));
+    const s = store("big");
+    for (let seq = 1; seq <= 4; seq++) await s.append(big(seq));
+    await s.putSensitive("a", "a".repeat(400 * 1024));
+    await s.putSensitive("b", "b".repeat(400 * 1024));
+    expect((await configMaps()).filter((n) => n.startsWith("clustershift-big-journal-")).sort()).toEqual([
+      "clustershift-big-journal-0",
+      "clustershift-big-journal-1",
+      "clustershift-big-journal-2",
+      "clustershift-big-journal-3",
+    ]);
+    expect((await list("Secret")).filter((n) => n.startsWith("clustershift-big-")).sort()).toEqual([
+      "clustershift-big-sensitive-0",
+      "clustershift-big-sensitive-1",
+    ]);
+    expect(await store("big").read()).toEqual([1, 2, 3, 4].map(big));
+    expect(await store("big").getSensitive("b")).toBe("b".repeat(400 * 1024));
+    // A record no chunk can hold is refused before anything is written.
+    await expect(s.append(note(5, "x".repeat(600 * 1024)))).rejects.toThrow(
+      /record 0000000005 is \d+ bytes, more than a ConfigMap chunk holds/,
+    );
+    expect((await store("big").read()).map((e) => e.seq)).toEqual([1, 2, 3, 4]);
+  });
+
+  it("Given the state namespace being deleted and held by a finalizer, When a new run appends, Then it waits until the namespace is gone, makes it again and journals there", async () => {
+    const namespace = "clustershift-terminating";
+    const nsRef = { apiVersion: "v1", kind: "Namespace", name: namespace };
+    await store("cleaned", {}, namespace).append(note(1));
+    // Something in the namespace that is slow to go (a finalizer some controller has yet to remove).
+    const held = { ...chunkRef("held"), namespace };
+    await clusters().seed("source", [
+      {
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { ...held, finalizers: ["clustershift.dev/test-hold"] },
+      },
+    ]);
+    const original = await get(nsRef);
+    await cluster().delete(nsRef);
+
+    let settled = false;
+    const appending = store("cleaned", {}, namespace)
+      .append(note(1))
+      .finally(() => (settled = true));
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const terminating = await get(nsRef);
+    // While the namespace is still Terminating, nothing is written into it (a real server would refuse: 403).
+    if (terminating?.metadata.deletionTimestamp !== undefined) expect(settled).toBe(false);
+    const content = await get(held);
+    if (content) await cluster().replace({ ...content, metadata: { ...content.metadata, finalizers: [] } });
+
+    await appending;
+    const recreated = await get(nsRef);
+    expect(recreated?.metadata.deletionTimestamp).toBeUndefined();
+    expect(recreated?.metadata.uid).not.toBe(original?.metadata.uid);
+    expect((await store("cleaned", {}, namespace).read()).map((e) => e.seq)).toEqual([1]);
+  }, 180_000);
 });

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { hostname } from "node:os";
 import { LockedError, RuntimeError } from "../errors.js";
 import type { JournalEntry } from "../types.js";
+import { formatDuration } from "../../playbook/duration.js";
 import { isApiStatus } from "../../providers/kubernetes/errors.js";
 import type { ClusterPort, KubeObject, ObjectRef } from "../../providers/kubernetes/port.js";
 import type { JournalStore, LockHandle, LockHolder } from "./store.js";
@@ -14,6 +15,8 @@ export interface KubernetesStoreOptions {
   leaseDurationSeconds?: number;
   /** How often a held lease is renewed; a third of its duration by default. */
   renewEveryMs?: number;
+  /** How long to wait for a namespace being deleted to be gone before making it again. */
+  namespaceDeletionTimeoutMs?: number;
   now?: () => Date;
 }
 
@@ -33,6 +36,7 @@ export class KubernetesJournalStore implements JournalStore {
   private readonly leaseRef: ObjectRef;
   private readonly leaseSeconds: number;
   private readonly renewEveryMs: number;
+  private readonly namespaceDeletionTimeoutMs: number;
   private readonly now: () => Date;
   private namespaceReady: Promise<void> | undefined;
   private queue: Promise<unknown> = Promise.resolve();
@@ -52,6 +56,7 @@ export class KubernetesJournalStore implements JournalStore {
     this.leaseRef = { apiVersion: "coordination.k8s.io/v1", kind: "Lease", namespace, name: base };
     this.leaseSeconds = options.leaseDurationSeconds ?? 60;
     this.renewEveryMs = options.renewEveryMs ?? (this.leaseSeconds * 1000) / 3;
+    this.namespaceDeletionTimeoutMs = options.namespaceDeletionTimeoutMs ?? 2 * 60_000;
     this.now = options.now ?? (() => new Date());
   }
 
@@ -154,12 +159,21 @@ export class KubernetesJournalStore implements JournalStore {
   private ensureNamespace(): Promise<void> {
     this.namespaceReady ??= (async () => {
       const ref = { apiVersion: "v1", kind: "Namespace", name: this.namespace };
+      let current: KubeObject | undefined;
       try {
-        if (await this.port.get(ref)) return;
+        current = await this.port.get(ref);
       } catch (error) {
         // Allowed into the namespace but not to read Namespaces: it exists, or writes will say so.
         if (isApiStatus(error, 403)) return;
         throw error;
+      }
+      if (current?.metadata.deletionTimestamp !== undefined) {
+        // A namespace being deleted refuses new content (403) and takes its content with it: someone cleaned up
+        // the state just before this run. Wait for the namespace controller to finish, then make it again.
+        const since = current.metadata.deletionTimestamp;
+        await this.waitForNamespaceGone(ref, typeof since === "string" ? since : "a moment ago");
+      } else if (current) {
+        return;
       }
       try {
         await this.port.create({ ...ref, metadata: { name: this.namespace, labels: MANAGED_BY } });
@@ -169,6 +183,24 @@ export class KubernetesJournalStore implements JournalStore {
     })();
     this.namespaceReady.catch(() => (this.namespaceReady = undefined));
     return this.namespaceReady;
+  }
+
+  private async waitForNamespaceGone(ref: ObjectRef, since: string): Promise<void> {
+    try {
+      await this.port.waitFor(
+        ref,
+        (object) => (object ? undefined : true),
+        this.namespaceDeletionTimeoutMs,
+        () => {},
+      );
+    } catch (error) {
+      throw new RuntimeError(
+        `${this.location}: namespace ${this.namespace} is being deleted (since ${since}) and still is after ` +
+          `${formatDuration(this.namespaceDeletionTimeoutMs)}; its content is not going away ` +
+          `(see \`kubectl get namespace ${this.namespace} -o yaml\` for what holds it, e.g. finalizers)`,
+        { cause: error },
+      );
+    }
   }
 
   private leaseObject(
