@@ -1,5 +1,7 @@
 import { request as httpRequest, createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { withoutServerMetadata } from "../../src/providers/kubernetes/metadata.js";
+import type { ClusterPort, KubeObject } from "../../src/providers/kubernetes/port.js";
 import { FaultInjector, freshSeed, type FaultConfig } from "../../src/sandbox/faults.js";
 import { closeServer } from "./net.js";
 
@@ -87,4 +89,65 @@ export async function startReplyDroppingProxy(upstream: string): Promise<ReplyDr
     },
     stop: () => closeServer(server),
   };
+}
+
+/**
+ * Runs `attempt` (an apply or a rollback under faults) until it resolves, at most `tries` times, as an operator
+ * runs `clustershift apply` again after it stopped. Returns the value and the errors of the runs that stopped.
+ */
+export async function untilDone<T>(
+  attempt: (run: number) => Promise<T>,
+  tries = 6,
+): Promise<{ value: T; stops: Error[] }> {
+  const stops: Error[] = [];
+  for (let run = 0; ; run++) {
+    try {
+      return { value: await attempt(run), stops };
+    } catch (error) {
+      stops.push(error as Error);
+      if (run + 1 >= tries) {
+        throw new Error(`still failing after ${tries} runs: ${stops.map((e) => e.message).join(" | ")}`, {
+          cause: error,
+        });
+      }
+    }
+  }
+}
+
+/** Annotations a controller writes on its own (the Deployment's revision): not part of what a run restores. */
+const CONTROLLER_ANNOTATIONS = ["deployment.kubernetes.io/revision"];
+
+/**
+ * Every object of `kinds` (plus the Namespaces themselves) in `namespaces`, keyed `apiVersion Kind ns/name`, without
+ * server-managed metadata and status: what "restored exactly" is compared on.
+ */
+export async function clusterImage(
+  port: ClusterPort,
+  namespaces: readonly string[],
+  kinds: readonly { group: string; kind: string }[],
+): Promise<Record<string, KubeObject>> {
+  const image: Record<string, KubeObject> = {};
+  const keep = (object: KubeObject) => {
+    const stripped = withoutServerMetadata(object);
+    const annotations = { ...stripped.metadata.annotations };
+    for (const key of CONTROLLER_ANNOTATIONS) delete annotations[key];
+    if (Object.keys(annotations).length > 0) stripped.metadata.annotations = annotations;
+    else delete stripped.metadata.annotations;
+    const { namespace, name } = object.metadata;
+    image[`${object.apiVersion} ${object.kind} ${namespace ? `${namespace}/` : ""}${name}`] = stripped;
+  };
+  for (const name of namespaces) {
+    const namespace = await port.get({ apiVersion: "v1", kind: "Namespace", name });
+    if (namespace) keep(namespace);
+  }
+  for (const { group, kind } of kinds) {
+    const [version] = await port.servedVersions(group);
+    if (version === undefined) continue;
+    const apiVersion = group === "" ? version : `${group}/${version}`;
+    if (!(await port.apiResources(apiVersion)).some((r) => r.kind === kind)) continue;
+    for (const namespace of namespaces) {
+      for (const object of await port.list(apiVersion, kind, { namespace })) keep(object);
+    }
+  }
+  return image;
 }

@@ -12,6 +12,7 @@ import type { ApiResource, ClusterPort, KubeObject, ListOptions, ObjectRef } fro
 import { rolloutState } from "./rollout.js";
 import {
   DEFAULT_RETRY,
+  holdsWrite,
   isRetryableNetworkError,
   isRetryableStatus,
   parseRetryAfter,
@@ -201,13 +202,18 @@ export class KubeClusterClient implements ClusterPort {
 
   async create(object: KubeObject): Promise<KubeObject> {
     const path = await this.pathOf(object.apiVersion, object.kind, object.metadata.namespace);
-    const result = await this.call<KubeObject>({
-      method: "POST",
-      path: `${path}?fieldManager=${FIELD_MANAGER}`,
-      body: withoutServerMetadata(object),
-      what: `create ${describe(refOf(object))}`,
-    });
-    return withType(result, refOf(object));
+    const body = withoutServerMetadata(object);
+    try {
+      const result = await this.call<KubeObject>({
+        method: "POST",
+        path: `${path}?fieldManager=${FIELD_MANAGER}`,
+        body,
+        what: `create ${describe(refOf(object))}`,
+      });
+      return withType(result, refOf(object));
+    } catch (error) {
+      return await this.ownLostWrite(error, refOf(object), body);
+    }
   }
 
   async replace(object: KubeObject, options: { resourceVersion?: string } = {}): Promise<KubeObject> {
@@ -235,7 +241,13 @@ export class KubeClusterClient implements ClusterPort {
       });
       return true;
     } catch (error) {
-      if (isApiStatus(error, 404)) return false;
+      const retried = error instanceof KubeApiError && error.attempts > 1;
+      // Gone, or (a namespace) already terminating, after a retry: the earlier try whose reply was lost deleted it.
+      if (isApiStatus(error, 404)) return retried;
+      if (retried && isApiStatus(error, 409)) {
+        const live = await this.get(ref);
+        if (!live || live.metadata.deletionTimestamp) return true;
+      }
       throw error;
     }
   }
@@ -366,13 +378,29 @@ export class KubeClusterClient implements ClusterPort {
     const path = await this.pathOf(ref.apiVersion, ref.kind, ref.namespace, ref.name);
     const body = withoutServerMetadata(object);
     if (resourceVersion !== undefined) body.metadata.resourceVersion = resourceVersion;
-    const result = await this.call<KubeObject>({
-      method: "PUT",
-      path: `${path}?fieldManager=${FIELD_MANAGER}`,
-      body,
-      what: `replace ${describe(ref)}`,
-    });
-    return withType(result, ref);
+    try {
+      const result = await this.call<KubeObject>({
+        method: "PUT",
+        path: `${path}?fieldManager=${FIELD_MANAGER}`,
+        body,
+        what: `replace ${describe(ref)}`,
+      });
+      return withType(result, ref);
+    } catch (error) {
+      return await this.ownLostWrite(error, ref, body);
+    }
+  }
+
+  /**
+   * A create or compare-and-swap replace is retried after a lost connection (safe: the server refuses a second
+   * one with 409). When a retry gets that 409, the earlier try may have been carried out with its reply lost:
+   * if the object now holds exactly what we sent, the write is ours and done. Anything else is rethrown.
+   */
+  private async ownLostWrite(error: unknown, ref: ObjectRef, sent: KubeObject): Promise<KubeObject> {
+    if (!(error instanceof KubeApiError) || error.status !== 409 || error.attempts <= 1) throw error;
+    const live = await this.get(ref);
+    if (live && holdsWrite(live, sent)) return live;
+    throw error;
   }
 
   /** One API call with retries on 429, 5xx and dropped connections; never on other 4xx. */

@@ -52,3 +52,42 @@ export function retryDelayMs(
   if (retryAfterSeconds === undefined) return Math.round(jittered);
   return Math.round(Math.max(Math.min(retryAfterSeconds * 1000, policy.maxRetryAfterMs), jittered));
 }
+
+/**
+ * Whether `live` holds everything a write sent (`sent`): what the server shows after a write of ours whose reply
+ * was lost, and that a retry then found in place (409 AlreadyExists on a create, 409 Conflict on a
+ * compare-and-swap replace). The server adds metadata and defaults; it must not have changed or dropped a sent
+ * value, except for empty maps and lists, which it may omit. `metadata.resourceVersion` is left out: a replace
+ * sends the old one.
+ */
+export function holdsWrite(live: unknown, sent: unknown): boolean {
+  if (!isRecord(sent) || !isRecord(sent.metadata)) return contains(live, sent);
+  const { resourceVersion: _rv, ...metadata } = sent.metadata;
+  return contains(live, { ...sent, metadata });
+}
+
+function contains(live: unknown, sent: unknown): boolean {
+  if (isEmpty(sent)) return live === undefined || live === null || isEmpty(live);
+  if (Array.isArray(sent)) {
+    return (
+      Array.isArray(live) && live.length === sent.length && sent.every((item, i) => contains(live[i], item))
+    );
+  }
+  if (isRecord(sent)) {
+    return isRecord(live) && Object.entries(sent).every(([key, value]) => contains(live[key], value));
+  }
+  return live === sent;
+}
+
+function isEmpty(value: unknown): boolean {
+  return (
+    value === null ||
+    value === undefined ||
+    (Array.isArray(value) && value.length === 0) ||
+    (isRecord(value) && Object.keys(value).length === 0)
+  );
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
