@@ -44,6 +44,24 @@ describe("subsetDiff", () => {
       [],
     ],
     ["a type change", { spec: { port: 80 } }, { spec: { port: "80" } }, ["spec.port"]],
+    [
+      "resource quantities the API server stored in canonical form",
+      { resources: { limits: { cpu: "2000m", memory: "1024Mi" }, requests: { cpu: 0.5, storage: "1e3" } } },
+      { resources: { limits: { cpu: "2", memory: "1Gi" }, requests: { cpu: "500m", storage: "1k" } } },
+      [],
+    ],
+    [
+      "a changed quantity",
+      { resources: { limits: { cpu: "2000m", memory: "1Gi" } } },
+      { resources: { limits: { cpu: "1", memory: "1G" } } },
+      ["resources.limits.cpu", "resources.limits.memory"],
+    ],
+    [
+      "a number-like text that is no quantity",
+      { spec: { version: "1.0" } },
+      { spec: { version: "1" } },
+      ["spec.version"],
+    ],
   ])("Given %s, Then the differing paths are %j", (_, desired, current, expected) => {
     expect(subsetDiff(desired, current)).toEqual(expected);
   });

@@ -1,7 +1,10 @@
+import { isQuantityPath, sameQuantity } from "./quantity.js";
+
 /**
  * Paths where `desired` is not contained in `current`: every field we would set must already hold that value;
  * fields only `current` has (server defaults, other managers) do not count. Within string maps (labels,
- * annotations, Secret data) the map's own path is reported, never a key's value.
+ * annotations, Secret data) the map's own path is reported, never a key's value. Resource quantities compare by
+ * value: the server keeps `2000m` as `2`.
  */
 export function subsetDiff(desired: unknown, current: unknown, path = ""): string[] {
   if (desired === undefined || desired === null || isEmpty(desired)) {
@@ -32,7 +35,8 @@ export function subsetDiff(desired: unknown, current: unknown, path = ""): strin
     }
     return paths;
   }
-  return desired === current ? [] : [path];
+  if (desired === current) return [];
+  return isQuantityPath(path) && sameQuantity(desired, current) ? [] : [path];
 }
 
 /** Maps keyed by user-chosen names: a key's path says nothing more than the map's (and Secret keys hint at values). */

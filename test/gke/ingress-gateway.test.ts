@@ -1,0 +1,152 @@
+import { describe, expect, it } from "vitest";
+import type { KubeObject, ObjectRef } from "../../src/providers/kubernetes/port.js";
+import { installIngressGatewayStep } from "../../src/steps/install-ingress-gateway/index.js";
+import { withoutServerMetadata } from "../../src/providers/kubernetes/metadata.js";
+import { SUBSTRATES, useClusters } from "../support/clusters.js";
+import { ASM_INGRESS, playbookDocument } from "../support/step-harness.js";
+import { StepRunner } from "./harness.js";
+
+/** A target that exists already (no provisioning): the gateway goes into the cluster behind context `target`. */
+function existingTarget(ingress: Record<string, unknown> = ASM_INGRESS) {
+  return playbookDocument("to-existing", {
+    source: { context: "source" },
+    target: { context: "target", ingress: { ...ingress, install: true } },
+  });
+}
+
+const SERVICE: ObjectRef = {
+  apiVersion: "v1",
+  kind: "Service",
+  namespace: "asm-ingress",
+  name: "asm-ingressgateway",
+};
+const GATEWAY: ObjectRef = {
+  apiVersion: "networking.istio.io/v1",
+  kind: "Gateway",
+  namespace: "asm-ingress",
+  name: "asm-ingressgateway",
+};
+const namespaceRef = (name: string): ObjectRef => ({ apiVersion: "v1", kind: "Namespace", name });
+const gone = (object: KubeObject | undefined) => (object === undefined ? true : undefined);
+
+describe.each(SUBSTRATES)("install-ingress-gateway into an existing target on %s", (substrate) => {
+  const clusters = useClusters(substrate, { clusters: ["source", "target"], readyDelayMs: 20 });
+  // A rollout of three gateway replicas and a namespace deletion are waited for: slower on a real control plane.
+  const slow = substrate === "sandbox" ? 60_000 : 300_000;
+  let installed: StepRunner<unknown>;
+
+  it("Given a target serving Istio, When the gateway is planned, Then every object is a create at Istio's newest version and the rollout and address are waited for", async () => {
+    const [plan] = await new StepRunner(installIngressGatewayStep, existingTarget(), {
+      kubeconfig: clusters().kubeconfigPath,
+    }).plan();
+
+    expect(plan!.changes.map((c) => `${c.action} ${c.address}`)).toEqual([
+      "create Namespace asm-ingress",
+      "create ServiceAccount asm-ingress/asm-ingressgateway",
+      "create Role asm-ingress/asm-ingressgateway",
+      "create RoleBinding asm-ingress/asm-ingressgateway",
+      "create Deployment asm-ingress/asm-ingressgateway",
+      "create Service asm-ingress/asm-ingressgateway",
+      "create Gateway asm-ingress/asm-ingressgateway",
+      "wait wait rollout Deployment asm-ingress/asm-ingressgateway",
+      "wait wait external address Service asm-ingress/asm-ingressgateway",
+    ]);
+    const gateway = plan!.changes.find((c) => c.address.startsWith("Gateway")) as {
+      after: { apiVersion: string };
+    };
+    expect(gateway.after.apiVersion).toBe("networking.istio.io/v1");
+  });
+
+  it(
+    "Given the plan, When the gateway is applied, Then the address is waited for, the objects are as generated and a re-plan is a no-op",
+    async () => {
+      const run = new StepRunner(installIngressGatewayStep, existingTarget(), {
+        kubeconfig: clusters().kubeconfigPath,
+      });
+      installed = run;
+
+      const { verifications } = await run.apply();
+
+      expect(verifications[0]).toMatchObject({
+        outcome: "passed",
+        detail: expect.stringMatching(/^external address \S+$/) as unknown,
+      });
+      expect(
+        run.events.some((e) =>
+          e.startsWith("info ingress gateway Service asm-ingress/asm-ingressgateway answers at "),
+        ),
+      ).toBe(true);
+      expect(run.entries.map((e) => `${e.action} ${e.address}`)).toEqual([
+        "create Namespace asm-ingress",
+        "create ServiceAccount asm-ingress/asm-ingressgateway",
+        "create Role asm-ingress/asm-ingressgateway",
+        "create RoleBinding asm-ingress/asm-ingressgateway",
+        "create Deployment asm-ingress/asm-ingressgateway",
+        "create Service asm-ingress/asm-ingressgateway",
+        "create Gateway asm-ingress/asm-ingressgateway",
+      ]);
+      const target = clusters().client("target");
+      expect((await target.get(GATEWAY))?.spec).toEqual({
+        selector: { app: "asm-ingressgateway", istio: "ingressgateway" },
+        servers: [{ port: { number: 80, name: "http", protocol: "HTTP" }, hosts: ["*"] }],
+      });
+      const namespace = await target.get(namespaceRef("asm-ingress"));
+      expect(namespace?.metadata.labels?.["istio.io/rev"]).toBe("asm-managed");
+
+      const [again] = await new StepRunner(installIngressGatewayStep, existingTarget(), {
+        kubeconfig: clusters().kubeconfigPath,
+      }).plan();
+      expect(again!.changes.map((c) => c.action)).toEqual(Array(7).fill("no-op"));
+    },
+    slow,
+  );
+
+  it(
+    "Given the installed gateway, When rolled back twice, Then everything it created is gone",
+    async () => {
+      await installed.rollback();
+      await installed.rollback();
+
+      const target = clusters().client("target");
+      await target.waitFor(namespaceRef("asm-ingress"), gone, slow - 10_000, () => undefined);
+      expect(await target.get(SERVICE)).toBeUndefined();
+    },
+    slow,
+  );
+
+  it(
+    "Given a gateway namespace someone else made, When the gateway is installed and rolled back, Then the namespace comes back exactly and is kept",
+    async () => {
+      const target = clusters().client("target");
+      await clusters().seed("target", [
+        { apiVersion: "v1", kind: "Namespace", metadata: { name: "edge", labels: { team: "edge" } } },
+      ]);
+      const before = (await target.get(namespaceRef("edge"))) as KubeObject;
+      const ingress = { namespace: "edge", service: "edge-gateway", gateway: "edge/edge-gateway" };
+      const run = new StepRunner(installIngressGatewayStep, existingTarget(ingress), {
+        kubeconfig: clusters().kubeconfigPath,
+      });
+
+      const { verifications } = await run.apply();
+      expect(verifications[0]).toMatchObject({ outcome: "passed" });
+      expect(run.entries[0]).toMatchObject({ action: "update", address: "Namespace edge" });
+      expect((await target.get(namespaceRef("edge")))?.metadata.labels).toMatchObject({
+        team: "edge",
+        "istio.io/rev": "asm-managed",
+      });
+
+      await run.rollback();
+      const after = (await target.get(namespaceRef("edge"))) as KubeObject;
+      expect(withoutServerMetadata(after)).toEqual(withoutServerMetadata(before));
+      expect(
+        await target.get({
+          apiVersion: "apps/v1",
+          kind: "Deployment",
+          namespace: "edge",
+          name: "edge-gateway",
+        }),
+      ).toBeUndefined();
+    },
+    slow,
+  );
+});
