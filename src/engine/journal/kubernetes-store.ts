@@ -250,6 +250,7 @@ class Lease {
   lost: string | undefined;
   private readonly timer: NodeJS.Timeout;
   private renewing: Promise<void> = Promise.resolve();
+  private inFlight = false;
 
   constructor(
     private readonly port: ClusterPort,
@@ -259,7 +260,11 @@ class Lease {
     private readonly warn: (message: string) => void,
   ) {
     this.timer = setInterval(() => {
-      this.renewing = this.renew();
+      // A renewal still retrying (a slow or lossy API server) holds the version the next one would swap on: a
+      // second one in flight would conflict with it and take our own lease for a takeover.
+      if (this.inFlight) return;
+      this.inFlight = true;
+      this.renewing = this.renew().finally(() => (this.inFlight = false));
     }, renewEveryMs);
     this.timer.unref();
   }
