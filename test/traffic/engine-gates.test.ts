@@ -9,15 +9,17 @@ import type { Playbook } from "../../src/playbook/schema.js";
 import { hasPrometheus, successRate, useIstioPrometheus } from "./prometheus-server.js";
 import {
   ingressAddress,
+  names,
   seedFixture,
   seedTargetIngress,
-  startWorld,
   stored,
   trafficPlaybook,
   trafficRegistry,
+  useWorld,
   vsRef,
   type World,
 } from "./world.js";
+import { SUBSTRATES } from "../support/clusters.js";
 import { inProcessEngine, type InProcessEngine } from "../support/engine.js";
 import { tempDir } from "../support/temp.js";
 import { requireTool } from "../support/tools.js";
@@ -26,13 +28,11 @@ const prometheus = useIstioPrometheus({ healthy: { ok: 10, errors: 0 }, broken: 
   "healthy",
   "broken",
 ]);
-let world: World | undefined;
-let state: string;
+let state: string | undefined;
 
 afterEach(async () => {
-  await world?.stop();
-  world = undefined;
-  await rm(state, { recursive: true, force: true });
+  if (state) await rm(state, { recursive: true, force: true });
+  state = undefined;
 });
 
 const analysis = (cluster: string) => ({
@@ -42,11 +42,10 @@ const analysis = (cluster: string) => ({
   metrics: [{ name: "success-rate", query: successRate(cluster), successCondition: ">= 0.99" }],
 });
 
-async function engineFor(playbook: Playbook): Promise<InProcessEngine> {
-  world = await startWorld();
-  seedFixture(world.source, "online-boutique/frontend-gateway.yaml", "onlineboutique");
-  seedTargetIngress(world.target, "onlineboutique");
-  await ingressAddress(world.target);
+async function engineFor(world: World, playbook: Playbook): Promise<InProcessEngine> {
+  await seedFixture(world, "source", "online-boutique/frontend-gateway.yaml", "onlineboutique");
+  await seedTargetIngress(world, "onlineboutique");
+  await ingressAddress(world);
   state = await tempDir("traffic-state");
   return inProcessEngine({
     registry: trafficRegistry().gate(analysisGate).gate(probeGate),
@@ -71,53 +70,66 @@ const playbook = (onFailure: "rollback" | "pause") =>
     ],
   });
 
-describe("traffic gates in a run, against a real Prometheus", () => {
+// A real control plane takes its time: waits, not assertions, get longer there.
+const TIMEOUT = { sandbox: 60_000, "real kube-apiserver": 180_000 } as const;
+
+describe.each(SUBSTRATES)("traffic gates in a run, against a real Prometheus, on %s", (substrate) => {
   requireTool("prometheus", hasPrometheus, "apt-get install prometheus (.ci/run does)");
-  it("Given a healthy 10% and a 30% error rate at 50%, When applied, Then the 50% gate fails (exit 3) and the weights, ServiceEntry and target VirtualService are rolled back", async () => {
-    const { engine, events } = await engineFor(playbook("rollback"));
-    const w = world as World;
-    const original = stored(w.source, vsRef("onlineboutique", "frontend-ingress"));
+  const world = useWorld(substrate);
 
-    const run = apply(engine, () => Promise.resolve(true));
-    expect(exitCodeOf(await run.catch((error: unknown) => error))).toBe(3);
-    await expect(run).rejects.toMatchObject({
-      name: "GateFailedError",
-      message: expect.stringMatching(
-        /^gate shift-traffic\[2\]\/analysis of shift-traffic\[2\] failed: success-rate: 1 failed measurement\(s\), limit 0; last 0\.7 does not meet >= 0\.99\. Rolled back 4 change\(s\) of expose-target, shift-traffic\.$/,
-      ) as string,
-    });
-    expect(events.filter((e) => e.type === "gate-passed").map((e) => "address" in e && e.address)).toEqual([
-      "shift-traffic[1]/analysis",
-    ]);
-    expect(stored(w.source, vsRef("onlineboutique", "frontend-ingress"))).toEqual(original);
-    expect(w.source.list("networking.istio.io/v1", "ServiceEntry")).toEqual([]);
-    expect(w.target.list("networking.istio.io/v1", "VirtualService")).toEqual([]);
+  it(
+    "Given a healthy 10% and a 30% error rate at 50%, When applied, Then the 50% gate fails (exit 3) and the weights, ServiceEntry and target VirtualService are rolled back",
+    async () => {
+      const w = world();
+      const { engine, events } = await engineFor(w, playbook("rollback"));
+      const original = await stored(w.source, vsRef("onlineboutique", "frontend-ingress"));
 
-    const journal = (await readFile(join(state, "traffic-test", "journal.jsonl"), "utf8"))
-      .trim()
-      .split("\n")
-      .map(
-        (line) =>
-          JSON.parse(line) as { type: string; note?: string; data?: { phase: string; metric: string } },
-      );
-    expect(journal.filter((e) => e.note === "measurement").map((e) => e.data?.phase)).toEqual([
-      "successful",
-      "successful",
-      "failed",
-    ]);
-  });
+      const run = apply(engine, () => Promise.resolve(true));
+      expect(exitCodeOf(await run.catch((error: unknown) => error))).toBe(3);
+      await expect(run).rejects.toMatchObject({
+        name: "GateFailedError",
+        message: expect.stringMatching(
+          /^gate shift-traffic\[2\]\/analysis of shift-traffic\[2\] failed: success-rate: 1 failed measurement\(s\), limit 0; last 0\.7 does not meet >= 0\.99\. Rolled back 4 change\(s\) of expose-target, shift-traffic\.$/,
+        ) as string,
+      });
+      expect(events.filter((e) => e.type === "gate-passed").map((e) => "address" in e && e.address)).toEqual([
+        "shift-traffic[1]/analysis",
+      ]);
+      expect(await stored(w.source, vsRef("onlineboutique", "frontend-ingress"))).toEqual(original);
+      expect(await names(w.source, "networking.istio.io/v1", "ServiceEntry")).toEqual([]);
+      expect(await names(w.target, "networking.istio.io/v1", "VirtualService")).toEqual([]);
 
-  it("Given onFailure: pause, When the 50% gate fails, Then the run stops with the weights where they are", async () => {
-    const { engine } = await engineFor(playbook("pause"));
-    const w = world as World;
-    await expect(apply(engine, () => Promise.resolve(true))).rejects.toMatchObject({
-      name: "GateFailedError",
-    });
-    const route = (
-      stored(w.source, vsRef("onlineboutique", "frontend-ingress"))?.spec as {
-        http: { route: { weight: number }[] }[];
-      }
-    ).http[0]?.route.map((d) => d.weight);
-    expect(route).toEqual([50, 50]);
-  });
+      const journal = (await readFile(join(state ?? "", "traffic-test", "journal.jsonl"), "utf8"))
+        .trim()
+        .split("\n")
+        .map(
+          (line) =>
+            JSON.parse(line) as { type: string; note?: string; data?: { phase: string; metric: string } },
+        );
+      expect(journal.filter((e) => e.note === "measurement").map((e) => e.data?.phase)).toEqual([
+        "successful",
+        "successful",
+        "failed",
+      ]);
+    },
+    TIMEOUT[substrate],
+  );
+
+  it(
+    "Given onFailure: pause, When the 50% gate fails, Then the run stops with the weights where they are",
+    async () => {
+      const w = world();
+      const { engine } = await engineFor(w, playbook("pause"));
+      await expect(apply(engine, () => Promise.resolve(true))).rejects.toMatchObject({
+        name: "GateFailedError",
+      });
+      const route = (
+        (await stored(w.source, vsRef("onlineboutique", "frontend-ingress")))?.spec as {
+          http: { route: { weight: number }[] }[];
+        }
+      ).http[0]?.route.map((d) => d.weight);
+      expect(route).toEqual([50, 50]);
+    },
+    TIMEOUT[substrate],
+  );
 });

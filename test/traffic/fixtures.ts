@@ -13,6 +13,14 @@ export function toYaml(value: unknown): string {
   return stringify(value, { lineWidth: 0 });
 }
 
+/**
+ * An object a cluster stores, as YAML with its keys sorted: a real kube-apiserver returns keys in its own (sorted)
+ * order, not in the order they were sent, so key order is no part of what a cluster-side golden file pins.
+ */
+export function toStoredYaml(value: unknown): string {
+  return stringify(value, { lineWidth: 0, sortMapEntries: true });
+}
+
 export function goldenPath(name: string): string {
   return resolve(import.meta.dirname, "__golden__", name);
 }

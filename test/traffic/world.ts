@@ -1,3 +1,5 @@
+import { KubernetesObjectApi } from "@kubernetes/client-node";
+import { afterEach } from "vitest";
 import { planRun } from "../../src/engine/planner.js";
 import { Registry } from "../../src/engine/registry.js";
 import type {
@@ -9,12 +11,14 @@ import type {
   WriteContext,
 } from "../../src/engine/types.js";
 import type { Playbook } from "../../src/playbook/schema.js";
+import type { KubeClusterClient } from "../../src/providers/kubernetes/client.js";
 import type { KubeObject, ObjectRef } from "../../src/providers/kubernetes/port.js";
 import { renderPlanText } from "../../src/render/plan.js";
-import type { Sandbox, SandboxCluster } from "../../src/sandbox/index.js";
 import { imageOf } from "../../src/steps/expose-target/istio.js";
 import { exposeTargetStep } from "../../src/steps/expose-target/index.js";
 import { shiftTrafficStep } from "../../src/steps/shift-traffic/index.js";
+import { useClusters, type Substrate, type TestClusters } from "../support/clusters.js";
+import { fixtureObjects, istioCrdYaml } from "../support/fixtures.js";
 import {
   ASM_INGRESS,
   MemoryJournal,
@@ -22,55 +26,110 @@ import {
   testPlaybook,
   testRunOptions,
 } from "../support/step-harness.js";
-import { fixtureObjects, istioCrdYaml } from "../support/fixtures.js";
-import { seed, withSandbox } from "../support/sandbox.js";
 import { eventually } from "../support/wait.js";
+import { parseAllDocuments } from "yaml";
 
 export const REMOTE_HOST = "frontend.target.clustershift.internal";
 
+const ISTIO_GROUP = "networking.istio.io";
+const ISTIO_KINDS = ["VirtualService", "ServiceEntry", "Gateway", "DestinationRule"] as const;
+
+/** The address each substrate's load balancer hands the target ingress Service. */
+export const LOAD_BALANCER_ADDRESS: Record<Substrate, RegExp> = {
+  sandbox: /^203\.0\.113\.\d+$/,
+  // test/support/fake-kubelet.ts: 127.0.<cluster index + 1>.n, the target being the second cluster.
+  "real kube-apiserver": /^127\.0\.2\.\d+$/,
+};
+
+/**
+ * Source and target clusters on one substrate, each with Istio's real CRDs (every networking kind,
+ * v1/v1beta1/v1alpha3 with their OpenAPI schemas and CEL rules), and a kubeconfig naming them `source` and
+ * `target`. Talked to only through the product's own client and server-side apply, so that the same test runs
+ * against the sandbox and a real kube-apiserver.
+ */
 export interface World {
-  sandbox: Sandbox;
-  kubeconfig: string;
-  source: SandboxCluster;
-  target: SandboxCluster;
-  stop(): Promise<void>;
+  readonly substrate: Substrate;
+  readonly clusters: TestClusters;
+  readonly kubeconfig: string;
+  readonly source: KubeClusterClient;
+  readonly target: KubeClusterClient;
 }
 
 /**
- * Source and target clusters with Istio's real CRDs (every networking kind, v1/v1beta1/v1alpha3 with their
- * OpenAPI schemas), and a kubeconfig naming them `source` and `target`.
+ * One pair of clusters for the enclosing block (a real control plane takes tens of seconds of CPU to start), and
+ * after each test everything the traffic tests create removed again, so that each test starts from empty clusters.
  */
-export async function startWorld(options: { loadBalancerDelayMs?: number } = {}): Promise<World> {
-  const env = await withSandbox({
-    clusters: ["source", "target"],
-    istio: { crdYaml: istioCrdYaml() },
-    loadBalancerDelayMs: options.loadBalancerDelayMs ?? 50,
-  });
-  return {
-    sandbox: env.sandbox,
-    kubeconfig: env.kubeconfigPath,
-    source: env.cluster("source"),
-    target: env.cluster("target"),
-    stop: () => env.stop(),
+export function useWorld(substrate: Substrate): () => World {
+  const clusters = useClusters(substrate);
+  const world = (): World => {
+    const c = clusters();
+    return {
+      substrate,
+      clusters: c,
+      kubeconfig: c.kubeconfigPath,
+      source: c.client("source"),
+      target: c.client("target"),
+    };
   };
+  afterEach(async () => {
+    await emptyWorld(world());
+  }, 120_000);
+  return world;
 }
 
-export function namespace(cluster: SandboxCluster, name: string): void {
-  cluster.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name } }, "kubectl");
+/** Deletes every Istio object and the target ingress Service, and waits until they are gone. */
+async function emptyWorld(world: World): Promise<void> {
+  for (const client of [world.source, world.target]) {
+    const apiVersion = `${ISTIO_GROUP}/v1`;
+    if (!(await client.servedVersions(ISTIO_GROUP)).includes("v1")) continue;
+    for (const kind of ISTIO_KINDS) {
+      for (const object of await client.list(apiVersion, kind)) {
+        await client.delete({
+          apiVersion,
+          kind,
+          namespace: object.metadata.namespace ?? "",
+          name: object.metadata.name,
+        });
+      }
+    }
+  }
+  const ingress = { apiVersion: "v1", kind: "Service", namespace: "asm-ingress", name: "asm-ingressgateway" };
+  await world.target.delete(ingress);
+  await eventually(async () => ((await world.target.get(ingress)) ? undefined : true), 60_000, {
+    intervalMs: 100,
+    message: () => "the target ingress Service was not deleted",
+  });
 }
 
-/** Objects of a fixture file as `kubectl apply -n namespace` would create them. */
-export function seedFixture(cluster: SandboxCluster, path: string, ns: string): KubeObject[] {
-  namespace(cluster, ns);
-  return seed(cluster, fixtureObjects(path, ns), "kubectl");
+export function seed(
+  world: World,
+  context: "source" | "target",
+  objects: KubeObject[],
+): Promise<KubeObject[]> {
+  return world.clusters.seed(context, objects, "kubectl");
 }
 
-/** The target's ingress gateway: a LoadBalancer Service (the sandbox gives it an IP) and its Gateway. */
-export function seedTargetIngress(target: SandboxCluster, app: string): void {
-  namespace(target, "asm-ingress");
-  namespace(target, app);
-  target.apply(ingressService(), "kubectl");
-  target.apply(
+export async function namespace(world: World, context: "source" | "target", name: string): Promise<void> {
+  await seed(world, context, [{ apiVersion: "v1", kind: "Namespace", metadata: { name } }]);
+}
+
+/** Objects of a fixture file as `kubectl apply --server-side -n namespace` would create them. */
+export async function seedFixture(
+  world: World,
+  context: "source" | "target",
+  path: string,
+  ns: string,
+): Promise<KubeObject[]> {
+  await namespace(world, context, ns);
+  return seed(world, context, fixtureObjects(path, ns));
+}
+
+/** The target's ingress gateway: a LoadBalancer Service (the substrate gives it an address) and its Gateway. */
+export async function seedTargetIngress(world: World, app: string): Promise<void> {
+  await namespace(world, "target", "asm-ingress");
+  await namespace(world, "target", app);
+  await seed(world, "target", [
+    ingressService(),
     {
       apiVersion: "networking.istio.io/v1",
       kind: "Gateway",
@@ -80,20 +139,26 @@ export function seedTargetIngress(target: SandboxCluster, app: string): void {
         servers: [{ port: { number: 80, name: "http", protocol: "HTTP" }, hosts: ["*"] }],
       },
     },
-    "kubectl",
+  ]);
+}
+
+/** The external address the substrate's load balancer gives the target ingress Service. */
+export function ingressAddress(world: World): Promise<string> {
+  const ref = { apiVersion: "v1", kind: "Service", namespace: "asm-ingress", name: "asm-ingressgateway" };
+  return eventually(
+    async () =>
+      (
+        (await world.target.get(ref))?.status as
+          { loadBalancer?: { ingress?: { ip?: string }[] } } | undefined
+      )?.loadBalancer?.ingress?.[0]?.ip || undefined,
+    60_000,
+    { intervalMs: 50, message: () => "the target ingress Service got no address" },
   );
 }
 
-/** The external IP the sandbox's load balancer controller gives the target ingress Service. */
-export function ingressAddress(target: SandboxCluster): Promise<string> {
-  const ref = { apiVersion: "v1", kind: "Service", namespace: "asm-ingress", name: "asm-ingressgateway" };
-  return eventually(
-    () =>
-      (target.get(ref)?.status as { loadBalancer?: { ingress?: { ip?: string }[] } } | undefined)
-        ?.loadBalancer?.ingress?.[0]?.ip || undefined,
-    2000,
-    { message: () => "the target ingress Service got no address" },
-  );
+/** The ingress address in text replaced by the one the golden files hold. */
+export function normalizeAddress(text: string, address: string): string {
+  return text.replaceAll(address, "203.0.113.x");
 }
 
 export function ingressService(): KubeObject {
@@ -210,10 +275,17 @@ export class Driver {
   }
 }
 
-/** What the sandbox holds, without server-owned metadata; undefined when absent. */
-export function stored(cluster: SandboxCluster, ref: ObjectRef): KubeObject | undefined {
-  const object = cluster.get(ref);
+/** What the cluster holds, without server-owned metadata; undefined when absent. */
+export async function stored(client: KubeClusterClient, ref: ObjectRef): Promise<KubeObject | undefined> {
+  const object = await client.get(ref);
   return object && imageOf(object);
+}
+
+/** Names of the objects of a kind in all namespaces, `namespace/name`, sorted. */
+export async function names(client: KubeClusterClient, apiVersion: string, kind: string): Promise<string[]> {
+  return (await client.list(apiVersion, kind))
+    .map((object) => `${object.metadata.namespace ?? ""}/${object.metadata.name}`)
+    .sort();
 }
 
 export const vsRef = (namespace: string, name: string): ObjectRef => ({
@@ -222,3 +294,120 @@ export const vsRef = (namespace: string, name: string): ObjectRef => ({
   namespace,
   name,
 });
+
+/**
+ * Makes every update (PUT) of a VirtualService on the source fail until the returned function is called: on the
+ * sandbox by its fault injection, on a real kube-apiserver by a ValidatingAdmissionPolicy that denies it (its own
+ * admission chain; it takes effect once the apiserver has loaded the policy, which is waited for).
+ */
+export async function failVirtualServiceUpdates(world: World): Promise<() => Promise<void>> {
+  const sandbox = world.clusters.sandbox;
+  if (sandbox) {
+    const cluster = sandbox.clusters.get("source");
+    if (!cluster) throw new Error("no sandbox cluster source");
+    cluster.setFaults({ errorRate: 1, statuses: [400], methods: ["PUT"] });
+    return () => {
+      cluster.setFaults({});
+      return Promise.resolve();
+    };
+  }
+  const name = "clustershift-test-deny-virtualservice-updates";
+  const api = KubernetesObjectApi.makeApiClient(world.clusters.kubeConfig("source"));
+  const policy = {
+    apiVersion: "admissionregistration.k8s.io/v1",
+    kind: "ValidatingAdmissionPolicy",
+    metadata: { name },
+    spec: {
+      failurePolicy: "Fail",
+      matchConstraints: {
+        resourceRules: [
+          {
+            apiGroups: [ISTIO_GROUP],
+            apiVersions: ["*"],
+            operations: ["UPDATE"],
+            resources: ["virtualservices"],
+          },
+        ],
+      },
+      validations: [{ expression: "false", message: "VirtualService updates are denied by the test" }],
+    },
+  };
+  const binding = {
+    apiVersion: "admissionregistration.k8s.io/v1",
+    kind: "ValidatingAdmissionPolicyBinding",
+    metadata: { name },
+    spec: { policyName: name, validationActions: ["Deny"] },
+  };
+  await seed(world, "source", [policy, binding]);
+  const probe = async () => {
+    const vs = await world.source.get(vsRef("onlineboutique", "frontend-ingress"));
+    if (!vs)
+      throw new Error("the policy is probed with onlineboutique/frontend-ingress, which does not exist");
+    return api.replace(vs, undefined, "All").then(
+      () => "accepted" as const,
+      () => "denied" as const,
+    );
+  };
+  await eventually(async () => ((await probe()) === "denied" ? true : undefined), 60_000, {
+    intervalMs: 200,
+    message: () => "the ValidatingAdmissionPolicy never took effect",
+  });
+  return async () => {
+    for (const kind of ["ValidatingAdmissionPolicyBinding", "ValidatingAdmissionPolicy"]) {
+      await world.source.delete({ apiVersion: "admissionregistration.k8s.io/v1", kind, name });
+    }
+    await eventually(async () => ((await probe()) === "accepted" ? true : undefined), 60_000, {
+      intervalMs: 200,
+      message: () => "the ValidatingAdmissionPolicy kept denying after it was deleted",
+    });
+  };
+}
+
+const CRD = { apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition" } as const;
+
+/** Istio's networking CRDs, as the fixture holds them. */
+function istioNetworkingCrds(): KubeObject[] {
+  return parseAllDocuments(istioCrdYaml())
+    .map((doc) => doc.toJS() as KubeObject | null)
+    .filter(
+      (object): object is KubeObject =>
+        object?.kind === "CustomResourceDefinition" &&
+        (object.spec as { group?: string } | undefined)?.group === ISTIO_GROUP,
+    );
+}
+
+/**
+ * Uninstalls Istio's networking CRDs from a cluster (as `kubectl delete crd` would) and waits until discovery no
+ * longer serves the group; the returned function installs them again and waits until they are served.
+ */
+export async function withoutIstio(world: World, context: "source" | "target"): Promise<() => Promise<void>> {
+  const client = context === "source" ? world.source : world.target;
+  const crds = istioNetworkingCrds();
+  for (const crd of crds) await client.delete({ ...CRD, name: crd.metadata.name });
+  await eventually(
+    async () => {
+      for (const crd of crds) if (await client.get({ ...CRD, name: crd.metadata.name })) return undefined;
+      return (await client.servedVersions(ISTIO_GROUP)).length === 0 ? true : undefined;
+    },
+    120_000,
+    { intervalMs: 200, message: () => `Istio's CRDs were not removed from ${context}` },
+  );
+  return async () => {
+    // Through the product's client (raw JSON): client-node's KubernetesObjectApi, which `seed` uses, writes a CRD
+    // through its models and loses `x-kubernetes-int-or-string`, which a real server then refuses (422).
+    for (const crd of crds) await client.apply(crd);
+    await eventually(
+      async () => {
+        for (const crd of crds) {
+          const live = await client.get({ ...CRD, name: crd.metadata.name });
+          const conditions = (live?.status as { conditions?: { type: string; status: string }[] } | undefined)
+            ?.conditions;
+          if (!conditions?.some((c) => c.type === "Established" && c.status === "True")) return undefined;
+        }
+        return (await client.servedVersions(ISTIO_GROUP)).includes("v1") ? true : undefined;
+      },
+      120_000,
+      { intervalMs: 200, message: () => `Istio's CRDs were not installed again in ${context}` },
+    );
+  };
+}
