@@ -1,7 +1,10 @@
 import type { KubeConfig } from "@kubernetes/client-node";
 import { RuntimeError } from "../../engine/errors.js";
+import { sleep } from "../../engine/sleep.js";
+import { jitteredBackoffMs } from "../backoff.js";
 import { kubeConfigFor } from "../kubernetes/client.js";
 import { requestWithContext } from "../kubernetes/context-request.js";
+import { isRetryableNetworkError, isRetryableStatus } from "../kubernetes/retry.js";
 import { fqdn } from "../route53/names.js";
 import {
   BatchRejectedError,
@@ -23,6 +26,9 @@ export interface SandboxDnsClientOptions {
   /** KUBECONFIG-style path list; default `$KUBECONFIG`, then `~/.kube/config`. */
   kubeconfig?: string;
 }
+
+/** Tries per call, the first included: the Route 53 client's default. */
+const ATTEMPTS = 6;
 
 /** A sandbox DNS change stays PENDING for a second or two (`pendingMs`), not Route 53's minute. */
 const SYNC_TIMING = { intervalMs: 250, timeoutMs: 60_000 };
@@ -87,17 +93,32 @@ export class SandboxDnsClient implements DnsPort {
     return Promise.resolve({ kind: "api-only" });
   }
 
+  /**
+   * One call, retried like the Route 53 SDK retries: on a lost connection, 429 and 5xx. A retried batch cannot
+   * apply twice: its exact DELETEs refuse it once an earlier try went through (see the DNS steps' `submit`).
+   */
   private async request(method: "GET" | "POST", path: string, body?: unknown): Promise<unknown> {
     const url = `${this.base}${path}`;
-    let reply: { status: number; body: unknown };
-    try {
-      const { status, text } = await requestWithContext(this.config, method, url, body);
-      reply = { status, body: parseBody(text) };
-    } catch (error) {
-      throw new RuntimeError(
-        `cannot reach the sandbox DNS at ${url} (${(error as Error).message}): is the sandbox of context "${this.options.context}" running?`,
-        { cause: error },
-      );
+    let reply: { status: number; body: unknown } | undefined;
+    for (let attempt = 0; reply === undefined; attempt++) {
+      const last = attempt + 1 >= ATTEMPTS;
+      try {
+        const { status, text } = await requestWithContext(this.config, method, url, body);
+        if (!last && isRetryableStatus(status)) {
+          await sleep(jitteredBackoffMs(attempt, 100, 2_000, Math.random));
+          continue;
+        }
+        reply = { status, body: parseBody(text) };
+      } catch (error) {
+        if (!last && isRetryableNetworkError(error)) {
+          await sleep(jitteredBackoffMs(attempt, 100, 2_000, Math.random));
+          continue;
+        }
+        throw new RuntimeError(
+          `cannot reach the sandbox DNS at ${url} (${(error as Error).message}): is the sandbox of context "${this.options.context}" running?`,
+          { cause: error },
+        );
+      }
     }
     if (reply.status < 300) return reply.body;
     // Our own errors carry `code`; the sandbox's API server answers with a Kubernetes Status (`reason`).

@@ -214,7 +214,11 @@ async function applyStage(plan: StepPlan, ctx: WriteContext): Promise<void> {
     earlier.change !== undefined && !earlier.insync ? { id: earlier.change, status: "PENDING" } : undefined;
   let ttlUntil = earlier.ttlUntil;
   // Equal to `after`: a resumed run whose batch went through before it stopped; only the waits remain.
-  if (!sameRecordSets(current, data.after)) {
+  if (sameRecordSets(current, data.after) && earlier.change === undefined) {
+    // ... but its change id was never seen (the reply was lost, or the run stopped before noting it).
+    pending = await resync(observed, data.after, `clustershift ${ctx.playbook.metadata.name} ${plan.id}`);
+    await ctx.note(CHANGE_NOTE, { address: data.address, change: pending.id });
+  } else if (!sameRecordSets(current, data.after)) {
     if (!sameRecordSets(current, data.before)) throw driftError(observed, data.before, current);
     const target: DnsTarget = {
       provider: port.label,
@@ -235,6 +239,7 @@ async function applyStage(plan: StepPlan, ctx: WriteContext): Promise<void> {
           observed,
           replaceBatch(data.before, data.after),
           data.before,
+          data.after,
           () => readRecord(observed, types),
           `clustershift ${ctx.playbook.metadata.name} ${plan.id}`,
           "since the plan",
@@ -303,11 +308,15 @@ function restoreBatch(current: readonly RecordSet[], before: readonly RecordSet[
   ];
 }
 
-/** Sends one batch; when the zone refuses it, says whether the record moved under it (drift) or what else. */
+/**
+ * Sends one batch that takes the record from `expected` to `intended`; when the zone refuses it, says whether
+ * the record moved under it (drift) or what else.
+ */
 async function submit(
   observed: Observed,
   changes: RecordChange[],
   expected: readonly RecordSet[],
+  intended: readonly RecordSet[],
   read: () => Promise<RecordSet[]>,
   comment: string,
   when: string,
@@ -317,12 +326,28 @@ async function submit(
   } catch (error) {
     if (!(error instanceof BatchRejectedError)) throw error;
     const now = await read();
+    // The client retried a batch that an earlier try had carried out, its reply lost: the retry's exact DELETE
+    // no longer matched. The record is where this batch takes it; only the change id went with the reply.
+    if (intended.length > 0 && sameRecordSets(now, intended) && !sameRecordSets(now, expected))
+      return resync(observed, intended, comment);
     if (!sameRecordSets(now, expected)) throw driftError(observed, expected, now, when);
     throw new RuntimeError(
       `${observed.port.label} refused the change of ${observed.address} (${error.message}); nothing was changed`,
       { cause: error },
     );
   }
+}
+
+/**
+ * A change id for record sets already in place whose own change id is unknown: an UPSERT of exactly what is
+ * there changes nothing, and it is INSYNC only once the zone's earlier changes are.
+ */
+function resync(observed: Observed, records: readonly RecordSet[], comment: string): Promise<ChangeInfo> {
+  return observed.port.changeRecordSets(
+    observed.zone,
+    records.map((record) => ({ action: "UPSERT" as const, record })),
+    comment,
+  );
 }
 
 function driftError(
@@ -445,6 +470,7 @@ async function rollbackEntries(entries: ChangeEntry[], ctx: WriteContext): Promi
       observed,
       restoreBatch(current, before),
       current,
+      before,
       read,
       `clustershift rollback ${entry.step}`,
       "during the rollback",
