@@ -43,6 +43,35 @@ describe("DNS cutover under lost replies, on the sandbox DNS", () => {
     expect(dns.recordSets(id)).toEqual(original);
   });
 
+  it("Given every change batch carried out with its reply lost, retries included, When applied, Then apply stops with the change journaled and no change id; resumed, it waits for INSYNC of the record in place and completes, and rollback restores it", async () => {
+    const { id, zone, record } = world.seedZone(5);
+    const original = structuredClone(dns.recordSets(id));
+    const dnsRun = run(zone, record);
+
+    dns.setFaults({ replyLostRate: 1, replyLostMethods: ["POST"], seed: faultSeed() });
+    await expect(dnsRun.applyAll()).rejects.toThrow(/cannot reach the sandbox DNS/);
+    expect(dnsRun.entries.map((e) => [e.step, e.action])).toEqual([["cutover-dns[1]", "update"]]);
+    expect(dnsRun.notes.filter((n) => n.note === "dns-change")).toEqual([]);
+    // The batch landed although no answer came back.
+    expect(dns.recordSets(id).map((r) => r.setIdentifier)).toEqual([
+      "clustershift-source",
+      "clustershift-target",
+    ]);
+
+    dns.setFaults({});
+    const results = await dnsRun.applyAll();
+    expect(results.map((r) => r.id)).toEqual(["cutover-dns[1]", "cutover-dns[2]"]);
+    const first = dnsRun.notes.find((n) => n.step === "cutover-dns[1]" && n.note === "dns-change");
+    expect(first).toBeDefined();
+    const change = (first?.data as { change: string }).change;
+    expect(dnsRun.notes).toContainEqual(expect.objectContaining({ note: "dns-insync", data: { change } }));
+    expect(dnsRun.entries.map((e) => e.step)).toEqual(["cutover-dns[1]", "cutover-dns[2]"]);
+    expect(dns.recordSets(id)).toEqual([aRecord(record, 5, TARGET)]);
+
+    await dnsRun.rollback();
+    expect(dns.recordSets(id)).toEqual(original);
+  });
+
   it("Given seeded lost replies, 5xx, 429 and drops on the DNS API, When applied (resumed until it completes) and rolled back, Then the record ends at the target and comes back exactly", async () => {
     const { id, zone, record } = world.seedZone(5);
     const original = structuredClone(dns.recordSets(id));
