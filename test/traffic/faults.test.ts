@@ -162,12 +162,12 @@ describe("expose-target and shift-traffic under injected faults, on sandbox clus
     const original = await images(sandbox);
     const engine = engineFor(sandbox, "traffic-lost-writes");
 
-    // The create of the split VirtualService and each weight's compare-and-swap PUT lose their replies; their
-    // retries meet 409 AlreadyExists and 409 Conflict, with what was sent in place.
+    // The creates of the ServiceEntry and of the split VirtualService and each weight's compare-and-swap PUT lose
+    // their replies; their retries meet 409 AlreadyExists and 409 Conflict, with what was sent in place.
     source.setFaults({ replyLostRate: 1, replyLostMethods: ["POST", "PUT"], seed: seedValue });
     const outcome = await apply(engine(), () => Promise.resolve(true));
     expect(outcome.outcome).toBe("completed");
-    expect(source.faultsInjected).toBe(3);
+    expect(source.faultsInjected).toBe(4);
     expect(remoteWeight(source, "clustershift-frontend-split")).toBe(100);
     const state = await readState(engine().store);
     const shifts = state.pending.filter((e) => e.kind === "shift-traffic");

@@ -244,6 +244,55 @@ describe.each(SUBSTRATES)("expose-target and shift-traffic with Istio's real CRD
   );
 
   it(
+    "Given a ServiceEntry and target VirtualService of those names that someone else made, When exposed, Then each holds exactly what was planned, and rollback restores theirs",
+    async () => {
+      const w = await onlineBoutique(world());
+      const theirs = {
+        se: {
+          apiVersion: "networking.istio.io/v1",
+          kind: "ServiceEntry",
+          metadata: { name: SE_REF.name, namespace: "onlineboutique" },
+          spec: {
+            hosts: ["frontend.target.clustershift.internal"],
+            exportTo: ["."],
+            location: "MESH_EXTERNAL",
+            ports: [{ number: 8080, name: "http-alt", protocol: "HTTP" }],
+            resolution: "DNS",
+            endpoints: [{ address: "old-ingress.example.com" }],
+          },
+        },
+        vs: {
+          apiVersion: "networking.istio.io/v1",
+          kind: "VirtualService",
+          metadata: { name: TARGET_VS_REF.name, namespace: "onlineboutique" },
+          spec: {
+            hosts: ["frontend.target.clustershift.internal"],
+            exportTo: ["."],
+            gateways: ["asm-ingress/asm-ingressgateway"],
+            http: [{ route: [{ destination: { host: "old-frontend" } }] }],
+          },
+        },
+      };
+      await seed(w, "source", [theirs.se]);
+      await seed(w, "target", [theirs.vs]);
+      const before = {
+        se: await stored(w.source, SE_REF),
+        vs: await stored(w.target, TARGET_VS_REF),
+      };
+      const driver = new Driver(w, trafficPlaybook(ONLINE_BOUTIQUE));
+      const fresh = await runAll(driver, ["expose-target"]);
+      const planned = fresh.get("expose-target")?.changes.flatMap((c) => ("after" in c ? [c.after] : []));
+      expect(fresh.get("expose-target")?.changes.map((c) => c.action)).toEqual(["update", "update"]);
+      // Exactly what was planned: nothing of theirs (exportTo) is left in the objects clustershift now owns.
+      expect([await stored(w.target, TARGET_VS_REF), await stored(w.source, SE_REF)]).toEqual(planned);
+      await driver.rollback();
+      expect(await stored(w.source, SE_REF)).toEqual(before.se);
+      expect(await stored(w.target, TARGET_VS_REF)).toEqual(before.vs);
+    },
+    timeout,
+  );
+
+  it(
     "Given the target ingress Service does not exist yet, When planned and applied, Then the plan waits for its address and apply waits with progress",
     async () => {
       const w = world();

@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from "node:util";
-import { UsageError } from "../../engine/errors.js";
+import { RuntimeError, UsageError } from "../../engine/errors.js";
 import {
   KNOWN_AFTER_APPLY,
   type Change,
@@ -9,15 +9,15 @@ import {
   type WriteContext,
 } from "../../engine/types.js";
 import type { Playbook, TrafficSpec } from "../../playbook/schema.js";
-import { cluster, clusterIfKnown, refOf } from "../../providers/kubernetes/index.js";
+import { cluster, clusterIfKnown, isApiStatus, refOf } from "../../providers/kubernetes/index.js";
 import type { ClusterPort, KubeObject } from "../../providers/kubernetes/port.js";
 import { specOf, specPlan } from "../spec-plan.js";
 import {
   addressOf,
-  applyJournaled,
   imageOf,
   istioApiVersion,
   istioMissing,
+  journalTarget,
   managedLabels,
   requireIstio,
   rollbackEntries,
@@ -230,9 +230,36 @@ function changeFor(desired: KubeObject, live: KubeObject | undefined, detail: st
   return { action: "update", address, before: imageOf(live), after: desired, detail };
 }
 
+/**
+ * Writes `desired` exactly, journaling first what it replaces. Not a server-side apply: that merges, and of an
+ * object someone else made, the fields clustershift does not set (`exportTo`, say) would stay, so the object
+ * would not be what the plan showed (a real kube-apiserver keeps them; verify then fails). A create where there
+ * was none; over an existing one a PUT, compare-and-swap on the version just read.
+ */
 async function write(port: ClusterPort, desired: KubeObject, ctx: WriteContext): Promise<void> {
   const live = await port.get(refOf(desired));
-  if (changeFor(desired, live, "").action !== "no-op") await applyJournaled(ctx, port, desired, live);
+  if (changeFor(desired, live, "").action === "no-op") return;
+  const address = addressOf(desired);
+  const target = journalTarget(port.context, desired);
+  try {
+    if (!live) {
+      await ctx.change({ address, action: "create", after: desired, target }, () => port.create(desired));
+      return;
+    }
+    const resourceVersion = live.metadata.resourceVersion ?? "";
+    await ctx.change({ address, action: "update", before: imageOf(live), after: desired, target }, () =>
+      port.replace(desired, { resourceVersion }),
+    );
+  } catch (error) {
+    if (!isApiStatus(error, 409)) throw error;
+    // A retried request whose first try landed (its reply lost) conflicts with itself: then what is there is ours.
+    if (changeFor(desired, await port.get(refOf(desired)), "").action === "no-op") return;
+    throw new RuntimeError(
+      `${address} on context "${port.context}" was ${live ? "changed" : "created"} by someone else while ` +
+        "clustershift was writing it; nothing was written. Run `clustershift plan` again.",
+      { cause: error },
+    );
+  }
 }
 
 function mismatch(
