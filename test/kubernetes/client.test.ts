@@ -7,6 +7,7 @@ import { SUBSTRATES, useClusters, type Substrate, type TestClusters } from "../s
 import { createClusterClient, type KubeClusterClient } from "../../src/providers/kubernetes/client.js";
 import { KubeApiError } from "../../src/providers/kubernetes/errors.js";
 import type { KubeObject } from "../../src/providers/kubernetes/port.js";
+import { faultSeed } from "../support/faults.js";
 
 const configMap = (
   name: string,
@@ -308,7 +309,13 @@ describe("KubeClusterClient against the sandbox's fault injection", () => {
 
   it("Given 50% injected 5xx and 429 faults and dropped connections, When 30 objects are applied, Then all land", async () => {
     const cluster = sandboxCluster("target");
-    cluster.setFaults({ errorRate: 0.4, statuses: [500, 503, 429], retryAfterSeconds: 0, dropRate: 0.1 });
+    cluster.setFaults({
+      errorRate: 0.4,
+      statuses: [500, 503, 429],
+      retryAfterSeconds: 0,
+      dropRate: 0.1,
+      seed: faultSeed(),
+    });
     try {
       await Promise.all(Array.from({ length: 30 }, (_, i) => target.apply(configMap(`faulty-${i}`))));
       expect(cluster.faultsInjected).toBeGreaterThan(0);
