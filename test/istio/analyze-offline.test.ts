@@ -24,6 +24,12 @@ import {
  * cluster it lands in (the app's Gateway, VirtualServices, DestinationRules, Services and Pods, the ingress
  * gateway), so that every reference resolves as it would live. Zero errors and zero warnings, or a suppression
  * below that says why the message does not apply.
+ *
+ * What offline analysis can judge: istioctl reads only Istio's kinds from files (Services, Pods, Namespaces and
+ * Deployments are dropped, and the analyzers that need them — destination hosts, gateway ports and selectors,
+ * injection — are skipped). So offline it checks Istio's validation of every object (IST0106), references between
+ * Istio objects (Gateways of VirtualServices, IST0101), conflicting hosts and ServiceEntry rules; the live suite
+ * (analyze-live.test.ts) runs every analyzer against real clusters.
  */
 
 /** Suppressions, each with why. Only for what is not clustershift's doing and cannot be otherwise here. */
@@ -33,7 +39,16 @@ interface ManifestSet {
   name: string;
   cluster: "source" | "target";
   objects: KubeObject[];
+  /** A problem istioctl finds in clustershift's own output, left to the issue that fixes it. */
+  knownIssue?: { code: string; issue: string };
 }
+
+/**
+ * issue 12: expose-target's target VirtualService lists `remoteHost` and `*` as hosts. Istio's validation (the same
+ * as istiod's admission webhook, which would reject the object on a cluster running istiod) says "duplicate hosts
+ * in virtual service: <remoteHost> & *": `*` already covers `remoteHost`.
+ */
+const DUPLICATE_HOSTS = { code: "IST0106", issue: "issue 12, target VirtualService hosts remoteHost and *" };
 
 const appAlone: ManifestSet[] = [ONLINE_BOUTIQUE, BOOKINFO, BOOKINFO_REVIEWS].flatMap((app) => [
   {
@@ -100,6 +115,7 @@ const goldens: ManifestSet[] = [
   {
     name: "golden expose-target-virtualservice.yaml on the installed target gateway",
     cluster: "target",
+    knownIssue: DUPLICATE_HOSTS,
     objects: onTarget(ONLINE_BOUTIQUE, golden("traffic", "expose-target-virtualservice.yaml")),
   },
   {
@@ -136,6 +152,7 @@ const fresh: ManifestSet[] = [
       name: `${app.name}'s target VirtualService (hosts ${hosts ? hosts.join(",") : "*"}) on the installed gateway, fresh`,
       cluster: "target" as const,
       objects: onTarget(app, [targetVirtualService(app, hosts)]),
+      ...(hosts ? {} : { knownIssue: DUPLICATE_HOSTS }),
     })),
   ),
 ];
@@ -143,21 +160,61 @@ const fresh: ManifestSet[] = [
 describe("istioctl analyze --use-kube=false on every generated manifest set", () => {
   const dir = useTempDir("istioctl-offline");
 
-  describe.each([
+  for (const [label, sets] of [
     ["the app's own config (baseline)", appAlone],
     ["golden files of the step suites", goldens],
     ["fresh renders of the steps' builders at every weight", fresh],
-  ] as const)("%s", (_label, sets) => {
-    it.each(sets.map((set, index) => ({ ...set, index })))(
-      "Given $name on the $cluster, When istioctl analyzes it offline, Then it reports no error and no warning",
-      async ({ objects, index, cluster }) => {
-        const file = await writeManifests(
-          join(dir(), `${_label.replace(/\W+/g, "-")}-${index}.yaml`),
-          objects,
+  ] as const) {
+    describe(label, () => {
+      sets.forEach((set, index) => {
+        const run = async () => {
+          const file = await writeManifests(
+            join(dir(), `${label.replace(/\W+/g, "-")}-${index}.yaml`),
+            set.objects,
+          );
+          return analyze({ files: [file], suppress: SUPPRESS });
+        };
+        const known = set.knownIssue;
+        if (!known) {
+          it(`Given ${set.name} on the ${set.cluster}, When istioctl analyzes it offline, Then it reports no error and no warning`, async () => {
+            const result = await run();
+            expect(describeMessages(result.problems), result.command).toEqual([]);
+          });
+          return;
+        }
+        // Flips to a failure (to be made a plain `it`) once issue 12 is fixed.
+        it.fails(
+          `Given ${set.name} on the ${set.cluster}, When istioctl analyzes it offline, Then it reports no error and no warning (${known.code}: ${known.issue})`,
+          async () => {
+            const result = await run();
+            expect(describeMessages(result.problems), result.command).toEqual([]);
+          },
         );
-        const result = await analyze({ files: [file], suppress: SUPPRESS });
-        expect(describeMessages(result.problems), `${result.command} (${cluster})`).toEqual([]);
-      },
+        it(`Given ${set.name} on the ${set.cluster}, When istioctl analyzes it offline, Then nothing but the known ${known.code} is reported`, async () => {
+          const result = await run();
+          expect(
+            describeMessages(result.problems.filter((m) => m.code !== known.code)),
+            result.command,
+          ).toEqual([]);
+        });
+      });
+    });
+  }
+});
+
+describe("istioctl analyze --use-kube=false judges what it is given", () => {
+  const dir = useTempDir("istioctl-offline-judge");
+
+  it("Given a shifted set whose Gateway is missing, When istioctl analyzes it offline, Then it reports the gateway as not found (IST0101): the sets above are really looked at", async () => {
+    const objects = onSource(
+      ONLINE_BOUTIQUE,
+      [shiftedAt(ONLINE_BOUTIQUE, 50), serviceEntry(ONLINE_BOUTIQUE)],
+      sourceApp(ONLINE_BOUTIQUE).filter((o) => o.kind !== "Gateway"),
+    );
+    const file = await writeManifests(join(dir(), "missing-gateway.yaml"), objects);
+    const result = await analyze({ files: [file] });
+    expect(result.problems.map((m) => `${m.code} ${m.origin ?? ""}`)).toContain(
+      "IST0101 VirtualService onlineboutique/frontend-ingress",
     );
   });
 });

@@ -149,6 +149,8 @@ export interface SimResult extends SimRequest {
 
 export interface SimOutput {
   loaded: Record<string, number>;
+  /** Istio objects Istio's validation rejects, left out of the simulation as istiod's webhook would keep them out. */
+  rejected: { kind: string; namespace: string; name: string; error: string }[];
   proxies: Record<string, { listeners: { name: string; address: string; port: number }[] }>;
   results: SimResult[];
 }

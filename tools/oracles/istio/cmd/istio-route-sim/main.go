@@ -12,7 +12,8 @@
 //	               "labels": {"istio": "ingressgateway"}, "ip": "10.0.0.1"}],
 //	 "requests": [{"proxy": "source-gateway", "host": "shop.example.com", "port": 80, "path": "/cart"}]}
 //
-// prints one JSON document on standard output: per proxy its listeners, and per request the listener, route
+// prints one JSON document on standard output: the Istio objects Istio's validation rejects (left out, as istiod's
+// webhook would keep them out), per proxy its listeners, and per request the listener, route
 // configuration, virtual host and route matched, and every destination cluster (with its weight, whether the
 // proxy has that cluster, and its endpoints), or the simulation's error ("no route matched", …).
 //
@@ -31,6 +32,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	cluster "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	endpoint "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
@@ -38,10 +40,12 @@ import (
 	kubeyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 
+	"istio.io/istio/pilot/pkg/config/kube/crd"
 	"istio.io/istio/pilot/pkg/model"
 	"istio.io/istio/pilot/pkg/simulation"
 	"istio.io/istio/pilot/test/xds"
 	"istio.io/istio/pilot/test/xdstest"
+	"istio.io/istio/pkg/config"
 	istiolog "istio.io/istio/pkg/log"
 )
 
@@ -99,17 +103,33 @@ type proxyOut struct {
 	Listeners []listenerOut `json:"listeners"`
 }
 
+type rejectedOut struct {
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	Error     string `json:"error"`
+}
+
+// istioDoc is one Istio object of the config directory, as YAML.
+type istioDoc struct {
+	kind, namespace, name, text string
+}
+
 type output struct {
-	// Configs and objects loaded, by kind: so a caller can tell an empty directory from a routing answer.
-	Loaded  map[string]int      `json:"loaded"`
-	Proxies map[string]proxyOut `json:"proxies"`
-	Results []resultOut         `json:"results"`
+	// Configs and objects read, by kind: so a caller can tell an empty directory from a routing answer.
+	Loaded map[string]int `json:"loaded"`
+	// Istio objects that Istio's validation rejects (and that the simulation therefore leaves out).
+	Rejected []rejectedOut       `json:"rejected"`
+	Proxies  map[string]proxyOut `json:"proxies"`
+	Results  []resultOut         `json:"results"`
 }
 
 // Kubernetes kinds handed to the fake Kubernetes client (service discovery); other non-Istio kinds are ignored.
 var kubeKinds = map[string]bool{
 	"Namespace": true, "Service": true, "Pod": true, "Endpoints": true, "EndpointSlice": true, "Node": true,
 }
+
+const domainSuffix = "cluster.local"
 
 var istioGroups = map[string]bool{
 	"networking.istio.io": true, "security.istio.io": true, "telemetry.istio.io": true,
@@ -129,14 +149,17 @@ func main() {
 		fmt.Fprintf(os.Stderr, "istio-route-sim: %v\n", err)
 		os.Exit(2)
 	}
-	istioConfig, kubeObjects, loaded, err := readConfigDir(*configDir)
+	istioDocs, kubeObjects, loaded, err := readConfigDir(*configDir)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "istio-route-sim: %v\n", err)
 		os.Exit(2)
 	}
 
 	// Istio's discovery server logs every push at info; only errors are worth a caller's stderr.
+	// Its default output is standard output, which is the JSON's.
 	logOptions := istiolog.DefaultOptions()
+	logOptions.OutputPaths = []string{"stderr"}
+	logOptions.ErrorOutputPaths = []string{"stderr"}
 	logOptions.SetDefaultOutputLevel(istiolog.OverrideScopeName, istiolog.ErrorLevel)
 	_ = istiolog.Configure(logOptions)
 
@@ -146,7 +169,7 @@ func main() {
 	testing.Main(
 		func(_, _ string) (bool, error) { return true, nil },
 		[]testing.InternalTest{{Name: "IstioRouteSim", F: func(t *testing.T) {
-			out := simulate(t, istioConfig, kubeObjects, in)
+			out := simulate(t, istioDocs, kubeObjects, in)
 			out.Loaded = loaded
 			encoder := json.NewEncoder(stdout)
 			encoder.SetIndent("", "  ")
@@ -195,10 +218,11 @@ func readInput(path string) (input, error) {
 	return in, nil
 }
 
-// readConfigDir splits every YAML document under dir into Istio configs and Kubernetes objects, each rejoined as
-// the multi-document strings FakeOptions takes.
-func readConfigDir(dir string) (string, string, map[string]int, error) {
-	var istioDocs, kubeDocs []string
+// readConfigDir splits every YAML document under dir into Istio objects and Kubernetes objects (rejoined as the
+// multi-document string FakeOptions takes).
+func readConfigDir(dir string) ([]istioDoc, string, map[string]int, error) {
+	var istioDocs []istioDoc
+	var kubeDocs []string
 	loaded := map[string]int{}
 	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -237,7 +261,10 @@ func readConfigDir(dir string) (string, string, map[string]int, error) {
 				}
 				switch {
 				case istioGroups[group]:
-					istioDocs = append(istioDocs, string(text))
+					metadata, _ := item["metadata"].(map[string]any)
+					namespace, _ := metadata["namespace"].(string)
+					name, _ := metadata["name"].(string)
+					istioDocs = append(istioDocs, istioDoc{kind: kind, namespace: namespace, name: name, text: string(text)})
 				case kubeKinds[kind]:
 					kubeDocs = append(kubeDocs, string(text))
 				default:
@@ -248,7 +275,7 @@ func readConfigDir(dir string) (string, string, map[string]int, error) {
 		}
 		return nil
 	})
-	return strings.Join(istioDocs, "\n---\n"), strings.Join(kubeDocs, "\n---\n"), loaded, err
+	return istioDocs, strings.Join(kubeDocs, "\n---\n"), loaded, err
 }
 
 // listItems flattens a `kind: List` (what `kubectl get -o yaml` prints) into its items.
@@ -267,12 +294,37 @@ func listItems(object map[string]any) []map[string]any {
 	return out
 }
 
-func simulate(t *testing.T, istioConfig, kubeObjects string, in input) output {
+func simulate(t *testing.T, istioDocs []istioDoc, kubeObjects string, in input) output {
+	// Parsed and validated as istiod's webhook would; each config gets the cluster's domain as istiod's Kubernetes
+	// config client gives it, so that short host names resolve to Services (`frontend` in namespace `shop` is
+	// frontend.shop.svc.cluster.local, not frontend.shop as in a bare test store).
+	// An object Istio's validation rejects is left out, as istiod's validating webhook would not let it in; the
+	// output lists it with why.
+	var configs []config.Config
+	rejected := []rejectedOut{}
+	now := time.Now()
+	for _, doc := range istioDocs {
+		parsed, _, err := crd.ParseInputs(doc.text)
+		if err != nil {
+			rejected = append(rejected, rejectedOut{Kind: doc.kind, Namespace: doc.namespace, Name: doc.name, Error: err.Error()})
+			continue
+		}
+		for _, c := range parsed {
+			c.Domain = domainSuffix
+			if c.Namespace == "" {
+				c.Namespace = "default"
+			}
+			if c.CreationTimestamp.IsZero() {
+				c.CreationTimestamp = now
+			}
+			configs = append(configs, c)
+		}
+	}
 	server := xds.NewFakeDiscoveryServer(t, xds.FakeOptions{
-		ConfigString:           istioConfig,
+		Configs:                configs,
 		KubernetesObjectString: kubeObjects,
 	})
-	out := output{Proxies: map[string]proxyOut{}, Results: []resultOut{}}
+	out := output{Rejected: rejected, Proxies: map[string]proxyOut{}, Results: []resultOut{}}
 	sims := map[string]*simulation.Simulation{}
 	modes := map[string]simulation.CallMode{}
 	endpoints := map[string]map[string][]endpointOut{}
