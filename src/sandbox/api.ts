@@ -17,6 +17,7 @@ import { builtinListType, schemaListType, type ListTypeResolver } from "./list-t
 import { applyConfig, recordUpdate, type FieldScope, type Manager } from "./managed-fields.js";
 import { jsonPatch, mergePatch, strategicMerge } from "./patch.js";
 import { groupVersion, ResourceRegistry, resourceKey, type ResourceType } from "./resources.js";
+import { hasRules, validateRules } from "./cel.js";
 import { validateAgainstSchema } from "./schema.js";
 import { matchesSelectors, parseFieldSelector, parseLabelSelector, type Selectors } from "./selectors.js";
 import {
@@ -25,10 +26,12 @@ import {
   badRequest,
   conflict,
   forbidden,
+  gone,
   invalid,
   notFound,
   STALE_OBJECT,
   unsupportedMediaType,
+  type StatusCause,
 } from "./status.js";
 import { ObjectStore } from "./store.js";
 
@@ -70,7 +73,103 @@ export interface DeletePreconditions {
   resourceVersion?: string | undefined;
 }
 
+export type PropagationPolicy = "Background" | "Foreground" | "Orphan";
+
+export interface DeleteOptions {
+  dryRun?: boolean | undefined;
+  preconditions?: DeletePreconditions | undefined;
+  propagationPolicy?: PropagationPolicy | undefined;
+}
+
+export interface DeleteResult {
+  /** The object as deleted, or as it now waits for its finalizers (with its deletionTimestamp). */
+  object: JsonObject;
+  /** Gone now (the answer is a Status), rather than waiting for finalizers (the answer is the object). */
+  deleted: boolean;
+}
+
+/** The garbage collector's finalizers (k8s.io/apimachinery metav1.FinalizerDeleteDependents, FinalizerOrphanDependents). */
+export const FOREGROUND = "foregroundDeletion";
+export const ORPHAN = "orphan";
+
+/** Kinds whose objects carry metadata.generation on the real server (custom resources all do). */
+const GENERATION_KINDS = new Set([
+  "/Pod",
+  "apps/Deployment",
+  "apps/StatefulSet",
+  "apps/DaemonSet",
+  "apps/ReplicaSet",
+  "batch/Job",
+  "batch/CronJob",
+  "networking.k8s.io/Ingress",
+  "networking.k8s.io/NetworkPolicy",
+  "policy/PodDisruptionBudget",
+  "autoscaling/HorizontalPodAutoscaler",
+  "apiextensions.k8s.io/CustomResourceDefinition",
+]);
+
+function hasGeneration(type: ResourceType): boolean {
+  return type.crd !== undefined || GENERATION_KINDS.has(`${type.group}/${type.kind}`);
+}
+
+/** ObjectMeta's fields: any other is unknown, dropped with a warning (or refused under Strict). */
+const OBJECT_META_FIELDS = new Set([
+  "name",
+  "generateName",
+  "namespace",
+  "selfLink",
+  "uid",
+  "resourceVersion",
+  "generation",
+  "creationTimestamp",
+  "deletionTimestamp",
+  "deletionGracePeriodSeconds",
+  "labels",
+  "annotations",
+  "ownerReferences",
+  "finalizers",
+  "managedFields",
+]);
+
+function pruneMetadata(metadata: JsonObject): string[] {
+  const unknown: string[] = [];
+  for (const key of Object.keys(metadata)) {
+    if (OBJECT_META_FIELDS.has(key)) continue;
+    delete metadata[key];
+    unknown.push(`metadata.${key}`);
+  }
+  return unknown;
+}
+
+/** An object being deleted may lose finalizers, never gain one. */
+function finalizerCauses(type: ResourceType, before: JsonObject, next: JsonObject): StatusCause[] {
+  if (!metadataOf(before)["deletionTimestamp"]) return [];
+  const old = new Set(stringsAt(metadataOf(before), "finalizers"));
+  const added = stringsAt(metadataOf(next), "finalizers").filter((f) => !old.has(f));
+  if (added.length === 0) return [];
+  const cause: StatusCause = {
+    reason: "FieldValueForbidden",
+    field: "metadata.finalizers",
+    message: `Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{${added.map((f) => JSON.stringify(f)).join(", ")}}`,
+  };
+  // The real server checks a custom resource's metadata twice (generic and custom-resource validation) and
+  // reports this twice.
+  return type.crd === undefined ? [cause] : [cause, cause];
+}
+
+function stringsAt(parent: JsonObject, key: string): string[] {
+  const value = parent[key];
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
+}
+
 const NAMESPACES = resourceKey("", "namespaces");
+/** What the real server adds when a schema error keeps it from running a CRD's validation rules. */
+const RULES_NOT_CHECKED = {
+  reason: "FieldValueInvalid",
+  field: "<nil>",
+  message:
+    "Invalid value: null: some validation rules were not checked because the object was invalid; correct the existing errors to complete validation",
+};
 const PROTECTED_NAMESPACES = new Set(["default", "kube-system", "kube-public"]);
 const GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789";
 
@@ -96,25 +195,43 @@ function defaultManager(userAgent: string | undefined): string {
   return agent === "" ? "unknown" : agent.slice(0, 128);
 }
 
+/** The real server's token: base64url of `{"v","rv","start"}`, the key to start after (here namespace NUL name). */
 function encodeContinue(rv: number, namespace: string, name: string): string {
-  return Buffer.from(JSON.stringify({ v: "meta.k8s.io/v1", rv, start: [namespace, name] })).toString(
-    "base64url",
-  );
+  return Buffer.from(
+    JSON.stringify({ v: "meta.k8s.io/v1", rv, start: `${namespace}\u0000${name}\u0000` }),
+  ).toString("base64url");
 }
 
-function decodeContinue(token: string): [string, string] {
-  try {
-    const parsed = JSON.parse(Buffer.from(token, "base64url").toString("utf8")) as unknown;
-    const start = isObject(parsed) ? parsed["start"] : undefined;
-    if (Array.isArray(start) && typeof start[0] === "string" && typeof start[1] === "string")
-      return [start[0], start[1]];
-  } catch {
-    // fall through to the error the real server gives
-  }
-  throw badRequest(
-    "continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)",
-  );
+function invalidContinue(why: string): ApiError {
+  return badRequest(`invalid continue token: continue key is not valid: ${why}`);
 }
+
+function decodeContinue(token: string): { rv: number; namespace: string; name: string } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(token, "base64url").toString("utf8"));
+  } catch (error) {
+    throw invalidContinue(error instanceof Error ? error.message : String(error));
+  }
+  const field = (key: string): unknown => (isObject(parsed) ? parsed[key] : undefined);
+  const version = field("v");
+  if (version !== "meta.k8s.io/v1") {
+    throw invalidContinue(`server does not recognize this encoded version ${JSON.stringify(version ?? "")}`);
+  }
+  const rv = field("rv");
+  if (typeof rv !== "number" || rv <= 0) {
+    throw invalidContinue("incorrect encoded start resourceVersion (version meta.k8s.io/v1)");
+  }
+  const start = field("start");
+  if (typeof start !== "string" || start === "") {
+    throw invalidContinue("encoded start key empty (version meta.k8s.io/v1)");
+  }
+  const [namespace = "", name = ""] = start.split("\u0000");
+  return { rv, namespace, name };
+}
+
+const CONTINUE_EXPIRED =
+  "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.";
 
 /**
  * One cluster's API semantics, independent of HTTP: the verbs of the real API server over the object store,
@@ -159,29 +276,35 @@ export class ClusterApi {
     const byName = selectors.fields.find((f) => f.path === "metadata.name" && f.op === "=");
     const byNamespace = selectors.fields.find((f) => f.path === "metadata.namespace" && f.op === "=");
     const ns = type.namespaced ? (namespace ?? byNamespace?.value) : "";
+    const scope = type.namespaced ? ns : undefined;
+    // A continued list pages through the collection as it was at the first page's resourceVersion.
+    const from = options.continue ? decodeContinue(options.continue) : undefined;
+    let rv = this.store.resourceVersion;
     let candidates: JsonObject[];
-    if (byName && ns !== undefined) {
+    if (from) {
+      const snapshot = this.store.listAt(key, from.rv, scope);
+      if (!snapshot) throw gone(CONTINUE_EXPIRED);
+      rv = from.rv;
+      candidates = snapshot.filter((o) => {
+        const m = metadataOf(o);
+        const ons = stringAt(m, "namespace") ?? "";
+        return ons > from.namespace || (ons === from.namespace && (stringAt(m, "name") ?? "") > from.name);
+      });
+    } else if (byName && ns !== undefined) {
       const one = this.store.get(key, ns, byName.value);
       candidates = one ? [one] : [];
     } else {
-      candidates = this.store.list(key, type.namespaced ? ns : undefined);
+      candidates = this.store.list(key, scope);
     }
-    let items = candidates.filter((o) => matchesSelectors(selectors, o));
-    if (options.continue) {
-      const [startNamespace, startName] = decodeContinue(options.continue);
-      items = items.filter((o) => {
-        const m = metadataOf(o);
-        const ns = stringAt(m, "namespace") ?? "";
-        return ns > startNamespace || (ns === startNamespace && (stringAt(m, "name") ?? "") > startName);
-      });
-    }
-    const rv = this.store.resourceVersion;
+    const items = candidates.filter((o) => matchesSelectors(selectors, o));
     const result: ListResult = { items, resourceVersion: String(rv) };
     if (options.limit !== undefined && options.limit > 0 && items.length > options.limit) {
       result.items = items.slice(0, options.limit);
       const last = metadataOf(result.items[result.items.length - 1] as JsonObject);
       result.continue = encodeContinue(rv, stringAt(last, "namespace") ?? "", stringAt(last, "name") ?? "");
-      result.remainingItemCount = items.length - options.limit;
+      // The real server counts what is left only when it need not filter (no label or field selector).
+      if (!options.labelSelector && !options.fieldSelector)
+        result.remainingItemCount = items.length - options.limit;
     }
     return result;
   }
@@ -227,6 +350,26 @@ export class ClusterApi {
   ): WriteResult {
     const object = this.checkBody(type, namespace, name, body, options.version);
     const before = this.get(type, namespace, name);
+    if (type.crd !== undefined && !stringAt(metadataOf(object), "resourceVersion")) {
+      // Custom resources, unlike most built-in kinds, take no unconditional update.
+      throw new ApiError(
+        422,
+        "Invalid",
+        `${resourceKey(type.group, type.plural)} "${name}" is invalid: metadata.resourceVersion: Invalid value: 0: must be specified for an update`,
+        {
+          name,
+          group: type.group,
+          kind: type.plural,
+          causes: [
+            {
+              reason: "FieldValueInvalid",
+              message: "Invalid value: 0: must be specified for an update",
+              field: "metadata.resourceVersion",
+            },
+          ],
+        },
+      );
+    }
     this.checkResourceVersion(type, name, before, object);
     return this.write(type, before, object, options, "update");
   }
@@ -288,6 +431,7 @@ export class ClusterApi {
     const scope = this.scope(type, options);
     if (scope === "main") delete applied["status"];
     const schema = type.schemas?.get(options.version);
+    this.checkAppliedFields(type, namespace, name, applied, options.version);
     if (schema) validateAgainstSchema(applied, schema);
     const manager: Manager = {
       manager: options.fieldManager,
@@ -307,69 +451,91 @@ export class ClusterApi {
     return this.write(type, before, merged, options, "apply");
   }
 
-  delete(
-    type: ResourceType,
-    namespace: string,
-    name: string,
-    options: { dryRun?: boolean | undefined; preconditions?: DeletePreconditions | undefined } = {},
-  ): JsonObject {
+  /**
+   * DELETE as the real server carries it out: an object with finalizers (or deleted in the foreground or as an
+   * orphan, which add the garbage collector's finalizer) only gets a deletionTimestamp and stays until the last
+   * finalizer is removed; others go at once. A namespace turns Terminating (the controllers empty it).
+   */
+  delete(type: ResourceType, namespace: string, name: string, options: DeleteOptions = {}): DeleteResult {
     const before = this.get(type, namespace, name);
     const metadata = metadataOf(before);
     const pre = options.preconditions;
+    const kindName = type.crd === undefined ? type.kind : type.plural;
     if (pre?.uid && pre.uid !== stringAt(metadata, "uid")) {
-      throw conflict(
-        type,
-        name,
-        `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${stringAt(metadata, "uid") ?? ""}`,
+      throw new ApiError(
+        409,
+        "Conflict",
+        `Operation cannot be fulfilled on ${kindName} "${name}": the UID in the precondition (${pre.uid}) does not match the UID in record (${stringAt(metadata, "uid") ?? ""}). The object might have been deleted and then recreated`,
+        { name, group: type.group, kind: kindName },
       );
     }
     if (pre?.resourceVersion && pre.resourceVersion !== stringAt(metadata, "resourceVersion")) {
-      throw conflict(
-        type,
-        name,
-        `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${stringAt(metadata, "resourceVersion") ?? ""}`,
+      throw new ApiError(
+        409,
+        "Conflict",
+        `Operation cannot be fulfilled on ${kindName} "${name}": the ResourceVersion in the precondition (${pre.resourceVersion}) does not match the ResourceVersion in record (${stringAt(metadata, "resourceVersion") ?? ""}). The object might have been modified`,
+        { name, group: type.group, kind: kindName },
       );
     }
     const isNamespace = type.group === "" && type.kind === "Namespace";
     if (isNamespace && PROTECTED_NAMESPACES.has(name))
       throw forbidden(type, name, "this namespace may not be deleted");
-    if (isNamespace && metadata["deletionTimestamp"]) {
-      throw conflict(
-        type,
-        name,
-        "The system is ensuring all content is removed from this namespace.  Upon completion, this namespace will automatically be purged by the system.",
-      );
-    }
-    if (options.dryRun) return before;
     if (isNamespace) {
       // Like the real namespace controller, content goes later (see Controllers): the namespace is Terminating now.
+      if (metadata["deletionTimestamp"] || options.dryRun) return { object: before, deleted: false };
       const terminating: JsonObject = {
         ...before,
         metadata: { ...metadata, deletionTimestamp: timestamp() },
         status: { phase: "Terminating" },
       };
-      return this.store.commit("MODIFIED", NAMESPACES, terminating, before);
+      return { object: this.store.commit("MODIFIED", NAMESPACES, terminating, before), deleted: false };
     }
-    if (type.group === "apiextensions.k8s.io" && type.kind === "CustomResourceDefinition") {
-      const served = this.registry.all().find((t) => t.crd === name);
-      if (served) {
-        const key = resourceKey(served.group, served.plural);
-        for (const object of this.store.list(key)) this.store.commit("DELETED", key, object);
-        this.registry.remove(served);
-      }
+    const finalizers = stringsAt(metadata, "finalizers");
+    const policy = options.propagationPolicy ?? "Background";
+    const collector = policy === "Foreground" ? FOREGROUND : policy === "Orphan" ? ORPHAN : undefined;
+    const wanted = collector && !finalizers.includes(collector) ? [...finalizers, collector] : finalizers;
+    if (wanted.length === 0) {
+      if (options.dryRun) return { object: before, deleted: true };
+      const deleted = this.store.commit("DELETED", resourceKey(type.group, type.plural), before);
+      if (type.group === "apiextensions.k8s.io" && type.kind === "CustomResourceDefinition")
+        this.unserve(name);
+      return { object: deleted, deleted: true };
     }
-    return this.store.commit("DELETED", resourceKey(type.group, type.plural), before);
+    if (metadata["deletionTimestamp"] && wanted.length === finalizers.length)
+      return { object: before, deleted: false };
+    const next: JsonObject = {
+      ...before,
+      metadata: {
+        ...metadata,
+        deletionTimestamp: stringAt(metadata, "deletionTimestamp") ?? timestamp(),
+        deletionGracePeriodSeconds: 0,
+        finalizers: wanted,
+        // The real server counts the deletion as a change of the spec's intent where the kind has a generation.
+        ...(typeof metadata["generation"] === "number" && !metadata["deletionTimestamp"]
+          ? { generation: metadata["generation"] + 1 }
+          : {}),
+      },
+    };
+    if (options.dryRun) return { object: next, deleted: false };
+    return {
+      object: this.store.commit("MODIFIED", resourceKey(type.group, type.plural), next, before),
+      deleted: false,
+    };
   }
 
-  /** Removes a terminating namespace's content, then the namespace. */
-  purgeNamespace(name: string): void {
+  /** A deleted CRD's kind is no longer served, and its objects go with it. */
+  private unserve(crd: string): void {
+    const served = this.registry.all().find((t) => t.crd === crd);
+    if (!served) return;
+    const key = resourceKey(served.group, served.plural);
+    for (const object of this.store.list(key)) this.store.commit("DELETED", key, object);
+    this.registry.remove(served);
+  }
+
+  /** Removes a namespace whose content is all gone (the namespace controller's last step). */
+  finalizeNamespace(name: string): void {
     const namespace = this.store.get(NAMESPACES, "", name);
     if (!namespace || !metadataOf(namespace)["deletionTimestamp"]) return;
-    for (const t of this.registry.all()) {
-      if (!t.namespaced) continue;
-      const key = resourceKey(t.group, t.plural);
-      for (const object of this.store.list(key, name)) this.store.commit("DELETED", key, object);
-    }
     this.store.commit("DELETED", NAMESPACES, namespace);
   }
 
@@ -377,14 +543,17 @@ export class ClusterApi {
     type: ResourceType,
     namespace: string | undefined,
     options: ListOptions,
-    dryRun: boolean,
+    deleteOptions: DeleteOptions,
   ): JsonObject[] {
     return this.list(type, namespace, { ...options, limit: undefined, continue: undefined }).items.map(
       (object) => {
         const metadata = metadataOf(object);
-        return this.delete(type, stringAt(metadata, "namespace") ?? "", stringAt(metadata, "name") ?? "", {
-          dryRun,
-        });
+        return this.delete(
+          type,
+          stringAt(metadata, "namespace") ?? "",
+          stringAt(metadata, "name") ?? "",
+          deleteOptions,
+        ).object;
       },
     );
   }
@@ -410,6 +579,34 @@ export class ClusterApi {
     return result.object;
   }
 
+  /**
+   * Server-side apply builds a typed object of what was applied: a field its schema does not declare fails the
+   * request (500, whatever the field validation asked), where other writes drop it with a warning.
+   */
+  private checkAppliedFields(
+    type: ResourceType,
+    namespace: string,
+    name: string,
+    applied: JsonObject,
+    version: string,
+  ): void {
+    const unknown = Object.keys(metadataOf(applied))
+      .filter((key) => !OBJECT_META_FIELDS.has(key))
+      .map((key) => `metadata.${key}`);
+    const schema = type.schemas?.get(version);
+    if (schema) unknown.push(...validateAgainstSchema(clone(applied), schema).pruned);
+    if (unknown.length === 0) return;
+    const who = type.namespaced ? `${namespace}/${name}` : name;
+    throw new ApiError(
+      500,
+      "",
+      `failed to create typed patch object (${who}; ${groupVersion(type.group, version)}, Kind=${type.kind}): errors:\n${unknown
+        .sort()
+        .map((p) => `  .${p}: field not declared in schema`)
+        .join("\n")}`,
+    );
+  }
+
   private scope(type: ResourceType, options: WriteOptions): FieldScope {
     if (options.subresource === "status") return "status";
     return type.statusSubresource ? "main" : "all";
@@ -420,11 +617,20 @@ export class ClusterApi {
     const found = this.store.get(NAMESPACES, "", namespace);
     if (!found) throw notFound({ group: "", plural: "namespaces" }, namespace);
     if (metadataOf(found)["deletionTimestamp"]) {
-      throw forbidden(
+      const error = forbidden(
         type,
         name,
         `unable to create new content in namespace ${namespace} because it is being terminated`,
       );
+      if (error.details)
+        error.details.causes = [
+          {
+            reason: "NamespaceTerminating",
+            message: `namespace ${namespace} is being terminated`,
+            field: "metadata.namespace",
+          },
+        ];
+      throw error;
     }
   }
 
@@ -455,7 +661,7 @@ export class ClusterApi {
     const apiVersion = object["apiVersion"];
     if (apiVersion !== undefined && apiVersion !== expected) {
       throw badRequest(
-        `the API version in the data (${JSON.stringify(apiVersion)}) does not match the expected API version (${expected})`,
+        `the API version in the data (${String(apiVersion)}) does not match the expected API version (${expected})`,
       );
     }
     const kind = object["kind"];
@@ -515,6 +721,8 @@ export class ClusterApi {
     if (before) {
       const old = metadataOf(before);
       if (old["deletionTimestamp"]) metadata["deletionTimestamp"] = old["deletionTimestamp"];
+      if (old["deletionGracePeriodSeconds"] !== undefined)
+        metadata["deletionGracePeriodSeconds"] = old["deletionGracePeriodSeconds"];
       metadata["uid"] = old["uid"] ?? randomUUID();
       metadata["creationTimestamp"] = old["creationTimestamp"] ?? now;
     } else {
@@ -526,23 +734,37 @@ export class ClusterApi {
     prepareKind({ type, next, before, dryRun: options.dryRun === true, addresses: this.addresses });
 
     const warnings: string[] = [];
+    const unknown = scope === "status" ? [] : pruneMetadata(metadata);
     const schema = type.schemas?.get(options.version);
+    const causes: StatusCause[] = [];
+    if (before && scope !== "status") causes.push(...finalizerCauses(type, before, next));
     if (schema) {
       const outcome = validateAgainstSchema(next, schema);
-      if (outcome.causes.length > 0) throw invalid(type.kind, type.group, name, outcome.causes);
-      if (outcome.pruned.length > 0 && scope !== "status") {
-        const unknown = outcome.pruned.map((p) => `unknown field "${p}"`);
-        if (options.fieldValidation === "Strict")
-          throw badRequest(`strict decoding error: ${unknown.join(", ")}`);
-        if (options.fieldValidation === "Warn") warnings.push(...unknown);
+      causes.push(...outcome.causes);
+      if (outcome.blocking && hasRules(schema)) causes.push(RULES_NOT_CHECKED);
+      else if (hasRules(schema)) causes.push(...validateRules(next, before, schema));
+      if (scope !== "status") unknown.push(...outcome.pruned);
+    }
+    if (causes.length > 0) throw invalid(type.kind, type.group, name, causes);
+    if (unknown.length > 0) {
+      const texts = unknown.sort().map((p) => `unknown field "${p}"`);
+      if (options.fieldValidation === "Strict") {
+        throw badRequest(
+          `${type.kind} in version "${options.version}" cannot be handled as a ${type.kind}: strict decoding error: ${texts.join(", ")}`,
+        );
       }
+      if (options.fieldValidation !== "Ignore") warnings.push(...texts);
     }
 
-    const oldGeneration = before ? Number(metadataOf(before)["generation"] ?? 1) : 0;
-    metadata["generation"] =
-      before && deepEqual(withoutMetaAndStatus(before), withoutMetaAndStatus(next))
-        ? oldGeneration
-        : oldGeneration + 1;
+    if (hasGeneration(type)) {
+      const oldGeneration = before ? Number(metadataOf(before)["generation"] ?? 1) : 0;
+      metadata["generation"] =
+        before && (scope === "status" || deepEqual(withoutMetaAndStatus(before), withoutMetaAndStatus(next)))
+          ? oldGeneration
+          : oldGeneration + 1;
+    } else {
+      delete metadata["generation"];
+    }
 
     if (ownership === "update") {
       const manager: Manager = {
@@ -551,8 +773,15 @@ export class ClusterApi {
         subresource: options.subresource ?? "",
         apiVersion: groupVersion(type.group, options.version),
       };
+      // Like the real server, managedFields sent with the object replace the stored ones (how kubectl moves a
+      // client-side apply's fields to server-side apply); the write's own changes are then recorded on top.
+      const given = scope === "status" ? undefined : metadata["managedFields"];
+      const base =
+        before && Array.isArray(given) && given.length > 0
+          ? { ...before, metadata: { ...metadataOf(before), managedFields: given } }
+          : before;
       metadata["managedFields"] = recordUpdate(
-        before,
+        base,
         next,
         manager,
         this.listTypes(type, options.version),
@@ -565,10 +794,15 @@ export class ClusterApi {
     if (options.dryRun) {
       const rv = before ? metadataOf(before)["resourceVersion"] : undefined;
       return {
-        object: { ...next, metadata: { ...metadata, resourceVersion: rv ?? null } },
+        object: { ...next, metadata: rv === undefined ? metadata : { ...metadata, resourceVersion: rv } },
         created: !before,
         warnings,
       };
+    }
+    if (before && metadata["deletionTimestamp"] && stringsAt(metadata, "finalizers").length === 0) {
+      // The last finalizer is gone: the object is deleted, and the answer is its last state.
+      const gone = this.store.commit("DELETED", resourceKey(type.group, type.plural), next, before);
+      return { object: gone, created: false, warnings };
     }
     const key = resourceKey(type.group, type.plural);
     const stored = this.store.commit(before ? "MODIFIED" : "ADDED", key, next, before);

@@ -12,6 +12,7 @@ import {
   type JsonObject,
 } from "./json.js";
 import { resourceKey, type ResourceType } from "./resources.js";
+import { DeletionControllers } from "./deletion.js";
 import type { StoreEvent } from "./store.js";
 
 /** Keeps a rollout from ever completing (Progressing → ProgressDeadlineExceeded) and a LoadBalancer pending. */
@@ -20,7 +21,7 @@ export const NEVER_READY_ANNOTATION = "sandbox.clustershift.dev/never-ready";
 export interface ControllerOptions {
   readyDelayMs: number;
   loadBalancerDelayMs: number;
-  /** How long a deleted namespace stays Terminating before its content and itself are gone. */
+  /** How long a deleted namespace stays Terminating before its content is deleted (and, when it is all gone, itself). */
   namespaceDeletionDelayMs: number;
 }
 
@@ -29,6 +30,9 @@ MIIBdzCCAR2gAwIBAgIBADAKBggqhkjOPQQDAjAjMSEwHwYDVQQDDBhzYW5kYm94
 LWNsdXN0ZXJzaGlmdC1jYTAeFw0yNTAxMDEwMDAwMDBaFw0zNTAxMDEwMDAwMDBa
 -----END CERTIFICATE-----
 `;
+
+/** How long after an event the garbage collector acts: after the request, as the real one does. */
+const GARBAGE_COLLECTION_DELAY_MS = 20;
 
 const WORKLOADS = new Set(["deployments.apps", "statefulsets.apps", "daemonsets.apps", "replicasets.apps"]);
 const SERVICES = resourceKey("", "services");
@@ -200,16 +204,22 @@ export class Controllers {
   private readonly balancers = new Set<string>();
   private readonly id = `cluster-${++clusterSerial}`;
   private readonly unsubscribe: () => void;
+  private readonly deletion: DeletionControllers;
 
   constructor(
     private readonly api: ClusterApi,
     private readonly options: ControllerOptions,
   ) {
+    this.deletion = new DeletionControllers(api, {
+      collectMs: GARBAGE_COLLECTION_DELAY_MS,
+      namespaceMs: options.namespaceDeletionDelayMs,
+    });
     this.unsubscribe = api.store.subscribe((event) => this.onEvent(event));
   }
 
   stop(): void {
     this.unsubscribe();
+    this.deletion.stop();
     for (const { timer } of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
     for (const holder of this.balancers) loadBalancerPool.release(holder);
@@ -217,6 +227,7 @@ export class Controllers {
   }
 
   private onEvent(event: StoreEvent): void {
+    this.deletion.onEvent(event);
     if (event.key === NAMESPACES) this.reconcileNamespace(event);
     else if (WORKLOADS.has(event.key)) this.reconcileWorkload(event);
     else if (event.key === SERVICES) this.reconcileService(event);
@@ -228,13 +239,7 @@ export class Controllers {
   }
 
   private reconcileNamespace(event: StoreEvent): void {
-    const name = stringAt(metadataOf(event.object), "name") ?? "";
-    if (event.type === "ADDED") this.seedNamespace(name);
-    else if (event.type === "MODIFIED" && metadataOf(event.object)["deletionTimestamp"]) {
-      this.schedule(`${NAMESPACES}/${name}`, "purge", this.options.namespaceDeletionDelayMs, () =>
-        this.api.purgeNamespace(name),
-      );
-    } else if (event.type === "DELETED") this.cancel(`${NAMESPACES}/${name}`);
+    if (event.type === "ADDED") this.seedNamespace(stringAt(metadataOf(event.object), "name") ?? "");
   }
 
   private seedNamespace(namespace: string): void {

@@ -1,6 +1,14 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { parse as parseYaml } from "yaml";
-import type { ClusterApi, ListOptions, PatchType, WriteOptions } from "./api.js";
+import type {
+  ClusterApi,
+  DeleteOptions,
+  DeleteResult,
+  ListOptions,
+  PatchType,
+  PropagationPolicy,
+  WriteOptions,
+} from "./api.js";
 import {
   apiGroupDoc,
   apiGroupList,
@@ -336,8 +344,17 @@ export async function handleKubernetes(
       const dryRun =
         writeOptions.dryRun === true ||
         (Array.isArray(options["dryRun"]) && options["dryRun"].includes("All"));
+      const preconditions = objectAt(options, "preconditions");
+      const deleteOptions: DeleteOptions = {
+        dryRun,
+        propagationPolicy: propagationPolicy(query, options),
+        preconditions: {
+          uid: stringAt(preconditions, "uid"),
+          resourceVersion: stringAt(preconditions, "resourceVersion"),
+        },
+      };
       if (name === undefined) {
-        const deleted = api.deleteCollection(type, namespace, listOptions(query), dryRun);
+        const deleted = api.deleteCollection(type, namespace, listOptions(query), deleteOptions);
         sendJson(res, 200, {
           kind: type.listKind,
           apiVersion: groupVersion(type.group, version),
@@ -346,15 +363,7 @@ export async function handleKubernetes(
         });
         return;
       }
-      const preconditions = objectAt(options, "preconditions");
-      const deleted = api.delete(type, ns, name, {
-        dryRun,
-        preconditions: {
-          uid: stringAt(preconditions, "uid"),
-          resourceVersion: stringAt(preconditions, "resourceVersion"),
-        },
-      });
-      sendJson(res, 200, deleteResponse(type, version, deleted));
+      sendJson(res, 200, deleteResponse(type, version, api.delete(type, ns, name, deleteOptions)));
       return;
     }
     default:
@@ -431,23 +440,40 @@ function serveScale(
   sendJson(res, 200, toScale(result.object));
 }
 
-/** Namespaces (now Terminating) and CRDs answer with the object; other kinds with a Success Status. */
-function deleteResponse(type: ResourceType, version: string, deleted: JsonObject): JsonObject {
-  const metadata = objectAt(deleted, "metadata") ?? {};
-  if (type.kind === "Namespace" || type.kind === "CustomResourceDefinition")
-    return present(type, version, deleted);
-  return {
-    kind: "Status",
-    apiVersion: "v1",
-    metadata: {},
-    status: "Success",
-    details: {
-      name: stringAt(metadata, "name") ?? "",
-      group: type.group,
-      kind: type.plural,
-      uid: stringAt(metadata, "uid") ?? "",
+/** `propagationPolicy` of the query or of the DeleteOptions body; `orphanDependents` is its old spelling. */
+function propagationPolicy(query: URLSearchParams, options: JsonObject): PropagationPolicy | undefined {
+  const value = query.get("propagationPolicy") ?? stringAt(options, "propagationPolicy");
+  if (value === undefined || value === null) {
+    const orphan = query.get("orphanDependents") ?? options["orphanDependents"];
+    if (orphan === true || orphan === "true") return "Orphan";
+    if (orphan === false || orphan === "false") return "Background";
+    return undefined;
+  }
+  if (value === "Background" || value === "Foreground" || value === "Orphan") return value;
+  throw invalid("DeleteOptions", "", "", [
+    {
+      reason: "FieldValueNotSupported",
+      field: "propagationPolicy",
+      message: `Unsupported value: ${JSON.stringify(value)}: supported values: "Foreground", "Background", "Orphan", "nil"`,
     },
-  };
+  ]);
+}
+
+/**
+ * An object deleted at once answers with a Success Status; one that waits for finalizers (and a Terminating
+ * namespace, and a CRD) with the object itself.
+ */
+function deleteResponse(type: ResourceType, version: string, result: DeleteResult): JsonObject {
+  const deleted = result.object;
+  const metadata = objectAt(deleted, "metadata") ?? {};
+  if (!result.deleted || type.kind === "Namespace" || type.kind === "CustomResourceDefinition")
+    return present(type, version, deleted);
+  const details: JsonObject = { name: stringAt(metadata, "name") ?? "" };
+  // Like the real server's Status, the core group's empty name is left out.
+  if (type.group !== "") details["group"] = type.group;
+  details["kind"] = type.plural;
+  details["uid"] = stringAt(metadata, "uid") ?? "";
+  return { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", details };
 }
 
 function serveWatch(

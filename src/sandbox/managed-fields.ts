@@ -299,7 +299,7 @@ export function applyConfig(
       }
     }
   }
-  if (conflicts.length > 0 && !force) throw conflictError(conflicts);
+  if (conflicts.length > 0 && !force) throw conflictError(conflicts, manager.apiVersion);
   for (const { entry, path } of conflicts) entry.fields.delete(path);
 
   const merged = live ? (mergeApplied(live, applied, [], lists) as JsonObject) : clone(applied);
@@ -316,8 +316,12 @@ export function applyConfig(
   return merged;
 }
 
-function conflictError(conflicts: { entry: Entry; path: string }[]): ApiError {
-  const who = (e: Entry): string => `"${e.manager.manager}" using ${e.manager.apiVersion}`;
+function conflictError(conflicts: { entry: Entry; path: string }[], apiVersion: string): ApiError {
+  // The real server names the other manager's apiVersion only when it is not the one being applied.
+  const who = (e: Entry): string =>
+    e.manager.apiVersion === apiVersion
+      ? `"${e.manager.manager}"`
+      : `"${e.manager.manager}" using ${e.manager.apiVersion}`;
   const causes = conflicts.map(({ entry, path }) => ({
     reason: "FieldManagerConflict",
     message: `conflict with ${who(entry)}`,

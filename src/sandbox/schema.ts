@@ -4,12 +4,18 @@ import type { StatusCause } from "./status.js";
 /**
  * Structural-schema handling of custom resources as the real server does it: prune unknown fields, apply
  * defaults, drop nulls of non-nullable fields, then validate (types, required, enum, bounds, oneOf/anyOf/allOf/
- * not). `format` and CEL rules (`x-kubernetes-validations`) are not checked.
+ * not). `format` is not checked; CEL rules (`x-kubernetes-validations`) are, by cel.ts, after this and only when
+ * no error here blocks them.
  */
 export interface SchemaOutcome {
   causes: StatusCause[];
   /** Field paths removed because the schema does not declare them. */
   pruned: string[];
+  /**
+   * An error the real server will not run CEL rules after (a wrong type, a missing required field, an unsupported
+   * enum value, too long or too many): the rules could meet values of a type they were not written for.
+   */
+  blocking: boolean;
 }
 
 interface Context {
@@ -17,14 +23,15 @@ interface Context {
   mutate: boolean;
   causes: StatusCause[];
   pruned: string[];
+  blocking: boolean;
 }
 
 const ROOT_FIELDS = new Set(["apiVersion", "kind", "metadata"]);
 
 export function validateAgainstSchema(object: JsonObject, schema: JsonObject): SchemaOutcome {
-  const ctx: Context = { mutate: true, causes: [], pruned: [] };
+  const ctx: Context = { mutate: true, causes: [], pruned: [], blocking: false };
   visit(object, schema, "", ctx, true);
-  return { causes: ctx.causes, pruned: ctx.pruned };
+  return { causes: ctx.causes, pruned: ctx.pruned, blocking: ctx.blocking };
 }
 
 function describe(value: Json): string {
@@ -68,7 +75,7 @@ function join(path: string, key: string): string {
 }
 
 function check(value: Json, schema: JsonObject, path: string): boolean {
-  const ctx: Context = { mutate: false, causes: [], pruned: [] };
+  const ctx: Context = { mutate: false, causes: [], pruned: [], blocking: false };
   visit(value, schema, path, ctx, false);
   return ctx.causes.length === 0;
 }
@@ -77,6 +84,7 @@ function visit(value: Json, schema: JsonObject, path: string, ctx: Context, root
   const type = typeof schema["type"] === "string" ? schema["type"] : undefined;
   if (schema["x-kubernetes-int-or-string"] === true) {
     if (!(typeof value === "string" || (typeof value === "number" && Number.isInteger(value)))) {
+      ctx.blocking = true;
       invalidValue(
         ctx,
         path,
@@ -87,12 +95,14 @@ function visit(value: Json, schema: JsonObject, path: string, ctx: Context, root
     }
   } else if (type !== undefined && !typeMatches(type, value)) {
     const actual = jsonType(value);
+    ctx.blocking = true;
     invalidValue(ctx, path, actual, `must be of type ${type}: ${JSON.stringify(actual)}`);
     return;
   }
 
   const allowed = schema["enum"];
   if (Array.isArray(allowed) && !allowed.some((a) => deepEqual(a, value))) {
+    ctx.blocking = true;
     ctx.causes.push({
       reason: "FieldValueNotSupported",
       field: path,
@@ -111,6 +121,7 @@ function visit(value: Json, schema: JsonObject, path: string, ctx: Context, root
 function checkString(value: string, schema: JsonObject, path: string, ctx: Context): void {
   const max = num(schema, "maxLength");
   if (max !== undefined && [...value].length > max) {
+    ctx.blocking = true;
     ctx.causes.push({
       reason: "FieldValueTooLong",
       field: path,
@@ -157,6 +168,7 @@ function checkNumber(value: number, schema: JsonObject, path: string, ctx: Conte
 function visitArray(value: Json[], schema: JsonObject, path: string, ctx: Context): void {
   const max = num(schema, "maxItems");
   if (max !== undefined && value.length > max) {
+    ctx.blocking = true;
     ctx.causes.push({
       reason: "FieldValueTooMany",
       field: path,
@@ -209,12 +221,14 @@ function visitObject(value: JsonObject, schema: JsonObject, path: string, ctx: C
   if (Array.isArray(required)) {
     for (const key of required) {
       if (typeof key === "string" && value[key] === undefined) {
+        ctx.blocking = true;
         ctx.causes.push({ reason: "FieldValueRequired", field: join(path, key), message: "Required value" });
       }
     }
   }
   const maxProps = num(schema, "maxProperties");
   if (maxProps !== undefined && Object.keys(value).length > maxProps) {
+    ctx.blocking = true;
     ctx.causes.push({
       reason: "FieldValueTooMany",
       field: path,
@@ -240,7 +254,11 @@ function checkCombinators(value: Json, schema: JsonObject, path: string, ctx: Co
   if (anyOf.length > 0 && !anyOf.some((s) => check(value, s, path))) {
     invalidValue(ctx, path, value, "must validate at least one schema (anyOf)");
   }
-  for (const s of subschemas("allOf")) visit(value, s, path, { ...ctx, mutate: false }, false);
+  for (const s of subschemas("allOf")) {
+    const inner: Context = { ...ctx, mutate: false };
+    visit(value, s, path, inner, false);
+    ctx.blocking ||= inner.blocking;
+  }
   const not = schema["not"];
   if (isObject(not) && check(value, not, path))
     invalidValue(ctx, path, value, "must not validate the schema (not)");

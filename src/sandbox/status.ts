@@ -36,6 +36,8 @@ export class ApiError extends Error {
       reason: this.reason,
       code: this.code,
     };
+    // An internal error of the real server carries no reason at all.
+    if (this.reason === "") delete status["reason"];
     if (this.details) {
       // Like the real server, empty fields (the core group's "") are left out.
       const details = Object.fromEntries(

@@ -9,7 +9,10 @@ export interface StoreEvent {
   readonly key: string;
   readonly namespace: string;
   readonly object: JsonObject;
-  /** The object before a MODIFIED event, for watches whose selector it stops (or starts) matching. */
+  /**
+   * The object before a MODIFIED or DELETED event: for watches whose selector it stops (or starts) matching, and
+   * to see the collection as it was at an earlier resourceVersion.
+   */
   readonly previous?: JsonObject;
 }
 
@@ -79,6 +82,7 @@ export class ObjectStore {
       byName = new Map();
       byNamespace.set(namespace, byName);
     }
+    previous ??= byName.get(name);
     if (type === "DELETED") {
       byName.delete(name);
       if (byName.size === 0) byNamespace.delete(namespace);
@@ -108,6 +112,28 @@ export class ObjectStore {
       else hi = mid;
     }
     return this.log.slice(lo);
+  }
+
+  /**
+   * Objects of a type (in one namespace or all, sorted like `list`) as they were at resourceVersion `rv`, or
+   * undefined when the event log no longer reaches back that far: what a continued list pages through.
+   */
+  listAt(key: string, rv: number, namespace?: string): JsonObject[] | undefined {
+    const later = this.eventsSince(rv);
+    if (later === undefined) return undefined;
+    const at = new Map<string, JsonObject>();
+    const id = (o: JsonObject): string => {
+      const metadata = metadataOf(o);
+      return `${String(metadata["namespace"] ?? "")}\u0000${String(metadata["name"] ?? "")}`;
+    };
+    for (const object of this.list(key, namespace)) at.set(id(object), object);
+    for (let i = later.length - 1; i >= 0; i--) {
+      const event = later[i] as StoreEvent;
+      if (event.key !== key || (namespace !== undefined && event.namespace !== namespace)) continue;
+      if (event.type === "ADDED") at.delete(id(event.object));
+      else if (event.previous) at.set(id(event.previous), event.previous);
+    }
+    return [...at.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, object]) => object);
   }
 
   subscribe(listener: StoreListener): () => void {

@@ -128,7 +128,7 @@ describe("structural schemas", () => {
   it("Given nulls, defaults and int-or-string, Then nulls of non-nullable fields drop, defaults fill in, ints and strings pass", () => {
     const object: JsonObject = { spec: { timeout: null, port: "http", unknown: 1 } };
     const outcome = validateAgainstSchema(object, schema);
-    expect(outcome).toEqual({ causes: [], pruned: ["spec.unknown"] });
+    expect(outcome).toEqual({ causes: [], pruned: ["spec.unknown"], blocking: false });
     expect(object).toEqual({ spec: { timeout: null, port: "http", retries: 3 } });
     expect(validateAgainstSchema({ spec: { port: 1.5 } }, schema).causes[0]?.field).toBe("spec.port");
   });
