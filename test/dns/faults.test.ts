@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Route53Dns } from "../../src/providers/route53/client.js";
-import { faultSeed, startReplyDroppingProxy, untilDone, type ReplyDroppingProxy } from "../support/faults.js";
+import { faultSeed, startFaultProxy, untilDone, type FaultProxy } from "../support/faults.js";
 import { closedUdpPort } from "./dns-server.js";
 import { aRecord, DnsRun, dnsPlaybook, useDnsSandbox } from "./harness.js";
 import { createZone, recordsOf, startMoto, type Moto } from "./moto.js";
@@ -94,14 +94,14 @@ describe("DNS cutover under lost replies, on the sandbox DNS", () => {
   });
 });
 
-describe("Route 53 cutover under lost replies, moto_server behind a reply-dropping proxy", () => {
+describe("Route 53 cutover under lost replies, moto_server behind a fault-injecting proxy", () => {
   let moto: Moto;
-  let proxy: ReplyDroppingProxy;
+  let proxy: FaultProxy;
   let closed: string;
 
   beforeAll(async () => {
     moto = await startMoto();
-    proxy = await startReplyDroppingProxy(moto.endpoint);
+    proxy = await startFaultProxy(moto.endpoint);
     process.env.AWS_ACCESS_KEY_ID = "test";
     process.env.AWS_SECRET_ACCESS_KEY = "test";
     closed = await closedUdpPort();
@@ -133,7 +133,7 @@ describe("Route 53 cutover under lost replies, moto_server behind a reply-droppi
 
     proxy.setFaults({ replyLostRate: 1, replyLostMethods: ["POST"], maxFaults: 1, seed: faultSeed() });
     const results = await dnsRun.applyAll();
-    expect(proxy.repliesLost).toBe(1);
+    expect(proxy.faultsInjected).toBe(1);
     expect(results.map((r) => [r.id, r.verification.outcome])).toEqual([
       ["lower-dns-ttl", "not-supported"],
       ["cutover-dns[1]", "not-supported"],
@@ -145,7 +145,7 @@ describe("Route 53 cutover under lost replies, moto_server behind a reply-droppi
 
     proxy.setFaults({ replyLostRate: 1, replyLostMethods: ["POST"], maxFaults: 1, seed: faultSeed() });
     expect(await dnsRun.rollback()).toBe(2);
-    expect(proxy.repliesLost).toBe(1);
+    expect(proxy.faultsInjected).toBe(1);
     proxy.setFaults({});
     expect(await recordsOf(moto.sdk, zone.id)).toEqual(original);
   });

@@ -6,7 +6,8 @@ import { createClusterClient, type KubeClusterClient } from "../../src/providers
 import { KubeApiError } from "../../src/providers/kubernetes/errors.js";
 import type { KubeObject } from "../../src/providers/kubernetes/port.js";
 import { holdsWrite } from "../../src/providers/kubernetes/retry.js";
-import { faultSeed } from "../support/faults.js";
+import { SUBSTRATES, useClusters } from "../support/clusters.js";
+import { faultSeed, faultyClusters, type FaultyClusters } from "../support/faults.js";
 import { listenOnLoopback, closeServer } from "../support/net.js";
 import { withSandbox, type TestSandbox } from "../support/sandbox.js";
 
@@ -42,33 +43,39 @@ describe("holdsWrite: does the object hold what a write sent?", () => {
   });
 });
 
-describe("the Kubernetes client when a write's reply is lost, on the sandbox", () => {
-  let env: TestSandbox;
+describe.each(SUBSTRATES)("the Kubernetes client when a write's reply is lost, on %s", (substrate) => {
+  const clusters = useClusters(substrate, { clusters: ["source"], istio: false });
+  let faults: FaultyClusters;
   let client: KubeClusterClient;
+  /** Reads and arranges without faults. */
+  const direct = () => clusters().client("source");
   beforeAll(async () => {
-    env = await withSandbox({ clusters: ["source"], istio: false });
-    client = createClusterClient("source", { kubeconfig: env.kubeconfigPath, retry: FAST_RETRY });
+    faults = await faultyClusters(clusters());
+    client = createClusterClient("source", { kubeconfig: faults.kubeconfigPath, retry: FAST_RETRY });
   });
   afterAll(async () => {
     client.close();
-    await env.stop();
+    await faults.stop();
   });
   const lose = (method: string) =>
-    env
-      .cluster("source")
-      .setFaults({ replyLostRate: 1, replyLostMethods: [method], maxFaults: 1, seed: faultSeed() });
+    faults.setFaults("source", {
+      replyLostRate: 1,
+      replyLostMethods: [method],
+      maxFaults: 1,
+      seed: faultSeed(),
+    });
 
   it("Given a create whose reply is lost, When its retry meets 409 AlreadyExists, Then the object holding what was sent is taken as created", async () => {
     lose("POST");
     const created = await client.create(configMap("created"));
-    expect(env.cluster("source").faultsInjected).toBe(1);
+    expect(faults.faultsInjected("source")).toBe(1);
     expect(created.data).toEqual({ v: "1" });
     expect(created.metadata.uid).toBeDefined();
   });
 
   it("Given an object someone else made, When created, Then 409 AlreadyExists still fails the call", async () => {
-    env.cluster("source").setFaults({});
-    env.cluster("source").apply(configMap("theirs", { v: "theirs" }));
+    faults.clear();
+    await clusters().seed("source", [configMap("theirs", { v: "theirs" })]);
     await expect(client.create(configMap("theirs"))).rejects.toMatchObject({
       status: 409,
       reason: "AlreadyExists",
@@ -76,30 +83,31 @@ describe("the Kubernetes client when a write's reply is lost, on the sandbox", (
   });
 
   it("Given a compare-and-swap replace whose reply is lost, When its retry meets 409 Conflict, Then the write is taken as done", async () => {
-    const live = env.cluster("source").apply(configMap("swapped"));
+    const [live] = await clusters().seed("source", [configMap("swapped")]);
     lose("PUT");
     const replaced = await client.replace(configMap("swapped", { v: "2" }), {
-      resourceVersion: live.metadata.resourceVersion ?? "",
+      resourceVersion: live?.metadata.resourceVersion ?? "",
     });
-    expect(env.cluster("source").faultsInjected).toBe(1);
+    expect(faults.faultsInjected("source")).toBe(1);
     expect(replaced.data).toEqual({ v: "2" });
+    expect((await direct().get(ref("swapped")))?.data).toEqual({ v: "2" });
   });
 
   it("Given a delete whose reply is lost, When its retry finds the object gone, Then delete says it deleted it", async () => {
-    env.cluster("source").apply(configMap("deleted"));
+    await clusters().seed("source", [configMap("deleted")]);
     lose("DELETE");
     expect(await client.delete(ref("deleted"))).toBe(true);
-    expect(env.cluster("source").faultsInjected).toBe(1);
+    expect(faults.faultsInjected("source")).toBe(1);
     expect(await client.delete(ref("deleted"))).toBe(false);
   });
 
-  it("Given a namespace delete whose reply is lost, When its retry meets 409 (terminating), Then delete says it deleted it", async () => {
-    env.cluster("source").apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: "going" } });
+  it("Given a namespace delete whose reply is lost, When its retry meets 409 (terminating) or finds it gone, Then delete says it deleted it", async () => {
+    const namespace = { apiVersion: "v1", kind: "Namespace", name: "going" };
+    await clusters().seed("source", [{ apiVersion: "v1", kind: "Namespace", metadata: { name: "going" } }]);
     lose("DELETE");
-    expect(await client.delete({ apiVersion: "v1", kind: "Namespace", name: "going" })).toBe(true);
-    expect(env.cluster("source").faultsInjected).toBe(1);
-    const left = env.cluster("source").get({ apiVersion: "v1", kind: "Namespace", name: "going" });
-    // Terminating, or already gone.
+    expect(await client.delete(namespace)).toBe(true);
+    expect(faults.faultsInjected("source")).toBe(1);
+    const left = await direct().get(namespace);
     expect(left === undefined || left.metadata.deletionTimestamp !== undefined).toBe(true);
   });
 });

@@ -1,8 +1,21 @@
-import { request as httpRequest, createServer, type IncomingMessage, type Server } from "node:http";
+import {
+  request as httpRequest,
+  createServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from "node:http";
+import { createServer as createHttpsServer, request as httpsRequest } from "node:https";
+import { readFile, writeFile } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { withoutServerMetadata } from "../../src/providers/kubernetes/metadata.js";
 import type { ClusterPort, KubeObject } from "../../src/providers/kubernetes/port.js";
 import { FaultInjector, freshSeed, type FaultConfig } from "../../src/sandbox/faults.js";
+import { sandboxTlsCredentials } from "../../src/sandbox/tls.js";
+import type { TestClusters } from "./clusters.js";
+import { sleep } from "./wait.js";
 import { closeServer } from "./net.js";
 
 /**
@@ -19,72 +32,128 @@ export function faultSeed(what = "fault seed"): number {
   return seed;
 }
 
-export interface ReplyDroppingProxy {
-  /** `http://127.0.0.1:PORT`: point the client here instead of at the upstream. */
+export interface FaultProxy {
+  /** `http(s)://127.0.0.1:PORT`: point the client here instead of at the upstream. */
   readonly endpoint: string;
-  /** Replaces the faults; only `replyLostRate`, `replyLostMethods`, `maxFaults` and `seed` apply. */
+  /** Replaces the faults: the sandbox's modes, with the sandbox's seeded random source. */
   setFaults(faults: FaultConfig): void;
-  /** Replies withheld since the last `setFaults`. */
-  readonly repliesLost: number;
+  readonly faults: FaultConfig;
+  /** Faults injected since the last `setFaults`. */
+  readonly faultsInjected: number;
   stop(): Promise<void>;
 }
 
+export interface FaultProxyOptions {
+  /** Serve HTTPS (the sandbox's self-signed certificate) rather than HTTP; the upstream's own scheme is kept. */
+  tls?: boolean;
+  /** The body of an injected error; default a Kubernetes Status. */
+  errorBody?: (status: number, retryAfterSeconds: number) => unknown;
+}
+
+function kubernetesStatus(status: number, retryAfterSeconds: number): unknown {
+  const reason = status === 429 ? "TooManyRequests" : status === 503 ? "ServiceUnavailable" : "InternalError";
+  return {
+    kind: "Status",
+    apiVersion: "v1",
+    metadata: {},
+    status: "Failure",
+    message: `injected fault (HTTP ${status})`,
+    reason,
+    ...(status === 429 ? { details: { retryAfterSeconds } } : {}),
+    code: status,
+  };
+}
+
 /**
- * An HTTP proxy in front of a server that cannot lose a reply itself (moto_server): every request is forwarded
- * and carried out; for the ones the sandbox's fault injector picks (a seeded `replyLostRate` over
- * `replyLostMethods`), a successful answer is read from the upstream and then, instead of being passed on, the
- * client's connection is destroyed. The client sees a socket error after the server changed state.
+ * The sandbox's fault injection in front of a server that has none (a real kube-apiserver, moto_server): every
+ * request is decided by a {@link FaultInjector}. Dropped: the client's connection is destroyed before anything
+ * is forwarded. Failed: answered here with the error. Reply lost: forwarded and carried out, the upstream's
+ * answer read, and then, if it is a success, the client's connection destroyed instead of answered. Everything
+ * else streams through (watches included). Upstream certificates are not verified: the test servers' are
+ * self-signed.
  */
-export async function startReplyDroppingProxy(upstream: string): Promise<ReplyDroppingProxy> {
+export async function startFaultProxy(
+  upstream: string,
+  options: FaultProxyOptions = {},
+): Promise<FaultProxy> {
   const target = new URL(upstream);
   const injector = new FaultInjector();
-  const server: Server = createServer((req, res) => {
-    const path = new URL(req.url ?? "/", "http://proxy").pathname;
-    const fault = injector.decide(req.method ?? "GET", path);
-    const forward = httpRequest(
-      {
-        host: target.hostname,
-        port: target.port,
-        method: req.method,
-        path: req.url,
-        headers: { ...req.headers, host: target.host },
-      },
-      (answer: IncomingMessage) => {
-        const chunks: Buffer[] = [];
-        answer.on("data", (chunk: Buffer) => chunks.push(chunk));
-        answer.on("end", () => {
+  const errorBody = options.errorBody ?? kubernetesStatus;
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    void (async () => {
+      if (injector.latencyMs > 0) await sleep(injector.latencyMs);
+      const path = new URL(req.url ?? "/", "http://proxy").pathname;
+      const fault = injector.decide(req.method ?? "GET", path);
+      if (fault.kind === "drop") {
+        req.socket.destroy();
+        return;
+      }
+      if (fault.kind === "fail") {
+        const text = JSON.stringify(errorBody(fault.status, fault.retryAfterSeconds));
+        res.writeHead(fault.status, {
+          "content-type": "application/json",
+          ...(fault.status === 429 ? { "retry-after": String(fault.retryAfterSeconds) } : {}),
+        });
+        res.end(text);
+        return;
+      }
+      const forward = (target.protocol === "https:" ? httpsRequest : httpRequest)(
+        {
+          host: target.hostname,
+          port: target.port,
+          method: req.method,
+          path: req.url,
+          headers: { ...req.headers, host: target.host },
+          rejectUnauthorized: false,
+        },
+        (answer: IncomingMessage) => {
           const status = answer.statusCode ?? 502;
-          if (fault.kind === "lose-reply" && status < 400) {
-            req.socket.destroy();
+          if (fault.kind !== "lose-reply") {
+            res.writeHead(status, answer.headers);
+            answer.pipe(res);
             return;
           }
-          if (fault.kind === "lose-reply") injector.refund();
-          res.writeHead(status, answer.headers);
-          res.end(Buffer.concat(chunks));
-        });
-      },
-    );
-    forward.on("error", (error) => {
-      res.writeHead(502, { "content-type": "text/plain" });
-      res.end(`proxy: ${error.message}`);
-    });
-    req.pipe(forward);
-  });
+          const chunks: Buffer[] = [];
+          answer.on("data", (chunk: Buffer) => chunks.push(chunk));
+          answer.on("end", () => {
+            if (status < 400) {
+              req.socket.destroy();
+              return;
+            }
+            injector.refund();
+            res.writeHead(status, answer.headers);
+            res.end(Buffer.concat(chunks));
+          });
+        },
+      );
+      forward.on("error", (error) => {
+        if (res.headersSent) {
+          res.destroy();
+          return;
+        }
+        res.writeHead(502, { "content-type": "text/plain" });
+        res.end(`fault proxy: ${error.message}`);
+      });
+      // A client that goes away (a watch it stopped) takes its upstream request along.
+      res.on("close", () => forward.destroy());
+      req.pipe(forward);
+    })();
+  };
+  const server: Server = options.tls
+    ? createHttpsServer(sandboxTlsCredentials(), handler)
+    : createServer(handler);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", resolve);
   });
   const { port } = server.address() as AddressInfo;
   return {
-    endpoint: `http://127.0.0.1:${port}`,
-    setFaults: (faults) =>
-      injector.set({
-        ...(faults.replyLostRate === undefined ? {} : { replyLostRate: faults.replyLostRate }),
-        ...(faults.replyLostMethods === undefined ? {} : { replyLostMethods: faults.replyLostMethods }),
-        ...(faults.maxFaults === undefined ? {} : { maxFaults: faults.maxFaults }),
-        ...(faults.seed === undefined ? {} : { seed: faults.seed }),
-      }),
-    get repliesLost() {
+    endpoint: `${options.tls ? "https" : "http"}://127.0.0.1:${port}`,
+    setFaults: (faults) => injector.set(faults),
+    get faults() {
+      return injector.current;
+    },
+    get faultsInjected() {
       return injector.count;
     },
     stop: () => closeServer(server),
@@ -150,4 +219,64 @@ export async function clusterImage(
     }
   }
   return image;
+}
+
+/** Fault injection on each cluster of a {@link TestClusters}, the same on both substrates. */
+export interface FaultyClusters {
+  /** A kubeconfig whose contexts reach the clusters through their fault injection. */
+  readonly kubeconfigPath: string;
+  setFaults(context: string, faults: FaultConfig): void;
+  faultsInjected(context: string): number;
+  /** Clears every cluster's faults. */
+  clear(): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * The sandbox injects faults itself; a real kube-apiserver gets a {@link startFaultProxy} in front of each
+ * cluster (TLS, the same bearer token passed through), and a kubeconfig of its own naming the proxies.
+ */
+export async function faultyClusters(clusters: TestClusters): Promise<FaultyClusters> {
+  const sandbox = clusters.sandbox;
+  if (sandbox) {
+    const cluster = (context: string) => {
+      const found = sandbox.clusters.get(context);
+      if (!found) throw new Error(`no sandbox cluster ${context}`);
+      return found;
+    };
+    return {
+      kubeconfigPath: clusters.kubeconfigPath,
+      setFaults: (context, faults) => cluster(context).setFaults(faults),
+      faultsInjected: (context) => cluster(context).faultsInjected,
+      clear: () => sandbox.clusters.forEach((c) => c.setFaults({})),
+      stop: () => Promise.resolve(),
+    };
+  }
+  const config = parseYaml(await readFile(clusters.kubeconfigPath, "utf8")) as {
+    clusters: { name: string; cluster: { server: string } }[];
+    contexts: { name: string; context: { cluster: string } }[];
+  };
+  const proxies = new Map<string, FaultProxy>();
+  for (const entry of config.clusters) {
+    const proxy = await startFaultProxy(entry.cluster.server, { tls: true });
+    proxies.set(entry.name, proxy);
+    entry.cluster.server = proxy.endpoint;
+  }
+  const kubeconfigPath = join(clusters.dir, "faulty-kubeconfig");
+  await writeFile(kubeconfigPath, stringifyYaml(config), { mode: 0o600 });
+  const proxy = (context: string) => {
+    const name = config.contexts.find((c) => c.name === context)?.context.cluster;
+    const found = name === undefined ? undefined : proxies.get(name);
+    if (!found) throw new Error(`no cluster for context ${context}`);
+    return found;
+  };
+  return {
+    kubeconfigPath,
+    setFaults: (context, faults) => proxy(context).setFaults(faults),
+    faultsInjected: (context) => proxy(context).faultsInjected,
+    clear: () => proxies.forEach((p) => p.setFaults({})),
+    stop: async () => {
+      await Promise.all([...proxies.values()].map((p) => p.stop()));
+    },
+  };
 }
