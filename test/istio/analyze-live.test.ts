@@ -19,6 +19,7 @@ import {
   BOOKINFO,
   ONLINE_BOUTIQUE,
   PLAYBOOK,
+  TARGET_REVISION,
   WEIGHTS,
   installedTargetIngress,
   mirroredApp,
@@ -34,7 +35,59 @@ import {
  */
 
 /** Suppressions, each with why. Only for what is not clustershift's doing and cannot be otherwise here. */
-const SUPPRESS: readonly Suppression[] = [];
+const SUPPRESS: readonly Suppression[] = [
+  {
+    code: "IST0147",
+    resource: "Pod asm-ingress/asm-ingressgateway-*",
+    why:
+      "the test clusters run no sidecar injector: on a cluster with the managed control plane its webhook replaces " +
+      "the gateway Pod's `image: auto` when the Pod is created. Whether that webhook selects the gateway is still " +
+      "judged, on the Deployment (IST0146), against the injector's MutatingWebhookConfiguration seeded below",
+  },
+  {
+    code: "IST0173",
+    resource: "DestinationRule bookinfo/ratings",
+    why:
+      "Bookinfo's own destination-rule-all.yaml names subsets v2-mysql and v2-mysql-vm, whose workloads the sample " +
+      "does not deploy; the app's config, reported before clustershift touches anything",
+  },
+];
+
+/**
+ * The sidecar injector of the target's managed control plane (Cloud Service Mesh's `asm-managed` revision), as
+ * enable-mesh leaves it: no istiod runs in the test clusters, so its webhook configuration stands for it. Seeded
+ * once the gateway Pods exist, so the apiserver never calls it; were it called, it is ignored on failure.
+ */
+function managedInjector(revision: string): KubeObject {
+  return {
+    apiVersion: "admissionregistration.k8s.io/v1",
+    kind: "MutatingWebhookConfiguration",
+    metadata: {
+      name: `istio-sidecar-injector-${revision}`,
+      labels: { app: "sidecar-injector", "istio.io/rev": revision },
+    },
+    webhooks: [
+      {
+        name: "rev.namespace.sidecar-injector.istio.io",
+        clientConfig: { url: "https://127.0.0.1:1/inject" },
+        rules: [{ operations: ["CREATE"], apiGroups: [""], apiVersions: ["v1"], resources: ["pods"] }],
+        namespaceSelector: {
+          matchExpressions: [
+            { key: "istio.io/rev", operator: "In", values: [revision] },
+            { key: "istio-injection", operator: "DoesNotExist" },
+          ],
+        },
+        objectSelector: {
+          matchExpressions: [{ key: "sidecar.istio.io/inject", operator: "NotIn", values: ["false"] }],
+        },
+        failurePolicy: "Ignore",
+        sideEffects: "None",
+        admissionReviewVersions: ["v1"],
+        timeoutSeconds: 1,
+      },
+    ],
+  };
+}
 
 /** Drives expose-target and shift-traffic like the engine: re-plan, apply, verify, one instance at a time. */
 class TrafficDriver {
@@ -137,23 +190,54 @@ async function podsRunning(
   }
 }
 
+/** A message istioctl reports about clustershift's own output, left to the issue that fixes it. */
+interface KnownIssue {
+  context: "source" | "target";
+  code: string;
+  origin: string;
+  issue: string;
+}
+
+/**
+ * issue 12: expose-target's target VirtualService has hosts [remoteHost, "*"], which Istio's validation rejects
+ * ("duplicate hosts in virtual service"): istiod's webhook would refuse it on a cluster running istiod.
+ */
+function duplicateHosts(app: App): KnownIssue {
+  return {
+    context: "target",
+    code: "IST0106",
+    origin: `VirtualService ${app.namespace}/clustershift-${app.service}-ingress`,
+    issue: "issue 12, target VirtualService hosts remoteHost and *",
+  };
+}
+
 describe("istioctl analyze -A live on real kube-apiserver clusters while the traffic steps run", () => {
   const clusters = useClusters("real kube-apiserver");
 
   async function analyzeBoth(): Promise<Record<"source" | "target", Analysis>> {
     const c = clusters();
-    const [source, target] = await Promise.all(
-      (["source", "target"] as const).map((context) =>
-        analyze({ kubeconfig: c.kubeconfigPath, context, suppress: SUPPRESS }),
-      ),
-    );
-    return { source: source as Analysis, target: target as Analysis };
+    const [source, target] = await Promise.all([
+      analyze({ kubeconfig: c.kubeconfigPath, context: "source", suppress: SUPPRESS }),
+      // The target's mesh is the managed revision install-ingress-gateway injects with.
+      analyze({
+        kubeconfig: c.kubeconfigPath,
+        context: "target",
+        revision: TARGET_REVISION,
+        suppress: SUPPRESS,
+      }),
+    ]);
+    return { source, target };
   }
 
-  function expectClean(result: Record<"source" | "target", Analysis>): void {
-    for (const context of ["source", "target"] as const) {
-      expect(describeMessages(result[context].problems), `${result[context].command}`).toEqual([]);
-    }
+  /** Every error and warning of both clusters as `context: CODE (level) origin: message`, known ones left out. */
+  function problems(result: Record<"source" | "target", Analysis>, known?: KnownIssue): string[] {
+    return (["source", "target"] as const).flatMap((context) =>
+      describeMessages(
+        result[context].problems.filter(
+          (m) => !(known && known.context === context && known.code === m.code && known.origin === m.origin),
+        ),
+      ).map((line) => `${context}: ${line}`),
+    );
   }
 
   describe.each([ONLINE_BOUTIQUE, BOOKINFO])("$name", (app) => {
@@ -162,36 +246,65 @@ describe("istioctl analyze -A live on real kube-apiserver clusters while the tra
       if (!driver) throw new Error("the app is not seeded and exposed yet (an earlier test failed)");
       return driver;
     };
+    const analyses = new Map<string, Record<"source" | "target", Analysis>>();
 
-    it("Given the app seeded on the source real kube-apiserver and mirrored to the target with the installed ingress gateway, When istioctl analyze -A runs on both, Then it reports no error and no warning", async () => {
-      const c = clusters();
-      const source = [...sourceIngress(), ...sourceApp(app)];
-      const target = [...installedTargetIngress(), ...mirroredApp(app)];
-      await c.seed("source", source);
-      await c.seed("target", target);
-      await podsRunning(c, "source", source);
-      await podsRunning(c, "target", target);
-      expectClean(await analyzeBoth());
-    }, 300_000);
+    /**
+     * One stage of the migration: what it does, then istioctl on both clusters. With a known issue, the stage
+     * passes when nothing else is reported, and an `it.fails` beside it documents the issue (it flips when fixed).
+     */
+    function stage(given: string, act: () => Promise<void>, known?: KnownIssue, timeout = 180_000): void {
+      const when = "When istioctl analyze -A runs against the source and target real kube-apiserver";
+      it(
+        `Given ${given}, ${when}, Then it reports no error and no warning${known ? ` but the known ${known.code}` : ""}`,
+        async () => {
+          await act();
+          const result = await analyzeBoth();
+          analyses.set(given, result);
+          expect(problems(result, known), `${result.source.command}; ${result.target.command}`).toEqual([]);
+        },
+        timeout,
+      );
+      if (!known) return;
+      it.fails(
+        `Given ${given}, ${when}, Then it reports no error and no warning (${known.code}: ${known.issue})`,
+        () => {
+          const result = analyses.get(given);
+          expect(result, "the stage ran").toBeDefined();
+          if (result) expect(problems(result)).toEqual([]);
+        },
+      );
+    }
 
-    it("Given expose-target applied, When istioctl analyze -A runs against the source and target real kube-apiserver, Then it reports no error and no warning", async () => {
-      driver = new TrafficDriver(clusters().kubeconfigPath, playbookFor(app));
-      await driver.run("expose-target");
-      expectClean(await analyzeBoth());
-    }, 180_000);
-
-    it.each(WEIGHTS.map((weight, index) => ({ weight, id: `shift-traffic[${index + 1}]` })))(
-      "Given $id applied (weight $weight), When istioctl analyze -A runs against the source and target real kube-apiserver, Then it reports no error and no warning",
-      async ({ id }) => {
-        await started().run(id);
-        expectClean(await analyzeBoth());
+    stage(
+      "the app seeded on the source and mirrored to the target with the installed ingress gateway",
+      async () => {
+        const c = clusters();
+        const source = [...sourceIngress(), ...sourceApp(app)];
+        const target = [...installedTargetIngress(), ...mirroredApp(app)];
+        await c.seed("source", source);
+        await c.seed("target", target);
+        await podsRunning(c, "source", source);
+        await podsRunning(c, "target", target);
+        await c.seed("target", [managedInjector(TARGET_REVISION)]);
       },
-      180_000,
+      undefined,
+      300_000,
     );
 
-    it("Given the migration rolled back, When istioctl analyze -A runs against the source and target real kube-apiserver, Then it reports no error and no warning", async () => {
-      await started().rollback();
-      expectClean(await analyzeBoth());
-    }, 180_000);
+    stage(
+      "expose-target applied",
+      async () => {
+        driver = new TrafficDriver(clusters().kubeconfigPath, playbookFor(app));
+        await driver.run("expose-target");
+      },
+      duplicateHosts(app),
+    );
+
+    for (const [index, weight] of WEIGHTS.entries()) {
+      const id = `shift-traffic[${index + 1}]`;
+      stage(`${id} applied (weight ${weight})`, () => started().run(id), duplicateHosts(app));
+    }
+
+    stage("the migration rolled back", () => started().rollback());
   });
 });

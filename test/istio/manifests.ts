@@ -19,6 +19,8 @@ export const WEIGHTS = [0, 10, 50, 100] as const;
 /** An address from TEST-NET-3, as the sandbox's load balancer hands out. */
 export const TARGET_INGRESS_IP = "203.0.113.10";
 export const PLAYBOOK = "istio-oracles";
+/** The target's managed control-plane revision (Cloud Service Mesh), which injects the installed gateway. */
+export const TARGET_REVISION = "asm-managed";
 
 const ISTIO = "networking.istio.io/v1";
 
@@ -121,9 +123,10 @@ export function sourceIngress(): KubeObject[] {
     metadata: { name: "istio-ingressgateway", namespace: "istio-system", labels },
     spec: {
       selector: { matchLabels: labels },
+      // Installed with Istio long before clustershift comes: a proxy image, not the injector's `image: auto`.
       template: {
-        metadata: { labels, annotations: { "inject.istio.io/templates": "gateway" } },
-        spec: { containers: [{ name: "istio-proxy", image: "auto" }] },
+        metadata: { labels },
+        spec: { containers: [{ name: "istio-proxy", image: "docker.io/istio/proxyv2:1.27.0" }] },
       },
     },
   };
@@ -166,7 +169,7 @@ export function installedTargetIngress(apiVersion = ISTIO): KubeObject[] {
     namespace: "asm-ingress",
     service: "asm-ingressgateway",
     gateway: { namespace: "asm-ingress", name: "asm-ingressgateway" },
-    revision: "asm-managed",
+    revision: TARGET_REVISION,
     istioApiVersion: apiVersion,
     labels: managedLabels(PLAYBOOK),
   });

@@ -41,6 +41,11 @@ export interface AnalyzeOptions {
   /** Analyze a live cluster: its kubeconfig and context. */
   kubeconfig?: string;
   context?: string;
+  /**
+   * The mesh's control-plane revision (`--revision`): istioctl then reads the objects labelled `istio.io/rev` with
+   * it (a managed mesh's injector webhook is) besides the unlabelled ones; default: the `default` revision.
+   */
+  revision?: string;
   suppress?: readonly Suppression[];
 }
 
@@ -72,6 +77,7 @@ export async function analyze(options: AnalyzeOptions): Promise<Analysis> {
   if (options.kubeconfig) {
     args.push("--kubeconfig", options.kubeconfig);
     if (options.context) args.push("--context", options.context);
+    if (options.revision) args.push("--revision", options.revision);
   } else {
     args.push("--use-kube=false");
   }
