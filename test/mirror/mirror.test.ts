@@ -353,6 +353,50 @@ describe.each(SUBSTRATES)("mirror-workloads on %s", (substrate) => {
       slow,
     );
 
+    it(
+      "Given a Deployment on the target whose selector differs from the source's, When planned, Then the plan fails naming the immutable field and nothing is written",
+      async () => {
+        const deployment = (selector: Record<string, string>): KubeObject => ({
+          apiVersion: "apps/v1",
+          kind: "Deployment",
+          metadata: { name: "web", namespace: "immutable" },
+          spec: {
+            replicas: 1,
+            selector: { matchLabels: selector },
+            template: {
+              metadata: { labels: { app: "web", track: "stable" } },
+              spec: { containers: [{ name: "web", image: "nginx:1.27" }] },
+            },
+          },
+        });
+        const fromSource = deployment({ app: "web", track: "stable" });
+        await clusters().seed("source", [namespaceObject("immutable"), fromSource]);
+        await clusters().seed("target", [namespaceObject("immutable"), deployment({ app: "web" })]);
+        const target = clusters().client("target");
+        const ref = { apiVersion: "apps/v1", kind: "Deployment", namespace: "immutable", name: "web" };
+        // Once rolled out, only a write changes its resourceVersion.
+        await target.waitForRollout(ref, slow / 2, () => undefined);
+        const before = await target.get(ref);
+
+        const h = stepHarness({
+          kubeconfig: clusters().kubeconfigPath,
+          playbook: testPlaybook(workloads({ namespaces: ["immutable"] })),
+        });
+        await expect(mirrorWorkloadsStep.plan(instanceOf(h), h.ctx)).rejects.toThrow(
+          'cannot mirror to context "target": Deployment immutable/web (spec.selector) differs from the source ' +
+            'in fields that the API server lets no update change; delete it on "target" first, or leave it out ' +
+            "with spec.workloads.exclude",
+        );
+        expect((await target.get(ref))?.metadata.resourceVersion).toBe(before?.metadata.resourceVersion);
+        if (substrate === "real kube-apiserver") {
+          // The judge agrees that such an update is refused. The sandbox does not check immutable fields yet
+          // (issue 10, the differential suite): there, the write would go through.
+          await expect(target.apply(fromSource)).rejects.toMatchObject({ status: 422 });
+        }
+      },
+      slow,
+    );
+
     it("Given no workloads section, Then the step has no instance", () => {
       expect(mirrorWorkloadsStep.expand(testPlaybook())).toEqual([]);
     });

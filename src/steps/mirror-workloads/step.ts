@@ -23,6 +23,7 @@ import {
 import type { ClusterPort, KubeObject, ObjectRef } from "../../providers/kubernetes/port.js";
 import { subsetDiff, summarizePaths } from "./diff.js";
 import { compareForApply, groupOf, MIRRORED_KINDS, priorityRuns } from "./kinds.js";
+import { immutablePaths } from "./immutable.js";
 import { excludedBy, parseLabelSelector } from "./select.js";
 import { skipReason, strip } from "./strip.js";
 import { namespaceLabels, rewriteImages } from "./transform.js";
@@ -187,6 +188,21 @@ async function planMirror(instance: StepInstance<MirrorSpec>, ctx: ReadContext):
     }
   }
   planned.sort((a, b) => compareForApply(a.desired, b.desired));
+
+  // What the API server would refuse must stop the plan, not the apply halfway through.
+  const refused = planned.flatMap(({ desired, current }) => {
+    if (!current) return [];
+    const paths = immutablePaths(current, subsetDiff(desired, strip(current)));
+    return paths.length > 0 ? [`${addressOf(desired)} (${summarizePaths(paths)})`] : [];
+  });
+  if (refused.length > 0) {
+    throw new RuntimeError(
+      `cannot mirror to context "${spec.target}": ${refused.join(", ")} ` +
+        `${refused.length === 1 ? "differs" : "differ"} from the source in fields that the API server lets no ` +
+        `update change; delete ${refused.length === 1 ? "it" : "them"} on "${spec.target}" first, ` +
+        `or leave ${refused.length === 1 ? "it" : "them"} out with spec.workloads.exclude`,
+    );
+  }
 
   exclusionHits.forEach((hits, i) => {
     if (hits === 0) ctx.progress.warn(`spec.workloads.exclude[${i}] matched nothing`);
