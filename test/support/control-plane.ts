@@ -222,19 +222,26 @@ async function installIstioCrds(kubeconfigPath: string, context: string, dir: st
   await run("kubectl", [...base, "apply", "--server-side", "-f", fixturePath("istio/crd-all.gen.yaml")], {
     maxBuffer: 16 * 1024 * 1024,
   });
+  let last = "";
   await eventually(
     async () => {
-      const { stdout } = await run("kubectl", [
-        ...base,
-        "wait",
-        "--for=condition=Established",
-        "crd",
-        "--all",
-        "--timeout=60s",
-      ]);
-      return stdout.length > 0 || undefined;
+      try {
+        const { stdout } = await run("kubectl", [
+          ...base,
+          "wait",
+          "--for=condition=Established",
+          "crd",
+          "--all",
+          "--timeout=60s",
+        ]);
+        return stdout.length > 0 || undefined;
+      } catch (error) {
+        // A CRD the server has not given a status yet fails `kubectl wait` at once: ask again.
+        last = error instanceof Error ? error.message : String(error);
+        return undefined;
+      }
     },
     120_000,
-    { intervalMs: 500 },
+    { intervalMs: 500, message: () => `Istio's CRDs were not Established within 120 s: ${last}` },
   );
 }
