@@ -1,15 +1,12 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cluster } from "../../src/providers/kubernetes/index.js";
-import type { ClusterPort, KubeObject } from "../../src/providers/kubernetes/port.js";
+import type { KubeObject } from "../../src/providers/kubernetes/port.js";
 import type { RecordSet } from "../../src/providers/route53/port.js";
-import { createSandboxDns, type SandboxDns } from "../../src/sandbox/dns/index.js";
 import { runCli } from "../support/cli.js";
-import { fixtureObjects, istioCrdYaml } from "../support/fixtures.js";
-import { withSandbox, type TestSandbox } from "../support/sandbox.js";
+import { SUBSTRATES } from "../support/clusters.js";
+import { bookinfoSource, RECORD, startE2eWorld, type E2eWorld } from "./worlds.js";
+import { changedEntries, objectVersions, settledVersions } from "./versions.js";
 
-const PLAYBOOK = "playbooks/bookinfo-sandbox.yaml";
-const RECORD = "bookinfo.example.com.";
 const VS = {
   apiVersion: "networking.istio.io/v1",
   kind: "VirtualService",
@@ -22,180 +19,196 @@ const SERVICE_ENTRY = {
   namespace: "bookinfo",
   name: "clustershift-productpage-remote",
 };
+const SOURCE_INGRESS = {
+  apiVersion: "v1",
+  kind: "Service",
+  namespace: "istio-system",
+  name: "istio-ingressgateway",
+};
 
-const sourceIngress: KubeObject[] = [
-  { apiVersion: "v1", kind: "Namespace", metadata: { name: "istio-system" } },
-  {
-    apiVersion: "v1",
-    kind: "Service",
-    metadata: {
-      name: "istio-ingressgateway",
-      namespace: "istio-system",
-      labels: { istio: "ingressgateway" },
-    },
-    spec: {
-      type: "LoadBalancer",
-      selector: { istio: "ingressgateway" },
-      ports: [{ name: "http2", port: 80, targetPort: 8080 }],
-    },
-  },
-];
+const loadBalancerIp = (service: KubeObject | undefined): string | undefined =>
+  (service?.status as { loadBalancer?: { ingress?: { ip?: string }[] } } | undefined)?.loadBalancer
+    ?.ingress?.[0]?.ip;
 
-describe("clustershift apply of playbooks/bookinfo-sandbox.yaml against the sandbox, then rollback", () => {
-  let env: TestSandbox;
-  let dns: SandboxDns;
-  let zoneId: string;
-  let source: ClusterPort;
+/** Starts the sandbox's request log of `context` afresh; the returned function reads it. */
+function sandboxRequests(world: E2eWorld, context: string): () => readonly { method: string }[] {
+  const cluster = sandboxOf(world).cluster(context);
+  cluster.resetRequests();
+  return () => cluster.requests;
+}
+
+function sandboxHasCluster(world: E2eWorld, name: string): boolean {
+  return sandboxOf(world).sandbox.clusters.has(name);
+}
+
+function sandboxOf(world: E2eWorld) {
+  if (!world.sandbox) throw new Error(`${world.substrate} is not the sandbox: this is a bug in the test`);
+  return world.sandbox;
+}
+
+describe.each(SUBSTRATES)("clustershift apply of the Bookinfo playbook on %s, then rollback", (substrate) => {
+  // Every step of a migration, rollouts and namespace deletions included, through child processes.
+  const slow = substrate === "sandbox" ? 120_000 : 600_000;
+  let world: E2eWorld;
   let stateDir: string;
   let originalVs: KubeObject | undefined;
   let originalRecord: RecordSet;
   const cli = (args: string[]) =>
-    runCli([...args, "-f", PLAYBOOK, "--state-dir", stateDir], { env: { KUBECONFIG: env.kubeconfigPath } });
-  const clientsFor = () => ({
-    clients: new Map<string, unknown>(),
-    options: { kubeconfig: env.kubeconfigPath } as never,
-  });
+    runCli([...args, "-f", world.playbook, "--state-dir", stateDir], {
+      env: { KUBECONFIG: world.kubeconfigPath, ...world.cliEnv },
+    });
 
   beforeAll(async () => {
-    dns = createSandboxDns({ pendingMs: 200 });
-    env = await withSandbox({ clusters: ["source"], istio: { crdYaml: istioCrdYaml() }, extensions: [dns] });
-    stateDir = join(env.dir, "state");
-    source = cluster(clientsFor(), "source");
-    await source.apply({
-      apiVersion: "v1",
-      kind: "Namespace",
-      metadata: { name: "bookinfo", labels: { "istio-injection": "enabled" } },
-    });
-    for (const object of [
-      ...sourceIngress,
-      ...fixtureObjects("bookinfo/bookinfo.yaml", "bookinfo"),
-      ...fixtureObjects("bookinfo/bookinfo-gateway.yaml", "bookinfo"),
-    ]) {
-      await source.apply(object);
-    }
-    const ingressIp = await source.waitFor(
-      { apiVersion: "v1", kind: "Service", namespace: "istio-system", name: "istio-ingressgateway" },
-      (s) =>
-        (s?.status as { loadBalancer?: { ingress?: { ip?: string }[] } } | undefined)?.loadBalancer
-          ?.ingress?.[0]?.ip,
-      10_000,
-      () => undefined,
-    );
+    world = await startE2eWorld(substrate);
+    stateDir = join(world.dir, "state");
+    await world.seed("source", bookinfoSource());
+    const ingressIp = await world
+      .client("source")
+      .waitFor(SOURCE_INGRESS, loadBalancerIp, slow / 2, () => undefined);
     originalRecord = { name: RECORD, type: "A", ttl: 6, values: [ingressIp] };
-    zoneId = dns.addZone({ name: "example.com.", records: [originalRecord] }).id;
-    originalVs = await source.get(VS);
-  });
+    await world.addZone(originalRecord);
+    originalVs = await world.client("source").get(VS);
+  }, 300_000);
 
   afterAll(async () => {
-    await env?.stop();
-  });
+    await world?.stop();
+  }, 60_000);
 
-  it("Given the seeded source, when planning, then only reads reach the cluster and every step is shown", async () => {
-    env.cluster("source").resetRequests();
-    const result = await cli(["plan", "-o", "json"]);
-    expect(result.stderr).toContain('context "bookinfo-target" is not in the kubeconfig yet');
-    expect(result.code).toBe(0);
-    const plan = JSON.parse(result.stdout) as { steps: { id: string }[] };
-    expect(plan.steps.map((s) => s.id)).toEqual([
-      "provision-cluster",
-      "install-ingress-gateway",
-      "mirror-workloads",
-      "expose-target",
-      "shift-traffic[1]",
-      "shift-traffic[2]",
-      "shift-traffic[3]",
-      "lower-dns-ttl",
-      "cutover-dns",
-    ]);
-    const methods = new Set(env.cluster("source").requests.map((r) => r.method));
-    expect([...methods]).toEqual(["GET"]);
-    expect(env.sandbox.clusters.has("bookinfo-target")).toBe(false);
-  });
+  it(
+    "Given the seeded source, when planning, then no object changes on any cluster and every step is shown",
+    async () => {
+      const contexts = world.provisions ? ["source"] : ["source", world.targetContext];
+      const before = await Promise.all(
+        contexts.map((c) => settledVersions(world.kubeConfig(c), world.client(c), slow / 2)),
+      );
+      const requests = substrate === "sandbox" ? sandboxRequests(world, "source") : undefined;
 
-  it("Given the seeded source, when applying every step, then the target runs Bookinfo, traffic and DNS point at it", async () => {
-    const result = await cli(["apply", "--yes", "--non-interactive"]);
-    expect(result.stderr).toBe("");
-    expect(result.code).toBe(0);
-    expect(result.stdout).toContain("Migration complete.");
-    for (const step of [
-      "provision-cluster",
-      "install-ingress-gateway",
-      "mirror-workloads",
-      "expose-target",
-      "shift-traffic[3]",
-      "lower-dns-ttl",
-      "cutover-dns",
-    ]) {
-      expect(result.stdout).toContain(`${step}: done in`);
-    }
+      const result = await cli(["plan", "-o", "json"]);
+      expect(result.code, result.stderr).toBe(0);
+      if (world.provisions) {
+        expect(result.stderr).toContain(`context "${world.targetContext}" is not in the kubeconfig yet`);
+      }
+      const plan = JSON.parse(result.stdout) as { steps: { id: string }[] };
+      expect(plan.steps.map((s) => s.id)).toEqual([
+        ...(world.provisions ? ["provision-cluster"] : []),
+        "install-ingress-gateway",
+        "mirror-workloads",
+        "expose-target",
+        "shift-traffic[1]",
+        "shift-traffic[2]",
+        "shift-traffic[3]",
+        "lower-dns-ttl",
+        "cutover-dns",
+      ]);
+      const after = await Promise.all(
+        contexts.map((c) => objectVersions(world.kubeConfig(c), world.client(c))),
+      );
+      contexts.forEach((context, i) => {
+        expect(changedEntries(before[i]!, after[i]!), `objects changed on ${context}`).toEqual([]);
+      });
+      // The sandbox also logs each request: a plan sends only reads, and provisions nothing.
+      if (requests) {
+        expect([...new Set(requests().map((r) => r.method))]).toEqual(["GET"]);
+        expect(sandboxHasCluster(world, world.targetContext)).toBe(false);
+      }
+    },
+    slow,
+  );
 
-    const target = cluster(clientsFor(), "bookinfo-target");
-    const deployments = await target.list("apps/v1", "Deployment", { namespace: "bookinfo" });
-    expect(deployments.map((d) => d.metadata.name).sort()).toEqual([
-      "details-v1",
-      "productpage-v1",
-      "ratings-v1",
-      "reviews-v1",
-      "reviews-v2",
-      "reviews-v3",
-    ]);
-    const namespace = await target.get({ apiVersion: "v1", kind: "Namespace", name: "bookinfo" });
-    expect(namespace?.metadata.labels).toMatchObject({ "istio.io/rev": "asm-managed" });
-    expect(namespace?.metadata.labels).not.toHaveProperty("istio-injection");
+  it(
+    "Given the seeded source, when applying every step, then the target runs Bookinfo, traffic and DNS point at it",
+    async () => {
+      const result = await cli(["apply", "--yes", "--non-interactive"]);
+      expect(result.stderr).toBe("");
+      expect(result.code).toBe(0);
+      expect(result.stdout).toContain("Migration complete.");
+      for (const step of [
+        ...(world.provisions ? ["provision-cluster"] : []),
+        "install-ingress-gateway",
+        "mirror-workloads",
+        "expose-target",
+        "shift-traffic[3]",
+        "lower-dns-ttl",
+        "cutover-dns",
+      ]) {
+        expect(result.stdout).toContain(`${step}: done in`);
+      }
 
-    const vs = await source.get(VS);
-    const route = (vs?.spec as { http: { route: { destination: { host: string }; weight?: number }[] }[] })
-      .http[0]?.route;
-    expect(route?.map((d) => [d.destination.host, d.weight])).toEqual([
-      ["productpage", 0],
-      ["productpage.target.clustershift.internal", 100],
-    ]);
-    expect(await source.get(SERVICE_ENTRY)).toBeDefined();
+      const target = world.client(world.targetContext);
+      const deployments = await target.list("apps/v1", "Deployment", { namespace: "bookinfo" });
+      expect(deployments.map((d) => d.metadata.name).sort()).toEqual([
+        "details-v1",
+        "productpage-v1",
+        "ratings-v1",
+        "reviews-v1",
+        "reviews-v2",
+        "reviews-v3",
+      ]);
+      const namespace = await target.get({ apiVersion: "v1", kind: "Namespace", name: "bookinfo" });
+      expect(namespace?.metadata.labels).toMatchObject({ "istio.io/rev": "asm-managed" });
+      expect(namespace?.metadata.labels).not.toHaveProperty("istio-injection");
 
-    const gateway = await target.get({
-      apiVersion: "v1",
-      kind: "Service",
-      namespace: "asm-ingress",
-      name: "asm-ingressgateway",
-    });
-    const targetIp = (gateway?.status as { loadBalancer: { ingress: { ip: string }[] } }).loadBalancer
-      .ingress[0]?.ip;
-    expect(dns.recordSets(zoneId).filter((r) => r.name === RECORD)).toEqual([
-      { name: RECORD, type: "A", ttl: 5, values: [targetIp] },
-    ]);
+      const source = world.client("source");
+      const vs = await source.get(VS);
+      const route = (vs?.spec as { http: { route: { destination: { host: string }; weight?: number }[] }[] })
+        .http[0]?.route;
+      expect(route?.map((d) => [d.destination.host, d.weight])).toEqual([
+        ["productpage", 0],
+        ["productpage.target.clustershift.internal", 100],
+      ]);
+      expect(await source.get(SERVICE_ENTRY)).toBeDefined();
 
-    const status = await cli(["status"]);
-    expect(status.stdout).toContain("bookinfo-sandbox: completed");
-    const again = await cli(["plan"]);
-    expect(again.code).toBe(0);
-  });
+      const gateway = await target.get({
+        apiVersion: "v1",
+        kind: "Service",
+        namespace: "asm-ingress",
+        name: "asm-ingressgateway",
+      });
+      expect(await world.records(RECORD)).toEqual([
+        { name: RECORD, type: "A", ttl: 5, values: [loadBalancerIp(gateway)] },
+      ]);
 
-  it("Given the finished migration, when rolling back, then the source VirtualService and the DNS record are exactly as before and the target holds no Bookinfo", async () => {
-    const result = await cli(["rollback", "--yes"]);
-    expect(result.stderr).toBe("");
-    expect(result.code).toBe(0);
+      const status = await cli(["status"]);
+      expect(status.stdout).toContain("bookinfo-sandbox: completed");
+      const again = await cli(["plan"]);
+      expect(again.code).toBe(0);
+    },
+    slow,
+  );
 
-    const vs = await source.get(VS);
-    expect(vs?.spec).toEqual(originalVs?.spec);
-    expect(vs?.metadata.labels).toEqual(originalVs?.metadata.labels);
-    expect(await source.get(SERVICE_ENTRY)).toBeUndefined();
-    expect(dns.recordSets(zoneId).filter((r) => r.name === RECORD)).toEqual([originalRecord]);
+  it(
+    "Given the finished migration, when rolling back, then the source VirtualService and the DNS record are exactly as before and the target holds no Bookinfo",
+    async () => {
+      const result = await cli(["rollback", "--yes"]);
+      expect(result.stderr).toBe("");
+      expect(result.code).toBe(0);
 
-    // The provisioned cluster stays (no --destroy-provisioned), without anything of ours in it.
-    const kept = env.sandbox.clusters.get("bookinfo-target");
-    expect(kept).toBeDefined();
-    await env.refreshKubeconfig();
-    const target = cluster(clientsFor(), "bookinfo-target");
-    expect(await target.list("apps/v1", "Deployment", { namespace: "bookinfo" })).toEqual([]);
-    // A deleted namespace is Terminating for a moment, as on a real cluster.
-    const gone = (o: KubeObject | undefined) => (o === undefined ? true : undefined);
-    await expect(
-      target.waitFor(
-        { apiVersion: "v1", kind: "Namespace", name: "asm-ingress" },
-        gone,
-        5000,
-        () => undefined,
-      ),
-    ).resolves.toBe(true);
-  });
+      const source = world.client("source");
+      const vs = await source.get(VS);
+      expect(vs?.spec).toEqual(originalVs?.spec);
+      expect(vs?.metadata.labels).toEqual(originalVs?.metadata.labels);
+      expect(await source.get(SERVICE_ENTRY)).toBeUndefined();
+      expect(await world.records(RECORD)).toEqual([originalRecord]);
+
+      // A provisioned cluster stays (no --destroy-provisioned), without anything of ours in it.
+      if (world.provisions) {
+        expect(sandboxHasCluster(world, world.targetContext)).toBe(true);
+        // Rollback took its context out of the kubeconfig; put it back to look inside.
+        await sandboxOf(world).refreshKubeconfig();
+      }
+      const target = world.client(world.targetContext);
+      expect(await target.list("apps/v1", "Deployment", { namespace: "bookinfo" })).toEqual([]);
+      // A deleted namespace is Terminating for a while, until its content is gone.
+      const gone = (o: KubeObject | undefined) => (o === undefined ? true : undefined);
+      await expect(
+        target.waitFor(
+          { apiVersion: "v1", kind: "Namespace", name: "asm-ingress" },
+          gone,
+          slow / 2,
+          () => undefined,
+        ),
+      ).resolves.toBe(true);
+    },
+    slow,
+  );
 });
