@@ -22,6 +22,7 @@ import {
   TARGET_REVISION,
   WEIGHTS,
   installedTargetIngress,
+  managedInjector,
   mirroredApp,
   sourceApp,
   sourceIngress,
@@ -52,42 +53,6 @@ const SUPPRESS: readonly Suppression[] = [
       "does not deploy; the app's config, reported before clustershift touches anything",
   },
 ];
-
-/**
- * The sidecar injector of the target's managed control plane (Cloud Service Mesh's `asm-managed` revision), as
- * enable-mesh leaves it: no istiod runs in the test clusters, so its webhook configuration stands for it. Seeded
- * once the gateway Pods exist, so the apiserver never calls it; were it called, it is ignored on failure.
- */
-function managedInjector(revision: string): KubeObject {
-  return {
-    apiVersion: "admissionregistration.k8s.io/v1",
-    kind: "MutatingWebhookConfiguration",
-    metadata: {
-      name: `istio-sidecar-injector-${revision}`,
-      labels: { app: "sidecar-injector", "istio.io/rev": revision },
-    },
-    webhooks: [
-      {
-        name: "rev.namespace.sidecar-injector.istio.io",
-        clientConfig: { url: "https://127.0.0.1:1/inject" },
-        rules: [{ operations: ["CREATE"], apiGroups: [""], apiVersions: ["v1"], resources: ["pods"] }],
-        namespaceSelector: {
-          matchExpressions: [
-            { key: "istio.io/rev", operator: "In", values: [revision] },
-            { key: "istio-injection", operator: "DoesNotExist" },
-          ],
-        },
-        objectSelector: {
-          matchExpressions: [{ key: "sidecar.istio.io/inject", operator: "NotIn", values: ["false"] }],
-        },
-        failurePolicy: "Ignore",
-        sideEffects: "None",
-        admissionReviewVersions: ["v1"],
-        timeoutSeconds: 1,
-      },
-    ],
-  };
-}
 
 /** Drives expose-target and shift-traffic like the engine: re-plan, apply, verify, one instance at a time. */
 class TrafficDriver {

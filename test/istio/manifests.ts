@@ -104,7 +104,7 @@ export function podsOf(objects: readonly KubeObject[], ipBase: string): KubeObje
           labels: template.metadata?.labels ?? {},
           ...(template.metadata?.annotations ? { annotations: template.metadata.annotations } : {}),
         },
-        spec: template.spec,
+        spec: injected(template.spec),
         status: {
           phase: "Running",
           podIP: `${ipBase}.${index + 10}`,
@@ -113,6 +113,20 @@ export function podsOf(objects: readonly KubeObject[], ipBase: string): KubeObje
       };
     });
 }
+
+/**
+ * A Pod spec as the sidecar injector admits it: the `image: auto` of a gateway Deployment replaced by the proxy
+ * image (no injector runs here; whether one selects the Deployment is judged on the Deployment, IST0146).
+ */
+function injected(spec: object): object {
+  const { containers = [], ...rest } = spec as { containers?: { name: string; image?: string }[] };
+  return {
+    ...rest,
+    containers: containers.map((c) => (c.image === "auto" ? { ...c, image: PROXY_IMAGE } : c)),
+  };
+}
+
+const PROXY_IMAGE = "docker.io/istio/proxyv2:1.27.0";
 
 /** The source's ingress gateway as a default Istio install has it: `istio-system/istio-ingressgateway`. */
 export function sourceIngress(): KubeObject[] {
@@ -126,7 +140,7 @@ export function sourceIngress(): KubeObject[] {
       // Installed with Istio long before clustershift comes: a proxy image, not the injector's `image: auto`.
       template: {
         metadata: { labels },
-        spec: { containers: [{ name: "istio-proxy", image: "docker.io/istio/proxyv2:1.27.0" }] },
+        spec: { containers: [{ name: "istio-proxy", image: PROXY_IMAGE }] },
       },
     },
   };
@@ -175,6 +189,42 @@ export function installedTargetIngress(apiVersion = ISTIO): KubeObject[] {
   });
 }
 
+/**
+ * The sidecar injector of the target's managed control plane (Cloud Service Mesh's `asm-managed` revision), as
+ * enable-mesh leaves it: no istiod runs in the test clusters, so its webhook configuration stands for it (live, it
+ * is seeded once the gateway Pods exist, so the apiserver never calls it; were it called, it is ignored on failure).
+ */
+export function managedInjector(revision = TARGET_REVISION): KubeObject {
+  return {
+    apiVersion: "admissionregistration.k8s.io/v1",
+    kind: "MutatingWebhookConfiguration",
+    metadata: {
+      name: `istio-sidecar-injector-${revision}`,
+      labels: { app: "sidecar-injector", "istio.io/rev": revision },
+    },
+    webhooks: [
+      {
+        name: "rev.namespace.sidecar-injector.istio.io",
+        clientConfig: { url: "https://127.0.0.1:1/inject" },
+        rules: [{ operations: ["CREATE"], apiGroups: [""], apiVersions: ["v1"], resources: ["pods"] }],
+        namespaceSelector: {
+          matchExpressions: [
+            { key: "istio.io/rev", operator: "In", values: [revision] },
+            { key: "istio-injection", operator: "DoesNotExist" },
+          ],
+        },
+        objectSelector: {
+          matchExpressions: [{ key: "sidecar.istio.io/inject", operator: "NotIn", values: ["false"] }],
+        },
+        failurePolicy: "Ignore",
+        sideEffects: "None",
+        admissionReviewVersions: ["v1"],
+        timeoutSeconds: 1,
+      },
+    ],
+  };
+}
+
 /** Every object of the set with Pods for its Deployments (the gateway's at the given IP). */
 export function withPods(objects: readonly KubeObject[], ipBase: string): KubeObject[] {
   return [...objects, ...podsOf(objects, ipBase)];
@@ -197,13 +247,16 @@ export function onSource(app: App, generated: KubeObject[], appObjects = sourceA
   return withPods(replaceObjects([...sourceIngress(), ...appObjects], generated), "10.10.0");
 }
 
-/** The target: the ingress gateway install-ingress-gateway made, the mirrored app, and the generated objects. */
+/**
+ * The target: the ingress gateway install-ingress-gateway made, its managed injector, the mirrored app, and the
+ * generated objects.
+ */
 export function onTarget(
   app: App,
   generated: KubeObject[],
   ingress = installedTargetIngress(),
 ): KubeObject[] {
-  return withPods([...ingress, ...mirroredApp(app), ...generated], "10.20.0");
+  return withPods([...ingress, managedInjector(), ...mirroredApp(app), ...generated], "10.20.0");
 }
 
 /** expose-target's ServiceEntry on the source, as the step renders it. */

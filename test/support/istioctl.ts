@@ -104,6 +104,38 @@ export async function analyze(options: AnalyzeOptions): Promise<Analysis> {
   return { messages, problems: messages.filter((m) => m.level !== "Info"), command };
 }
 
+export function analyzeFilesPath(): string {
+  const path = inject("oracles").analyzeFiles;
+  if (!path || !existsSync(path)) {
+    throw new Error(
+      `istio-analyze-files is not built (${path || "no path"}): the test global setup builds it with istioctl ` +
+        "(tools/oracles/build.ts, tools/oracles/istio/cmd/istio-analyze-files)",
+    );
+  }
+  return path;
+}
+
+/**
+ * Every analyzer of `istioctl analyze` over files with their Kubernetes objects (Services, Pods, Namespaces,
+ * Deployments) taken into account: what `--use-kube=false` skips (destination hosts, gateway selectors and ports,
+ * subsets, injection). Output and suppressions as istioctl's.
+ */
+export async function analyzeFiles(
+  files: string[],
+  suppress: readonly Suppression[] = [],
+): Promise<Analysis> {
+  const args = [...suppress.flatMap((s) => ["-suppress", `${s.code}=${s.resource}`]), ...files];
+  const command = `istio-analyze-files ${args.join(" ")}`;
+  try {
+    const { stdout } = await run(analyzeFilesPath(), args, { maxBuffer: 64 << 20, timeout: 120_000 });
+    const messages = JSON.parse(stdout.trim() || "[]") as AnalysisMessage[];
+    return { messages, problems: messages.filter((m) => m.level !== "Info"), command };
+  } catch (error) {
+    const e = error as { stderr?: string; message: string };
+    throw new Error(`${command} failed: ${e.message}\n${e.stderr ?? ""}`);
+  }
+}
+
 /** `CODE (level) origin: message`, one per line: what a failing assertion shows. */
 export function describeMessages(messages: readonly AnalysisMessage[]): string[] {
   return messages.map((m) => `${m.code} (${m.level}) ${m.origin ?? "-"}: ${m.message}`);

@@ -75,6 +75,8 @@ const ORACLES: readonly OracleModule[] = [
       istioctl: "istio.io/istio/istioctl/cmd/istioctl",
       // Istio's own routing simulation (pilot/pkg/simulation) as a program: see its main.go.
       "istio-route-sim": "clustershift.dev/tools/oracles/istio/cmd/istio-route-sim",
+      // istioctl analyze's analyzers over files with their Kubernetes objects, which --use-kube=false drops.
+      "istio-analyze-files": "clustershift.dev/tools/oracles/istio/cmd/istio-analyze-files",
     },
     ldflags: () => "-s -w",
   },
@@ -86,6 +88,8 @@ export interface Oracles {
   readonly istioctl: string;
   /** Istio's own routing simulation (pilot/pkg/simulation) over a directory of configs; see its main.go. */
   readonly routeSim: string;
+  /** istioctl analyze's analyzers over files, Kubernetes objects included; see its main.go. */
+  readonly analyzeFiles: string;
   readonly versions: { readonly kubernetes: string; readonly etcd: string; readonly istio: string };
 }
 
@@ -133,6 +137,7 @@ export async function ensureOracles(options: EnsureOptions = {}): Promise<Oracle
     assets,
     istioctl: join(istioDir, "istioctl"),
     routeSim: join(istioDir, "istio-route-sim"),
+    analyzeFiles: join(istioDir, "istio-analyze-files"),
     versions: {
       kubernetes: binaryVersion(join(assets, "kube-apiserver"), /(v\d+\.\d+\.\d+\S*)/),
       etcd: binaryVersion(join(assets, "etcd"), /etcd Version: (\S+)/),
