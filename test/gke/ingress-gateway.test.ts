@@ -115,6 +115,29 @@ describe.each(SUBSTRATES)("install-ingress-gateway into an existing target on %s
   );
 
   it(
+    "Given a gateway rolled back a moment ago (its namespace still terminating), When installed again, Then it waits for the old namespace to go and installs",
+    async () => {
+      const target = clusters().client("target");
+      const first = new StepRunner(installIngressGatewayStep, existingTarget(), {
+        kubeconfig: clusters().kubeconfigPath,
+      });
+      await first.apply();
+      await first.rollback();
+
+      const again = new StepRunner(installIngressGatewayStep, existingTarget(), {
+        kubeconfig: clusters().kubeconfigPath,
+      });
+      const { verifications } = await again.apply();
+
+      expect(verifications[0]).toMatchObject({ outcome: "passed" });
+      expect((await target.get(namespaceRef("asm-ingress")))?.metadata.deletionTimestamp).toBeUndefined();
+      await again.rollback();
+      await target.waitFor(namespaceRef("asm-ingress"), gone, slow - 10_000, () => undefined);
+    },
+    slow,
+  );
+
+  it(
     "Given a gateway namespace someone else made, When the gateway is installed and rolled back, Then the namespace comes back exactly and is kept",
     async () => {
       const target = clusters().client("target");

@@ -21,6 +21,7 @@ import {
 } from "../expose-target/istio.js";
 import { ingressAddress, INGRESS_ADDRESS_TIMEOUT_MS } from "../expose-target/manifests.js";
 import { subsetDiff, summarizePaths } from "../mirror-workloads/diff.js";
+import { waitUntilGone } from "../mirror-workloads/step.js";
 import { specOf, specPlan } from "../spec-plan.js";
 import { ingressGatewayManifests } from "./manifests.js";
 
@@ -66,13 +67,27 @@ export const installIngressGatewayStep: Step<IngressInstance> = {
     const version = port ? await istioApiVersion(port) : undefined;
     if (port && !version && !spec.targetCreatedByRun) throw istioMissing(spec.context, "target");
     const desired = manifests(spec, version ?? KNOWN_AFTER_APPLY);
+    // A namespace being deleted (a rollback a moment ago) goes with all it holds: apply waits for it to be
+    // gone and creates everything again.
+    const terminating = new Set<string>();
+    const lives = new Map<KubeObject, KubeObject | undefined>();
     const changes: Change[] = [];
     for (const object of desired) {
-      const live = port && (object.kind !== "Gateway" || version) ? await port.get(refOf(object)) : undefined;
-      changes.push(changeFor(object, live));
+      let live = port && (object.kind !== "Gateway" || version) ? await port.get(refOf(object)) : undefined;
+      if (object.kind === "Namespace" && live?.metadata.deletionTimestamp) {
+        terminating.add(object.metadata.name);
+        live = undefined;
+      }
+      if (terminating.has(object.metadata.namespace ?? "")) live = undefined;
+      lives.set(object, live);
+      const change = changeFor(object, live);
+      if (object.kind === "Namespace" && terminating.has(object.metadata.name)) {
+        change.detail = "terminating on the target: created again once it is gone";
+      }
+      changes.push(change);
     }
     const [deployment, service] = [byKind(desired, "Deployment"), byKind(desired, "Service")];
-    const liveDeployment = port ? await port.get(refOf(deployment)) : undefined;
+    const liveDeployment = lives.get(deployment);
     if (
       rolloutState(liveDeployment).state !== "complete" ||
       changes.some((c) => c.address === addressOf(deployment) && c.action !== "no-op")
@@ -83,8 +98,7 @@ export const installIngressGatewayStep: Step<IngressInstance> = {
         detail: `up to ${formatDuration(ROLLOUT_TIMEOUT_MS)}`,
       });
     }
-    const liveService = port ? await port.get(refOf(service)) : undefined;
-    if (!ingressAddress(liveService)) {
+    if (!ingressAddress(lives.get(service))) {
       changes.push({
         action: "wait",
         address: addressWait(service),
@@ -101,7 +115,11 @@ export const installIngressGatewayStep: Step<IngressInstance> = {
     if (!version) throw istioMissing(spec.context, "target");
     const desired = manifests(spec, version);
     for (const object of desired) {
-      const live = await port.get(refOf(object));
+      let live = await port.get(refOf(object));
+      if (object.kind === "Namespace" && live?.metadata.deletionTimestamp) {
+        await waitUntilGone(port, refOf(object), ctx);
+        live = await port.get(refOf(object));
+      }
       if (changeFor(object, live).action !== "no-op") await applyJournaled(ctx, port, object, live);
     }
     const deployment = byKind(desired, "Deployment");

@@ -427,7 +427,7 @@ async function revert(entry: ChangeEntry, ctx: WriteContext): Promise<void> {
 }
 
 /** A namespace being deleted takes what is created in it along: wait for it to be gone first. */
-async function waitUntilGone(port: ClusterPort, ref: ObjectRef, ctx: ReadContext): Promise<void> {
+export async function waitUntilGone(port: ClusterPort, ref: ObjectRef, ctx: ReadContext): Promise<void> {
   try {
     await port.waitFor(
       ref,
