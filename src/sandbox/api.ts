@@ -17,6 +17,7 @@ import { builtinListType, schemaListType, type ListTypeResolver } from "./list-t
 import { applyConfig, recordUpdate, type FieldScope, type Manager } from "./managed-fields.js";
 import { jsonPatch, mergePatch, strategicMerge } from "./patch.js";
 import { groupVersion, ResourceRegistry, resourceKey, type ResourceType } from "./resources.js";
+import { builtinSchema, builtinShapes, encodeAsGo, zeroObject } from "./builtin-schema.js";
 import { hasRules, validateRules } from "./cel.js";
 import { validateAgainstSchema } from "./schema.js";
 import { matchesSelectors, parseFieldSelector, parseLabelSelector, type Selectors } from "./selectors.js";
@@ -91,6 +92,29 @@ export interface DeleteResult {
 /** The garbage collector's finalizers (k8s.io/apimachinery metav1.FinalizerDeleteDependents, FinalizerOrphanDependents). */
 export const FOREGROUND = "foregroundDeletion";
 export const ORPHAN = "orphan";
+
+/**
+ * What an Update owns: the object as written, less what the server allocated after it took ownership (a
+ * Service's cluster IPs, IP families and node ports, unless the writer set them).
+ */
+function allocatedUnowned(type: ResourceType, requested: JsonObject, next: JsonObject): JsonObject {
+  if (type.group !== "" || type.kind !== "Service") return next;
+  const owned = clone(next);
+  const spec = objectAt(owned, "spec");
+  const asked = objectAt(requested, "spec") ?? {};
+  if (!spec) return owned;
+  for (const field of ["clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"]) {
+    if (asked[field] === undefined) delete spec[field];
+  }
+  const askedPorts = Array.isArray(asked["ports"]) ? asked["ports"] : [];
+  if (Array.isArray(spec["ports"])) {
+    spec["ports"].forEach((port, i) => {
+      const was = askedPorts[i];
+      if (isObject(port) && !(isObject(was) && was["nodePort"] !== undefined)) delete port["nodePort"];
+    });
+  }
+  return owned;
+}
 
 /** Kinds whose objects carry metadata.generation on the real server (custom resources all do). */
 const GENERATION_KINDS = new Set([
@@ -216,7 +240,9 @@ function decodeContinue(token: string): { rv: number; namespace: string; name: s
   const field = (key: string): unknown => (isObject(parsed) ? parsed[key] : undefined);
   const version = field("v");
   if (version !== "meta.k8s.io/v1") {
-    throw invalidContinue(`server does not recognize this encoded version ${JSON.stringify(version ?? "")}`);
+    throw invalidContinue(
+      `server does not recognize this encoded version ${typeof version === "string" ? version : JSON.stringify(version ?? "")}`,
+    );
   }
   const rv = field("rv");
   if (typeof rv !== "number" || rv <= 0) {
@@ -254,8 +280,18 @@ export class ClusterApi {
   }
 
   listTypes(type: ResourceType, version: string): ListTypeResolver {
-    return type.crd === undefined ? builtinListType : schemaListType(type.schemas?.get(version));
+    if (type.crd !== undefined) return schemaListType(type.schemas?.get(version));
+    const schema = builtinSchema(type);
+    if (!schema) return builtinListType;
+    let shapes = this.shapes.get(schema);
+    if (!shapes) {
+      shapes = builtinShapes(schema, builtinListType);
+      this.shapes.set(schema, shapes);
+    }
+    return shapes;
   }
+
+  private readonly shapes = new WeakMap<JsonObject, ListTypeResolver>();
 
   get(type: ResourceType, namespace: string, name: string): JsonObject {
     const object = this.store.get(
@@ -595,6 +631,8 @@ export class ClusterApi {
       .map((key) => `metadata.${key}`);
     const schema = type.schemas?.get(version);
     if (schema) unknown.push(...validateAgainstSchema(clone(applied), schema).pruned);
+    const goSchema = builtinSchema(type);
+    if (goSchema) unknown.push(...encodeAsGo(clone(applied), goSchema));
     if (unknown.length === 0) return;
     const who = type.namespaced ? `${namespace}/${name}` : name;
     throw new ApiError(
@@ -661,7 +699,7 @@ export class ClusterApi {
     const apiVersion = object["apiVersion"];
     if (apiVersion !== undefined && apiVersion !== expected) {
       throw badRequest(
-        `the API version in the data (${String(apiVersion)}) does not match the expected API version (${expected})`,
+        `the API version in the data (${typeof apiVersion === "string" ? apiVersion : JSON.stringify(apiVersion)}) does not match the expected API version (${expected})`,
       );
     }
     const kind = object["kind"];
@@ -731,10 +769,16 @@ export class ClusterApi {
       metadata["uid"] = randomUUID();
       metadata["creationTimestamp"] = now;
     }
+    const requested = clone(next);
     prepareKind({ type, next, before, dryRun: options.dryRun === true, addresses: this.addresses });
 
     const warnings: string[] = [];
     const unknown = scope === "status" ? [] : pruneMetadata(metadata);
+    const goSchema = builtinSchema(type);
+    if (goSchema) {
+      const dropped = encodeAsGo(next, goSchema);
+      if (scope !== "status") unknown.push(...dropped);
+    }
     const schema = type.schemas?.get(options.version);
     const causes: StatusCause[] = [];
     if (before && scope !== "status") causes.push(...finalizerCauses(type, before, next));
@@ -782,11 +826,12 @@ export class ClusterApi {
           : before;
       metadata["managedFields"] = recordUpdate(
         base,
-        next,
+        allocatedUnowned(type, requested, next),
         manager,
         this.listTypes(type, options.version),
         scope,
         now,
+        goSchema ? zeroObject(goSchema) : {},
       );
     }
 
@@ -799,7 +844,13 @@ export class ClusterApi {
         warnings,
       };
     }
-    if (before && metadata["deletionTimestamp"] && stringsAt(metadata, "finalizers").length === 0) {
+    if (
+      before &&
+      metadata["deletionTimestamp"] &&
+      type.kind !== "Namespace" &&
+      stringsAt(metadataOf(before), "finalizers").length > 0 &&
+      stringsAt(metadata, "finalizers").length === 0
+    ) {
       // The last finalizer is gone: the object is deleted, and the answer is its last state.
       const gone = this.store.commit("DELETED", resourceKey(type.group, type.plural), next, before);
       return { object: gone, created: false, warnings };

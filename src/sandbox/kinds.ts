@@ -1,5 +1,16 @@
 import type { ServiceAddresses } from "./addresses.js";
-import { ensureObject, isObject, objectAt, stringAt, timestamp, type Json, type JsonObject } from "./json.js";
+import { builtinSchema, encodeAsGo } from "./builtin-schema.js";
+import {
+  clone,
+  deepEqual,
+  ensureObject,
+  isObject,
+  objectAt,
+  stringAt,
+  timestamp,
+  type Json,
+  type JsonObject,
+} from "./json.js";
 import { compareVersions, type ResourceType } from "./resources.js";
 import { invalid, type ApiError, type StatusCause } from "./status.js";
 
@@ -64,7 +75,10 @@ function workloadDefaults(kind: string, next: JsonObject): void {
       setDefault(spec, "replicas", 1);
       setDefault(spec, "podManagementPolicy", "OrderedReady");
       setDefault(spec, "revisionHistoryLimit", 10);
-      setDefault(spec, "updateStrategy", { type: "RollingUpdate", rollingUpdate: { partition: 0 } });
+      setDefault(spec, "updateStrategy", {
+        type: "RollingUpdate",
+        rollingUpdate: { partition: 0, maxUnavailable: 1 },
+      });
       setDefault(spec, "persistentVolumeClaimRetentionPolicy", {
         whenDeleted: "Retain",
         whenScaled: "Retain",
@@ -266,6 +280,38 @@ function prepareCrd(ctx: PrepareContext): void {
   };
 }
 
+function prepareNetworkPolicy(ctx: PrepareContext): void {
+  const spec = objectAt(ctx.next, "spec");
+  if (!spec) return;
+  for (const rule of [...list(spec["ingress"]), ...list(spec["egress"])])
+    for (const port of list(rule["ports"])) setDefault(port, "protocol", "TCP");
+  if (spec["policyTypes"] === undefined || spec["policyTypes"] === null) {
+    // The real server's defaulting: Ingress always, Egress when there are egress rules.
+    spec["policyTypes"] =
+      Array.isArray(spec["egress"]) && spec["egress"].length > 0 ? ["Ingress", "Egress"] : ["Ingress"];
+  }
+}
+
+/** The DaemonSet's template generation, which the real server keeps in an annotation and bumps with the template. */
+function prepareDaemonSet(ctx: PrepareContext): void {
+  const key = "deprecated.daemonset.template.generation";
+  const annotations = ensureObject(ensureObject(ctx.next, "metadata"), "annotations");
+  const old = ctx.before
+    ? stringAt(objectAt(objectAt(ctx.before, "metadata") ?? {}, "annotations"), key)
+    : undefined;
+  // Compared as stored: the request's template is written the way the stored one was (Go's always-there fields).
+  const encoded = clone(ctx.next);
+  const schema = builtinSchema(ctx.type);
+  if (schema) encodeAsGo(encoded, schema);
+  const sameTemplate =
+    ctx.before !== undefined &&
+    deepEqual(
+      objectAt(ctx.before, "spec")?.["template"] ?? null,
+      objectAt(encoded, "spec")?.["template"] ?? null,
+    );
+  annotations[key] = old === undefined ? "1" : sameTemplate ? old : String(Number(old) + 1);
+}
+
 export function prepareKind(ctx: PrepareContext): void {
   if (ctx.type.crd !== undefined) return;
   workloadDefaults(ctx.type.kind, ctx.next);
@@ -281,6 +327,12 @@ export function prepareKind(ctx: PrepareContext): void {
       break;
     case "apiextensions.k8s.io/CustomResourceDefinition":
       prepareCrd(ctx);
+      break;
+    case "networking.k8s.io/NetworkPolicy":
+      prepareNetworkPolicy(ctx);
+      break;
+    case "apps/DaemonSet":
+      prepareDaemonSet(ctx);
       break;
   }
 }

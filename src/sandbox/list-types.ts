@@ -3,8 +3,13 @@ import { isObject, type Json, type JsonObject } from "./json.js";
 /** How a list merges: keyed by fields (`map`), as a set of scalars, or replaced whole (`atomic`). */
 export type ListType = { type: "map"; keys: readonly string[] } | { type: "set" } | { type: "atomic" };
 
-/** `path` names the fields from the root to the list; list positions on the way are skipped. */
-export type ListTypeResolver = (path: readonly string[], items: readonly Json[]) => ListType;
+/**
+ * `path` names the fields from the root to the list; list positions on the way are skipped. `atomic`, when
+ * given, says which maps and structs are owned and replaced as a whole (`x-kubernetes-map-type: atomic`).
+ */
+export type ListTypeResolver = ((path: readonly string[], items: readonly Json[]) => ListType) & {
+  atomic?: (path: readonly string[]) => boolean;
+};
 
 const ATOMIC: ListType = { type: "atomic" };
 const SET: ListType = { type: "set" };
@@ -54,7 +59,15 @@ function child(schema: JsonObject, field: string): JsonObject | undefined {
 
 /** List types of a custom resource, from `x-kubernetes-list-type` in its schema; untyped lists are atomic. */
 export function schemaListType(schema: JsonObject | undefined): ListTypeResolver {
-  return (path, items) => {
+  const nodeAt = (path: readonly string[]): JsonObject | undefined => {
+    let node: JsonObject | undefined = schema;
+    for (const field of path) {
+      node = node && child(node, field);
+      if (!node) return undefined;
+    }
+    return node;
+  };
+  const resolver: ListTypeResolver = (path, items) => {
     if (path[0] === "metadata" || !schema) return builtinListType(path, items);
     let node: JsonObject | undefined = schema;
     for (const field of path) {
@@ -69,6 +82,9 @@ export function schemaListType(schema: JsonObject | undefined): ListTypeResolver
     }
     return ATOMIC;
   };
+  resolver.atomic = (path) =>
+    path[0] !== "metadata" && schema !== undefined && nodeAt(path)?.["x-kubernetes-map-type"] === "atomic";
+  return resolver;
 }
 
 /** The key of a list-map item as the real server writes it in managedFields: `{"name":"app"}`. */

@@ -36,28 +36,43 @@ function join(prefix: string, segment: string): string {
   return prefix === "" ? segment : prefix + SEP + segment;
 }
 
-function walk(value: Json, prefix: string, names: string[], out: FieldSet, lists: ListTypeResolver): void {
+/**
+ * `containers`: maps, structs and lists are members themselves, as the real server's comparison of two objects
+ * counts them (what an Update adds: `.` in fieldsV1); an applied configuration owns only leaves and list items.
+ */
+function walk(
+  value: Json,
+  prefix: string,
+  names: string[],
+  out: FieldSet,
+  lists: ListTypeResolver,
+  containers: boolean,
+): void {
   if (isObject(value)) {
     const keys = Object.keys(value);
-    if (keys.length === 0) out.add(prefix);
-    for (const key of keys) walk(value[key] as Json, join(prefix, `f:${key}`), [...names, key], out, lists);
+    if (keys.length === 0 || containers || lists.atomic?.(names)) out.add(prefix);
+    if (lists.atomic?.(names)) return;
+    for (const key of keys)
+      walk(value[key] as Json, join(prefix, `f:${key}`), [...names, key], out, lists, containers);
     return;
   }
   if (Array.isArray(value) && value.length > 0) {
     const type = lists(names, value);
     if (type.type === "map") {
+      if (containers) out.add(prefix);
       for (const item of value) {
         const itemPath = join(prefix, `k:${itemKey(item, type.keys)}`);
         out.add(itemPath);
         if (isObject(item)) {
           for (const key of Object.keys(item)) {
-            walk(item[key] as Json, join(itemPath, `f:${key}`), [...names, key], out, lists);
+            walk(item[key] as Json, join(itemPath, `f:${key}`), [...names, key], out, lists, containers);
           }
         }
       }
       return;
     }
     if (type.type === "set") {
+      if (containers) out.add(prefix);
       for (const item of value) out.add(join(prefix, `v:${JSON.stringify(item)}`));
       return;
     }
@@ -65,7 +80,12 @@ function walk(value: Json, prefix: string, names: string[], out: FieldSet, lists
   out.add(prefix);
 }
 
-export function fieldSet(object: JsonObject, lists: ListTypeResolver, scope: FieldScope): FieldSet {
+export function fieldSet(
+  object: JsonObject,
+  lists: ListTypeResolver,
+  scope: FieldScope,
+  containers = false,
+): FieldSet {
   const out: FieldSet = new Set();
   for (const [key, value] of Object.entries(object)) {
     if (key === "apiVersion" || key === "kind") continue;
@@ -74,11 +94,11 @@ export function fieldSet(object: JsonObject, lists: ListTypeResolver, scope: Fie
       if (!isObject(value)) continue;
       for (const [metaKey, metaValue] of Object.entries(value)) {
         if (METADATA_FIELDS.has(metaKey))
-          walk(metaValue, `f:metadata${SEP}f:${metaKey}`, ["metadata", metaKey], out, lists);
+          walk(metaValue, `f:metadata${SEP}f:${metaKey}`, ["metadata", metaKey], out, lists, containers);
       }
       continue;
     }
-    walk(value, `f:${key}`, [key], out, lists);
+    walk(value, `f:${key}`, [key], out, lists, containers);
   }
   return out;
 }
@@ -251,12 +271,21 @@ export function recordUpdate(
   lists: ListTypeResolver,
   scope: FieldScope,
   now: string,
+  zero: JsonObject = {},
 ): Json[] {
   const entries = decode(before);
-  const oldSet = before ? fieldSet(before, lists, scope) : new Set<string>();
-  const newSet = fieldSet(after, lists, scope);
+  // What a create compares with: the kind's zero value (the real server's Go structs that are always there).
+  const oldSet = fieldSet(before ?? zero, lists, scope, true);
+  const newSet = fieldSet(after, lists, scope, true);
+  // A map, struct or list that holds members changes only by its members; a leaf (or atomic value) by its value.
+  const parents = new Set<string>();
+  for (const p of newSet) {
+    for (let i = p.lastIndexOf(SEP); i > 0; i = p.lastIndexOf(SEP, i - 1)) parents.add(p.slice(0, i));
+  }
   const changed = [...newSet].filter(
-    (p) => !oldSet.has(p) || (isLeafValuePath(p) && !deepEqual(valueAt(before ?? {}, p), valueAt(after, p))),
+    (p) =>
+      !oldSet.has(p) ||
+      (!parents.has(p) && isLeafValuePath(p) && !deepEqual(valueAt(before ?? zero, p), valueAt(after, p))),
   );
   const removed = [...oldSet].filter((p) => !newSet.has(p));
   for (const entry of entries) {

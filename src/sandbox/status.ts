@@ -92,7 +92,8 @@ export const STALE_OBJECT =
   "the object has been modified; please apply your changes to the latest version and try again";
 
 export function invalid(kind: string, group: string, name: string, causes: StatusCause[]): ApiError {
-  const described = causes.map((c) => (c.field ? `${c.field}: ${c.message}` : c.message));
+  // Like the real server's aggregate error, a cause reported twice is said once.
+  const described = [...new Set(causes.map((c) => (c.field ? `${c.field}: ${c.message}` : c.message)))];
   const list = described.length === 1 ? (described[0] ?? "") : `[${described.join(", ")}]`;
   const what = group === "" ? kind : `${kind}.${group}`;
   return new ApiError(422, "Invalid", `${what} "${name}" is invalid: ${list}`, { name, group, kind, causes });
