@@ -20,6 +20,7 @@ import { groupVersion, ResourceRegistry, resourceKey, type ResourceType } from "
 import { builtinSchema, builtinShapes, encodeAsGo, zeroObject } from "./builtin-schema.js";
 import { hasRules, validateRules } from "./cel.js";
 import { validateAgainstSchema } from "./schema.js";
+import { validateBuiltin, validateMetadata } from "./validation.js";
 import { matchesSelectors, parseFieldSelector, parseLabelSelector, type Selectors } from "./selectors.js";
 import {
   alreadyExists,
@@ -114,6 +115,43 @@ function allocatedUnowned(type: ResourceType, requested: JsonObject, next: JsonO
     });
   }
   return owned;
+}
+
+/** Where Go's base64 decoder stops on `text` (it skips line breaks), or undefined when it decodes. */
+function base64Error(text: string): number | undefined {
+  let count = 0;
+  let padding = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i] ?? "";
+    if (c === "\r" || c === "\n") continue;
+    if (c === "=") {
+      padding++;
+      if (padding > 2) return i;
+    } else if (padding > 0 || !/[A-Za-z0-9+/]/.test(c)) {
+      return i;
+    }
+    count++;
+  }
+  return count % 4 === 0 ? undefined : text.length;
+}
+
+/** A Secret's data is base64 on the wire: anything else fails to decode (400) before any validation. */
+function checkBase64(secret: JsonObject, version: string): void {
+  const data = objectAt(secret, "data");
+  if (!data) return;
+  for (const value of Object.values(data)) {
+    if (typeof value !== "string") continue;
+    const at = base64Error(value);
+    if (at !== undefined) {
+      throw badRequest(
+        `Secret in version "${version}" cannot be handled as a Secret: illegal base64 data at input byte ${at}`,
+      );
+    }
+  }
+}
+
+function namespaceOf(object: JsonObject): string {
+  return stringAt(metadataOf(object), "namespace") ?? "";
 }
 
 /** Kinds whose objects carry metadata.generation on the real server (custom resources all do). */
@@ -769,6 +807,7 @@ export class ClusterApi {
       metadata["uid"] = randomUUID();
       metadata["creationTimestamp"] = now;
     }
+    if (type.group === "" && type.kind === "Secret") checkBase64(next, options.version);
     const requested = clone(next);
     prepareKind({ type, next, before, dryRun: options.dryRun === true, addresses: this.addresses });
 
@@ -781,7 +820,11 @@ export class ClusterApi {
     }
     const schema = type.schemas?.get(options.version);
     const causes: StatusCause[] = [];
-    if (before && scope !== "status") causes.push(...finalizerCauses(type, before, next));
+    if (scope !== "status") {
+      causes.push(...validateMetadata(next));
+      if (before) causes.push(...finalizerCauses(type, before, next));
+      causes.push(...validateBuiltin(type, next, before));
+    }
     if (schema) {
       const outcome = validateAgainstSchema(next, schema);
       causes.push(...outcome.causes);
@@ -789,7 +832,15 @@ export class ClusterApi {
       else if (hasRules(schema)) causes.push(...validateRules(next, before, schema));
       if (scope !== "status") unknown.push(...outcome.pruned);
     }
-    if (causes.length > 0) throw invalid(type.kind, type.group, name, causes);
+    if (causes.length > 0) {
+      // What a create allocated for an object that is refused is given back, as the real registry does.
+      if (!before && !options.dryRun && type.group === "" && type.kind === "Service") {
+        const key = `${namespaceOf(next)}/${name}`;
+        this.addresses.release(key);
+        this.addresses.nodePortsFor(key, [], false);
+      }
+      throw invalid(type.kind, type.group, name, causes);
+    }
     if (unknown.length > 0) {
       const texts = unknown.sort().map((p) => `unknown field "${p}"`);
       if (options.fieldValidation === "Strict") {

@@ -48,7 +48,8 @@ const URL_TYPE = mapType(CelScalar.STRING, CelScalar.STRING);
 
 /** What Go's url.ParseRequestURI accepts: an absolute URI, or an absolute path. */
 function parseRequestUri(text: string): GoUrl | undefined {
-  if (/[\s\u0000-\u001f\u007f]/.test(text)) return undefined;
+  // Go refuses ASCII control characters and spaces in a request URI.
+  if ([...text].some((c) => c.charCodeAt(0) <= 0x20 || c.charCodeAt(0) === 0x7f)) return undefined;
   const withoutFragment = text;
   const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):(.*)$/s.exec(withoutFragment);
   if (!scheme) {
@@ -149,7 +150,7 @@ function compile(rule: string): Program | Error {
   if (program === undefined) {
     environment ??= celEnv({ funcs: [...strings, ...URL_LIBRARY] });
     try {
-      program = plan(environment, parse(rule)) as Program;
+      program = plan(environment, parse(rule));
     } catch (error) {
       program = error instanceof Error ? error : new Error(String(error));
     }
@@ -247,6 +248,8 @@ function cause(
       return { reason: "FieldValueRequired", field, message: `Required value: ${message}` };
     case "FieldValueDuplicate":
       return { reason: "FieldValueDuplicate", field, message: `Duplicate value: ${shown}${message}` };
+    case "FieldValueInvalid":
+    case undefined:
     default:
       return { reason: "FieldValueInvalid", field, message: `Invalid value: ${shown}${message}` };
   }

@@ -150,3 +150,40 @@ export function matchesSelectors(selectors: Selectors, object: JsonObject): bool
     ) && matchesFields(selectors.fields, object)
   );
 }
+
+/** A LabelSelector object (`matchLabels`, `matchExpressions`) against labels; an empty selector matches all. */
+export function matchesSelector(selector: JsonObject, labels: JsonObject): boolean {
+  const requirements: LabelRequirement[] = [];
+  const matchLabels = selector["matchLabels"];
+  if (isObject(matchLabels)) {
+    for (const [key, value] of Object.entries(matchLabels)) {
+      if (typeof value === "string") requirements.push({ key, op: "=", value });
+    }
+  }
+  const expressions = selector["matchExpressions"];
+  if (Array.isArray(expressions)) {
+    for (const e of expressions) {
+      if (!isObject(e) || typeof e["key"] !== "string") continue;
+      const values = Array.isArray(e["values"])
+        ? e["values"].filter((v): v is string => typeof v === "string")
+        : [];
+      switch (e["operator"]) {
+        case "In":
+          requirements.push({ key: e["key"], op: "in", values });
+          break;
+        case "NotIn":
+          requirements.push({ key: e["key"], op: "notin", values });
+          break;
+        case "Exists":
+          requirements.push({ key: e["key"], op: "exists" });
+          break;
+        case "DoesNotExist":
+          requirements.push({ key: e["key"], op: "!exists" });
+          break;
+        default:
+          return false;
+      }
+    }
+  }
+  return matchesLabels(requirements, labels);
+}

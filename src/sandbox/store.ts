@@ -124,7 +124,8 @@ export class ObjectStore {
     const at = new Map<string, JsonObject>();
     const id = (o: JsonObject): string => {
       const metadata = metadataOf(o);
-      return `${String(metadata["namespace"] ?? "")}\u0000${String(metadata["name"] ?? "")}`;
+      const namespace = typeof metadata["namespace"] === "string" ? metadata["namespace"] : "";
+      return `${namespace}\u0000${typeof metadata["name"] === "string" ? metadata["name"] : ""}`;
     };
     for (const object of this.list(key, namespace)) at.set(id(object), object);
     for (let i = later.length - 1; i >= 0; i--) {
