@@ -32,7 +32,7 @@ const TARGET_NAMESPACES = ["onlineboutique", "asm-ingress"];
 /**
  * Online Boutique's frontend behind its Gateway on the source, with its ingress VirtualService (`withVirtualService`:
  * the weights are shifted in it, by compare-and-swap PUTs) or without (the first weight creates a split
- * VirtualService with a POST); the target's ingress gateway with a load balancer address.
+ * VirtualService with a POST).
  */
 async function onlineBoutique(clusters: TestClusters, withVirtualService: boolean): Promise<void> {
   const gateway = fixtureObjects("online-boutique/frontend-gateway.yaml", "onlineboutique").filter(
@@ -43,6 +43,10 @@ async function onlineBoutique(clusters: TestClusters, withVirtualService: boolea
     ...gateway,
     ...fixtureObjects("online-boutique/frontend.yaml", "onlineboutique"),
   ]);
+}
+
+/** The target's ingress gateway, once for the block, with a load balancer address. */
+async function targetIngress(clusters: TestClusters): Promise<void> {
   await clusters.seed("target", [
     namespaceObject("asm-ingress"),
     namespaceObject("onlineboutique"),
@@ -137,8 +141,9 @@ describe.each(SUBSTRATES)(
     const use = useClusters(substrate);
     let faults: FaultyClusters;
     beforeAll(async () => {
+      await targetIngress(use());
       faults = await faultyClusters(use());
-    });
+    }, 120_000);
     afterEach(() => faults.clear());
     afterAll(() => faults.stop());
 
