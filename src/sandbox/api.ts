@@ -62,6 +62,8 @@ export interface WriteOptions {
   dryRun?: boolean | undefined;
   fieldValidation?: string | undefined;
   subresource?: "status" | undefined;
+  /** Fields the request's JSON body set twice (JSON.parse kept the last). */
+  duplicates?: string[] | undefined;
 }
 
 export interface WriteResult {
@@ -664,20 +666,24 @@ export class ClusterApi {
     applied: JsonObject,
     version: string,
   ): void {
-    const unknown = Object.keys(metadataOf(applied))
-      .filter((key) => !OBJECT_META_FIELDS.has(key))
-      .map((key) => `metadata.${key}`);
+    const unknown: string[] = [];
     const schema = type.schemas?.get(version);
-    if (schema) unknown.push(...validateAgainstSchema(clone(applied), schema).pruned);
+    if (schema) unknown.push(...validateAgainstSchema(clone(applied), schema).pruned.sort());
     const goSchema = builtinSchema(type);
-    if (goSchema) unknown.push(...encodeAsGo(clone(applied), goSchema));
+    if (goSchema) unknown.push(...encodeAsGo(clone(applied), goSchema).sort());
+    // The real server finds the object's own fields first, then ObjectMeta's.
+    unknown.push(
+      ...Object.keys(metadataOf(applied))
+        .filter((key) => !OBJECT_META_FIELDS.has(key))
+        .sort()
+        .map((key) => `metadata.${key}`),
+    );
     if (unknown.length === 0) return;
     const who = type.namespaced ? `${namespace}/${name}` : name;
     throw new ApiError(
       500,
       "",
       `failed to create typed patch object (${who}; ${groupVersion(type.group, version)}, Kind=${type.kind}): errors:\n${unknown
-        .sort()
         .map((p) => `  .${p}: field not declared in schema`)
         .join("\n")}`,
     );
@@ -841,8 +847,12 @@ export class ClusterApi {
       }
       throw invalid(type.kind, type.group, name, causes);
     }
-    if (unknown.length > 0) {
-      const texts = unknown.sort().map((p) => `unknown field "${p}"`);
+    const duplicates = scope === "status" ? [] : (options.duplicates ?? []);
+    if (unknown.length > 0 || duplicates.length > 0) {
+      const texts = [
+        ...duplicates.map((p) => `duplicate field "${p}"`),
+        ...unknown.sort().map((p) => `unknown field "${p}"`),
+      ];
       if (options.fieldValidation === "Strict") {
         throw badRequest(
           `${type.kind} in version "${options.version}" cannot be handled as a ${type.kind}: strict decoding error: ${texts.join(", ")}`,

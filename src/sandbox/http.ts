@@ -20,7 +20,7 @@ import {
   versionInfo,
   type IncludeObject,
 } from "./discovery.js";
-import { isObject, objectAt, stringAt, type Json, type JsonObject } from "./json.js";
+import { duplicateFields, isObject, objectAt, stringAt, type Json, type JsonObject } from "./json.js";
 import { groupVersion, resourceKey, type ResourceType } from "./resources.js";
 import { decodeProtobuf } from "./protobuf.js";
 import { matchesSelectors, parseFieldSelector, parseLabelSelector, type Selectors } from "./selectors.js";
@@ -261,7 +261,10 @@ export async function handleKubernetes(
   const contentType = req.headers["content-type"] ?? JSON_TYPE;
   const raw = method === "GET" ? Buffer.alloc(0) : await readBody(req);
   const body = parseBody(raw, contentType);
+  // Only a whole object's body (create, replace) is decoded strictly into the kind: a patch is a document of its own.
+  const json = raw.length > 0 && (method === "POST" || method === "PUT") && !/yaml|protobuf/.test(contentType);
   const writeOptions: WriteOptions = {
+    duplicates: json ? duplicateFields(raw.toString("utf8")) : [],
     version,
     fieldManager: query.get("fieldManager") ?? undefined,
     userAgent: req.headers["user-agent"],

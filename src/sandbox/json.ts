@@ -70,3 +70,65 @@ export function jsonType(value: unknown): string {
   if (typeof value === "number") return Number.isInteger(value) ? "integer" : "number";
   return typeof value;
 }
+
+/**
+ * Keys that appear twice in one object of a JSON text (dotted paths, in order), which JSON.parse silently
+ * collapses and the real server's strict decoder reports. Assumes the text parsed as JSON.
+ */
+export function duplicateFields(text: string): string[] {
+  const found: string[] = [];
+  const stack: { keys: Set<string>; path: string; key: string | undefined; array: boolean }[] = [];
+  let i = 0;
+  let expectingKey = false;
+  const readString = (): string => {
+    let out = "";
+    i++;
+    while (i < text.length && text[i] !== '"') {
+      if (text[i] === "\\") {
+        out += text.slice(i, i + 2);
+        i += 2;
+      } else {
+        out += text[i];
+        i++;
+      }
+    }
+    i++;
+    return JSON.parse(`"${out}"`) as string;
+  };
+  const childPath = (): string => {
+    const top = stack[stack.length - 1];
+    if (!top) return "";
+    if (top.array) return top.path;
+    return top.path === "" ? (top.key ?? "") : `${top.path}.${top.key ?? ""}`;
+  };
+  while (i < text.length) {
+    const c = text[i];
+    if (c === "{") {
+      stack.push({ keys: new Set(), path: childPath(), key: undefined, array: false });
+      expectingKey = true;
+      i++;
+    } else if (c === "[") {
+      stack.push({ keys: new Set(), path: childPath(), key: undefined, array: true });
+      i++;
+    } else if (c === "}" || c === "]") {
+      stack.pop();
+      i++;
+    } else if (c === ",") {
+      expectingKey = stack[stack.length - 1]?.array === false;
+      i++;
+    } else if (c === '"') {
+      const value = readString();
+      const top = stack[stack.length - 1];
+      if (expectingKey && top && !top.array) {
+        const path = top.path === "" ? value : `${top.path}.${value}`;
+        if (top.keys.has(value)) found.push(path);
+        top.keys.add(value);
+        top.key = value;
+        expectingKey = false;
+      }
+    } else {
+      i++;
+    }
+  }
+  return found;
+}

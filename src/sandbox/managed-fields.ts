@@ -333,8 +333,14 @@ export function applyConfig(
 
   const merged = live ? (mergeApplied(live, applied, [], lists) as JsonObject) : clone(applied);
   const own = entryFor(entries, manager, now);
+  // Only what the manager owned as a value goes: a map or list it owned as a container (an Update's `.`, kept
+  // when kubectl moves a client-side apply's fields to server-side apply) stays while anything is left in it.
+  const containers = new Set<string>();
+  for (const p of own.fields) {
+    for (let i = p.lastIndexOf(SEP); i > 0; i = p.lastIndexOf(SEP, i - 1)) containers.add(p.slice(0, i));
+  }
   for (const path of own.fields) {
-    if (appliedSet.has(path)) continue;
+    if (appliedSet.has(path) || containers.has(path)) continue;
     if (entries.some((e) => e !== own && e.fields.has(path))) continue;
     removePath(merged, path);
   }

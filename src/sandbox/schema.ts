@@ -46,6 +46,15 @@ function invalidValue(ctx: Context, path: string, value: Json, detail: string): 
   });
 }
 
+/** A value of the wrong type: the real server's reason is FieldValueTypeInvalid, worded like any invalid value. */
+function typeInvalid(ctx: Context, path: string, value: Json, detail: string): void {
+  ctx.causes.push({
+    reason: "FieldValueTypeInvalid",
+    field: path,
+    message: `Invalid value: ${describe(value)}: ${path} in body ${detail}`,
+  });
+}
+
 function typeMatches(type: string, value: Json): boolean {
   switch (type) {
     case "object":
@@ -85,18 +94,13 @@ function visit(value: Json, schema: JsonObject, path: string, ctx: Context, root
   if (schema["x-kubernetes-int-or-string"] === true) {
     if (!(typeof value === "string" || (typeof value === "number" && Number.isInteger(value)))) {
       ctx.blocking = true;
-      invalidValue(
-        ctx,
-        path,
-        jsonType(value),
-        "must be of type integer,string: " + describe(jsonType(value)),
-      );
+      typeInvalid(ctx, path, jsonType(value), "must be of type integer,string: " + describe(jsonType(value)));
       return;
     }
   } else if (type !== undefined && !typeMatches(type, value)) {
     const actual = jsonType(value);
     ctx.blocking = true;
-    invalidValue(ctx, path, actual, `must be of type ${type}: ${JSON.stringify(actual)}`);
+    typeInvalid(ctx, path, actual, `must be of type ${type}: ${JSON.stringify(actual)}`);
     return;
   }
 

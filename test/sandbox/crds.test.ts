@@ -116,7 +116,7 @@ describe("Istio's own CRDs", () => {
     ]);
   });
 
-  it('Given a route weight "abc", When created, Then 422 Invalid with a FieldValueInvalid cause at spec.http[0].route[0].weight', async () => {
+  it('Given a route weight "abc", When created, Then 422 Invalid with a FieldValueTypeInvalid cause at spec.http[0].route[0].weight', async () => {
     const refused = await failure(api().create(reviews("abc")));
     expect(refused.code).toBe(422);
     expect(refused.status).toMatchObject({
@@ -132,7 +132,7 @@ describe("Istio's own CRDs", () => {
         kind: "VirtualService",
         causes: [
           {
-            reason: "FieldValueInvalid",
+            reason: "FieldValueTypeInvalid",
             field: "spec.http[0].route[0].weight",
             message:
               'Invalid value: "string": spec.http[0].route[0].weight in body must be of type integer: "string"',
@@ -156,7 +156,7 @@ describe("Istio's own CRDs", () => {
     expect(hosts.status).toMatchObject({
       details: {
         causes: expect.arrayContaining([
-          expect.objectContaining({ field: "spec.hosts", reason: "FieldValueInvalid" }),
+          expect.objectContaining({ field: "spec.hosts", reason: "FieldValueTypeInvalid" }),
         ]) as unknown,
       },
     });
@@ -344,10 +344,10 @@ describe("the Istio CRDs the package ships, and user CRDs", () => {
       .map((c) => `${c.reason} ${c.field}`)
       .sort();
     expect(reasons).toEqual([
-      "FieldValueInvalid spec.port",
       "FieldValueInvalid spec.size",
-      "FieldValueInvalid spec.tags[a]",
       "FieldValueNotSupported spec.color",
+      "FieldValueTypeInvalid spec.port",
+      "FieldValueTypeInvalid spec.tags[a]",
     ]);
     expect((await failure(api("other").create(widget({}, "empty")))).status).toMatchObject({
       details: { causes: [{ reason: "FieldValueRequired", field: "spec.size" }] },
