@@ -1,6 +1,13 @@
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import type { ClusterPort, KubeObject } from "../../src/providers/kubernetes/port.js";
+import { mulberry32 } from "../../src/sandbox/faults.js";
+import { skipReason, strip } from "../../src/steps/mirror-workloads/strip.js";
+import { runCli, type CliResult } from "../support/cli.js";
 import { SUBSTRATES, useClusters, type Substrate } from "../support/clusters.js";
-import { type CliResult } from "../support/cli.js";
+import { faultSeed } from "../support/faults.js";
+import { eventually } from "../support/wait.js";
 import {
   APPROVAL_PLAYBOOK,
   applyArgs,
@@ -120,6 +127,204 @@ describe.each(BACKENDS)(
           /^error: locked by pid \d+ on \S+ since \d{4}-\d\d-\d\dT[\d:.]+Z\n$/,
         );
         expect(losers[0]?.stdout).toBe("");
+      },
+      walkMs,
+    );
+  },
+);
+
+/** The target's objects a migration writes, as `Kind namespace/name` → what a user wrote (server-owned parts stripped). */
+async function targetWorld(port: ClusterPort): Promise<Record<string, KubeObject>> {
+  const world: Record<string, KubeObject> = {};
+  for (const name of ["shop", "asm-ingress"]) {
+    const namespace = await port.get({ apiVersion: "v1", kind: "Namespace", name });
+    if (namespace) world[`Namespace ${name}`] = strip(namespace);
+  }
+  for (const [apiVersion, kind] of WORLD_KINDS) {
+    for (const namespace of ["shop", "asm-ingress"]) {
+      for (const object of await port.list(apiVersion, kind, { namespace })) {
+        if (skipReason(object) !== undefined) continue;
+        world[`${kind} ${namespace}/${object.metadata.name}`] = strip(object);
+      }
+    }
+  }
+  return world;
+}
+
+const WORLD_KINDS = [
+  ["v1", "ConfigMap"],
+  ["v1", "Secret"],
+  ["v1", "Service"],
+  ["v1", "ServiceAccount"],
+  ["apps/v1", "Deployment"],
+  ["rbac.authorization.k8s.io/v1", "Role"],
+  ["rbac.authorization.k8s.io/v1", "RoleBinding"],
+  ["networking.istio.io/v1", "Gateway"],
+] as const;
+
+/** Mirror one namespace and install the target's ingress gateway: writes of every kind, updates among them. */
+const KUBE_PLAYBOOK = `apiVersion: clustershift.dev/v1alpha1
+kind: Playbook
+metadata:
+  name: crash-kube
+spec:
+  source:
+    context: source
+  target:
+    context: target
+    ingress: {namespace: asm-ingress, service: asm-ingressgateway, gateway: asm-ingress/asm-ingressgateway, install: true}
+  workloads:
+    namespaces: [shop]
+    namespaceLabels: {istio.io/rev: asm-managed}
+    rolloutTimeout: 3m
+`;
+
+const shopObjects = (mode: string): KubeObject[] => [
+  { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "settings", namespace: "shop" }, data: { mode } },
+  {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name: "credentials", namespace: "shop" },
+    type: "Opaque",
+    stringData: { token: "s3cr3t" },
+  },
+  {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: { name: "web", namespace: "shop" },
+    spec: { selector: { app: "web" }, ports: [{ name: "http", port: 80, targetPort: 8080 }] },
+  },
+  {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: "web", namespace: "shop" },
+    spec: {
+      replicas: 2,
+      selector: { matchLabels: { app: "web" } },
+      template: {
+        metadata: { labels: { app: "web" } },
+        spec: { containers: [{ name: "web", image: "nginx:1.27", ports: [{ containerPort: 8080 }] }] },
+      },
+    },
+  },
+];
+
+/** `count` distinct crash points out of 1..`of`, drawn from `random`, in order; the first and last always. */
+function crashPoints(of: number, count: number, random: () => number): number[] {
+  const points = new Set([1, of]);
+  while (points.size < Math.min(count, of)) points.add(1 + Math.floor(random() * of));
+  return [...points].sort((a, b) => a - b);
+}
+
+describe.each(SUBSTRATES)(
+  "crash safety of a Kubernetes migration on %s (real child processes, SIGKILL after journaled changes)",
+  (substrate) => {
+    const clusters = useClusters(substrate, { readyDelayMs: 20 });
+    // Each crash point runs the CLI five times, with rollouts and a namespace deletion in each round.
+    const walkMs = substrate === "sandbox" ? 600_000 : 1_500_000;
+    const settleMs = substrate === "sandbox" ? 30_000 : 180_000;
+    let playbook: string;
+    let initial: Record<string, KubeObject>;
+    let final: Record<string, KubeObject>;
+    let records = 0;
+
+    const cliRun = (stateDir: string, args: string[], env: NodeJS.ProcessEnv = {}) =>
+      runCli([...args, "-f", playbook, "--state-dir", stateDir], {
+        env: { KUBECONFIG: clusters().kubeconfigPath, ...env },
+      });
+    /** The target once no namespace of the run is terminating: what a rollback leaves behind when it is done. */
+    const settledWorld = async () =>
+      eventually(
+        async () => {
+          const target = clusters().client("target");
+          for (const name of ["shop", "asm-ingress"]) {
+            const ns = await target.get({ apiVersion: "v1", kind: "Namespace", name });
+            if (ns?.metadata.deletionTimestamp) return undefined;
+          }
+          return targetWorld(target);
+        },
+        settleMs,
+        { intervalMs: 250 },
+      );
+
+    beforeAll(async () => {
+      const dir = clusters().dir;
+      playbook = join(dir, "crash-kube.yaml");
+      await writeFile(playbook, KUBE_PLAYBOOK);
+      await clusters().seed("source", [
+        {
+          apiVersion: "v1",
+          kind: "Namespace",
+          metadata: { name: "shop", labels: { "istio-injection": "enabled" } },
+        },
+        ...shopObjects("new"),
+      ]);
+      // On the target, an older copy someone made: the mirror updates these, and rollback must bring them back.
+      await clusters().seed("target", [
+        { apiVersion: "v1", kind: "Namespace", metadata: { name: "shop", labels: { team: "shop" } } },
+        shopObjects("old")[0]!,
+      ]);
+      initial = await settledWorld();
+      const stateDir = join(dir, "reference");
+      const result = await cliRun(stateDir, ["apply", "--yes", "--non-interactive"]);
+      expect(result.stderr).toBe("");
+      expect(result.code).toBe(0);
+      final = await settledWorld();
+      records = (await readFile(join(stateDir, "crash-kube", "journal.jsonl"), "utf8"))
+        .split("\n")
+        .filter((line) => /"type":"change(-applied)?"/.test(line)).length;
+      const back = await cliRun(stateDir, ["rollback", "--yes"]);
+      expect(back.code, back.stderr).toBe(0);
+      expect(await settledWorld()).toEqual(initial);
+    }, walkMs);
+
+    it("Given an uninterrupted run, then the target holds the mirrored shop and the gateway, and rollback brings back the older copy exactly", () => {
+      expect(final["ConfigMap shop/settings"]).toMatchObject({ data: { mode: "new" } });
+      expect(initial["ConfigMap shop/settings"]).toMatchObject({ data: { mode: "old" } });
+      expect(Object.keys(final)).toEqual(
+        expect.arrayContaining([
+          "Deployment shop/web",
+          "Deployment asm-ingress/asm-ingressgateway",
+          "Gateway asm-ingress/asm-ingressgateway",
+        ]),
+      );
+      // 5 mirrored objects and 7 of the gateway, a change record before each write and an applied one after.
+      expect(records).toBe(24);
+    });
+
+    it(
+      "Given apply killed after a journaled change, when apply runs again, then the target is as after an uninterrupted run; and rollback from the crash point restores it exactly",
+      async () => {
+        const seed = faultSeed("crash point seed");
+        // A sample of the 24 points (each costs five CLI runs with rollouts); the seed says which.
+        const points = crashPoints(records, substrate === "sandbox" ? 8 : 6, mulberry32(seed));
+        console.log(`crash points walked: ${points.join(", ")} of 1..${records}`);
+        let round = 0;
+        const crash = async (point: number) => {
+          const stateDir = join(clusters().dir, `state-${++round}`);
+          const killed = await cliRun(stateDir, ["apply", "--yes", "--non-interactive"], {
+            CLUSTERSHIFT_CRASH_AFTER: String(point),
+          });
+          expect(killed.signal, `crash point ${point}: ${killed.stderr}`).toBe("SIGKILL");
+          return stateDir;
+        };
+        for (const point of points) {
+          const resumed = await crash(point);
+          const resume = await cliRun(resumed, ["apply", "--yes", "--non-interactive"]);
+          expect(resume.code, `resume after crash point ${point}: ${resume.stderr}`).toBe(0);
+          expect(await settledWorld(), `target after resume from crash point ${point}`).toEqual(final);
+          const reset = await cliRun(resumed, ["rollback", "--yes"]);
+          expect(reset.code, `rollback after resume from crash point ${point}: ${reset.stderr}`).toBe(0);
+          expect(
+            await settledWorld(),
+            `target after rollback of the resumed run (crash point ${point})`,
+          ).toEqual(initial);
+
+          const crashed = await crash(point);
+          const back = await cliRun(crashed, ["rollback", "--yes"]);
+          expect(back.code, `rollback from crash point ${point}: ${back.stderr}`).toBe(0);
+          expect(await settledWorld(), `target after rollback from crash point ${point}`).toEqual(initial);
+        }
       },
       walkMs,
     );
