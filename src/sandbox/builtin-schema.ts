@@ -50,9 +50,22 @@ function itemsOf(node: JsonObject): JsonObject | undefined {
   return isObject(node["items"]) ? deref(node["items"]) : undefined;
 }
 
+/**
+ * Go fields without `omitempty` that the OpenAPI still calls optional: written as `null` when unset. The schema
+ * cannot tell them apart; these are the ones the mirrored kinds have.
+ */
+const ALWAYS_WRITTEN: Readonly<Record<string, readonly string[]>> = {
+  "io.k8s.api.autoscaling.v2.HorizontalPodAutoscalerStatus": ["currentMetrics"],
+};
+
+const names = new WeakMap<JsonObject, string>();
+for (const [name, schema] of Object.entries(SCHEMAS.schemas)) names.set(schema, name);
+
 function required(node: JsonObject): Set<string> {
   const list = node["required"];
-  return new Set(Array.isArray(list) ? list.filter((k): k is string => typeof k === "string") : []);
+  const out = new Set(Array.isArray(list) ? list.filter((k): k is string => typeof k === "string") : []);
+  for (const key of ALWAYS_WRITTEN[names.get(node) ?? ""] ?? []) out.add(key);
+  return out;
 }
 
 /** A struct (declared properties), as opposed to a map (additionalProperties) or a free-form object. */
@@ -173,7 +186,16 @@ export function builtinShapes(schema: JsonObject, fallback: ListTypeResolver): L
     if (listType === "set") return { type: "set" };
     if (listType === "map") {
       const keys = node["x-kubernetes-list-map-keys"];
-      if (Array.isArray(keys) && keys.length > 0) return { type: "map", keys: keys.map(String) };
+      if (Array.isArray(keys) && keys.length > 0) {
+        // A key field left out of an item is its default (a container port without protocol is TCP's).
+        const items = itemsOf(node);
+        const defaults: Record<string, Json> = {};
+        for (const key of keys.map(String)) {
+          const field = items && properties(items)?.[key];
+          if (isObject(field) && field["default"] !== undefined) defaults[key] = field["default"];
+        }
+        return { type: "map", keys: keys.map(String), defaults };
+      }
     }
     return ATOMIC;
   }) as ListTypeResolver;

@@ -1,7 +1,11 @@
 import { isObject, type Json, type JsonObject } from "./json.js";
 
 /** How a list merges: keyed by fields (`map`), as a set of scalars, or replaced whole (`atomic`). */
-export type ListType = { type: "map"; keys: readonly string[] } | { type: "set" } | { type: "atomic" };
+/** A map list's `defaults`: what a key field missing from an item stands for (its schema default). */
+export type ListType =
+  | { type: "map"; keys: readonly string[]; defaults?: Readonly<Record<string, Json>> }
+  | { type: "set" }
+  | { type: "atomic" };
 
 /**
  * `path` names the fields from the root to the list; list positions on the way are skipped. `atomic`, when
@@ -88,8 +92,12 @@ export function schemaListType(schema: JsonObject | undefined): ListTypeResolver
 }
 
 /** The key of a list-map item as the real server writes it in managedFields: `{"name":"app"}`. */
-export function itemKey(item: Json, keys: readonly string[]): string {
+export function itemKey(
+  item: Json,
+  keys: readonly string[],
+  defaults: Readonly<Record<string, Json>> = {},
+): string {
   const key: JsonObject = {};
-  if (isObject(item)) for (const k of keys) key[k] = item[k] ?? null;
+  if (isObject(item)) for (const k of keys) key[k] = item[k] ?? defaults[k] ?? null;
   return JSON.stringify(key);
 }

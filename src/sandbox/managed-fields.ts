@@ -61,7 +61,7 @@ function walk(
     if (type.type === "map") {
       if (containers) out.add(prefix);
       for (const item of value) {
-        const itemPath = join(prefix, `k:${itemKey(item, type.keys)}`);
+        const itemPath = join(prefix, `k:${itemKey(item, type.keys, type.defaults)}`);
         out.add(itemPath);
         if (isObject(item)) {
           for (const key of Object.keys(item)) {
@@ -390,8 +390,8 @@ function mergeApplied(live: Json | undefined, applied: Json, names: string[], li
     if (type.type === "map") {
       const out = [...live];
       for (const item of applied) {
-        const key = itemKey(item, type.keys);
-        const at = out.findIndex((existing) => itemKey(existing, type.keys) === key);
+        const key = itemKey(item, type.keys, type.defaults);
+        const at = out.findIndex((existing) => itemKey(existing, type.keys, type.defaults) === key);
         if (at >= 0) out[at] = mergeApplied(out[at], item, names, lists);
         else out.push(clone(item));
       }

@@ -160,8 +160,8 @@ function strategicList(
   if (type.type === "atomic") return patch.map((item) => strategicMerge(undefined, item, path, lists));
   const out = [...current];
   for (const item of patch) {
-    const key = itemKey(item, type.keys);
-    const at = out.findIndex((existing) => itemKey(existing, type.keys) === key);
+    const key = itemKey(item, type.keys, type.defaults);
+    const at = out.findIndex((existing) => itemKey(existing, type.keys, type.defaults) === key);
     if (isObject(item) && item[DIRECTIVE] === "delete") {
       if (at >= 0) out.splice(at, 1);
     } else if (at >= 0) {

@@ -19,6 +19,7 @@ function normalizeString(value: string): string {
 }
 
 function normalizeKey(key: string, value: unknown): unknown {
+  const ip = (v: unknown): unknown => (typeof v === "string" && IPV4.test(v) ? "<cluster-ip>" : v);
   switch (key) {
     case "resourceVersion":
       return typeof value === "string" && value !== "" ? "<rv>" : value;
@@ -27,9 +28,7 @@ function normalizeKey(key: string, value: unknown): unknown {
     case "clusterIP":
       return typeof value === "string" && IPV4.test(value) ? "<cluster-ip>" : value;
     case "clusterIPs":
-      return Array.isArray(value)
-        ? value.map((ip) => (typeof ip === "string" && IPV4.test(ip) ? "<cluster-ip>" : ip))
-        : value;
+      return Array.isArray(value) ? (value as unknown[]).map(ip) : value;
     case "nodePort":
       return typeof value === "number" ? "<node-port>" : value;
     case "ca.crt":

@@ -1,4 +1,7 @@
-import type { Session } from "./session.js";
+/* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-argument --
+   Answers are read as loosely as a user's script reads JSON: a field that is not there is a difference to report,
+   not a type error. */
+import type { Body, Session } from "./session.js";
 import { pathFor } from "./session.js";
 
 /** A named behaviour: the same requests on both substrates, whose observations must be equal. */
@@ -195,7 +198,7 @@ export function create(s: Session, label: string, object: Obj, query = "") {
 }
 
 /** Creates without recording (setup). */
-export async function given(s: Session, object: Obj): Promise<Record<string, any>> {
+export async function given(s: Session, object: Obj): Promise<Body> {
   const kind = object.kind as KindName;
   const response = await s.send("POST", collection(kind, s.ns), {
     body: {
@@ -208,7 +211,7 @@ export async function given(s: Session, object: Obj): Promise<Record<string, any
       `setup: creating ${object.kind} ${String(object.metadata["name"])} on the ${s.substrate} answered ${response.status}: ${JSON.stringify(response.body)}`,
     );
   }
-  return response.body as Record<string, any>;
+  return response.body as Body;
 }
 
 export const MERGE = "application/merge-patch+json";
@@ -220,7 +223,7 @@ export const APPLY = "application/apply-patch+yaml";
  * A read or update answer without what controllers write on their own schedule (status, the Deployment
  * controller's revision annotation): the real kube-controller-manager may or may not have got to it yet.
  */
-export function withoutControllerState(body: Record<string, any>): unknown {
+export function withoutControllerState(body: Body): unknown {
   if (typeof body !== "object" || body === null || body["kind"] === "Status") return body;
   const { status: _status, ...rest } = body;
   const annotations = { ...(rest["metadata"]?.["annotations"] ?? {}) };

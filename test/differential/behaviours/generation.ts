@@ -1,3 +1,6 @@
+/* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment --
+   Answers are read as loosely as a user's script reads JSON: a field that is not there is a difference to report,
+   not a type error. */
 import {
   configMap,
   daemonSet,
@@ -19,8 +22,9 @@ import {
   type KindName,
   type Obj,
 } from "../objects.js";
+import type { Body } from "../session.js";
 
-const generationOf = (body: Record<string, any>): unknown =>
+const generationOf = (body: Body): unknown =>
   body["kind"] === "Status" ? body : (body["metadata"]?.["generation"] ?? "absent");
 
 /**

@@ -30,7 +30,7 @@ function fixtures(): Behaviour[] {
       creates(`Given ${object.kind} ${object.metadata.name} of ${file}, When it is created`, {
         ...object,
         metadata: { name: object.metadata.name },
-      } as Obj),
+      }),
     ),
   );
 }

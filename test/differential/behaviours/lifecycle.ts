@@ -1,3 +1,6 @@
+/* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-return --
+   Answers are read as loosely as a user's script reads JSON: a field that is not there is a difference to report,
+   not a type error. */
 import {
   collection,
   configMap,
@@ -11,12 +14,12 @@ import {
   type KindName,
   type Obj,
 } from "../objects.js";
-import type { Session } from "../session.js";
+import type { Session, Body } from "../session.js";
 
 const FINALIZER = "differential.clustershift.dev/hold";
 
 /** Just what deletion is about: the object's deletion state, finalizers and owners. */
-function deletionState(body: Record<string, any>): unknown {
+function deletionState(body: Body): unknown {
   if (body["kind"] === "Status") return body;
   const metadata = body["metadata"] ?? {};
   return {
@@ -62,7 +65,7 @@ function finalized(kind: KindName, object: Obj): Behaviour {
   };
 }
 
-function owned(name: string, owner: Record<string, any>, extra: Record<string, unknown> = {}): Obj {
+function owned(name: string, owner: Body, extra: Record<string, unknown> = {}): Obj {
   return configMap(
     name,
     { role: "dependent" },
@@ -139,7 +142,7 @@ export const LIFECYCLE: Behaviour[] = [
         body: { ...cm, metadata: { ...cm.metadata, namespace: ns } },
       });
       await s.call("delete namespace", "DELETE", nsPath, {
-        view: (b: Record<string, any>) => ({
+        view: (b: Body) => ({
           kind: b["kind"],
           phase: b["status"]?.["phase"],
           deletionTimestamp: b["metadata"]?.["deletionTimestamp"] ?? null,
@@ -147,8 +150,7 @@ export const LIFECYCLE: Behaviour[] = [
         }),
       });
       await s.call("delete namespace again", "DELETE", nsPath, {
-        view: (b: Record<string, any>) =>
-          b["kind"] === "Status" ? b : { kind: b["kind"], phase: b["status"]?.["phase"] },
+        view: (b: Body) => (b["kind"] === "Status" ? b : { kind: b["kind"], phase: b["status"]?.["phase"] }),
       });
       await s.call("create in the terminating namespace", "POST", collection("ConfigMap", ns), {
         body: {
@@ -160,17 +162,17 @@ export const LIFECYCLE: Behaviour[] = [
       });
       // The namespace controller marks the content for deletion; the finalizer holds the ConfigMap.
       await s.until("the ConfigMap is being deleted", async () => {
-        const cmBody = (await s.send("GET", item("ConfigMap", ns, "held"))).body as Record<string, any>;
+        const cmBody = (await s.send("GET", item("ConfigMap", ns, "held"))).body as Body;
         return Boolean(cmBody["metadata"]?.["deletionTimestamp"]);
       });
       await s.until("the namespace reports the remaining content and finalizer", async () => {
-        const body = (await s.send("GET", nsPath)).body as Record<string, any>;
+        const body = (await s.send("GET", nsPath)).body as Body;
         const conditions = (body["status"]?.["conditions"] ?? []) as Record<string, string>[];
         const found = (type: string) => conditions.find((c) => c["type"] === type)?.["status"] === "True";
         return found("NamespaceContentRemaining") && found("NamespaceFinalizersRemaining");
       });
       await s.call("namespace while content remains", "GET", nsPath, {
-        view: (b: Record<string, any>) => ({
+        view: (b: Body) => ({
           phase: b["status"]?.["phase"],
           conditions: ((b["status"]?.["conditions"] ?? []) as Record<string, unknown>[]).map((c) => ({
             type: c["type"],
@@ -232,7 +234,7 @@ export const LIFECYCLE: Behaviour[] = [
       });
       await s.until("the owner is gone", () => gone(s, item("ConfigMap", s.ns, "owner")));
       await s.until("the dependent lost its ownerReference", async () => {
-        const body = (await s.send("GET", item("ConfigMap", s.ns, "dependent"))).body as Record<string, any>;
+        const body = (await s.send("GET", item("ConfigMap", s.ns, "dependent"))).body as Body;
         return (
           body["metadata"]?.["name"] === "dependent" && body["metadata"]?.["ownerReferences"] === undefined
         );

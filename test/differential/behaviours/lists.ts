@@ -1,3 +1,6 @@
+/* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-return --
+   Answers are read as loosely as a user's script reads JSON: a field that is not there is a difference to report,
+   not a type error. */
 import { eventually } from "../../support/wait.js";
 import {
   collection,
@@ -10,7 +13,7 @@ import {
   type KindName,
   type Obj,
 } from "../objects.js";
-import type { Session } from "../session.js";
+import type { Session, Body } from "../session.js";
 
 interface Page {
   names: string[];
@@ -27,10 +30,10 @@ async function page(
   query: string,
 ): Promise<{ page: Page; token: string | undefined }> {
   const response = await s.send("GET", `${collection(kind, s.ns)}?${query}`);
-  const body = response.body as Record<string, any>;
+  const body = response.body as Body;
   if (response.status !== 200)
     throw new Error(`list ${kind} answered ${response.status}: ${JSON.stringify(body)}`);
-  const items = (body["items"] ?? []) as Record<string, any>[];
+  const items = (body["items"] ?? []) as Body[];
   const token = (body["metadata"]?.["continue"] as string | undefined) || undefined;
   return {
     token,
@@ -118,11 +121,11 @@ export const LISTS: Behaviour[] = [
       );
       for (const n of [1, 2, 3]) await given(s, configMap(`cm-${n}`));
       await s.call("list", "GET", `${collection("ConfigMap", s.ns)}?limit=2`, {
-        view: (b: Record<string, any>) => ({
+        view: (b: Body) => ({
           kind: b["kind"],
           apiVersion: b["apiVersion"],
           metadata: b["metadata"],
-          items: (b["items"] as Record<string, any>[]).map((i) => ({
+          items: (b["items"] as Body[]).map((i) => ({
             ...i,
             metadata: { ...i["metadata"], managedFields: undefined },
           })),
