@@ -1,12 +1,19 @@
 import { z } from "zod";
+import { durationMs } from "./duration.js";
 
 /** `30s`, `2m`, `1h30m`, `500ms`. */
 export const DURATION_PATTERN = /^(\d+(ms|s|m|h))+$/;
 const DURATION_MESSAGE = "must be a duration such as 30s, 2m or 1h";
+/**
+ * The longest duration a playbook may give: a week. Longer waits are mistakes (`600h` for `600s`), and Node's
+ * timers fire at once past 2^31 ms (24.8 days), which once let a 600h analysis interval "pass" in seconds.
+ */
+export const MAX_DURATION_MS = 7 * 24 * 3_600_000;
 const duration = z
   .string({ error: DURATION_MESSAGE })
   .regex(DURATION_PATTERN, { message: DURATION_MESSAGE })
-  .describe("A duration: 500ms, 30s, 2m, 1h, 1h30m.");
+  .refine((text) => durationMs(text) <= MAX_DURATION_MS, { message: "must be at most 168h (a week)" })
+  .describe("A duration: 500ms, 30s, 2m, 1h, 1h30m; at most 168h.");
 
 const name = z.string().min(1);
 const dnsName = z.string().min(1);
