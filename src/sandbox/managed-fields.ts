@@ -305,9 +305,33 @@ export function recordUpdate(
  * applies (unless someone else owns them), and refuses to change another manager's field unless forced.
  * Returns the merged object carrying its new managedFields.
  */
+/**
+ * Fills the key fields that list-map items of an applied configuration leave out with their defaults (a
+ * container port's protocol), as the real server does before it compares the configuration with the object.
+ */
+function withKeyDefaults(value: Json, names: string[], lists: ListTypeResolver): Json {
+  if (isObject(value)) {
+    const out: JsonObject = {};
+    for (const [key, child] of Object.entries(value))
+      out[key] = withKeyDefaults(child, [...names, key], lists);
+    return out;
+  }
+  if (!Array.isArray(value)) return value;
+  const type = lists(names, value);
+  return value.map((item) => {
+    const filled = withKeyDefaults(item, names, lists);
+    if (type.type !== "map" || !isObject(filled) || !type.defaults) return filled;
+    for (const key of type.keys) {
+      const fallback = type.defaults[key];
+      if (filled[key] === undefined && fallback !== undefined) filled[key] = clone(fallback);
+    }
+    return filled;
+  });
+}
+
 export function applyConfig(
   live: JsonObject | undefined,
-  applied: JsonObject,
+  configuration: JsonObject,
   manager: Manager,
   lists: ListTypeResolver,
   scope: FieldScope,
@@ -315,6 +339,7 @@ export function applyConfig(
   now: string,
 ): JsonObject {
   const entries = decode(live);
+  const applied = withKeyDefaults(configuration, [], lists) as JsonObject;
   const appliedSet = fieldSet(applied, lists, scope);
   const conflicts: { entry: Entry; path: string }[] = [];
   if (live) {

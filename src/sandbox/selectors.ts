@@ -167,7 +167,8 @@ export function matchesSelector(selector: JsonObject, labels: JsonObject): boole
       const values = Array.isArray(e["values"])
         ? e["values"].filter((v): v is string => typeof v === "string")
         : [];
-      switch (e["operator"]) {
+      const operator = typeof e["operator"] === "string" ? e["operator"] : "";
+      switch (operator) {
         case "In":
           requirements.push({ key: e["key"], op: "in", values });
           break;

@@ -370,7 +370,7 @@ function validateSecret(object: Obj, out: StatusCause[]): void {
     if (key.length > 253 || !CONFIG_KEY.test(key)) out.push(invalid(`data[${key}]`, key, CONFIG_KEY_MESSAGE));
   }
   const has = (key: string): boolean => typeof data[key] === "string" && data[key] !== "";
-  switch (stringAt(object, "type")) {
+  switch (stringAt(object, "type") ?? "Opaque") {
     case "kubernetes.io/tls":
       if (!has("tls.crt")) out.push(required("data[tls.crt]"));
       if (!has("tls.key")) out.push(required("data[tls.key]"));

@@ -68,7 +68,7 @@ async function kubectlGet(
   name: string,
   view: (body: Body) => unknown,
 ): Promise<void> {
-  await s.kubectl(label, ["get", kind, name, "-n", s.ns, "-o", "json"], {
+  await s.kubectl(label, ["get", kind, name, "-n", s.ns, "-o", "json", "--show-managed-fields"], {
     view: (out) => view(JSON.parse(out)),
   });
 }
