@@ -18,6 +18,12 @@ interface Published {
 
 const SCHEMAS = published as unknown as Published;
 
+/** Schema objects' names (a kind's, or a `$ref`'s), for what only a name can tell (ALWAYS_WRITTEN). */
+const names = new WeakMap<JsonObject, string>();
+for (const [name, schema] of Object.entries(SCHEMAS.schemas)) names.set(schema, name);
+
+const resolved = new WeakMap<JsonObject, JsonObject>();
+
 /** A schema node with its `$ref` followed (the referring node's own `default` kept). */
 function deref(node: JsonObject | undefined): JsonObject | undefined {
   if (!node) return undefined;
@@ -25,7 +31,14 @@ function deref(node: JsonObject | undefined): JsonObject | undefined {
   if (typeof ref !== "string") return node;
   const target = SCHEMAS.schemas[ref];
   if (!target) return node;
-  return node["default"] === undefined ? target : { ...target, default: node["default"] };
+  if (node["default"] === undefined) return target;
+  let merged = resolved.get(node);
+  if (!merged) {
+    merged = { ...target, default: node["default"] };
+    resolved.set(node, merged);
+    names.set(merged, ref);
+  }
+  return merged;
 }
 
 export function builtinSchema(type: ResourceType): JsonObject | undefined {
@@ -57,9 +70,6 @@ function itemsOf(node: JsonObject): JsonObject | undefined {
 const ALWAYS_WRITTEN: Readonly<Record<string, readonly string[]>> = {
   "io.k8s.api.autoscaling.v2.HorizontalPodAutoscalerStatus": ["currentMetrics"],
 };
-
-const names = new WeakMap<JsonObject, string>();
-for (const [name, schema] of Object.entries(SCHEMAS.schemas)) names.set(schema, name);
 
 function required(node: JsonObject): Set<string> {
   const list = node["required"];

@@ -228,8 +228,21 @@ function decode(object: JsonObject | undefined): Entry[] {
   }));
 }
 
+/** The real server's order: Apply before Update, then by time (seconds), manager, apiVersion, subresource. */
+function compareEntries(p: Entry, q: Entry): number {
+  const by = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+  return (
+    by(p.manager.operation, q.manager.operation) ||
+    by(p.time, q.time) ||
+    by(p.manager.manager, q.manager.manager) ||
+    by(p.manager.apiVersion, q.manager.apiVersion) ||
+    by(p.manager.subresource, q.manager.subresource)
+  );
+}
+
 function encode(entries: Entry[]): Json[] {
-  return entries
+  return [...entries]
+    .sort(compareEntries)
     .filter((e) => e.fields.size > 0)
     .map((e) => {
       const out: JsonObject = {
@@ -339,8 +352,10 @@ export function applyConfig(
   now: string,
 ): JsonObject {
   const entries = decode(live);
+  // What the manager owns is what it applied (a defaulted key field is not among it); the defaults only let its
+  // items be found in the object.
   const applied = withKeyDefaults(configuration, [], lists) as JsonObject;
-  const appliedSet = fieldSet(applied, lists, scope);
+  const appliedSet = fieldSet(configuration, lists, scope);
   const conflicts: { entry: Entry; path: string }[] = [];
   if (live) {
     for (const entry of entries) {

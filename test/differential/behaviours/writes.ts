@@ -44,11 +44,16 @@ function put(
   };
 }
 
+/**
+ * The spec writers' managedFields entries, by manager: the real server orders entries of one operation by their
+ * time in seconds, so two written within a second may come either way.
+ */
 const managers = (body: Body): unknown =>
   body["kind"] === "Status"
     ? body
     : ((body["metadata"]?.["managedFields"] ?? []) as Body[])
         .filter((e) => e["manager"] !== "kube-controller-manager")
+        .sort((a, b) => String(a["manager"]).localeCompare(String(b["manager"])))
         .map((e) => ({
           manager: e["manager"],
           operation: e["operation"],
