@@ -67,8 +67,8 @@ describe("the real kube-apiserver harness: two clusters with controllers and a f
     };
     // The schema allows 0..4294967295; the rule `0 < self && self <= 65535` is what refuses it.
     await expect(env.seed("source", [bad])).rejects.toMatchObject({
-      code: 422,
-      body: expect.stringContaining("port must be between 1-65535") as unknown,
+      status: 422,
+      message: expect.stringContaining("port must be between 1-65535") as unknown,
     });
   });
 

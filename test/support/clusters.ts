@@ -1,6 +1,7 @@
-import { KubernetesObjectApi, PatchStrategy, type KubeConfig } from "@kubernetes/client-node";
+import type { KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll } from "vitest";
-import { KubeClusterClient, createClusterClient } from "../../src/providers/kubernetes/client.js";
+import type { KubeClusterClient} from "../../src/providers/kubernetes/client.js";
+import { createClusterClient } from "../../src/providers/kubernetes/client.js";
 import type { KubeObject } from "../../src/providers/kubernetes/port.js";
 import { startRealClusters } from "./control-plane.js";
 import { istioCrdYaml } from "./fixtures.js";
@@ -69,22 +70,11 @@ export async function startClusters(
       return client;
     },
     async seed(context, objects, fieldManager = "kubectl") {
-      const api = KubernetesObjectApi.makeApiClient(kubeConfig(context));
+      // The product's client, not client-node's KubernetesObjectApi: that one turns timestamps into Dates and
+      // drops fields its models do not know (a CRD's status.observedGeneration came back refused with 422).
+      const seeder = createClusterClient(context, { kubeconfig: base.kubeconfigPath, fieldManager });
       const stored: KubeObject[] = [];
-      for (const object of objects) {
-        const { metadata, ...rest } = object;
-        const { resourceVersion: _rv, uid: _uid, ...meta } = metadata;
-        stored.push(
-          (await api.patch(
-            { ...rest, metadata: meta },
-            undefined,
-            undefined,
-            fieldManager,
-            true,
-            PatchStrategy.ServerSideApply,
-          )) as KubeObject,
-        );
-      }
+      for (const object of objects) stored.push(await seeder.apply(object));
       return stored;
     },
     stop: () => base.stop(),

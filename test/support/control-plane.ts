@@ -58,9 +58,9 @@ export async function startRealClusters(options: RealClustersOptions = {}): Prom
   const assets = oracleAssets();
   const members: Member[] = [];
   const stop = async () => {
-    await Promise.all(members.map((m) => m.kubelet?.stop()));
+    await Promise.all(members.map(async (m) => m.kubelet?.stop()));
     // kube-controller-manager and kube-apiserver before etcd: they would log connection errors at length.
-    for (const layer of [2, 1, 0]) await Promise.all(members.map((m) => m.processes[layer]?.stop()));
+    for (const layer of [2, 1, 0]) await Promise.all(members.map(async (m) => m.processes[layer]?.stop()));
     await rm(dir, { recursive: true, force: true });
   };
   try {

@@ -137,7 +137,7 @@ function watchAll<T extends KubernetesObject>(
   list: () => Promise<{ items: T[]; metadata?: { resourceVersion?: string } }>,
   handle: (object: T) => void,
 ): Informer<T> & ObjectCache<T> {
-  const informer = makeInformer<T>(kc, path, list as never);
+  const informer = makeInformer<T>(kc, path, list);
   informer.on("add", handle);
   informer.on("update", handle);
   informer.on("error", () => {

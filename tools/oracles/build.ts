@@ -254,8 +254,23 @@ async function buildCached(oracle: OracleModule, root: string, log: (line: strin
   }
   rmSync(out, { recursive: true, force: true });
   renameSync(partial, out);
+  pruneOlder(root, oracle.module, out);
   log(`oracles: ${names.join(", ")} built in ${Math.round((Date.now() - started) / 1000)} s`);
   return out;
+}
+
+/**
+ * Removes this oracle's earlier builds (another version, an older recipe) and partial builds whose builder is
+ * gone: each is a few hundred MB. The assets-* directories of symlinks are small and left alone.
+ */
+function pruneOlder(root: string, module: string, keep: string): void {
+  for (const name of readdirSync(root)) {
+    const path = join(root, name);
+    if (path === keep || !name.startsWith(`${module}-`)) continue;
+    const builder = /\.partial-(\d+)$/.exec(name)?.[1];
+    if (builder && alive(Number(builder))) continue;
+    rmSync(path, { recursive: true, force: true });
+  }
 }
 
 /** Runs `go build -v`, printing a progress line every 20 s: packages compiled so far and time elapsed. */

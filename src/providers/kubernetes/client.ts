@@ -32,6 +32,8 @@ export interface ClusterClientOptions {
   retry?: RetryPolicy;
   /** Items per list page (`limit`). */
   pageSize?: number;
+  /** The field manager of writes; `clustershift` unless a test seeds as someone else (`kubectl`). */
+  fieldManager?: string;
 }
 
 /**
@@ -124,6 +126,7 @@ export class KubeClusterClient implements ClusterPort {
   private readonly server: string;
   private readonly retry: RetryPolicy;
   private readonly pageSize: number;
+  private readonly fieldManager: string;
   private readonly discovery = new Map<string, Promise<ApiResource[]>>();
   private agent: { agent: http.Agent; tls: unknown[] } | undefined;
 
@@ -137,6 +140,7 @@ export class KubeClusterClient implements ClusterPort {
     this.server = cluster.server.replace(/\/+$/, "");
     this.retry = options.retry ?? DEFAULT_RETRY;
     this.pageSize = options.pageSize ?? 500;
+    this.fieldManager = options.fieldManager ?? FIELD_MANAGER;
   }
 
   async get(ref: ObjectRef): Promise<KubeObject | undefined> {
@@ -189,7 +193,7 @@ export class KubeClusterClient implements ClusterPort {
       object.metadata.namespace,
       object.metadata.name,
     );
-    const query = new URLSearchParams({ fieldManager: FIELD_MANAGER, force: "true" });
+    const query = new URLSearchParams({ fieldManager: this.fieldManager, force: "true" });
     const result = await this.call<KubeObject>({
       method: "PATCH",
       path: `${path}?${query.toString()}`,
@@ -206,7 +210,7 @@ export class KubeClusterClient implements ClusterPort {
     try {
       const result = await this.call<KubeObject>({
         method: "POST",
-        path: `${path}?fieldManager=${FIELD_MANAGER}`,
+        path: `${path}?fieldManager=${this.fieldManager}`,
         body,
         what: `create ${describe(refOf(object))}`,
       });
@@ -381,7 +385,7 @@ export class KubeClusterClient implements ClusterPort {
     try {
       const result = await this.call<KubeObject>({
         method: "PUT",
-        path: `${path}?fieldManager=${FIELD_MANAGER}`,
+        path: `${path}?fieldManager=${this.fieldManager}`,
         body,
         what: `replace ${describe(ref)}`,
       });
