@@ -1,6 +1,6 @@
 import type { KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll } from "vitest";
-import type { KubeClusterClient} from "../../src/providers/kubernetes/client.js";
+import type { KubeClusterClient } from "../../src/providers/kubernetes/client.js";
 import { createClusterClient } from "../../src/providers/kubernetes/client.js";
 import type { KubeObject } from "../../src/providers/kubernetes/port.js";
 import { startRealClusters } from "./control-plane.js";
