@@ -262,7 +262,8 @@ export async function handleKubernetes(
   const raw = method === "GET" ? Buffer.alloc(0) : await readBody(req);
   const body = parseBody(raw, contentType);
   // Only a whole object's body (create, replace) is decoded strictly into the kind: a patch is a document of its own.
-  const json = raw.length > 0 && (method === "POST" || method === "PUT") && !/yaml|protobuf/.test(contentType);
+  const json =
+    raw.length > 0 && (method === "POST" || method === "PUT") && !/yaml|protobuf/.test(contentType);
   const writeOptions: WriteOptions = {
     duplicates: json ? duplicateFields(raw.toString("utf8")) : [],
     version,
