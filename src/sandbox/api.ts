@@ -680,12 +680,15 @@ export class ClusterApi {
     );
     if (unknown.length === 0) return;
     const who = type.namespaced ? `${namespace}/${name}` : name;
+    // Go's GroupVersionKind string ("/v1, Kind=ConfigMap" for the core group) and structured-merge-diff's error
+    // list (one error on its own, several under "errors:").
+    const errors = unknown.map((p) => `.${p}: field not declared in schema`);
+    const listed =
+      errors.length === 1 ? (errors[0] ?? "") : ["errors:", ...errors.map((e) => `  ${e}`)].join("\n");
     throw new ApiError(
       500,
       "",
-      `failed to create typed patch object (${who}; ${groupVersion(type.group, version)}, Kind=${type.kind}): errors:\n${unknown
-        .map((p) => `  .${p}: field not declared in schema`)
-        .join("\n")}`,
+      `failed to create typed patch object (${who}; ${type.group}/${version}, Kind=${type.kind}): ${listed}`,
     );
   }
 

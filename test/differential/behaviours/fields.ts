@@ -86,6 +86,20 @@ export const FIELDS: Behaviour[] = [
     },
   },
   {
+    name: "Given a ConfigMap with one unknown metadata field, When it is applied server-side",
+    async run(s) {
+      const object = {
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name: "applied", namespace: s.ns, kind: "ConfigMap" },
+      };
+      await s.call("apply", "PATCH", `${item("ConfigMap", s.ns, "applied")}?fieldManager=differential`, {
+        body: object,
+        contentType: APPLY,
+      });
+    },
+  },
+  {
     name: "Given a ConfigMap body with a duplicate field, When it is created with fieldValidation=Strict",
     async run(s) {
       const body = `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"dup","namespace":"${s.ns}"},"data":{"a":"1"},"data":{"b":"2"}}`;
