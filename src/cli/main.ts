@@ -303,7 +303,15 @@ function isPromptCancellation(error: unknown): boolean {
 
 /** Our own typed errors carry messages meant for users; anything else escaped a check. */
 function isExpected(error: unknown): boolean {
-  return error instanceof Error && EXPECTED_ERRORS.has(error.name);
+  return error instanceof Error && (EXPECTED_ERRORS.has(error.name) || isEnvironmentError(error));
+}
+
+/** The machine's refusal (a full disk, a read-only or foreign directory), not a fault of ours. */
+function isEnvironmentError(error: Error): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return (
+    code !== undefined && ["ENOSPC", "EDQUOT", "EROFS", "EACCES", "EPERM", "EMFILE", "ENFILE"].includes(code)
+  );
 }
 
 const EXPECTED_ERRORS = new Set([

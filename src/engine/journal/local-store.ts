@@ -1,8 +1,8 @@
 import { constants } from "node:fs";
-import { link, mkdir, open, readFile, rm, unlink, writeFile } from "node:fs/promises";
+import { link, mkdir, open, readFile, rm, unlink, writeFile, type FileHandle } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { LockedError } from "../errors.js";
+import { LockedError, messageOf, RuntimeError } from "../errors.js";
 import type { JournalEntry } from "../types.js";
 import type { JournalStore, LockHandle, LockHolder } from "./store.js";
 
@@ -50,8 +50,23 @@ export class LocalJournalStore implements JournalStore {
     }
     const handle = await open(this.journalPath, "a", 0o600);
     try {
-      await handle.write(JSON.stringify(entry) + "\n");
-      await handle.sync();
+      const { size } = await handle.stat();
+      try {
+        await writeAll(handle, Buffer.from(JSON.stringify(entry) + "\n"));
+        await handle.sync();
+      } catch (error) {
+        // A record cut short (a full disk writes part of it, then fails) would be dropped as "killed mid-write"
+        // by the next reader, and the change after it forgotten by rollback: cut it off and stop before the write.
+        await handle
+          .truncate(size)
+          .then(() => handle.sync())
+          .catch(() => undefined);
+        throw new RuntimeError(
+          `cannot write the journal ${this.journalPath} (${(error as NodeJS.ErrnoException).code ?? messageOf(error)}): ` +
+            "the change was not made; free space and run apply again",
+          { cause: error },
+        );
+      }
     } finally {
       await handle.close();
     }
@@ -143,6 +158,15 @@ export class LocalJournalStore implements JournalStore {
     } finally {
       await handle.close();
     }
+  }
+}
+
+/** FileHandle.write may write part of a buffer (a nearly full disk): write the rest, or fail. */
+async function writeAll(handle: FileHandle, data: Buffer): Promise<void> {
+  for (let offset = 0; offset < data.length;) {
+    const { bytesWritten } = await handle.write(data, offset, data.length - offset);
+    if (bytesWritten === 0) throw Object.assign(new Error("no space written"), { code: "ENOSPC" });
+    offset += bytesWritten;
   }
 }
 
