@@ -1,8 +1,21 @@
 import { constants } from "node:fs";
-import { link, mkdir, open, readFile, rm, unlink, writeFile, type FileHandle } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import {
+  link,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  unlink,
+  writeFile,
+  type FileHandle,
+} from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { LockedError, messageOf, RuntimeError } from "../errors.js";
+import { sleep } from "../sleep.js";
 import type { JournalEntry } from "../types.js";
 import type { JournalStore, LockHandle, LockHolder } from "./store.js";
 
@@ -83,18 +96,26 @@ export class LocalJournalStore implements JournalStore {
           await link(temp, this.lockPath);
           break;
         } catch (error) {
-          if (!isCode(error, "EEXIST") || attempt > 2) throw error;
-          const current = await this.readLock();
-          if (current && !isStale(current)) {
-            throw new LockedError(`locked by pid ${current.pid} on ${current.host} since ${current.since}`);
-          }
+          if (!isCode(error, "EEXIST")) throw error;
+        }
+        const text = await readFile(this.lockPath, "utf8").catch(ifMissing(undefined));
+        if (text === undefined) continue; // released (or taken over) between our link and our read
+        const current = parseHolder(text);
+        if (current && !isStale(current)) {
+          throw new LockedError(`locked by pid ${current.pid} on ${current.host} since ${current.since}`);
+        }
+        if (await this.takeOver(text, temp)) {
           warn(
             current
               ? `taking over the lock of pid ${current.pid} on ${current.host} (since ${current.since}): that process is gone`
               : `taking over an unreadable lock file ${this.lockPath}`,
           );
-          await unlink(this.lockPath).catch(ifMissing(undefined));
+          break;
         }
+        // Another process is taking this stale lock over: once it has, its lock is live and we are refused.
+        if (attempt > 200)
+          throw new LockedError(`another process is taking over the stale lock ${this.lockPath}`);
+        await sleep(25);
       }
     } finally {
       await unlink(temp).catch(ifMissing(undefined));
@@ -107,6 +128,45 @@ export class LocalJournalStore implements JournalStore {
         }
       },
     };
+  }
+
+  /**
+   * Replaces the stale lock whose file reads `stale` by ours, unless another process does. Reading "stale",
+   * unlinking it and linking ours would let two runners that saw the same stale lock both win. Instead, each
+   * stale lock has one ticket (`lock.json.takeover-<hash of its text>-<n>`, created by an exclusive link):
+   * only the ticket's holder replaces that lock, by an atomic rename over it, after reading it once more. A
+   * ticket whose holder died passes to ticket n+1. Returns false when someone else holds the live ticket.
+   */
+  private async takeOver(stale: string, temp: string): Promise<boolean> {
+    const key = createHash("sha256").update(stale).digest("hex").slice(0, 16);
+    const prefix = `${this.lockPath}.takeover-${key}-`;
+    for (let n = 0; ; n++) {
+      const ticket = `${prefix}${n}`;
+      try {
+        await link(temp, ticket);
+      } catch (error) {
+        if (!isCode(error, "EEXIST")) throw error;
+        const holder = parseHolder(await readFile(ticket, "utf8").catch(ifMissing("")));
+        if (holder && !isStale(holder)) return false;
+        continue;
+      }
+      try {
+        const now = await readFile(this.lockPath, "utf8").catch(ifMissing(undefined));
+        if (now !== stale) return false; // replaced or released meanwhile: start again from the top
+        await rename(temp, this.lockPath);
+        return true;
+      } finally {
+        await this.removeTickets(prefix);
+      }
+    }
+  }
+
+  private async removeTickets(prefix: string): Promise<void> {
+    const dir = this.location;
+    for (const name of await readdir(dir)) {
+      const path = join(dir, name);
+      if (path.startsWith(prefix)) await unlink(path).catch(ifMissing(undefined));
+    }
   }
 
   async holder(): Promise<LockHolder | undefined> {
@@ -167,6 +227,15 @@ async function writeAll(handle: FileHandle, data: Buffer): Promise<void> {
     const { bytesWritten } = await handle.write(data, offset, data.length - offset);
     if (bytesWritten === 0) throw Object.assign(new Error("no space written"), { code: "ENOSPC" });
     offset += bytesWritten;
+  }
+}
+
+function parseHolder(text: string): LockHolder | undefined {
+  try {
+    const holder = JSON.parse(text) as LockHolder;
+    return typeof holder.pid === "number" && typeof holder.host === "string" ? holder : undefined;
+  } catch {
+    return undefined;
   }
 }
 
