@@ -261,7 +261,7 @@ describe.each(SUBSTRATES)("KubernetesJournalStore on %s", (substrate) => {
       {
         apiVersion: "v1",
         kind: "ConfigMap",
-        metadata: { ...held, finalizers: ["clustershift.dev/test-hold"] },
+        metadata: { name: held.name, namespace, finalizers: ["clustershift.dev/test-hold"] },
       },
     ]);
     const original = await get(nsRef);
