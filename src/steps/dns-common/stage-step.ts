@@ -462,8 +462,12 @@ async function rollbackEntries(entries: ChangeEntry[], ctx: WriteContext): Promi
     const current = await read();
     if (sameRecordSets(current, before)) continue;
     if (!sameRecordSets(current, after)) {
-      ctx.progress.warn(
-        `${entry.address} was changed outside clustershift (now ${describeRecordSets(current)}); restoring ${describeRecordSets(before)} anyway`,
+      // Someone changed the record since clustershift did (an operator's emergency change, another tool):
+      // restoring the before-image would silently undo their change. Stop here, journal intact.
+      throw new DriftError(
+        `${entry.address} was changed outside clustershift: it is ${describeRecordSets(current)}, where ` +
+          `clustershift left ${describeRecordSets(after)}. Rollback leaves it as it is rather than overwrite that ` +
+          `change with ${describeRecordSets(before)}; set the record as it should be, then run rollback again`,
       );
     }
     const change = await submit(
