@@ -51,7 +51,7 @@ describe("a full disk under the local journal", () => {
       await mkdir(sandbox.state, { recursive: true });
       mountSmallDisk(sandbox.state, pages);
 
-      let failed: { code: number; stderr: string } | undefined;
+      let failed: { code: number | null; stderr: string } | undefined;
       for (let cycle = 0; cycle < 12 && !failed; cycle++) {
         const result = await cli(sandbox, cycle % 2 === 0 ? applyArgs() : rollbackArgs());
         if (result.code !== 0) failed = result;
