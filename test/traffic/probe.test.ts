@@ -13,10 +13,8 @@ beforeAll(async () => {
   server = createServer((req, res) => {
     hostsSeen.push(req.headers.host ?? "");
     const path = req.url ?? "/";
-    if (path === "/slow") {
-      setTimeout(() => res.end("late"), 1500);
-      return;
-    }
+    // Never answers: only the probe's own timeout ends these requests (closeServer drops them at the end).
+    if (path === "/slow") return;
     if (path === "/ok") res.statusCode = 200;
     else if (path === "/host") res.statusCode = req.headers.host === "shop.example.com" ? 200 : 404;
     else if (path === "/flaky") res.statusCode = flaky++ % 4 === 3 ? 503 : 200;
@@ -94,8 +92,7 @@ describe("probe gate", () => {
     ).toBe("failed");
   });
 
-  it("Given a server slower than the timeout, When probed, Then each request times out and the gate fails", async () => {
-    const started = Date.now();
+  it("Given a server that never answers, When probed, Then each request times out and the gate fails", async () => {
     const outcome = await probeGate.run(
       probe({ url: `${base}/slow`, requests: 2, timeout: "200ms" }),
       gateContext(),
@@ -104,7 +101,6 @@ describe("probe gate", () => {
       outcome: "failed",
       detail: "0/2 answered HTTP 200 (0%, need 100%); 2 × timeout after 200ms",
     });
-    expect(Date.now() - started).toBeLessThan(1400);
   });
 
   it("Given nothing listening, When probed, Then the connection error is reported", async () => {
