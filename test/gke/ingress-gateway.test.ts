@@ -5,6 +5,7 @@ import { withoutServerMetadata } from "../../src/providers/kubernetes/metadata.j
 import { SUBSTRATES, useClusters } from "../support/clusters.js";
 import { ASM_INGRESS, playbookDocument } from "../support/step-harness.js";
 import { StepRunner } from "./harness.js";
+import { GATEWAY_CREATES, GATEWAY_PLAN } from "./support/gateway.js";
 
 /** A target that exists already (no provisioning): the gateway goes into the cluster behind context `target`. */
 function existingTarget(ingress: Record<string, unknown> = ASM_INGRESS) {
@@ -40,17 +41,7 @@ describe.each(SUBSTRATES)("install-ingress-gateway into an existing target on %s
       kubeconfig: clusters().kubeconfigPath,
     }).plan();
 
-    expect(plan!.changes.map((c) => `${c.action} ${c.address}`)).toEqual([
-      "create Namespace asm-ingress",
-      "create ServiceAccount asm-ingress/asm-ingressgateway",
-      "create Role asm-ingress/asm-ingressgateway",
-      "create RoleBinding asm-ingress/asm-ingressgateway",
-      "create Deployment asm-ingress/asm-ingressgateway",
-      "create Service asm-ingress/asm-ingressgateway",
-      "create Gateway asm-ingress/asm-ingressgateway",
-      "wait wait rollout Deployment asm-ingress/asm-ingressgateway",
-      "wait wait external address Service asm-ingress/asm-ingressgateway",
-    ]);
+    expect(plan!.changes.map((c) => `${c.action} ${c.address}`)).toEqual(GATEWAY_PLAN);
     const gateway = plan!.changes.find((c) => c.address.startsWith("Gateway")) as {
       after: { apiVersion: string };
     };
@@ -76,15 +67,7 @@ describe.each(SUBSTRATES)("install-ingress-gateway into an existing target on %s
           e.startsWith("info ingress gateway Service asm-ingress/asm-ingressgateway answers at "),
         ),
       ).toBe(true);
-      expect(run.entries.map((e) => `${e.action} ${e.address}`)).toEqual([
-        "create Namespace asm-ingress",
-        "create ServiceAccount asm-ingress/asm-ingressgateway",
-        "create Role asm-ingress/asm-ingressgateway",
-        "create RoleBinding asm-ingress/asm-ingressgateway",
-        "create Deployment asm-ingress/asm-ingressgateway",
-        "create Service asm-ingress/asm-ingressgateway",
-        "create Gateway asm-ingress/asm-ingressgateway",
-      ]);
+      expect(run.entries.map((e) => `${e.action} ${e.address}`)).toEqual(GATEWAY_CREATES);
       const target = clusters().client("target");
       expect((await target.get(GATEWAY))?.spec).toEqual({
         selector: { app: "asm-ingressgateway", istio: "ingressgateway" },

@@ -9,6 +9,7 @@ import { provisionClusterStep } from "../../src/steps/provision-cluster/index.js
 import type { TestSandbox } from "../support/sandbox.js";
 import { ASM_INGRESS, playbookDocument } from "../support/step-harness.js";
 import { sourceOnlySandbox, StepRunner } from "./harness.js";
+import { GATEWAY_PLAN } from "./support/gateway.js";
 
 function sandboxPlaybook(extra: Record<string, unknown> = {}) {
   return playbookDocument("sandbox-run", {
@@ -38,17 +39,7 @@ describe("a sandbox target with the ingress gateway", () => {
   it("Given no target context yet, When the gateway is planned, Then every object is a create and the Gateway's version is known after apply", async () => {
     const [plan] = await new StepRunner(installIngressGatewayStep, sandboxPlaybook(), { kubeconfig }).plan();
 
-    expect(plan!.changes.map((c) => `${c.action} ${c.address}`)).toEqual([
-      "create Namespace asm-ingress",
-      "create ServiceAccount asm-ingress/asm-ingressgateway",
-      "create Role asm-ingress/asm-ingressgateway",
-      "create RoleBinding asm-ingress/asm-ingressgateway",
-      "create Deployment asm-ingress/asm-ingressgateway",
-      "create Service asm-ingress/asm-ingressgateway",
-      "create Gateway asm-ingress/asm-ingressgateway",
-      "wait wait rollout Deployment asm-ingress/asm-ingressgateway",
-      "wait wait external address Service asm-ingress/asm-ingressgateway",
-    ]);
+    expect(plan!.changes.map((c) => `${c.action} ${c.address}`)).toEqual(GATEWAY_PLAN);
     const gateway = plan!.changes.find((c) => c.address.startsWith("Gateway")) as {
       after: { apiVersion: string };
     };

@@ -1,10 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { Registry } from "../../src/engine/registry.js";
 import type { Step, StepInstance, StepKind, WriteContext } from "../../src/engine/types.js";
 import type { Playbook } from "../../src/playbook/schema.js";
 import type { KubeObject } from "../../src/providers/kubernetes/port.js";
-import { exposeTargetStep } from "../../src/steps/expose-target/index.js";
-import { shiftTrafficStep } from "../../src/steps/shift-traffic/index.js";
 import { useClusters, type TestClusters } from "../support/clusters.js";
 import { analyze, describeMessages, type Analysis, type Suppression } from "../support/istioctl.js";
 import {
@@ -15,6 +12,7 @@ import {
   testRunOptions,
 } from "../support/step-harness.js";
 import { eventually } from "../support/wait.js";
+import { trafficRegistry } from "../traffic/world.js";
 import {
   BOOKINFO,
   ONLINE_BOUTIQUE,
@@ -58,7 +56,7 @@ const SUPPRESS: readonly Suppression[] = [
 class TrafficDriver {
   private readonly journal = new MemoryJournal();
   private readonly clients = new Map<string, unknown>();
-  private readonly registry = new Registry().step(exposeTargetStep).step(shiftTrafficStep);
+  private readonly registry = trafficRegistry();
 
   constructor(
     private readonly kubeconfig: string,

@@ -129,8 +129,7 @@ describe.each(SUBSTRATES)(
         retryAfterSeconds: 0,
         dropRate: 0.03,
       };
-      faults.setFaults("source", { ...random, seed: seedValue });
-      faults.setFaults("target", { ...random, seed: (seedValue + 1) % 2 ** 32 });
+      faults.setSeededFaults(random, seedValue);
 
       const applied = await untilDone(() => apply(engine(), () => Promise.resolve(true)));
       expect(applied.value.outcome).toBe("completed");

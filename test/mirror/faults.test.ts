@@ -75,8 +75,7 @@ describe.each(SUBSTRATES)("mirror-workloads under injected faults on %s", (subst
       retryAfterSeconds: 1,
       dropRate: 0.02,
     };
-    faults.setFaults("source", { ...random, seed: seedValue });
-    faults.setFaults("target", { ...random, seed: (seedValue + 1) % 2 ** 32 });
+    faults.setSeededFaults(random, seedValue);
     const h = stepHarness({
       kubeconfig: faults.kubeconfigPath,
       playbook: testPlaybook({ workloads: WORKLOADS }),
@@ -164,8 +163,7 @@ describe.each(SUBSTRATES)("mirror-workloads under injected faults on %s", (subst
       retryAfterSeconds: 0,
       dropRate: 0.02,
     };
-    faults.setFaults("source", { ...random, seed: (seedValue + 1) % 2 ** 32 });
-    faults.setFaults("target", { ...random, seed: (seedValue + 2) % 2 ** 32 });
+    faults.setSeededFaults(random, seedValue + 1);
     const resumed = await untilDone(() => apply(engine(), () => Promise.resolve(true)));
     expect(resumed.value.outcome).toBe("completed");
     expect(faults.faultsInjected("target")).toBeGreaterThan(5);

@@ -226,6 +226,11 @@ export interface FaultyClusters {
   /** A kubeconfig whose contexts reach the clusters through their fault injection. */
   readonly kubeconfigPath: string;
   setFaults(context: string, faults: FaultConfig): void;
+  /**
+   * The same faults on every cluster, each with a seed of its own: `seed` for the first context, `seed + 1` for
+   * the next (modulo 2^32), so one printed seed repeats the run.
+   */
+  setSeededFaults(faults: FaultConfig, seed: number): void;
   faultsInjected(context: string): number;
   /** Clears every cluster's faults. */
   clear(): void;
@@ -244,9 +249,12 @@ export async function faultyClusters(clusters: TestClusters): Promise<FaultyClus
       if (!found) throw new Error(`no sandbox cluster ${context}`);
       return found;
     };
+    const setFaults = (context: string, faults: FaultConfig) => cluster(context).setFaults(faults);
     return {
       kubeconfigPath: clusters.kubeconfigPath,
-      setFaults: (context, faults) => cluster(context).setFaults(faults),
+      setFaults,
+      setSeededFaults: (faults, seed) =>
+        seededEverywhere([...sandbox.clusters.keys()], setFaults, faults, seed),
       faultsInjected: (context) => cluster(context).faultsInjected,
       clear: () => sandbox.clusters.forEach((c) => c.setFaults({})),
       stop: () => Promise.resolve(),
@@ -270,13 +278,30 @@ export async function faultyClusters(clusters: TestClusters): Promise<FaultyClus
     if (!found) throw new Error(`no cluster for context ${context}`);
     return found;
   };
+  const setFaults = (context: string, faults: FaultConfig) => proxy(context).setFaults(faults);
   return {
     kubeconfigPath,
-    setFaults: (context, faults) => proxy(context).setFaults(faults),
+    setFaults,
+    setSeededFaults: (faults, seed) =>
+      seededEverywhere(
+        config.contexts.map((c) => c.name),
+        setFaults,
+        faults,
+        seed,
+      ),
     faultsInjected: (context) => proxy(context).faultsInjected,
     clear: () => proxies.forEach((p) => p.setFaults({})),
     stop: async () => {
       await Promise.all([...proxies.values()].map((p) => p.stop()));
     },
   };
+}
+
+function seededEverywhere(
+  contexts: readonly string[],
+  set: (context: string, faults: FaultConfig) => void,
+  faults: FaultConfig,
+  seed: number,
+): void {
+  contexts.forEach((context, index) => set(context, { ...faults, seed: (seed + index) % 2 ** 32 }));
 }

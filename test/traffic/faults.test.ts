@@ -1,9 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { apply, readState, rollback } from "../../src/engine/executor.js";
-import { Registry } from "../../src/engine/registry.js";
 import type { KubeObject } from "../../src/providers/kubernetes/port.js";
-import { exposeTargetStep } from "../../src/steps/expose-target/index.js";
-import { shiftTrafficStep } from "../../src/steps/shift-traffic/index.js";
 import { inProcessEngine } from "../support/engine.js";
 import { SUBSTRATES, useClusters, type TestClusters } from "../support/clusters.js";
 import {
@@ -16,7 +13,7 @@ import {
 import { fixtureObjects } from "../support/fixtures.js";
 import { namespaceObject } from "../support/sandbox.js";
 import { ASM_INGRESS, testPlaybook } from "../support/step-harness.js";
-import { eventually } from "../support/wait.js";
+import { ingressAddressOf, targetIngressObjects, trafficRegistry } from "./world.js";
 
 /** What expose-target and shift-traffic write, and what they must leave as they found it. */
 const KINDS = [
@@ -50,42 +47,9 @@ async function targetIngress(clusters: TestClusters): Promise<void> {
   await clusters.seed("target", [
     namespaceObject("asm-ingress"),
     namespaceObject("onlineboutique"),
-    {
-      apiVersion: "v1",
-      kind: "Service",
-      metadata: { name: "asm-ingressgateway", namespace: "asm-ingress" },
-      spec: {
-        type: "LoadBalancer",
-        selector: { asm: "ingressgateway" },
-        ports: [{ name: "http", port: 80, targetPort: 8080 }],
-      },
-    },
-    {
-      apiVersion: "networking.istio.io/v1",
-      kind: "Gateway",
-      metadata: { name: "asm-ingressgateway", namespace: "asm-ingress" },
-      spec: {
-        selector: { asm: "ingressgateway" },
-        servers: [{ port: { number: 80, name: "http", protocol: "HTTP" }, hosts: ["*"] }],
-      },
-    },
+    ...targetIngressObjects(),
   ]);
-  const target = clusters.client("target");
-  await eventually(
-    async () =>
-      (
-        (
-          await target.get({
-            apiVersion: "v1",
-            kind: "Service",
-            namespace: "asm-ingress",
-            name: "asm-ingressgateway",
-          })
-        )?.status as { loadBalancer?: { ingress?: unknown[] } } | undefined
-      )?.loadBalancer?.ingress?.[0],
-    60_000,
-    { intervalMs: 100, message: () => "the target ingress Service got no address" },
-  );
+  await ingressAddressOf(clusters.client("target"));
 }
 
 /** Both clusters as the rollback must leave them, without server-managed metadata. */
@@ -118,7 +82,7 @@ function engineFor(clusters: TestClusters, kubeconfig: string, name: string) {
     },
     name,
   );
-  const registry = new Registry().step(exposeTargetStep).step(shiftTrafficStep);
+  const registry = trafficRegistry();
   return () => inProcessEngine({ registry, playbook, stateDir: `${clusters.dir}/state`, kubeconfig }).engine;
 }
 
@@ -193,8 +157,7 @@ describe.each(SUBSTRATES)(
         retryAfterSeconds: 0,
         dropRate: 0.05,
       };
-      faults.setFaults("source", { ...random, seed: seedValue });
-      faults.setFaults("target", { ...random, seed: (seedValue + 1) % 2 ** 32 });
+      faults.setSeededFaults(random, seedValue);
 
       const applied = await untilDone(() => apply(engine(), () => Promise.resolve(true)));
       expect(applied.value.outcome).toBe("completed");

@@ -128,7 +128,12 @@ export async function seedFixture(
 export async function seedTargetIngress(world: World, app: string): Promise<void> {
   await namespace(world, "target", "asm-ingress");
   await namespace(world, "target", app);
-  await seed(world, "target", [
+  await seed(world, "target", targetIngressObjects());
+}
+
+/** The target's ingress gateway as install-ingress-gateway leaves it: its LoadBalancer Service and Gateway. */
+export function targetIngressObjects(): KubeObject[] {
+  return [
     ingressService(),
     {
       apiVersion: "networking.istio.io/v1",
@@ -139,18 +144,20 @@ export async function seedTargetIngress(world: World, app: string): Promise<void
         servers: [{ port: { number: 80, name: "http", protocol: "HTTP" }, hosts: ["*"] }],
       },
     },
-  ]);
+  ];
 }
 
 /** The external address the substrate's load balancer gives the target ingress Service. */
 export function ingressAddress(world: World): Promise<string> {
+  return ingressAddressOf(world.target);
+}
+
+export function ingressAddressOf(target: KubeClusterClient): Promise<string> {
   const ref = { apiVersion: "v1", kind: "Service", namespace: "asm-ingress", name: "asm-ingressgateway" };
   return eventually(
     async () =>
-      (
-        (await world.target.get(ref))?.status as
-          { loadBalancer?: { ingress?: { ip?: string }[] } } | undefined
-      )?.loadBalancer?.ingress?.[0]?.ip || undefined,
+      ((await target.get(ref))?.status as { loadBalancer?: { ingress?: { ip?: string }[] } } | undefined)
+        ?.loadBalancer?.ingress?.[0]?.ip || undefined,
     60_000,
     { intervalMs: 50, message: () => "the target ingress Service got no address" },
   );
