@@ -433,6 +433,7 @@ describe.each(SUBSTRATES)("expose-target and shift-traffic with Istio's real CRD
         await reinstall();
       }
     },
-    timeout,
+    // Removing and installing CRDs waits on the real server's CRD finalizer and discovery, twice.
+    timeout * 4,
   );
 });

@@ -391,13 +391,29 @@ export async function withoutIstio(world: World, context: "source" | "target"): 
   const client = context === "source" ? world.source : world.target;
   const crds = istioNetworkingCrds();
   for (const crd of crds) await client.delete({ ...CRD, name: crd.metadata.name });
+  // A real server deletes a CRD only after its finalizer has removed every instance: slow on a busy machine.
+  let remaining: string[] = [];
   await eventually(
     async () => {
-      for (const crd of crds) if (await client.get({ ...CRD, name: crd.metadata.name })) return undefined;
+      remaining = [];
+      for (const crd of crds) {
+        const live = await client.get({ ...CRD, name: crd.metadata.name });
+        const conditions = (live?.status as { conditions?: { type: string; reason?: string }[] } | undefined)
+          ?.conditions;
+        if (live)
+          remaining.push(
+            `${crd.metadata.name} (${(conditions ?? []).map((c) => c.reason ?? c.type).join(", ")})`,
+          );
+      }
+      if (remaining.length > 0) return undefined;
       return (await client.servedVersions(ISTIO_GROUP)).length === 0 ? true : undefined;
     },
-    120_000,
-    { intervalMs: 200, message: () => `Istio's CRDs were not removed from ${context}` },
+    300_000,
+    {
+      intervalMs: 200,
+      message: () =>
+        `Istio's CRDs were not removed from ${context}: ${remaining.join("; ") || "the group is still served"}`,
+    },
   );
   return async () => {
     // Through the product's client (raw JSON): client-node's KubernetesObjectApi, which `seed` uses, writes a CRD
