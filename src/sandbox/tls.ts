@@ -21,10 +21,17 @@ function tlv(tag: number, ...content: Buffer[]): Buffer {
 const sequence = (...content: Buffer[]): Buffer => tlv(0x30, ...content);
 const set = (...content: Buffer[]): Buffer => tlv(0x31, ...content);
 
-function integer(bytes: Buffer): Buffer {
-  const trimmed =
-    bytes[0] !== undefined && bytes[0] & 0x80 ? Buffer.concat([Buffer.from([0]), bytes]) : bytes;
-  return tlv(0x02, trimmed);
+/**
+ * A DER INTEGER, minimal as DER demands (OpenSSL 3 refuses anything else with "illegal padding"): leading zero
+ * bytes dropped, one put back when the top bit would read as a sign. A random serial starting with 0x00 once
+ * failed a sandbox's start, about one start in 500.
+ */
+export function integer(bytes: Buffer): Buffer {
+  let start = 0;
+  while (start < bytes.length - 1 && bytes[start] === 0) start++;
+  const minimal = bytes.subarray(start);
+  const signed = (minimal[0] ?? 0) & 0x80 ? Buffer.concat([Buffer.from([0]), minimal]) : minimal;
+  return tlv(0x02, signed);
 }
 
 function oid(dotted: string): Buffer {

@@ -8,6 +8,7 @@ import { createClusterClient, type KubeClusterClient } from "../../src/providers
 import { KubeApiError } from "../../src/providers/kubernetes/errors.js";
 import type { KubeObject } from "../../src/providers/kubernetes/port.js";
 import { faultSeed } from "../support/faults.js";
+import { sleep } from "../support/wait.js";
 
 const configMap = (
   name: string,
@@ -272,13 +273,15 @@ describe.each(SUBSTRATES)("KubeClusterClient on %s", (substrate) => {
 
   it("Given an object that appears later, When waited for, Then the watch sees it", async () => {
     const ref = { apiVersion: "v1", kind: "ConfigMap", namespace: "apps", name: "later" };
-    setTimeout(() => void target.apply(configMap("later", { ready: "yes" })), 100);
+    // Awaited before the test ends: on a busy machine its reply can come after the watch has seen the object.
+    const applied = sleep(100).then(() => target.apply(configMap("later", { ready: "yes" })));
     const value = await target.waitFor(
       ref,
       (o) => (o?.data as Record<string, string> | undefined)?.ready,
       5_000,
       () => {},
     );
+    await applied;
     expect(value).toBe("yes");
   });
 });

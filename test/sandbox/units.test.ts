@@ -7,7 +7,7 @@ import { jsonPatch, mergePatch, strategicMerge } from "../../src/sandbox/patch.j
 import { compareVersions } from "../../src/sandbox/resources.js";
 import { validateAgainstSchema } from "../../src/sandbox/schema.js";
 import { matchesLabels, parseLabelSelector } from "../../src/sandbox/selectors.js";
-import { sandboxTlsCredentials } from "../../src/sandbox/tls.js";
+import { integer, sandboxTlsCredentials } from "../../src/sandbox/tls.js";
 
 describe("label selectors", () => {
   it("Given selector strings, Then they parse into requirements the real server would build", () => {
@@ -178,5 +178,14 @@ describe("versions and certificates", () => {
     expect(x509.subject).toBe("CN=clustershift-sandbox");
     expect(x509.checkIP("127.0.0.1")).toBe("127.0.0.1");
     expect(x509.verify(x509.publicKey)).toBe(true);
+  });
+
+  it("Given serials with leading zero bytes or a top bit set, Then they are DER's minimal INTEGERs", () => {
+    const hex = (bytes: number[]) => integer(Buffer.from(bytes)).toString("hex");
+    expect(hex([0x00, 0x12, 0x34])).toBe("02021234");
+    expect(hex([0x00, 0x00, 0x92])).toBe("0202" + "0092");
+    expect(hex([0x92, 0x01])).toBe("0203" + "009201");
+    expect(hex([0x00])).toBe("020100");
+    expect(hex([0x02])).toBe("020102");
   });
 });
