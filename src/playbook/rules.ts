@@ -69,7 +69,7 @@ function checkTraffic(traffic: TrafficSpec, playbook: Playbook, report: Report):
     checkDuration(step.probe?.timeout, [...at, "probe", "timeout"], report);
     step.analysis?.metrics.forEach((metric, m) => {
       const metricAt = [...at, "analysis", "metrics", m];
-      if (metric.successCondition === undefined && metric.failureCondition === undefined) {
+      if (!metric.compare && metric.successCondition === undefined && metric.failureCondition === undefined) {
         report(
           [...metricAt, "successCondition"],
           required("successCondition or failureCondition is required"),

@@ -62,11 +62,56 @@ const workloadsSpec = z.strictObject({
   rolloutTimeout: duration.default("10m"),
 });
 
+const compareMetricSpec = z.strictObject({
+  direction: z
+    .enum(["increase", "decrease", "either"])
+    .default("either")
+    .describe(
+      "Which change of the target against the source fails: increase (latency, errors), decrease, either.",
+    ),
+  effectSize: z
+    .number()
+    .min(0)
+    .default(0.1)
+    .describe("Smallest relative shift that fails: 0.1 = the target 10% away from the source's median."),
+  sourceQuery: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("PromQL for the source; default: `query` with {cluster} replaced by the source's name."),
+  critical: z.boolean().default(false).describe("A failure of this metric fails the whole judgement."),
+  group: name.default("default").describe("Score group; `compare.groupWeights` weighs the groups."),
+  nanPolicy: z
+    .enum(["remove", "replace"])
+    .default("remove")
+    .describe("NaN samples: dropped, or counted as 0."),
+});
+
 const metricSpec = z.strictObject({
   name,
   query: name.describe("PromQL instant query returning one value."),
   successCondition: z.string().optional().describe("e.g. '>= 0.99'"),
   failureCondition: z.string().optional().describe("e.g. '< 0.5'"),
+  compare: compareMetricSpec
+    .optional()
+    .describe("Judge this metric by comparing the target with the source (analysis.compare)."),
+});
+
+const compareSpec = z.strictObject({
+  clusters: z
+    .strictObject({ source: name, target: name })
+    .default({ source: "source", target: "target" })
+    .describe("Values that replace {cluster} in a metric's query."),
+  step: duration.default("10s").describe("Resolution of the range queries: one sample per step and side."),
+  alpha: z.number().gt(0).lt(0.5).default(0.05).describe("False-failure rate over all looks together."),
+  spending: z
+    .enum(["obrien-fleming", "pocock", "none"])
+    .default("obrien-fleming")
+    .describe("Lan-DeMets alpha spending across the `count` looks; none: alpha at every look (inflates it)."),
+  minSamples: z.int().min(3).default(10).describe("Samples per side below which a metric is inconclusive."),
+  groupWeights: z.record(z.string(), z.number().min(0)).default({}),
+  passScore: z.number().min(0).max(100).default(95).describe("Final score needed to pass."),
+  marginalScore: z.number().min(0).max(100).default(75).describe("Score below which any look fails at once."),
 });
 
 const analysisSpec = z.strictObject({
@@ -76,6 +121,11 @@ const analysisSpec = z.strictObject({
   failureLimit: z.int().min(0).default(0),
   inconclusiveLimit: z.int().min(0).default(0),
   metrics: z.array(metricSpec).min(1),
+  compare: compareSpec
+    .optional()
+    .describe(
+      "Compare target with source statistically (Mann-Whitney, Hodges-Lehmann) instead of thresholds.",
+    ),
 });
 
 const probeSpec = z.strictObject({
@@ -131,6 +181,55 @@ const dnsSpec = z.strictObject({
   soak: duration.optional(),
 });
 
+const decommissionSpec = z.strictObject({
+  soak: duration
+    .default("10m")
+    .describe("Wait after the DNS cutover before the source's traffic is checked."),
+  traffic: z
+    .strictObject({
+      prometheus: z.url().optional().describe("Prometheus that scrapes the source ingress gateway."),
+      query: z
+        .string()
+        .min(1)
+        .optional()
+        .describe("PromQL: the source gateway's request rate; default from spec.source.ingress."),
+      scrape: z
+        .url()
+        .optional()
+        .describe(
+          "Instead of Prometheus: a metrics URL in Prometheus text format (Envoy's :15090/stats/prometheus).",
+        ),
+      metric: z
+        .string()
+        .min(1)
+        .default("istio_requests_total")
+        .describe(
+          'With scrape: the counter and exact label matchers, e.g. istio_requests_total{reporter="source"}.',
+        ),
+      threshold: z
+        .number()
+        .min(0)
+        .default(0.1)
+        .describe("Requests per second below which the source is quiet."),
+      window: duration.default("5m").describe("How long the rate must stay below the threshold."),
+      timeout: duration.default("30m").describe("Give up (nothing changed) when it is not quiet by then."),
+    })
+    .describe("The check that the source ingress no longer receives traffic."),
+  deleteCluster: z
+    .boolean()
+    .default(false)
+    .describe("After an approval, delete the source cluster: nothing before can be rolled back then."),
+  cluster: z
+    .strictObject({
+      provider: z.enum(["gke", "sandbox"]),
+      project: name.optional(),
+      location: name.optional(),
+      name,
+    })
+    .optional()
+    .describe("The source cluster to delete; required with deleteCluster."),
+});
+
 const stateSpec = z.discriminatedUnion("backend", [
   z.strictObject({ backend: z.literal("local") }),
   z.strictObject({ backend: z.literal("kubernetes"), context: name, namespace: name }),
@@ -166,6 +265,11 @@ export const playbookSchema = z.strictObject({
       .optional()
       .describe("Shift traffic by weight from the source service to the target cluster, with gates."),
     dns: dnsSpec.optional().describe("Lower the record's TTL, then cut it over to the target."),
+    decommission: decommissionSpec
+      .optional()
+      .describe(
+        "After a soak, check the source is quiet, scale its workloads to zero, optionally delete it.",
+      ),
     state: stateSpec
       .default({ backend: "local" })
       .describe("Where the journal and the lock live: a local directory, or the source cluster."),
@@ -182,3 +286,6 @@ export type ProbeSpec = z.output<typeof probeSpec>;
 export type DnsSpec = z.output<typeof dnsSpec>;
 export type ProvisionSpec = z.output<typeof provisionSpec>;
 export type StateSpec = z.output<typeof stateSpec>;
+export type DecommissionSpec = z.output<typeof decommissionSpec>;
+export type CompareSpec = z.output<typeof compareSpec>;
+export type CompareMetricSpec = z.output<typeof compareMetricSpec>;
