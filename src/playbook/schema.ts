@@ -150,7 +150,18 @@ const trafficSpec = z.strictObject({
   service: name,
   port: z.int().min(1).max(65535),
   remoteHost: dnsName.describe("Host name the source mesh uses for the target cluster's ingress."),
-  hosts: z.array(dnsName).optional().describe("Public hosts the target VirtualService also serves."),
+  hosts: z
+    .array(dnsName)
+    .optional()
+    .describe(
+      "Public hosts: which of the source gateway's VirtualServices move (those serving them) and the hosts of the target's; default: every VirtualService on the gateway, with its own hosts.",
+    ),
+  scope: z
+    .enum(["app", "service"])
+    .default("app")
+    .describe(
+      "app: every HTTP route of the source gateway's VirtualServices is shifted (each local destination split with the target); service: only the destinations of traffic.service.",
+    ),
   steps: z.array(trafficStep).min(1),
   onFailure: z.enum(["rollback", "pause"]).default("rollback"),
 });
