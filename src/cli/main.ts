@@ -3,7 +3,15 @@ import { realpathSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { Command, CommanderError, Option } from "commander";
 import { confirm } from "@inquirer/prompts";
-import { apply, plan, promote, readState, rollback, type Engine } from "../engine/executor.js";
+import {
+  apply,
+  plan,
+  promote,
+  readState,
+  rollback,
+  type Engine,
+  type ReadEngine,
+} from "../engine/executor.js";
 import { CancelledError, exitCodeOf, messageOf, RuntimeError, UsageError } from "../engine/errors.js";
 import type { RunOptions } from "../engine/types.js";
 import { loadPlaybook } from "../playbook/load.js";
@@ -12,7 +20,7 @@ import { planJson, renderPlanText } from "../render/plan.js";
 import { createSink, type OutputMode } from "../render/progress.js";
 import { renderStatus, statusJson } from "../render/status.js";
 import { builtinRegistry } from "../steps/index.js";
-import { openStore } from "./store.js";
+import { openReader, openStore } from "./store.js";
 
 export interface Io {
   stdout: { write(text: string): unknown; isTTY?: boolean };
@@ -116,7 +124,7 @@ function buildProgram(io: Io, signal: AbortSignal): Command {
     .description("Show what apply would do, step by step. Reads only.")
     .addOption(output(["text", "json"]))
     .action(async (opts: StateOptions & { output: string }) => {
-      const engine = await makeEngine(opts, io, signal, "notes", {});
+      const engine = await makeReadEngine(opts, io, signal);
       const result = await plan(engine);
       io.stdout.write(
         opts.output === "json"
@@ -138,7 +146,7 @@ function buildProgram(io: Io, signal: AbortSignal): Command {
     .description("Where the run stands, from its journal.")
     .addOption(output(["text", "json"]))
     .action(async (opts: StateOptions & { output: string }) => {
-      const engine = await makeEngine(opts, io, signal, "notes", {});
+      const engine = await makeReadEngine(opts, io, signal);
       const state = await readState(engine.store);
       const holder = await engine.store.holder();
       io.stdout.write(
@@ -210,17 +218,60 @@ function buildProgram(io: Io, signal: AbortSignal): Command {
     .option("--kubeconfig <file>", "where to write their kubeconfig", "sandbox.kubeconfig")
     .option("--clusters <names>", "comma-separated cluster (context) names", "source,target")
     .option("--istio", "install Istio networking CRDs in every cluster")
-    .action(async (opts: { kubeconfig: string; clusters: string; istio?: boolean }) => {
-      const { runSandbox } = await import("./commands/sandbox.js");
-      const clusters = opts.clusters
-        .split(",")
-        .map((name) => name.trim())
-        .filter(Boolean);
-      await runSandbox(
-        { kubeconfig: opts.kubeconfig, clusters, istio: Boolean(opts.istio), signal },
-        (line) => io.stdout.write(line + "\n"),
-      );
-    });
+    .addOption(
+      new Option(
+        "--seed <app>",
+        "put an app on the first cluster, with Istio's ingress gateway and a DNS record: a rehearsal's start " +
+          "(implies --istio; default --clusters source)",
+      ).choices(["bookinfo", "online-boutique"]),
+    )
+    .option("--zone <name...>", "hosted zones to create in the sandbox DNS (dns.provider: sandbox)")
+    .option("--record <line...>", 'records to add: "NAME TYPE VALUE[,VALUE…] [TTL]", in a zone of --zone')
+    .addHelpText(
+      "after",
+      [
+        "",
+        "State lives in memory: stopping the sandbox (Ctrl-C) forgets every cluster, object and record.",
+        "",
+        "Examples:",
+        "  clustershift sandbox --seed bookinfo --kubeconfig /tmp/sandbox.kubeconfig",
+        '  clustershift sandbox --istio --zone example.com. --record "shop.example.com A 127.0.0.1 300"',
+      ].join("\n"),
+    )
+    .action(
+      async (
+        opts: {
+          kubeconfig: string;
+          clusters: string;
+          istio?: boolean;
+          seed?: string;
+          zone?: string[];
+          record?: string[];
+        },
+        command: Command,
+      ) => {
+        const { runSandbox } = await import("./commands/sandbox.js");
+        // A seeded rehearsal provisions its own target, so one cluster is enough unless asked for more.
+        const defaulted = command.getOptionValueSource("clusters") === "default";
+        const list = opts.seed && defaulted ? "source" : opts.clusters;
+        const clusters = list
+          .split(",")
+          .map((name) => name.trim())
+          .filter(Boolean);
+        await runSandbox(
+          {
+            kubeconfig: opts.kubeconfig,
+            clusters,
+            istio: Boolean(opts.istio),
+            ...(opts.seed ? { seed: opts.seed } : {}),
+            zones: opts.zone ?? [],
+            records: opts.record ?? [],
+            signal,
+          },
+          (line) => io.stdout.write(line + "\n"),
+        );
+      },
+    );
 
   program
     .command("demo")
@@ -283,6 +334,18 @@ async function makeEngine(
   mode: OutputMode | "notes",
   extra: Partial<RunOptions>,
 ): Promise<Engine> {
+  const engine = await makeReadEngine(opts, io, signal, mode, extra);
+  return { ...engine, store: await openStore(engine.playbook, engine.options) };
+}
+
+/** For `plan` and `status`: the journal opened read-only, so that neither can create or change any state. */
+async function makeReadEngine(
+  opts: StateOptions,
+  io: Io,
+  signal: AbortSignal,
+  mode: OutputMode | "notes" = "notes",
+  extra: Partial<RunOptions> = {},
+): Promise<ReadEngine> {
   const playbook = await loadPlaybook(opts.file);
   const options: RunOptions = {
     playbookFile: opts.file,
@@ -293,7 +356,7 @@ async function makeEngine(
   };
   const registry = await builtinRegistry();
   const sink = mode === "notes" ? createSink("plain", io.stderr) : createSink(mode, io.stdout);
-  const store = await openStore(playbook, options);
+  const store = await openReader(playbook, options);
   return { registry, playbook, options, store, sink, signal };
 }
 

@@ -28,6 +28,10 @@ export interface SandboxDnsOptions {
 export interface SandboxDns extends SandboxExtension {
   addZone(seed: SeedZone): Zone;
   recordSets(zoneId: string): RecordSet[];
+  /** Every hosted zone, in creation order. */
+  zones(): Zone[];
+  /** Creates records in a zone as one Route 53 change batch would (refused whole when one is invalid). */
+  addRecords(zoneId: string, records: RecordSet[]): void;
   /** Replaces the fault configuration of the DNS API (the same modes as a cluster's); `{}` clears it. */
   setFaults(faults: FaultConfig): void;
   /** The configuration in force, with the seed in use. */
@@ -149,6 +153,15 @@ export function createSandboxDns(options: SandboxDnsOptions = {}): SandboxDns {
     prefix: "dns",
     addZone,
     recordSets: (zoneId) => stored(zoneId).records,
+    zones: () => [...zones.values()].map((z) => z.zone),
+    addRecords(zoneId, records) {
+      const zone = stored(zoneId);
+      zone.records = applyBatch(
+        zone.zone,
+        zone.records,
+        records.map((record) => ({ action: "CREATE", record })),
+      );
+    },
     setFaults: (faults) => injector.set(faults),
     get faults() {
       return injector.current;
