@@ -9,6 +9,7 @@ import { enableMeshStep } from "./enable-mesh/index.js";
 import { exposeTargetStep } from "./expose-target/index.js";
 import { installIngressGatewayStep } from "./install-ingress-gateway/index.js";
 import { cutoverDnsStep } from "./cutover-dns/index.js";
+import { decommissionSourceStep } from "./decommission-source/index.js";
 import { lowerDnsTtlStep } from "./lower-dns-ttl/index.js";
 import { mirrorWorkloadsStep } from "./mirror-workloads/index.js";
 import { provisionClusterStep } from "./provision-cluster/index.js";
@@ -22,6 +23,7 @@ export function registerBuiltins(registry: Registry): Registry {
   registry.step(exposeTargetStep);
   registry.step(shiftTrafficStep);
   registry.step(lowerDnsTtlStep).step(cutoverDnsStep);
+  registry.step(decommissionSourceStep);
   return registry;
 }
 

@@ -1,10 +1,15 @@
-import type { PrometheusPort, Sample } from "./port.js";
+import type { PrometheusPort, RangeSeries, Sample } from "./port.js";
 
 interface ApiResponse {
   status?: string;
   errorType?: string;
   error?: string;
-  data?: { resultType?: string; result?: unknown };
+  data?: ApiData;
+}
+
+interface ApiData {
+  resultType?: string;
+  result?: unknown;
 }
 
 type SampleValue = [number, string];
@@ -12,36 +17,59 @@ type SampleValue = [number, string];
 /** Prometheus HTTP API over fetch. `url` is the server's base, with or without a path prefix. */
 export function prometheusClient(url: string, timeoutMs = 10_000): PrometheusPort {
   const base = url.endsWith("/") ? url : `${url}/`;
+  async function get(path: string, params: Record<string, string>, signal?: AbortSignal): Promise<ApiData> {
+    const endpoint = new URL(path, base);
+    for (const [key, value] of Object.entries(params)) endpoint.searchParams.set(key, value);
+    const timeout = AbortSignal.timeout(timeoutMs);
+    let response: Response;
+    try {
+      response = await fetch(endpoint, {
+        headers: { accept: "application/json" },
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+      });
+    } catch (error) {
+      throw new Error(`Prometheus at ${url} did not answer: ${messageOf(error)}`, { cause: error });
+    }
+    const text = await response.text();
+    let body: ApiResponse;
+    try {
+      body = JSON.parse(text) as ApiResponse;
+    } catch {
+      throw new Error(
+        `Prometheus at ${url} answered HTTP ${response.status} without JSON: ${text.slice(0, 200)}`,
+      );
+    }
+    if (body.status !== "success" || !body.data) {
+      throw new Error(
+        `Prometheus query failed (${body.errorType ?? `HTTP ${response.status}`}): ${body.error ?? text}`,
+      );
+    }
+    return body.data;
+  }
+
   return {
     url,
     async query(expr, signal) {
-      const endpoint = new URL("api/v1/query", base);
-      endpoint.searchParams.set("query", expr);
-      const timeout = AbortSignal.timeout(timeoutMs);
-      let response: Response;
-      try {
-        response = await fetch(endpoint, {
-          headers: { accept: "application/json" },
-          signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-        });
-      } catch (error) {
-        throw new Error(`Prometheus at ${url} did not answer: ${messageOf(error)}`, { cause: error });
+      const data = await get("api/v1/query", { query: expr }, signal);
+      return samplesOf(data.resultType, data.result);
+    },
+    async queryRange(expr, range, signal) {
+      const params = {
+        query: expr,
+        start: String(range.start),
+        end: String(range.end),
+        step: String(range.stepSeconds),
+      };
+      const data = await get("api/v1/query_range", params, signal);
+      if (data.resultType !== "matrix") {
+        throw new Error(`Prometheus returned a ${data.resultType ?? "missing"} result to a range query`);
       }
-      const text = await response.text();
-      let body: ApiResponse;
-      try {
-        body = JSON.parse(text) as ApiResponse;
-      } catch {
-        throw new Error(
-          `Prometheus at ${url} answered HTTP ${response.status} without JSON: ${text.slice(0, 200)}`,
-        );
-      }
-      if (body.status !== "success" || !body.data) {
-        throw new Error(
-          `Prometheus query failed (${body.errorType ?? `HTTP ${response.status}`}): ${body.error ?? text}`,
-        );
-      }
-      return samplesOf(body.data.resultType, body.data.result);
+      return (data.result as { metric: Record<string, string>; values: SampleValue[] }[]).map(
+        (series): RangeSeries => ({
+          labels: series.metric,
+          points: series.values.map((point) => ({ time: point[0], value: numberOf(point) })),
+        }),
+      );
     },
   };
 }
