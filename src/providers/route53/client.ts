@@ -3,6 +3,7 @@ import {
   GetChangeCommand,
   GetHostedZoneCommand,
   ListHostedZonesByNameCommand,
+  ListHostedZonesCommand,
   ListResourceRecordSetsCommand,
   Route53Client,
   type HostedZone,
@@ -141,6 +142,51 @@ export class Route53Dns implements DnsPort {
         );
       }
       start = next;
+    }
+  }
+
+  /** Every hosted zone of the account, sorted by name then id: for choosing one (the wizard). Reads only. */
+  async listZones(options: { signal?: AbortSignal } = {}): Promise<Zone[]> {
+    const zones: Zone[] = [];
+    let marker: string | undefined;
+    do {
+      const page = await this.call("listing hosted zones", () =>
+        this.client.send(
+          new ListHostedZonesCommand({
+            MaxItems: this.options.pageSize ?? 100,
+            ...(marker === undefined ? {} : { Marker: marker }),
+          }),
+          options.signal ? { abortSignal: options.signal } : {},
+        ),
+      );
+      zones.push(...(page.HostedZones ?? []).map(zoneOf));
+      marker = page.IsTruncated ? page.NextMarker : undefined;
+    } while (marker !== undefined);
+    return zones.sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+  }
+
+  /** Every record set of the zone, in Route 53's order: for choosing one (the wizard). Reads only. */
+  async listAllRecordSets(zone: Zone, options: { signal?: AbortSignal } = {}): Promise<RecordSet[]> {
+    const found: RecordSet[] = [];
+    let start: { StartRecordName?: string; StartRecordType?: RRType; StartRecordIdentifier?: string } = {};
+    for (;;) {
+      const page = await this.call(`listing the records of zone ${zone.name}`, () =>
+        this.client.send(
+          new ListResourceRecordSetsCommand({
+            HostedZoneId: zone.id,
+            MaxItems: this.options.pageSize ?? 300,
+            ...start,
+          }),
+          options.signal ? { abortSignal: options.signal } : {},
+        ),
+      );
+      found.push(...(page.ResourceRecordSets ?? []).map(fromSdk));
+      if (!page.IsTruncated || page.NextRecordName === undefined) return found;
+      start = {
+        StartRecordName: page.NextRecordName,
+        ...(page.NextRecordType ? { StartRecordType: page.NextRecordType } : {}),
+        ...(page.NextRecordIdentifier ? { StartRecordIdentifier: page.NextRecordIdentifier } : {}),
+      };
     }
   }
 

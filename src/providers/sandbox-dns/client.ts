@@ -73,6 +73,18 @@ export class SandboxDnsClient implements DnsPort {
     return ((await this.request("GET", path)) as { records: RecordSet[] }).records;
   }
 
+  /** Every zone of the sandbox DNS, sorted by name then id: for choosing one (the wizard). Reads only. */
+  async listZones(): Promise<Zone[]> {
+    const { zones } = (await this.request("GET", "/zones")) as { zones: Zone[] };
+    return [...zones].sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+  }
+
+  /** Every record set of the zone: for choosing one (the wizard). Reads only. */
+  async listAllRecordSets(zone: Zone): Promise<RecordSet[]> {
+    const path = `/zones/${encodeURIComponent(zone.id)}/records`;
+    return ((await this.request("GET", path)) as { records: RecordSet[] }).records;
+  }
+
   async changeRecordSets(zone: Zone, changes: RecordChange[], comment: string): Promise<ChangeInfo> {
     return (await this.request("POST", `/zones/${encodeURIComponent(zone.id)}/changes`, {
       changes,
