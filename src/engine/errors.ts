@@ -35,6 +35,21 @@ export class CancelledError extends Error {
   override readonly name = "CancelledError";
 }
 
+/**
+ * Exit 130 (SIGINT, Ctrl-C) or 143 (SIGTERM): the process was asked to stop. It is the abort reason of the run's
+ * signal: sleeps, gates, API calls and credential plugins stop with it, no new change starts, and a write already
+ * on its way finishes and is journaled first, so `apply` resumes and `rollback` goes back from an intact journal.
+ */
+export class InterruptedError extends Error {
+  override readonly name = "InterruptedError";
+  constructor(readonly signal: "SIGINT" | "SIGTERM") {
+    super(
+      `interrupted by ${signal}: no new change was started and the journal is intact; ` +
+        "`clustershift apply` resumes, `clustershift rollback` goes back",
+    );
+  }
+}
+
 /** The words of any thrown value, for a one-line report. */
 export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -42,6 +57,8 @@ export function messageOf(error: unknown): string {
 
 export function exitCodeOf(error: unknown): number {
   if (error instanceof CancelledError) return 130;
+  // 128 + the signal's number, as a shell reports a process the signal ended.
+  if (error instanceof InterruptedError) return error.signal === "SIGINT" ? 130 : 143;
   if (error instanceof UsageError) return 2;
   if (error instanceof GateFailedError) return 3;
   return 1;

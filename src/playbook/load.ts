@@ -1,4 +1,6 @@
-import { readFile } from "node:fs/promises";
+import { constants, open as openFd } from "node:fs";
+import { readFile, stat } from "node:fs/promises";
+import { Socket } from "node:net";
 import type { Document } from "yaml";
 import { LineCounter, parseAllDocuments } from "yaml";
 import { messageOf, UsageError } from "../engine/errors.js";
@@ -92,17 +94,77 @@ export function formatDiagnostic(d: Diagnostic): string {
   return `${d.file}:${d.line}:${d.col}: ${d.path}: ${d.message}`;
 }
 
-/** Reads and validates a playbook; an unreadable or invalid one is a {@link UsageError} (exit 2) listing every finding. */
-export async function loadPlaybook(file: string): Promise<Playbook> {
+/**
+ * The largest playbook read: a real one is a few KiB; anything near this is a mistake (a log, a dump) or an
+ * attack, and is refused before it is read, or as soon as a pipe has sent more.
+ */
+export const MAX_PLAYBOOK_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Reads and validates a playbook; an unreadable or invalid one is a {@link UsageError} (exit 2) listing every
+ * finding. `signal` stops a read that waits (a named pipe nobody writes to) with its reason.
+ */
+export async function loadPlaybook(file: string, signal?: AbortSignal): Promise<Playbook> {
   let text: string;
   try {
-    text = await readFile(file, "utf8");
+    text = await readPlaybookText(file, signal);
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : String(error);
+    if (signal?.aborted) throw signal.reason;
+    if (error instanceof UsageError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason =
+      code === "ENOENT" ? "no such file" : code === "EISDIR" ? "it is a directory" : messageOf(error);
     throw new UsageError(`${file}: cannot read the playbook: ${reason}`);
   }
   const result = parsePlaybook(text, file);
   if (result.ok) return result.playbook;
   const lines = result.diagnostics.map(formatDiagnostic);
   throw new UsageError(lines[0] as string, lines);
+}
+
+function tooBig(file: string, size: string): UsageError {
+  return new UsageError(
+    `${file}: cannot read the playbook: ${size}, over the limit of ${MAX_PLAYBOOK_BYTES / 1024 / 1024} MiB; ` +
+      "a playbook is a few KiB: is this the right file?",
+  );
+}
+
+async function readPlaybookText(file: string, signal?: AbortSignal): Promise<string> {
+  signal?.throwIfAborted();
+  // stat does not block on a named pipe, where open() would until a writer comes (and no signal stops it).
+  const info = await stat(file);
+  if (info.isDirectory()) throw Object.assign(new Error("is a directory"), { code: "EISDIR" });
+  if (info.isFile()) {
+    if (info.size > MAX_PLAYBOOK_BYTES) throw tooBig(file, `${info.size} bytes`);
+    return readFile(file, { encoding: "utf8", ...(signal ? { signal } : {}) });
+  }
+  if (!info.isFIFO()) return readFile(file, { encoding: "utf8", ...(signal ? { signal } : {}) });
+  // A pipe (`-f <(…)`, /dev/stdin, mkfifo): opened without blocking and read as a stream, so that SIGTERM or
+  // Ctrl-C stops a wait for a writer that never comes.
+  // A plain descriptor, owned by the socket from here on (a FileHandle would close it a second time).
+  const fd = await new Promise<number>((resolve, reject) =>
+    openFd(file, constants.O_RDONLY | constants.O_NONBLOCK, (error, fd) =>
+      error ? reject(error) : resolve(fd),
+    ),
+  );
+  const socket = new Socket({ fd, readable: true, writable: false });
+  return new Promise<string>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = (error?: Error) => {
+      signal?.removeEventListener("abort", onAbort);
+      socket.destroy();
+      if (error !== undefined) reject(error);
+      else resolve(Buffer.concat(chunks).toString("utf8"));
+    };
+    const onAbort = () => done(signal?.reason as Error);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    socket.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_PLAYBOOK_BYTES) return done(tooBig(file, "more than that came down the pipe"));
+      chunks.push(chunk);
+    });
+    socket.on("end", () => done());
+    socket.on("error", done);
+  });
 }
