@@ -12,7 +12,7 @@ import {
   type Engine,
   type ReadEngine,
 } from "../engine/executor.js";
-import { CancelledError, exitCodeOf, messageOf, RuntimeError, UsageError } from "../engine/errors.js";
+import { CancelledError, exitCodeOf, InterruptedError, messageOf, UsageError } from "../engine/errors.js";
 import type { RunOptions } from "../engine/types.js";
 import { loadPlaybook } from "../playbook/load.js";
 import { playbookJsonSchema } from "../playbook/json-schema.js";
@@ -37,19 +37,23 @@ const DEFAULT_STATE_DIR = ".clustershift";
 /** Runs the CLI; returns the exit code. The process-level wrapper at the bottom is the only place that exits. */
 export async function run(argv: string[], io: Io = process): Promise<number> {
   const controller = new AbortController();
-  const onSignal = () =>
-    controller.abort(
-      new RuntimeError(
-        "interrupted; the journal is intact: `clustershift apply` resumes, `clustershift rollback` goes back",
-      ),
-    );
+  // `once`: a second signal ends the process at once, as a user pressing Ctrl-C twice expects.
+  const onSignal = (signal: "SIGINT" | "SIGTERM") => {
+    io.stderr.write(`${signal}: stopping; a change under way finishes and is journaled, no new one starts\n`);
+    controller.abort(new InterruptedError(signal));
+  };
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
   const program = buildProgram(io, controller.signal);
   try {
     await program.parseAsync(argv, { from: "user" });
     return 0;
-  } catch (error) {
+  } catch (caught) {
+    // Whatever a stopped step made of the abort (a failed read, a wrapped error), the signal is what happened.
+    const interrupted =
+      controller.signal.reason instanceof InterruptedError ? controller.signal.reason : undefined;
+    const error: unknown = interrupted ?? caught;
+    if (interrupted && caught !== interrupted) io.stderr.write(`error: ${messageOf(caught)}\n`);
     if (error instanceof CommanderError) {
       return error.exitCode === 0 ? 0 : 2;
     }
@@ -116,7 +120,7 @@ function buildProgram(io: Io, signal: AbortSignal): Command {
     .description("Check a playbook offline; errors are `file:line:col: path: message` lines, exit 2.")
     .requiredOption("-f, --file <playbook>", "the playbook (YAML)")
     .action(async (opts: { file: string }) => {
-      const playbook = await loadPlaybook(opts.file);
+      const playbook = await loadPlaybook(opts.file, signal);
       io.stdout.write(`${opts.file}: valid playbook ${playbook.metadata.name}\n`);
     });
 
@@ -346,7 +350,7 @@ async function makeReadEngine(
   mode: OutputMode | "notes" = "notes",
   extra: Partial<RunOptions> = {},
 ): Promise<ReadEngine> {
-  const playbook = await loadPlaybook(opts.file);
+  const playbook = await loadPlaybook(opts.file, signal);
   const options: RunOptions = {
     playbookFile: opts.file,
     stateDir: opts.stateDir,
@@ -384,6 +388,7 @@ const EXPECTED_ERRORS = new Set([
   "LockedError",
   "RuntimeError",
   "CancelledError",
+  "InterruptedError",
   "AbortError",
   "ContextNotFoundError",
   "KubeApiError",
