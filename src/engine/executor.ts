@@ -270,6 +270,8 @@ function writeContext(engine: Engine, journal: Journal, ctx: ReadContext, plan: 
   return {
     ...ctx,
     async change<T>(change: JournaledChange, write: () => Promise<T>): Promise<T> {
+      // After SIGINT or SIGTERM no new write starts; one already journaled and under way finishes.
+      engine.signal.throwIfAborted();
       const marked = sensitive.has(change.address) ? { ...change, sensitive: true } : change;
       const entry = await journal.append({ type: "change", step, kind, ...marked });
       const result = await write();
