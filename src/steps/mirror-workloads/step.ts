@@ -22,13 +22,26 @@ import {
 } from "../../providers/kubernetes/index.js";
 import type { ClusterPort, KubeObject, ObjectRef } from "../../providers/kubernetes/port.js";
 import { subsetDiff, summarizePaths } from "./diff.js";
+import { gatewayKey, isIstio, rebindVirtualService, selectsPods } from "./gateways.js";
 import { compareForApply, groupOf, MIRRORED_KINDS, priorityRuns } from "./kinds.js";
 import { immutablePaths } from "./immutable.js";
+import { identityOf, journaledOn, MANAGED_BY, madeByClustershift } from "./own-state.js";
 import { excludedBy, parseLabelSelector } from "./select.js";
 import { skipReason, strip } from "./strip.js";
 import { namespaceLabels, rewriteImages } from "./transform.js";
 
-export type MirrorSpec = WorkloadsSpec & { source: string; target: string };
+export type MirrorSpec = WorkloadsSpec & {
+  source: string;
+  target: string;
+  /** `source.ingress`: Gateways that select its pods stay behind (see gateways.ts). */
+  sourceIngress?: { namespace: string; service: string } | undefined;
+  /** `target.ingress`: where the app is served on the target, and the namespace whose injection scheme to match. */
+  targetIngress?: { namespace: string; gateway: string; install: boolean } | undefined;
+  /** `target.provision.mesh.revision`: the revision that injects the target's namespaces. */
+  meshRevision?: string | undefined;
+  /** `namespaceLabels` was not given and is the mesh revision's label: the plan says so. */
+  namespaceLabelsDefaulted?: boolean | undefined;
+};
 
 /** Calls in flight per cluster: enough to hide latency, few enough not to trip API priority and fairness. */
 export const CONCURRENCY = 16;
@@ -56,11 +69,26 @@ export const mirrorWorkloadsStep: Step<MirrorSpec> = {
     const workloads = playbook.spec.workloads;
     if (!workloads) return [];
     const { source, target } = playbook.spec;
+    const spec: MirrorSpec = { ...workloads, source: source.context, target: target.context };
+    if (source.ingress)
+      spec.sourceIngress = { namespace: source.ingress.namespace, service: source.ingress.service };
+    if (target.ingress) {
+      const { namespace, gateway, install } = target.ingress;
+      spec.targetIngress = { namespace, gateway, install };
+    }
+    const mesh = target.provision?.mesh;
+    if (mesh) spec.meshRevision = mesh.revision;
+    // A provisioned mesh injects by revision only: without namespaceLabels the mirrored namespaces would keep the
+    // source's `istio-injection`, which the managed revision ignores, and run without sidecars.
+    if (mesh && Object.keys(workloads.namespaceLabels).length === 0) {
+      spec.namespaceLabels = { "istio.io/rev": mesh.revision };
+      spec.namespaceLabelsDefaulted = true;
+    }
     return [
       {
         id: "mirror-workloads",
         title: `Mirror workloads from ${source.context} to ${target.context}`,
-        spec: { ...workloads, source: source.context, target: target.context },
+        spec,
       },
     ];
   },
@@ -156,20 +184,49 @@ async function planMirror(instance: StepInstance<MirrorSpec>, ctx: ReadContext):
       : new Map<string, KubeObject[]>(),
   ]);
 
+  // What clustershift made or changed on the source must not reach the target: its own objects are left out,
+  // and an object it changed (the shifted VirtualService) is mirrored as it was before, from the journal.
+  const journaled = journaledOn(ctx.journaled, spec.source);
+  const own: string[] = [];
+  const sourceGateway = await sourceGatewayPods(spec, source, ctx);
+  const leftOutGateways = new Map<string, string>();
+
   const exclusionHits = spec.exclude.map(() => 0);
-  const desiredOf = (object: KubeObject): KubeObject | undefined => {
-    if (skipReason(object) !== undefined) return undefined;
+  const desiredOf = (found: KubeObject): { desired: KubeObject; note?: string } | undefined => {
+    if (skipReason(found) !== undefined) return undefined;
+    if (madeByClustershift(found)) {
+      own.push(addressOf(found));
+      return undefined;
+    }
+    let object = found;
+    let note: string | undefined;
+    const entry = journaled.get(
+      identityOf(spec.source, { ...refOf(found), namespace: found.metadata.namespace }),
+    );
+    if (entry?.action === "create") {
+      own.push(addressOf(found));
+      return undefined;
+    }
+    if (entry?.before !== undefined) {
+      object = entry.before as KubeObject;
+      note = `as it was before ${entry.step} changed it on the source (journal entry ${entry.seq})`;
+    }
     const rule = excludedBy(object, spec.exclude, selectors);
     if (rule !== undefined) {
       exclusionHits[rule] = (exclusionHits[rule] ?? 0) + 1;
       return undefined;
     }
-    return transform(strip(object), spec);
+    if (sourceGateway && isIstio(object, "Gateway") && selectsPods(object, sourceGateway.labels)) {
+      leftOutGateways.set(gatewayKey(object), addressOf(object));
+      return undefined;
+    }
+    const desired = transform(strip(object), spec);
+    return note ? { desired, note } : { desired };
   };
 
   const planned: { desired: KubeObject; current: KubeObject | undefined; note?: string }[] = [];
   spec.namespaces.forEach((name, i) => {
-    const desired = desiredOf(sourceNamespaces[i] as KubeObject);
+    const desired = desiredOf(sourceNamespaces[i] as KubeObject)?.desired;
     const current = targetNamespaces[i];
     if (!desired) return;
     if (current?.metadata.deletionTimestamp)
@@ -183,10 +240,29 @@ async function planMirror(instance: StepInstance<MirrorSpec>, ctx: ReadContext):
       const byName = new Map(onTarget.map((o) => [o.metadata.name, o]));
       for (const object of found.get(key) ?? []) {
         const desired = desiredOf(object);
-        if (desired) planned.push({ desired, current: byName.get(object.metadata.name) });
+        if (desired) planned.push({ ...desired, current: byName.get(object.metadata.name) });
       }
     }
   }
+
+  // VirtualServices bound to the Gateways left out: left out with them, or kept with their other bindings.
+  const leftOutRoutes: string[] = [];
+  const rebound = planned.flatMap((item) => {
+    if (leftOutGateways.size === 0 || !isIstio(item.desired, "VirtualService")) return [item];
+    const rebinding = rebindVirtualService(item.desired, new Set(leftOutGateways.keys()));
+    switch (rebinding.action) {
+      case "keep":
+        return [item];
+      case "leave-out":
+        leftOutRoutes.push(addressOf(item.desired));
+        return [];
+      case "rebind": {
+        const note = `gateways: ${rebinding.dropped.join(", ")} left out (selects the source gateway)`;
+        return [{ ...item, desired: rebinding.object, note: item.note ? `${item.note}; ${note}` : note }];
+      }
+    }
+  });
+  planned.splice(0, planned.length, ...rebound);
   planned.sort((a, b) => compareForApply(a.desired, b.desired));
 
   // What the API server would refuse must stop the plan, not the apply halfway through.
@@ -235,7 +311,14 @@ async function planMirror(instance: StepInstance<MirrorSpec>, ctx: ReadContext):
         ]
       : [],
   );
-  const changes = [...writes, ...waits];
+  const lines = planNotes(spec, { own, leftOutGateways: [...leftOutGateways.values()], leftOutRoutes });
+  const injection = await injectionMismatch(
+    spec,
+    planned.map((p) => p.desired).filter((o) => o.kind === "Namespace"),
+    target,
+  );
+  for (const warning of injection) ctx.progress.warn(`${warning.address}: ${warning.detail}`);
+  const changes = [...lines, ...injection, ...writes, ...waits];
   const data: MirrorPlanData = {
     source: spec.source,
     target: spec.target,
@@ -243,6 +326,133 @@ async function planMirror(instance: StepInstance<MirrorSpec>, ctx: ReadContext):
     rollouts: planned.filter((p) => ROLLOUT_KINDS.has(p.desired.kind)).map((p) => refOf(p.desired)),
   };
   return { id: instance.id, kind: "mirror-workloads", title: instance.title, changes, gates: [], data };
+}
+
+/** A line of the plan that writes nothing: what the mirror leaves out or defaults, said where the user looks. */
+function planLine(address: string, detail: string): Change {
+  return { action: "no-op", address, detail };
+}
+
+function planNotes(
+  spec: MirrorSpec,
+  left: { own: string[]; leftOutGateways: string[]; leftOutRoutes: string[] },
+): Change[] {
+  const lines: Change[] = [];
+  if (spec.namespaceLabelsDefaulted) {
+    lines.push(
+      planLine(
+        "default workloads.namespaceLabels",
+        `${Object.entries(spec.namespaceLabels)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(
+            ", ",
+          )} (target.provision.mesh is set); istio-injection is removed from the mirrored namespaces`,
+      ),
+    );
+  }
+  if (left.own.length > 0) {
+    lines.push(
+      planLine(
+        `leave out ${count(left.own.length, "object")} of clustershift's own`,
+        `${summarizePaths(left.own)}: labelled ${MANAGED_BY}=clustershift or created by this run`,
+      ),
+    );
+  }
+  const leftOut = [...left.leftOutGateways, ...left.leftOutRoutes];
+  if (leftOut.length > 0) {
+    const ingress = spec.sourceIngress;
+    const served = spec.targetIngress
+      ? `the target gateway ${spec.targetIngress.gateway}`
+      : "the target's gateway";
+    lines.push(
+      planLine(
+        `leave out ${count(leftOut.length, "object")} of the source ingress gateway`,
+        `${summarizePaths(leftOut)}: ${left.leftOutGateways.length === 1 ? "a Gateway that selects" : "Gateways that select"} ` +
+          `${ingress ? `${ingress.namespace}/${ingress.service}` : "the source gateway"}'s pods, and the ` +
+          `VirtualServices bound only to them; on the target the app is served through ${served}`,
+      ),
+    );
+  }
+  return lines;
+}
+
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
+/**
+ * The labels of the source ingress gateway's pods: its Service's selector, and the labels of a pod it selects (a
+ * Gateway may select them by a label the Service does not use). Undefined without `source.ingress`.
+ */
+async function sourceGatewayPods(
+  spec: MirrorSpec,
+  source: ClusterPort,
+  ctx: ReadContext,
+): Promise<{ labels: Record<string, string> } | undefined> {
+  const ingress = spec.sourceIngress;
+  if (!ingress) return undefined;
+  const service = await source.get({
+    apiVersion: "v1",
+    kind: "Service",
+    namespace: ingress.namespace,
+    name: ingress.service,
+  });
+  const selector = (service?.spec as { selector?: Record<string, string> } | undefined)?.selector;
+  if (!selector || Object.keys(selector).length === 0) {
+    ctx.progress.warn(
+      `Service ${ingress.namespace}/${ingress.service} (source.ingress) ${service ? "selects no pods" : "not found"} ` +
+        `on "${spec.source}": Gateways that select the source gateway cannot be told apart and are mirrored as they are`,
+    );
+    return undefined;
+  }
+  const labelSelector = Object.entries(selector)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(",");
+  const [pod] = await source.list("v1", "Pod", { namespace: ingress.namespace, labelSelector });
+  return { labels: { ...(pod?.metadata.labels ?? {}), ...selector } };
+}
+
+/** How a namespace's pods get their sidecar: `istio-injection` wins over `istio.io/rev` in Istio's injector. */
+function injectionScheme(labels: Record<string, string> | undefined): string | undefined {
+  const injection = labels?.["istio-injection"];
+  if (injection !== undefined) return `istio-injection=${injection}`;
+  const revision = labels?.["istio.io/rev"];
+  return revision !== undefined ? `istio.io/rev=${revision}` : undefined;
+}
+
+/**
+ * Warnings for mirrored namespaces injected otherwise than the target gateway's namespace: a managed mesh
+ * (Cloud Service Mesh) injects by revision only, so `istio-injection=enabled` names a control plane that is not
+ * there and the workloads would start without sidecars, unreachable through the mesh.
+ */
+async function injectionMismatch(
+  spec: MirrorSpec,
+  namespaces: KubeObject[],
+  target: ClusterPort | undefined,
+): Promise<Change[]> {
+  const ingress = spec.targetIngress;
+  if (!ingress) return [];
+  let gatewayScheme: string | undefined;
+  if (ingress.install) {
+    // install-ingress-gateway labels the namespace with the provisioned mesh's revision, else asm-managed.
+    gatewayScheme = `istio.io/rev=${spec.meshRevision ?? "asm-managed"}`;
+  } else if (target) {
+    const live = await target.get({ apiVersion: "v1", kind: "Namespace", name: ingress.namespace });
+    gatewayScheme = injectionScheme(live?.metadata.labels);
+  }
+  if (gatewayScheme === undefined) return [];
+  return namespaces.flatMap((namespace) => {
+    const scheme = injectionScheme(namespace.metadata.labels);
+    if (scheme === undefined || scheme === gatewayScheme) return [];
+    return [
+      planLine(
+        `warning: Namespace ${namespace.metadata.name}`,
+        `mirrored with ${scheme}, but the target gateway's namespace ${ingress.namespace} uses ${gatewayScheme}: ` +
+          `its pods may start without the sidecar of the gateway's control plane; set workloads.namespaceLabels ` +
+          `(${gatewayScheme.replace("=", ": ")})`,
+      ),
+    ];
+  });
 }
 
 function bucketKey(kind: Kind, namespace: string): string {
@@ -355,8 +565,10 @@ export function changeFor(desired: KubeObject, current: KubeObject | undefined, 
   }
   const before = strip(current);
   const paths = subsetDiff(desired, before);
-  if (paths.length === 0) return { action: "no-op", address };
-  const change: Change = { action: "update", address, before, after: desired, detail: summarizePaths(paths) };
+  if (paths.length === 0)
+    return note ? { action: "no-op", address, detail: note } : { action: "no-op", address };
+  const detail = note ? `${summarizePaths(paths)}; ${note}` : summarizePaths(paths);
+  const change: Change = { action: "update", address, before, after: desired, detail };
   if (sensitive) change.sensitive = true;
   return change;
 }
