@@ -202,8 +202,22 @@ function buildProgram(io: Io, signal: AbortSignal): Command {
       "Build a playbook interactively from the live clusters; shows its plan and offers to apply it.",
     )
     .option("--out <file>", "where to write the playbook", "playbook.yaml")
+    .addHelpText(
+      "after",
+      [
+        "",
+        "Offers the contexts of the kubeconfig in KUBECONFIG (default ~/.kube/config) as the source and target;",
+        "until you confirm the apply at the end, it only reads the clusters and DNS. Needs a terminal.",
+        "",
+        "Examples:",
+        "  KUBECONFIG=~/.kube/config clustershift wizard --out shop.yaml",
+        "  clustershift sandbox --seed online-boutique --kubeconfig sandbox.kubeconfig   # in another terminal",
+        "  KUBECONFIG=sandbox.kubeconfig clustershift wizard",
+      ].join("\n"),
+    )
     .action(async (opts: { out: string }) => {
-      const { runWizard } = await import("../wizard/index.js");
+      const { requireTerminal, runWizard } = await import("../wizard/index.js");
+      requireTerminal(process.stdin);
       const result = await runWizard(
         { out: opts.out, signal, ...(process.env.KUBECONFIG ? { kubeconfig: process.env.KUBECONFIG } : {}) },
         io,

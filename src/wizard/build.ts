@@ -6,6 +6,8 @@ export interface WizardAnswers {
   source: { context: string; ingress?: IngressRef };
   target: { context: string; provision?: Provision; ingress?: IngressRef & { install: boolean } };
   namespaces: string[];
+  /** Services left out of the mirror (a second public LoadBalancer such as `frontend-external`). */
+  exclude?: ExcludedService[];
   traffic?: TrafficAnswers;
   dns?: DnsAnswers;
 }
@@ -28,15 +30,31 @@ export type Provision =
     }
   | { provider: "sandbox"; name: string };
 
+export interface ExcludedService {
+  namespace: string;
+  name: string;
+}
+
+export interface ProbeAnswers {
+  url: string;
+  /** Host header; absent: the URL's host. */
+  host?: string;
+  expectStatus: number;
+}
+
 export interface TrafficAnswers {
   namespace: string;
   service: string;
   port: number;
   remoteHost: string;
+  /** `traffic.hosts`; absent: every VirtualService on the gateway, with its own hosts. */
+  hosts?: string[];
   weights: number[];
   pause: string;
   approval: boolean;
   prometheus?: string;
+  probe?: ProbeAnswers;
+  onFailure: "rollback" | "pause";
 }
 
 export interface DnsAnswers {
@@ -54,8 +72,9 @@ export interface DnsAnswers {
 const MANAGED_REVISION = "asm-managed";
 
 /**
- * The schedule as gates between weights: gates run after their step, so "an analysis or an approval before 100"
- * sits on the step before the last; earlier steps pause. A lone 100 carries the gates itself (before DNS moves).
+ * The schedule as gates between weights: gates run after their step, so "a probe, an analysis or an approval
+ * before 100" sits on the step before the last; earlier steps pause. A lone 100 carries the gates itself (before
+ * DNS moves). The probe runs after the pause (gates run pause, probe, analysis, approval), so it keeps it.
  */
 export function trafficSteps(traffic: TrafficAnswers): Record<string, unknown>[] {
   const last = traffic.weights.length - 1;
@@ -65,10 +84,15 @@ export function trafficSteps(traffic: TrafficAnswers): Record<string, unknown>[]
     return {
       weight,
       ...(i < last && !analysis ? { pause: traffic.pause } : {}),
+      ...(traffic.probe && i === gated ? { probe: probeData(traffic.probe) } : {}),
       ...(analysis ? { analysis: successRateAnalysis(traffic.prometheus as string, traffic) } : {}),
       ...(traffic.approval && i === gated ? { approval: true } : {}),
     };
   });
+}
+
+function probeData(probe: ProbeAnswers): Record<string, unknown> {
+  return { url: probe.url, ...(probe.host ? { host: probe.host } : {}), expectStatus: probe.expectStatus };
 }
 
 /** Istio's standard request metric: the share of the service's requests that did not fail with a 5xx. */
@@ -109,6 +133,15 @@ export function playbookData(answers: WizardAnswers): Record<string, unknown> {
   if (answers.namespaces.length > 0) {
     spec.workloads = {
       namespaces: answers.namespaces,
+      ...(answers.exclude?.length
+        ? {
+            exclude: answers.exclude.map((service) => ({
+              kind: "Service",
+              name: service.name,
+              namespace: service.namespace,
+            })),
+          }
+        : {}),
       ...(provision?.provider === "gke" ? { namespaceLabels: { "istio.io/rev": MANAGED_REVISION } } : {}),
       rolloutTimeout: "10m",
     };
@@ -119,8 +152,9 @@ export function playbookData(answers: WizardAnswers): Record<string, unknown> {
       service: traffic.service,
       port: traffic.port,
       remoteHost: traffic.remoteHost,
+      ...(traffic.hosts?.length ? { hosts: traffic.hosts } : {}),
       steps: trafficSteps(traffic),
-      onFailure: "rollback",
+      onFailure: traffic.onFailure,
     };
   }
   if (dns) {

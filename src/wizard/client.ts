@@ -1,22 +1,32 @@
 import { existsSync } from "node:fs";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { delimiter, join } from "node:path";
+import type { KubeConfig } from "@kubernetes/client-node";
 import { RuntimeError } from "../engine/errors.js";
 import type { RunOptions } from "../engine/types.js";
 import { loadKubeConfig } from "../providers/kubernetes/client.js";
 import { cluster } from "../providers/kubernetes/index.js";
 import type { ClusterPort, KubeObject } from "../providers/kubernetes/port.js";
 import { istioApiVersion } from "../steps/expose-target/istio.js";
+import { Route53Dns } from "../providers/route53/client.js";
+import type { Zone } from "../providers/route53/port.js";
+import { SandboxDnsClient } from "../providers/sandbox-dns/client.js";
 import type { ContextInfo, HostedZoneInfo, WizardDeps } from "./deps.js";
-import { gatewaysOf, ingressServicesOf, virtualServicesOf } from "./discover.js";
+import {
+  exposedServicesOf,
+  gatewaysOf,
+  ingressServicesOf,
+  movableRecordsOf,
+  virtualServicesOf,
+} from "./discover.js";
 
 export interface LiveDepsOptions {
   /** KUBECONFIG-style path list; absent: `$KUBECONFIG`, then `~/.kube/config`. */
   kubeconfig?: string;
 }
 
-/** How long listing hosted zones may take before the wizard asks for the zone as text. */
-const ZONES_TIMEOUT_MS = 10_000;
+/** How long listing hosted zones or records may take before the wizard asks for them as text. */
+const DNS_TIMEOUT_MS = 10_000;
 
 /** The wizard's view of the real kubeconfig, clusters and Route 53. */
 export function liveWizardDeps(options: LiveDepsOptions = {}): WizardDeps {
@@ -52,7 +62,7 @@ export function liveWizardDeps(options: LiveDepsOptions = {}): WizardDeps {
 
   return {
     contexts() {
-      const { config } = loadKubeConfig(options.kubeconfig);
+      const { config } = loadContexts(options.kubeconfig);
       const current = config.getCurrentContext();
       return Promise.resolve(
         config.getContexts().map((context): ContextInfo => {
@@ -74,8 +84,46 @@ export function liveWizardDeps(options: LiveDepsOptions = {}): WizardDeps {
       read(context, "Services", async (port) => ingressServicesOf(await port.list("v1", "Service"))),
     gateways: async (context) => gatewaysOf(await istio(context, "Gateway")),
     virtualServices: async (context) => virtualServicesOf(await istio(context, "VirtualService")),
-    hostedZones: () => listHostedZones(ZONES_TIMEOUT_MS),
+    exposedServices: (context, namespaces) =>
+      read(context, "Services", async (port) =>
+        exposedServicesOf(await port.list("v1", "Service"), namespaces),
+      ),
+    ...dnsCatalog(options.kubeconfig),
   };
+}
+
+/** Where no kubeconfig was found, and how to get one: the wizard's choices all start from its contexts. */
+export function noKubeconfigMessage(what: string): string {
+  return [
+    `no kubeconfig: ${what}. The wizard offers a kubeconfig's contexts as the source and target clusters.`,
+    "Get one from your cloud, e.g. `gcloud container clusters get-credentials CLUSTER --location LOCATION`,",
+    "and point KUBECONFIG at it; or rehearse on local clusters: in another terminal",
+    "  clustershift sandbox --seed online-boutique --kubeconfig sandbox.kubeconfig",
+    "then",
+    "  KUBECONFIG=sandbox.kubeconfig clustershift wizard",
+  ].join("\n");
+}
+
+/**
+ * The kubeconfig's contexts; never client-node's stand-in: with no file at all, `loadFromDefault` makes up a
+ * context `loaded-context` for http://localhost:8080 that leads nowhere. Inside a pod the in-cluster config
+ * stays (a context that works).
+ */
+function loadContexts(kubeconfig: string | undefined): { config: KubeConfig; where: string } {
+  const list = kubeconfig ?? process.env.KUBECONFIG;
+  if (list === undefined || list === "") {
+    const file = join(homedir(), ".kube", "config");
+    if (!existsSync(file) && process.env.KUBERNETES_SERVICE_HOST === undefined) {
+      throw new RuntimeError(noKubeconfigMessage(`KUBECONFIG is not set and ${file} does not exist`));
+    }
+  } else if (!list.split(delimiter).some((file) => file !== "" && existsSync(file))) {
+    throw new RuntimeError(noKubeconfigMessage(`KUBECONFIG=${list}: no such file`));
+  }
+  const loaded = loadKubeConfig(kubeconfig);
+  if (loaded.config.getContexts().length === 0) {
+    throw new RuntimeError(noKubeconfigMessage(`${loaded.where} has no contexts`));
+  }
+  return loaded;
 }
 
 /**
@@ -112,46 +160,59 @@ function awsCredentialsConfigured(): boolean {
   ].some((file) => existsSync(file));
 }
 
-async function listHostedZones(timeoutMs: number): Promise<HostedZoneInfo[]> {
-  if (!awsCredentialsConfigured())
-    throw new RuntimeError("cannot list Route 53 hosted zones: no AWS credentials configured");
-  // On Node 20 the SDK warns on stderr that later versions need Node 22: in the middle of a prompt's screen.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-  // Loaded only when needed: the SDK takes a while to import.
-  const { ListHostedZonesCommand, Route53Client } = await import("@aws-sdk/client-route-53");
-  // Route 53 is global: the region only picks the partition and the signing region. The SDK reads
-  // AWS_ENDPOINT_URL_ROUTE_53 / AWS_ENDPOINT_URL itself.
-  const client = new Route53Client({
-    region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1",
-    maxAttempts: 2,
+/** The zones and records the wizard offers, through the product's own DNS clients (reads only). */
+function dnsCatalog(kubeconfig: string | undefined): Pick<WizardDeps, "dnsZones" | "dnsRecords"> {
+  const route53 = memo(() => {
+    if (!awsCredentialsConfigured())
+      throw new RuntimeError("cannot list Route 53 hosted zones: no AWS credentials configured");
+    return new Route53Dns({ maxAttempts: 2 });
   });
-  const abortSignal = AbortSignal.timeout(timeoutMs);
-  try {
-    const zones: HostedZoneInfo[] = [];
-    let marker: string | undefined;
-    do {
-      const page = await client.send(
-        new ListHostedZonesCommand(marker === undefined ? {} : { Marker: marker }),
-        {
-          abortSignal,
-        },
-      );
-      for (const zone of page.HostedZones ?? []) {
-        if (!zone.Id || !zone.Name) continue;
-        zones.push({
-          id: zone.Id.replace(/^\/hostedzone\//, ""),
-          name: zone.Name,
-          private: zone.Config?.PrivateZone ?? false,
+  const sandboxes = new Map<string, SandboxDnsClient>();
+  const sandbox = (context: string) => {
+    let client = sandboxes.get(context);
+    if (!client) {
+      client = new SandboxDnsClient({ context, ...(kubeconfig === undefined ? {} : { kubeconfig }) });
+      sandboxes.set(context, client);
+    }
+    return client;
+  };
+  const zoneOf = (zone: HostedZoneInfo): Zone => ({ id: zone.id, name: zone.name, private: zone.private });
+  return {
+    async dnsZones(provider, context) {
+      if (provider === "route53") {
+        return withTimeout("cannot list Route 53 hosted zones", (signal) => route53().listZones({ signal }));
+      }
+      try {
+        return await sandbox(context).listZones();
+      } catch (error) {
+        throw new RuntimeError(`cannot list the sandbox DNS zones: ${(error as Error).message}`, {
+          cause: error,
         });
       }
-      marker = page.IsTruncated ? page.NextMarker : undefined;
-    } while (marker !== undefined);
-    return zones.sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+    },
+    async dnsRecords(provider, context, zone) {
+      const records =
+        provider === "route53"
+          ? await withTimeout(`cannot list the records of ${zone.name}`, (signal) =>
+              route53().listAllRecordSets(zoneOf(zone), { signal }),
+            )
+          : await sandbox(context).listAllRecordSets(zoneOf(zone));
+      return movableRecordsOf(records);
+    },
+  };
+}
+
+function memo<T>(make: () => T): () => T {
+  let made: { value: T } | undefined;
+  return () => (made ??= { value: make() }).value;
+}
+
+/** A slow or unreachable Route 53 costs the user {@link DNS_TIMEOUT_MS}, then the wizard asks for text. */
+async function withTimeout<T>(what: string, action: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  try {
+    return await action(AbortSignal.timeout(DNS_TIMEOUT_MS));
   } catch (error) {
-    throw new RuntimeError(`cannot list Route 53 hosted zones: ${(error as Error).message}`, {
-      cause: error,
-    });
-  } finally {
-    client.destroy();
+    const message = (error as Error).message;
+    throw new RuntimeError(message.startsWith("cannot ") ? message : `${what}: ${message}`, { cause: error });
   }
 }

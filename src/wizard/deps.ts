@@ -49,6 +49,29 @@ export interface HostedZoneInfo {
   private: boolean;
 }
 
+/** A Service reachable from outside the cluster: a second public entry point once mirrored. */
+export interface ExposedService {
+  namespace: string;
+  name: string;
+  type: "LoadBalancer" | "NodePort";
+  /** External IP or host name of the load balancer, once it has one. */
+  address?: string;
+  ports: number[];
+}
+
+/** A record set the cutover can move: A, AAAA or CNAME with a simple routing policy. */
+export interface DnsRecordInfo {
+  /** With the trailing dot. */
+  name: string;
+  type: "A" | "AAAA" | "CNAME";
+  ttl?: number;
+  /** The values, or the alias target's name. */
+  values: string[];
+  alias: boolean;
+}
+
+export type DnsProvider = "route53" | "sandbox";
+
 export interface WizardDeps {
   contexts(): Promise<ContextInfo[]>;
   /** Every namespace of the context's cluster, sorted. */
@@ -58,6 +81,13 @@ export interface WizardDeps {
   /** `networking.istio.io` Gateways at the served version; none when Istio is not installed. */
   gateways(context: string): Promise<GatewayInfo[]>;
   virtualServices(context: string): Promise<VirtualServiceInfo[]>;
-  /** Hosted zones of the AWS account; rejects when there are no usable credentials or Route 53 cannot be reached. */
-  hostedZones(): Promise<HostedZoneInfo[]>;
+  /** LoadBalancer and NodePort Services of the namespaces, sorted. */
+  exposedServices(context: string, namespaces: readonly string[]): Promise<ExposedService[]>;
+  /**
+   * Zones of the DNS provider: Route 53's of the AWS account, or the sandbox DNS served next to `context`'s API.
+   * Rejects, saying why, when there are no usable credentials or the service cannot be reached.
+   */
+  dnsZones(provider: DnsProvider, context: string): Promise<HostedZoneInfo[]>;
+  /** The zone's records that a cutover can move, sorted by name then type. */
+  dnsRecords(provider: DnsProvider, context: string, zone: HostedZoneInfo): Promise<DnsRecordInfo[]>;
 }

@@ -1,6 +1,14 @@
 import type { KubeObject } from "../providers/kubernetes/port.js";
 import { resolveGateway } from "../steps/shift-traffic/virtual-service.js";
-import type { GatewayInfo, IngressService, ServiceDestination, VirtualServiceInfo } from "./deps.js";
+import type { RecordSet } from "../providers/route53/port.js";
+import type {
+  DnsRecordInfo,
+  ExposedService,
+  GatewayInfo,
+  IngressService,
+  ServiceDestination,
+  VirtualServiceInfo,
+} from "./deps.js";
 
 /**
  * Labels that mark an Istio ingress gateway: the `istio` Helm chart and istioctl's default profile put
@@ -80,6 +88,63 @@ export function ingressServicesOf(services: readonly KubeObject[]): IngressServi
       };
     })
     .sort(byPlace);
+}
+
+function loadBalancerAddress(service: KubeObject): string | undefined {
+  const status = (service.status ?? {}) as {
+    loadBalancer?: { ingress?: Array<{ ip?: string; hostname?: string }> };
+  };
+  const first = status.loadBalancer?.ingress?.[0];
+  return first?.ip ?? first?.hostname;
+}
+
+function portsOf(spec: Spec): number[] {
+  return Array.isArray(spec.ports)
+    ? spec.ports.map((p) => (p as { port?: unknown }).port).filter((p): p is number => typeof p === "number")
+    : [];
+}
+
+/** The LoadBalancer and NodePort Services of `namespaces`: each would be a public entry point on the target too. */
+export function exposedServicesOf(
+  services: readonly KubeObject[],
+  namespaces: readonly string[],
+): ExposedService[] {
+  return services
+    .filter((service) => namespaces.includes(namespaceOf(service)))
+    .flatMap((service): ExposedService[] => {
+      const spec = specOf(service);
+      if (spec.type !== "LoadBalancer" && spec.type !== "NodePort") return [];
+      const address = spec.type === "LoadBalancer" ? loadBalancerAddress(service) : undefined;
+      return [
+        {
+          namespace: namespaceOf(service),
+          name: service.metadata.name,
+          type: spec.type,
+          ...(address ? { address } : {}),
+          ports: portsOf(spec),
+        },
+      ];
+    })
+    .sort(byPlace);
+}
+
+const MOVABLE_TYPES = new Set(["A", "AAAA", "CNAME"]);
+
+/**
+ * Records the cutover can move: A, AAAA and CNAME of a simple routing policy. Weighted, latency and other
+ * policies (a set identifier) are left out: `dns.record` names one record set.
+ */
+export function movableRecordsOf(records: readonly RecordSet[]): DnsRecordInfo[] {
+  return records
+    .filter((record) => MOVABLE_TYPES.has(record.type) && record.setIdentifier === undefined)
+    .map((record) => ({
+      name: record.name,
+      type: record.type as DnsRecordInfo["type"],
+      ...(record.ttl === undefined ? {} : { ttl: record.ttl }),
+      values: record.alias ? [record.alias.dnsName] : (record.values ?? []),
+      alias: record.alias !== undefined,
+    }))
+    .sort((a, b) => a.name.localeCompare(b.name) || a.type.localeCompare(b.type));
 }
 
 export function gatewaysOf(gateways: readonly KubeObject[]): GatewayInfo[] {

@@ -3,12 +3,20 @@ import { dirname, resolve } from "node:path";
 import { checkbox, confirm, input, select } from "@inquirer/prompts";
 import { RuntimeError, UsageError } from "../engine/errors.js";
 import { formatDiagnostic, parsePlaybook } from "../playbook/load.js";
-import type { DnsAnswers, IngressRef, Provision, TrafficAnswers, WizardAnswers } from "./build.js";
+import type {
+  DnsAnswers,
+  ExcludedService,
+  IngressRef,
+  ProbeAnswers,
+  Provision,
+  TrafficAnswers,
+  WizardAnswers,
+} from "./build.js";
 import { playbookYaml } from "./build.js";
-import { liveWizardDeps } from "./client.js";
-import type { ContextInfo, HostedZoneInfo, ServiceDestination, WizardDeps } from "./deps.js";
+import { liveWizardDeps, noKubeconfigMessage } from "./client.js";
+import type { ContextInfo, DnsRecordInfo, HostedZoneInfo, ServiceDestination, WizardDeps } from "./deps.js";
 import * as q from "./questions.js";
-import { parseWeights, recordIn } from "./validate.js";
+import { parseHosts, parseWeights, recordIn } from "./validate.js";
 import { writeFileAtomic } from "./write.js";
 
 export type { WizardAnswers } from "./build.js";
@@ -44,6 +52,14 @@ export interface WizardResult {
 
 export const DEFAULT_OUT = "playbook.yaml";
 export const CANCELLED = "wizard cancelled; nothing written";
+export const NEEDS_TERMINAL =
+  "wizard needs a terminal: it asks its questions on one (stdin is not a TTY). Run it in a terminal, or write a " +
+  "playbook by hand (examples in playbooks/) and run `clustershift validate -f FILE`";
+
+/** The CLI's guard: without a terminal the prompts cannot read keys, and would fail as if cancelled. */
+export function requireTerminal(stdin: { isTTY?: boolean }): void {
+  if (!stdin.isTTY) throw new UsageError(NEEDS_TERMINAL);
+}
 
 /**
  * Asks what to migrate, offering choices read from the kubeconfig, the source cluster and Route 53, and writes a
@@ -94,9 +110,7 @@ async function wizard(options: WizardOptions, io: WizardIo, deps: WizardDeps): P
 
   const contexts = await deps.contexts();
   if (contexts.length === 0) {
-    throw new RuntimeError(
-      "the kubeconfig has no contexts: point KUBECONFIG at the kubeconfig of the clusters",
-    );
+    throw new RuntimeError(noKubeconfigMessage("the kubeconfig has no contexts"));
   }
   const sourceName = await ask.select(q.sourceContextQuestion(contexts));
   const source = contexts.find((context) => context.name === sourceName) as ContextInfo;
@@ -112,15 +126,22 @@ async function wizard(options: WizardOptions, io: WizardIo, deps: WizardDeps): P
 
   const answers: WizardAnswers = { name: "", source: { context: source.name }, target, namespaces };
   if (await ask.confirm(q.shiftTrafficQuestion())) {
-    const shift = await askTraffic(ask, deps, answers, note);
+    const targetIsSandbox = contexts.find((context) => context.name === target.context)?.sandbox ?? true;
+    const shift = await askTraffic(ask, deps, answers, targetIsSandbox, note);
     if (shift) {
       answers.source.ingress = shift.sourceIngress;
       answers.target.ingress = shift.targetIngress;
       answers.traffic = shift.traffic;
     }
   }
+  const exclude = await askExclusions(ask, deps, answers);
+  if (exclude.length > 0) answers.exclude = exclude;
   if (await ask.confirm(q.dnsQuestion())) {
-    answers.dns = await askDns(ask, deps, source, await hostsOf(deps, source, answers), note);
+    const hosts = [
+      ...(answers.traffic?.hosts ?? []),
+      ...(await hostsOf(deps, source.name, answers.source.ingress?.gateway)),
+    ];
+    answers.dns = await askDns(ask, deps, source, hosts, note);
   }
   answers.name = await ask.input(q.nameQuestion(defaultName(answers)));
 
@@ -168,6 +189,7 @@ async function askTraffic(
   ask: Ask,
   deps: WizardDeps,
   answers: WizardAnswers,
+  targetIsSandbox: boolean,
   note: (text: string) => void,
 ): Promise<{ sourceIngress: IngressRef; targetIngress: TargetIngress; traffic: TrafficAnswers } | undefined> {
   const context = answers.source.context;
@@ -204,12 +226,22 @@ async function askTraffic(
       `note: ${destination.namespace} is not mirrored: the target must already run ${destination.service}`,
     );
   }
+  const suggested = await hostsOf(deps, answers.source.context, gateway);
+  const hosts = parseHosts(await ask.input(q.hostsQuestion(suggested))) as string[];
   const remoteHost = await ask.input(q.remoteHostQuestion(destination.service));
-  const targetIngress = await askTargetIngress(ask, deps, answers.target, note);
+  const { ingress: targetIngress, address } = await askTargetIngress(
+    ask,
+    deps,
+    answers.target,
+    targetIsSandbox,
+    note,
+  );
   const weights = parseWeights(await ask.input(q.weightsQuestion())) as number[];
   const pause = weights.length > 1 ? await ask.input(q.pauseQuestion()) : q.DEFAULT_PAUSE;
   const approval = await ask.confirm(q.approvalQuestion(weights));
   const prometheus = await ask.input(q.prometheusQuestion(destination.service));
+  const probe = await askProbe(ask, weights, address, hosts[0] ?? suggested[0]);
+  const onFailure = await ask.select(q.onFailureQuestion());
   return {
     sourceIngress: { namespace: service.namespace, service: service.name, gateway },
     targetIngress,
@@ -218,47 +250,90 @@ async function askTraffic(
       service: destination.service,
       port,
       remoteHost,
+      ...(hosts.length > 0 ? { hosts } : {}),
       weights,
       pause,
       approval,
       ...(prometheus ? { prometheus } : {}),
+      ...(probe ? { probe } : {}),
+      onFailure,
     },
   };
 }
 
+/**
+ * The probe gate, on the step before the last weight. Its URL defaults to the target's ingress when it has a
+ * routable address: a sandbox load balancer's address answers nothing, so there the default is no probe.
+ */
+async function askProbe(
+  ask: Ask,
+  weights: readonly number[],
+  targetAddress: string | undefined,
+  host: string | undefined,
+): Promise<ProbeAnswers | undefined> {
+  const when = weights.length > 1 ? `before going to ${weights.at(-1)}%` : "after the shift";
+  const fallback = targetAddress === undefined ? "" : `http://${targetAddress}/`;
+  const url = await ask.input(q.probeUrlQuestion(fallback, when));
+  if (url === "") return undefined;
+  const header = await ask.input(q.probeHostQuestion(host?.includes("*") ? undefined : host));
+  const expectStatus = Number(await ask.input(q.expectStatusQuestion()));
+  return { url, ...(header ? { host: header } : {}), expectStatus };
+}
+
+/**
+ * Other LoadBalancer and NodePort Services of the mirrored namespaces than the one being shifted: offered to be
+ * left out, ticked, since each would open a second public entry point on the target that no shift governs.
+ */
+async function askExclusions(ask: Ask, deps: WizardDeps, answers: WizardAnswers): Promise<ExcludedService[]> {
+  if (answers.namespaces.length === 0) return [];
+  const shifted = answers.traffic;
+  const exposed = (await deps.exposedServices(answers.source.context, answers.namespaces)).filter(
+    (service) => !(shifted && service.namespace === shifted.namespace && service.name === shifted.service),
+  );
+  if (exposed.length === 0) return [];
+  const chosen = await ask.checkbox(q.exclusionsQuestion(exposed));
+  return chosen.map(({ namespace, name }) => ({ namespace, name }));
+}
+
+/** The target's ingress, and its load balancer's address when it has one a probe could reach. */
 async function askTargetIngress(
   ask: Ask,
   deps: WizardDeps,
   target: WizardAnswers["target"],
+  sandbox: boolean,
   note: (text: string) => void,
-): Promise<TargetIngress> {
+): Promise<{ ingress: TargetIngress; address?: string }> {
   if (target.provision) {
     note(
       `The new cluster gets the ingress gateway ${q.INSTALLED_INGRESS.namespace}/${q.INSTALLED_INGRESS.service}.`,
     );
-    return { ...q.INSTALLED_INGRESS, install: true };
+    return { ingress: { ...q.INSTALLED_INGRESS, install: true } };
   }
   const choice = await ask.select(
     q.targetIngressQuestion(await deps.ingressServices(target.context), target.context),
   );
-  if (choice.kind === "install") return { ...q.INSTALLED_INGRESS, install: true };
+  if (choice.kind === "install") return { ingress: { ...q.INSTALLED_INGRESS, install: true } };
   const { service } = choice;
   const gateways = await deps.gateways(target.context);
   const gateway =
     gateways.length > 0
       ? await ask.select(q.gatewayQuestion(gateways, service))
       : await ask.input(q.gatewayRefQuestion(`${service.namespace}/${service.name}`));
-  return { namespace: service.namespace, service: service.name, gateway, install: false };
+  const ingress = { namespace: service.namespace, service: service.name, gateway, install: false };
+  return sandbox || service.address === undefined ? { ingress } : { ingress, address: service.address };
 }
 
-/** Public host names the application already answers to, to suggest the DNS record. */
-async function hostsOf(deps: WizardDeps, source: ContextInfo, answers: WizardAnswers): Promise<string[]> {
-  const gateway = answers.source.ingress?.gateway;
+/** Public host names the application already answers to (wildcards left out), to suggest hosts and the record. */
+async function hostsOf(deps: WizardDeps, context: string, gateway: string | undefined): Promise<string[]> {
   if (gateway === undefined) return [];
-  const bound = (await deps.virtualServices(source.name)).filter((vs) => vs.gateways.includes(gateway));
-  return bound.flatMap((vs) => vs.hosts).filter((host) => !host.includes("*"));
+  const bound = (await deps.virtualServices(context)).filter((vs) => vs.gateways.includes(gateway));
+  return [...new Set(bound.flatMap((vs) => vs.hosts).filter((host) => !host.includes("*")))];
 }
 
+/**
+ * The zone and record, chosen from what the DNS provider in use lists (Route 53 through the product's client, or
+ * the sandbox DNS next to the source cluster's API); typed by hand when it cannot be listed or is not there.
+ */
 async function askDns(
   ask: Ask,
   deps: WizardDeps,
@@ -267,27 +342,35 @@ async function askDns(
   note: (text: string) => void,
 ): Promise<DnsAnswers> {
   const provider = source.sandbox ? await ask.select(q.dnsProviderQuestion()) : "route53";
-  let zone: HostedZoneInfo | undefined;
-  let ambiguous = false;
-  if (provider === "route53") {
-    let zones: HostedZoneInfo[] = [];
+  const listed = async <T>(list: () => Promise<T[]>, what: string): Promise<T[]> => {
     try {
-      zones = await deps.hostedZones();
+      return await list();
     } catch (error) {
-      note(`${(error as Error).message}; type the zone's name.`);
+      note(`${(error as Error).message}; type the ${what}.`);
+      return [];
     }
-    if (zones.length > 0) {
-      const choice = await ask.select(q.zoneQuestion(zones));
-      if (choice.kind === "zone") {
-        zone = choice.zone;
-        ambiguous = zones.filter((other) => other.name === choice.zone.name).length > 1;
-      }
-    }
+  };
+  const zones = await listed(() => deps.dnsZones(provider, source.name), "zone's name");
+  let zone: HostedZoneInfo | undefined;
+  if (zones.length > 0) {
+    const choice = await ask.select(q.zoneQuestion(zones, provider));
+    if (choice.kind === "zone") zone = choice.zone;
   }
   const zoneName = zone?.name ?? (await ask.input(q.zoneNameQuestion()));
+  const ambiguous = zone !== undefined && zones.filter((other) => other.name === zone.name).length > 1;
   const suggestion = hosts.find((host) => recordIn(zoneName)(host) === true);
-  const record = await ask.input(q.recordQuestion(zoneName, suggestion));
-  const type = await ask.select(q.recordTypeQuestion());
+
+  let chosen: DnsRecordInfo | undefined;
+  if (zone !== undefined) {
+    const inZone = zone;
+    const records = await listed(() => deps.dnsRecords(provider, source.name, inZone), "record's name");
+    if (records.length > 0) {
+      const choice = await ask.select(q.recordChoiceQuestion(records, suggestion));
+      if (choice.kind === "record") chosen = choice.record;
+    }
+  }
+  const record = chosen?.name.replace(/\.$/, "") ?? (await ask.input(q.recordQuestion(zoneName, suggestion)));
+  const type = chosen?.type ?? (await ask.select(q.recordTypeQuestion()));
   const lowTtl = Number(await ask.input(q.ttlQuestion()));
   const address = await ask.input(q.dnsTargetQuestion(type));
   return {

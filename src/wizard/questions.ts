@@ -1,5 +1,8 @@
 import type {
   ContextInfo,
+  DnsProvider,
+  DnsRecordInfo,
+  ExposedService,
   GatewayInfo,
   HostedZoneInfo,
   IngressService,
@@ -56,11 +59,16 @@ export type TargetIngressChoice = { kind: "existing"; service: IngressService } 
 
 export type ZoneChoice = { kind: "zone"; zone: HostedZoneInfo } | { kind: "other" };
 
+export type RecordChoice = { kind: "record"; record: DnsRecordInfo } | { kind: "other" };
+
+export type OnFailure = "rollback" | "pause";
+
 export const DEFAULT_WEIGHTS = "10,50,100";
 export const DEFAULT_PAUSE = "2m";
 export const DEFAULT_MACHINE_TYPE = "e2-standard-4";
 export const DEFAULT_NODE_COUNT = "2";
 export const DEFAULT_TTL = "60";
+export const DEFAULT_EXPECT_STATUS = "200";
 /** The ingress gateway Google's migration guide installs on the target. */
 export const INSTALLED_INGRESS = {
   namespace: "asm-ingress",
@@ -270,6 +278,75 @@ export function targetIngressQuestion(
   };
 }
 
+/** The hosts users reach the application at; suggested from the gateway's VirtualServices (wildcards left out). */
+export const hostsQuestion = (suggested: readonly string[]): InputQuestion => ({
+  message:
+    "Public hosts that move to the target, comma-separated (empty: every VirtualService on the gateway, with its own hosts)",
+  ...(suggested.length > 0 ? { default: suggested.join(", ") } : {}),
+  validate: check.hosts,
+});
+
+function exposedLabel(service: ExposedService): string {
+  const where = service.type === "LoadBalancer" ? ` ${service.address ?? "(no address yet)"}` : "";
+  return `${service.type}${where}, ports ${service.ports.join(", ") || "(none)"}`;
+}
+
+/**
+ * Other public entry points of the mirrored namespaces (Online Boutique's `frontend-external`): mirrored, each
+ * would get a second public load balancer on the target, outside the shifted route. Left out unless unticked.
+ */
+export function exclusionsQuestion(services: readonly ExposedService[]): CheckboxQuestion<ExposedService> {
+  return {
+    message:
+      "Leave these public Services out of the mirror? (each would be a second public entry point on the target)",
+    choices: services.map((service) => ({
+      name: `${service.namespace}/${service.name}`,
+      value: service,
+      description: exposedLabel(service),
+      checked: true,
+    })),
+    pageSize: PAGE_SIZE,
+    validate: () => true,
+  };
+}
+
+export const probeUrlQuestion = (fallback: string, beforeWeight: string): InputQuestion => ({
+  message: `Probe URL: HTTP GETs that must pass ${beforeWeight} (empty: no probe)`,
+  default: fallback,
+  validate: check.optional(check.httpUrl),
+});
+
+export const probeHostQuestion = (fallback: string | undefined): InputQuestion => ({
+  message: "Host header of the probe (empty: the URL's host)",
+  ...(fallback ? { default: fallback } : {}),
+  validate: check.optional(check.hosts),
+});
+
+export const expectStatusQuestion = (): InputQuestion => ({
+  message: "HTTP status the probe expects",
+  default: DEFAULT_EXPECT_STATUS,
+  validate: check.httpStatus,
+});
+
+export function onFailureQuestion(): SelectQuestion<OnFailure> {
+  return {
+    message: "When a gate fails (probe, analysis) or a shift step errs",
+    choices: [
+      {
+        name: "rollback",
+        value: "rollback",
+        description: "send all traffic back to the source and undo what was applied",
+      },
+      {
+        name: "pause",
+        value: "pause",
+        description: "stop where it is; you decide: fix and apply again, or roll back",
+      },
+    ],
+    default: "rollback",
+  };
+}
+
 export const weightsQuestion = (): InputQuestion => ({
   message: "Weights to shift, in percent to the target (comma-separated, ending in 100)",
   default: DEFAULT_WEIGHTS,
@@ -313,9 +390,12 @@ export function dnsProviderQuestion(): SelectQuestion<"route53" | "sandbox"> {
   };
 }
 
-export function zoneQuestion(zones: readonly HostedZoneInfo[]): SelectQuestion<ZoneChoice> {
+export function zoneQuestion(
+  zones: readonly HostedZoneInfo[],
+  provider: DnsProvider = "route53",
+): SelectQuestion<ZoneChoice> {
   return {
-    message: "Hosted zone",
+    message: provider === "route53" ? "Hosted zone" : "Hosted zone (sandbox DNS)",
     choices: [
       ...zones.map((zone) => ({
         name: zone.name,
@@ -332,6 +412,30 @@ export const zoneNameQuestion = (): InputQuestion => ({
   message: "Hosted zone (e.g. example.com)",
   validate: check.dnsName,
 });
+
+/** The record to cut over, chosen from the zone's; the one of the public hosts first. */
+export function recordChoiceQuestion(
+  records: readonly DnsRecordInfo[],
+  suggestion: string | undefined,
+): SelectQuestion<RecordChoice> {
+  const wanted = suggestion?.replace(/\.$/, "").toLowerCase();
+  const choices: Choice<RecordChoice>[] = records.map((record) => ({
+    name: `${record.name.replace(/\.$/, "")} ${record.type}`,
+    value: { kind: "record", record },
+    description: `${record.alias ? "alias to " : ""}${record.values.join(", ")}${record.ttl === undefined ? "" : `, TTL ${record.ttl}`}`,
+  }));
+  // select finds its default by identity: the choice's own value.
+  const match = choices.find(
+    ({ value }) => value.kind === "record" && value.record.name.replace(/\.$/, "").toLowerCase() === wanted,
+  );
+  choices.push({ name: "Another record", value: { kind: "other" } });
+  return {
+    message: "DNS record to cut over",
+    choices,
+    ...(match ? { default: match.value } : {}),
+    pageSize: PAGE_SIZE,
+  };
+}
 
 export const recordQuestion = (zone: string, suggestion: string | undefined): InputQuestion => ({
   message: "DNS record to cut over",

@@ -32,6 +32,9 @@ export const MESSAGES = {
   ipv6: "must be an IPv6 address for an AAAA record",
   cname: "must be a host name for a CNAME record",
   required: "an answer is required",
+  hosts:
+    "must be host names separated by commas, such as shop.example.com, www.example.com (a leading *. is allowed)",
+  httpStatus: "must be an HTTP status code between 100 and 599",
 } as const;
 
 const LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -100,6 +103,19 @@ function wholeNumberIn(min: number, max: number, message: string): Validator {
     return (/^\d+$/.test(text) && Number(text) >= min && Number(text) <= max) || message;
   };
 }
+
+/** `shop.example.com, *.example.com` → the names; empty → []; undefined when one is not a host name. */
+export function parseHosts(value: string): string[] | undefined {
+  const parts = value
+    .split(",")
+    .map((part) => part.trim())
+    .filter((part) => part !== "");
+  return parts.every((part) => part === "*" || isDnsName(part.replace(/^\*\./, ""))) ? parts : undefined;
+}
+
+export const hosts: Validator = (value) => parseHosts(value) !== undefined || MESSAGES.hosts;
+
+export const httpStatus = wholeNumberIn(100, 599, MESSAGES.httpStatus);
 
 export const ttl = wholeNumberIn(5, 86400, MESSAGES.ttl);
 export const port = wholeNumberIn(1, 65535, MESSAGES.port);

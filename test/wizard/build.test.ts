@@ -21,6 +21,7 @@ const traffic: TrafficAnswers = {
   pause: "2m",
   approval: true,
   prometheus: "http://127.0.0.1:9090",
+  onFailure: "rollback",
 };
 
 const full: WizardAnswers = {

@@ -242,7 +242,7 @@ describe("workload and traffic screens", () => {
 describe("DNS and output screens", () => {
   it("Given Route 53 credentials, When the zone is asked, Then the account's hosted zones are the choices", async () => {
     const zone = await createZone(env.moto.sdk, "wizard-shop");
-    const prompt = await render(select, q.zoneQuestion(await deps.hostedZones()));
+    const prompt = await render(select, q.zoneQuestion(await deps.dnsZones("route53", "source")));
     expect(prompt.getScreen()).toContain(`❯ ${zone.name}`);
     expect(prompt.getScreen()).toContain(`public zone ${zone.id}`);
     expect(prompt.getScreen()).toContain("  Another zone");
