@@ -1,5 +1,5 @@
 import { LocalJournalStore } from "../engine/journal/local-store.js";
-import type { JournalStore } from "../engine/journal/store.js";
+import type { JournalReader, JournalStore } from "../engine/journal/store.js";
 import type { RunOptions } from "../engine/types.js";
 import type { Playbook } from "../playbook/schema.js";
 
@@ -12,6 +12,22 @@ export async function openStore(playbook: Playbook, options: RunOptions): Promis
     case "kubernetes": {
       const { kubernetesStore } = await import("./kubernetes-store.js");
       return kubernetesStore(playbook, options, state);
+    }
+  }
+}
+
+/**
+ * The same backend for `plan`, `status` and the wizard: readers only. On a cluster its client refuses writes, so
+ * neither a Namespace nor a ConfigMap, Secret or Lease can come from a plan.
+ */
+export async function openReader(playbook: Playbook, options: RunOptions): Promise<JournalReader> {
+  const state = playbook.spec.state;
+  switch (state.backend) {
+    case "local":
+      return new LocalJournalStore(options.stateDir, playbook.metadata.name);
+    case "kubernetes": {
+      const { kubernetesReader } = await import("./kubernetes-store.js");
+      return kubernetesReader(playbook, options, state);
     }
   }
 }

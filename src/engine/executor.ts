@@ -4,13 +4,15 @@ import { planDrift } from "./drift.js";
 import { DriftError, GateFailedError, messageOf, RuntimeError, UsageError } from "./errors.js";
 import type { EventSink } from "./events.js";
 import { Journal } from "./journal/journal.js";
-import type { JournalStore } from "./journal/store.js";
-import { planRun, type RunPlan } from "./planner.js";
+import type { JournalReader, JournalStore } from "./journal/store.js";
+import { NO_CHANGES, planRun, type RunPlan } from "./planner.js";
+import { readerClients, writerClients } from "./readers.js";
 import type { Registry } from "./registry.js";
 import { describePhase, foldJournal, gatePassed, isStepDone, type RunState } from "./run-state.js";
 import type {
   ChangeEntry,
   GateContext,
+  JournalEntry,
   JournaledChange,
   PlannedGate,
   ReadContext,
@@ -29,6 +31,12 @@ export interface Engine {
   signal: AbortSignal;
 }
 
+/**
+ * What `plan` and `status` run on: the journal as a reader only, so neither can create state (a Namespace, a
+ * ConfigMap, a Lease) or append to it.
+ */
+export type ReadEngine = Omit<Engine, "store"> & { store: JournalReader };
+
 export type RunOutcome =
   | { outcome: "completed"; message: string }
   | { outcome: "waiting-for-approval"; message: string }
@@ -39,10 +47,10 @@ export type RunOutcome =
  * gives the steps this run's journaled changes and notes as they stand now.
  */
 export function readContext(
-  engine: Engine,
+  engine: ReadEngine,
   clients = new Map<string, unknown>(),
   step = "",
-  journal?: Journal,
+  journal?: { readonly entries: readonly JournalEntry[] },
 ): ReadContext {
   const { sink } = engine;
   const state = journal ? foldJournal(journal.entries) : undefined;
@@ -52,7 +60,7 @@ export function readContext(
     playbook: engine.playbook,
     options: engine.options,
     signal: engine.signal,
-    clients,
+    clients: readerClients(clients),
     progress: {
       wait: (address, detail) => sink.emit({ type: "wait-progress", step, address, detail }),
       info: (message) => sink.emit({ type: "info", step, message }),
@@ -61,8 +69,9 @@ export function readContext(
   };
 }
 
-export async function plan(engine: Engine): Promise<RunPlan> {
-  return planRun(engine.registry, readContext(engine, new Map(), "", await Journal.open(engine.store)));
+export async function plan(engine: ReadEngine): Promise<RunPlan> {
+  const entries = await engine.store.read();
+  return planRun(engine.registry, readContext(engine, new Map(), "", { entries }), foldJournal(entries));
 }
 
 /**
@@ -75,7 +84,13 @@ export async function apply(
 ): Promise<RunOutcome> {
   return withLock(engine, async (journal) => {
     const clients = new Map<string, unknown>();
-    const approved = await planRun(engine.registry, readContext(engine, clients, "", journal));
+    const approved = await planRun(
+      engine.registry,
+      readContext(engine, clients, "", journal),
+      foldJournal(journal.entries),
+    );
+    // Nothing to approve and nothing to journal: apply after a finished run changes nothing.
+    if (approved.complete) return { outcome: "completed", message: NO_CHANGES };
     if (!(await approve(approved)))
       return { outcome: "cancelled", message: "Apply cancelled; nothing changed." };
 
@@ -118,7 +133,12 @@ export async function apply(
             );
           }
           gates = fresh.gates;
-          await journal.append({ type: "step-started", step: id, kind: step.kind });
+          await journal.append({
+            type: "step-started",
+            step: id,
+            kind: step.kind,
+            gates: fresh.gates.map((gate) => gate.address),
+          });
           await step.apply(fresh, writeContext(engine, journal, ctx, fresh));
           const verification = await step.verify(fresh, ctx);
           await journal.append({ type: "step-finished", step: id, verification });
@@ -230,7 +250,12 @@ async function revert(engine: Engine, journal: Journal, reason: string, kinds?: 
     const ctx = readContext(engine, clients, entry.step);
     const step = engine.registry.getStep(entry.kind);
     // Rollback writes are not journaled again: the before-images already say where to go back to.
-    const undo: WriteContext = { ...ctx, change: (_change, write) => write(), note: () => Promise.resolve() };
+    const undo: WriteContext = {
+      ...ctx,
+      clients: writerClients(ctx.clients),
+      change: (_change, write) => write(),
+      note: () => Promise.resolve(),
+    };
     await step.rollback([await journal.resolve(entry)], undo);
     await journal.append({ type: "change-reverted", ref: entry.seq });
     engine.sink.emit({
@@ -257,8 +282,8 @@ export async function promote(engine: Engine): Promise<string> {
   });
 }
 
-export async function readState(store: JournalStore): Promise<RunState> {
-  return foldJournal((await Journal.open(store)).entries);
+export async function readState(store: JournalReader): Promise<RunState> {
+  return foldJournal(await store.read());
 }
 
 function writeContext(engine: Engine, journal: Journal, ctx: ReadContext, plan: StepPlan): WriteContext {
@@ -269,6 +294,8 @@ function writeContext(engine: Engine, journal: Journal, ctx: ReadContext, plan: 
   );
   return {
     ...ctx,
+    // Apply writes through the run's clients themselves; plan and verify got them behind readerClients.
+    clients: writerClients(ctx.clients),
     async change<T>(change: JournaledChange, write: () => Promise<T>): Promise<T> {
       // After SIGINT or SIGTERM no new write starts; one already journaled and under way finishes.
       engine.signal.throwIfAborted();

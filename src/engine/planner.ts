@@ -1,15 +1,26 @@
 import type { Registry } from "./registry.js";
+import { gatePassed, isStepDone, type RunState } from "./run-state.js";
 import type { ReadContext, Step, StepInstance, StepPlan } from "./types.js";
+
+/** What a finished migration plans as, in text and (`complete: true`) in JSON, and what apply then says. */
+export const NO_CHANGES = "No changes. The migration is complete.";
 
 export interface PlannedStep {
   step: Step<unknown>;
   instance: StepInstance<unknown>;
   plan: StepPlan;
+  /**
+   * Applied and verified by this run, as its journal says: the plan holds no changes (none is proposed again,
+   * let alone one that undoes it), only the gates that have not passed yet.
+   */
+  done?: boolean;
 }
 
 export interface RunPlan {
   playbook: string;
   steps: PlannedStep[];
+  /** Every enabled step is done and every gate passed: the migration is complete, there is nothing to do. */
+  complete: boolean;
 }
 
 /** The enabled step instances, in the registry's order (DESIGN.md's default order for the built-ins). */
@@ -19,11 +30,36 @@ export function expandSteps(registry: Registry, ctx: Pick<ReadContext, "playbook
     .flatMap((step) => step.expand(ctx.playbook).map((instance) => ({ step, instance })));
 }
 
-/** Asks every enabled step for its changes. Reads only. */
-export async function planRun(registry: Registry, ctx: ReadContext): Promise<RunPlan> {
+/**
+ * Asks every enabled step that is not done for its changes, computed from where the world stands now. Steps the
+ * journal (`state`) shows done are not planned again: a step planned after the run moved on would propose to undo
+ * what later steps did (a traffic weight of 10 after the run reached 100). Reads only.
+ */
+export async function planRun(registry: Registry, ctx: ReadContext, state?: RunState): Promise<RunPlan> {
   const steps: PlannedStep[] = [];
   for (const { step, instance } of expandSteps(registry, ctx)) {
+    if (state && isStepDone(state, instance.id)) {
+      steps.push({ step, instance, plan: await donePlan(step, instance, ctx, state), done: true });
+      continue;
+    }
     steps.push({ step, instance, plan: await step.plan(instance, ctx) });
   }
-  return { playbook: ctx.playbook.metadata.name, steps };
+  const complete = steps.length > 0 && steps.every((s) => s.done && s.plan.gates.length === 0);
+  return { playbook: ctx.playbook.metadata.name, steps, complete };
+}
+
+/** A done step: no changes; its gates that have not passed yet (an approval the run waits at), from a re-plan. */
+async function donePlan(
+  step: Step<unknown>,
+  instance: StepInstance<unknown>,
+  ctx: ReadContext,
+  state: RunState,
+): Promise<StepPlan> {
+  const planned = state.steps.get(instance.id)?.plannedGates;
+  const bare: StepPlan = { id: instance.id, kind: step.kind, title: instance.title, changes: [], gates: [] };
+  // The journal names the gates the step was planned with: when all passed, no re-plan is needed to know it.
+  if (planned?.every((address) => gatePassed(state, instance.id, address))) return bare;
+  const fresh = await step.plan(instance, ctx);
+  const open = fresh.gates.filter((gate) => !gatePassed(state, instance.id, gate.address));
+  return { ...fresh, changes: [], gates: open };
 }

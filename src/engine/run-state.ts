@@ -6,6 +6,8 @@ export interface StepState {
   kind: StepKind;
   started: boolean;
   verification?: Verification;
+  /** Addresses of the gates planned when the step started (absent in journals written before they were kept). */
+  plannedGates?: string[];
   gates: Map<string, GateState>;
 }
 
@@ -47,6 +49,7 @@ export function foldJournal(entries: readonly JournalEntry[]): RunState {
           kind: entry.kind,
           started: true,
           gates: steps.get(entry.step)?.gates ?? new Map<string, GateState>(),
+          ...(entry.gates ? { plannedGates: entry.gates } : {}),
         });
         phase = { phase: "in-progress", step: entry.step };
         break;

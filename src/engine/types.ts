@@ -122,7 +122,8 @@ export type NoteEntry = EntryBase & { type: "note"; step: string; note: string; 
 
 export type JournalEntry =
   | (EntryBase & { type: "run-started"; playbook: string; pid: number; host: string })
-  | (EntryBase & { type: "step-started"; step: string; kind: StepKind })
+  /** `gates`: the addresses of the step's planned gates, so a plan made later knows when none is left. */
+  | (EntryBase & { type: "step-started"; step: string; kind: StepKind; gates?: string[] })
   | ChangeEntry
   | (EntryBase & { type: "change-applied"; step: string; ref: number })
   | (EntryBase & { type: "step-finished"; step: string; verification: Verification })

@@ -60,8 +60,11 @@ export class KubernetesJournalStore implements JournalStore {
     this.now = options.now ?? (() => new Date());
   }
 
+  /**
+   * Reads only (`plan` and `status` come here): a namespace or journal not made yet lists as empty, and nothing is
+   * created until the first write.
+   */
   async read(): Promise<JournalEntry[]> {
-    await this.ensureNamespace();
     const records = [...(await this.journal.load())].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     const entries: JournalEntry[] = [];
     for (const [index, [key, text]] of records.entries()) {
@@ -125,10 +128,14 @@ export class KubernetesJournalStore implements JournalStore {
   }
 
   async getSensitive(key: string): Promise<unknown> {
-    await this.ensureNamespace();
     const text = (await this.sensitive.load()).get(sensitiveKey(key));
     if (text === undefined) throw new RuntimeError(`${this.location}: no sensitive value ${key}`);
     return JSON.parse(text) as unknown;
+  }
+
+  dropSensitive(keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return Promise.resolve();
+    return this.serialized(() => this.sensitive.remove(keys.map(sensitiveKey)));
   }
 
   async clear(): Promise<void> {
@@ -445,6 +452,32 @@ class ChunkedMap {
       this.tail = await this.write({ ...tail, data, bytes: dataBytes(data) }, "replace");
     }
     this.values?.set(key, value);
+  }
+
+  /** Deletes `keys` from every chunk that holds one; a chunk left empty is deleted. */
+  async remove(keys: readonly string[]): Promise<void> {
+    const drop = new Set(keys);
+    const objects = await this.port.list("v1", this.kind, {
+      namespace: this.namespace,
+      labelSelector: this.selector,
+    });
+    for (const object of objects) {
+      const chunk = this.chunkOf(object);
+      if (!chunk || !Object.keys(chunk.data).some((key) => drop.has(key))) continue;
+      const data = Object.fromEntries(Object.entries(chunk.data).filter(([key]) => !drop.has(key)));
+      if (Object.keys(data).length === 0) {
+        await this.port.delete({
+          apiVersion: "v1",
+          kind: this.kind,
+          namespace: this.namespace,
+          name: object.metadata.name,
+        });
+      } else {
+        await this.write({ ...chunk, data, bytes: dataBytes(data) }, "replace");
+      }
+    }
+    this.tail = undefined;
+    this.values = undefined;
   }
 
   async clear(): Promise<void> {

@@ -190,6 +190,20 @@ export class LocalJournalStore implements JournalStore {
     return JSON.parse(await readFile(join(this.sensitiveDir, `${key}.json`), "utf8")) as unknown;
   }
 
+  async dropSensitive(keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return;
+    for (const key of keys) await rm(join(this.sensitiveDir, `${key}.json`), { force: true });
+    // The removals must outlive a crash as surely as the values did: a secret "deleted" but back after a power cut
+    // is not deleted.
+    const dir = await open(this.sensitiveDir, "r").catch(ifMissing(undefined));
+    if (!dir) return;
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
+  }
+
   async clear(): Promise<void> {
     await rm(this.location, { recursive: true, force: true });
   }
