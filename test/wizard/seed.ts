@@ -1,6 +1,6 @@
 import { afterAll, beforeAll } from "vitest";
 import type { KubeObject } from "../../src/providers/kubernetes/port.js";
-import { createSandboxDns } from "../../src/sandbox/dns/index.js";
+import { createSandboxDns, type SandboxDns } from "../../src/sandbox/dns/index.js";
 import type { Sandbox } from "../../src/sandbox/index.js";
 import { startMoto, type Moto } from "../dns/moto.js";
 import { fixtureObjects, istioCrdYaml } from "../support/fixtures.js";
@@ -8,6 +8,8 @@ import { namespaceObject, seed, withSandbox } from "../support/sandbox.js";
 
 export interface SeededSandbox {
   sandbox: Sandbox;
+  /** The sandbox DNS: zone example.com. with shop.example.com. A and www.example.com. CNAME. */
+  dns: SandboxDns;
   /** A directory of the test's own, with the sandbox's kubeconfig in it. */
   dir: string;
   kubeconfig: string;
@@ -39,23 +41,25 @@ const ISTIO_INGRESS: KubeObject = {
  * DNS: the sandbox's, with the zone example.com.
  */
 export async function seededSandbox(): Promise<SeededSandbox> {
+  const dns = createSandboxDns({
+    pendingMs: 10,
+    zones: [
+      {
+        name: "example.com.",
+        records: [
+          { name: "shop.example.com.", type: "A", ttl: 300, values: ["198.51.100.10"] },
+          { name: "www.example.com.", type: "CNAME", ttl: 300, values: ["shop.example.com."] },
+        ],
+      },
+    ],
+  });
   const env = await withSandbox({
     clusters: ["source", "target"],
     istio: { crdYaml: istioCrdYaml() },
     loadBalancerDelayMs: 10,
     readyDelayMs: 10,
     // The sandbox DNS, for playbooks that cut `shop.example.com` over with `provider: sandbox`.
-    extensions: [
-      createSandboxDns({
-        pendingMs: 10,
-        zones: [
-          {
-            name: "example.com.",
-            records: [{ name: "shop.example.com.", type: "A", ttl: 300, values: ["198.51.100.10"] }],
-          },
-        ],
-      }),
-    ],
+    extensions: [dns],
   });
   try {
     const shop = "onlineboutique";
@@ -76,7 +80,13 @@ export async function seededSandbox(): Promise<SeededSandbox> {
       ...asm.filter((object) => object.kind === "Service"),
       ...fixtureObjects("asm/shared__asm-ingress-gateway__gateway.yaml"),
     ]);
-    return { sandbox: env.sandbox, dir: env.dir, kubeconfig: env.kubeconfigPath, stop: () => env.stop() };
+    return {
+      sandbox: env.sandbox,
+      dns,
+      dir: env.dir,
+      kubeconfig: env.kubeconfigPath,
+      stop: () => env.stop(),
+    };
   } catch (error) {
     await env.stop();
     throw error;
