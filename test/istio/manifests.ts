@@ -2,9 +2,15 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseAllDocuments } from "yaml";
 import type { KubeObject } from "../../src/providers/kubernetes/port.js";
-import { buildServiceEntry, buildTargetVirtualService } from "../../src/steps/expose-target/manifests.js";
+import {
+  buildServiceEntry,
+  buildTargetRouteTable,
+  buildTargetVirtualService,
+} from "../../src/steps/expose-target/manifests.js";
+import { targetIngressPort } from "../../src/steps/expose-target/target-port.js";
 import { managedLabels } from "../../src/steps/expose-target/istio.js";
 import { ingressGatewayManifests } from "../../src/steps/install-ingress-gateway/manifests.js";
+import { appVirtualServices } from "../../src/steps/shift-traffic/route-table.js";
 import { newSplitVirtualService, serviceHosts } from "../../src/steps/shift-traffic/virtual-service.js";
 import { shiftWeights, type VirtualService } from "../../src/steps/shift-traffic/weights.js";
 import { fixtureObjects } from "../support/fixtures.js";
@@ -34,6 +40,8 @@ export interface App {
   service: string;
   port: number;
   remoteHost: string;
+  /** `traffic.scope`: the whole route table of the gateway (app) or the service's destinations only. */
+  scope: "app" | "service";
   /** The app's own config files (shared fixtures), applied in `namespace`. */
   fixtures: string[];
 }
@@ -46,6 +54,7 @@ export const ONLINE_BOUTIQUE: App = {
   service: "frontend",
   port: 80,
   remoteHost: "frontend.target.clustershift.internal",
+  scope: "app",
   fixtures: [
     "online-boutique/kubernetes-manifests.yaml",
     "online-boutique/frontend-gateway.yaml",
@@ -61,6 +70,7 @@ export const BOOKINFO: App = {
   service: "productpage",
   port: 9080,
   remoteHost: "productpage.target.clustershift.internal",
+  scope: "app",
   fixtures: [
     "bookinfo/bookinfo.yaml",
     "bookinfo/bookinfo-gateway.yaml",
@@ -78,6 +88,7 @@ export const BOOKINFO_REVIEWS: App = {
   gatewayVirtualService: undefined,
   service: "reviews",
   remoteHost: "reviews.target.clustershift.internal",
+  scope: "service",
 };
 
 export function namespaceObject(name: string, labels?: Record<string, string>): KubeObject {
@@ -259,6 +270,16 @@ export function onTarget(
   return withPods([...ingress, managedInjector(), ...mirroredApp(app), ...generated], "10.20.0");
 }
 
+/** The port of the installed target ingress Service behind its Gateway's HTTP server, as expose-target reads it. */
+export function targetEndpointPort(ingress = installedTargetIngress()): number {
+  const gateway = ingress.find((o) => o.kind === "Gateway");
+  const service = ingress.find((o) => o.kind === "Service");
+  if (!gateway || !service) throw new Error("the target ingress has no Gateway or Service");
+  const found = targetIngressPort(gateway, service);
+  if (typeof found === "string") throw new Error(found);
+  return found.servicePort;
+}
+
 /** expose-target's ServiceEntry on the source, as the step renders it. */
 export function serviceEntry(app: App, address = TARGET_INGRESS_IP): KubeObject {
   return buildServiceEntry({
@@ -268,23 +289,40 @@ export function serviceEntry(app: App, address = TARGET_INGRESS_IP): KubeObject 
     labels: managedLabels(PLAYBOOK),
     remoteHost: app.remoteHost,
     port: app.port,
+    endpointPort: targetEndpointPort(),
     address,
   });
 }
 
-/** expose-target's VirtualService on the target gateway, as the step renders it. */
-export function targetVirtualService(app: App, hosts?: string[]): KubeObject {
-  return buildTargetVirtualService({
-    apiVersion: ISTIO,
-    name: `clustershift-${app.service}-ingress`,
-    namespace: app.namespace,
-    labels: managedLabels(PLAYBOOK),
-    gateway: "asm-ingress/asm-ingressgateway",
-    remoteHost: app.remoteHost,
-    hosts,
-    service: app.service,
-    port: app.port,
-  });
+/**
+ * expose-target's VirtualServices on the target gateway, as the step renders them: the route table of each of the
+ * app's VirtualServices on the source gateway, or the route to the service when it has none.
+ */
+export function targetVirtualServices(app: App, hosts?: string[]): KubeObject[] {
+  const tables = appVirtualServices(sourceApp(app), app.gateway, hosts);
+  if (tables.length === 0) {
+    return [
+      buildTargetVirtualService({
+        apiVersion: ISTIO,
+        name: `clustershift-${app.service}-ingress`,
+        namespace: app.namespace,
+        labels: managedLabels(PLAYBOOK),
+        gateway: "asm-ingress/asm-ingressgateway",
+        hosts,
+        service: app.service,
+        port: app.port,
+      }),
+    ];
+  }
+  return tables.map((source) =>
+    buildTargetRouteTable({
+      apiVersion: ISTIO,
+      labels: managedLabels(PLAYBOOK),
+      gateway: "asm-ingress/asm-ingressgateway",
+      hosts,
+      source,
+    }),
+  );
 }
 
 /** The VirtualService shift-traffic shifts, from the app's fixtures: its gateway's, or the service's mesh one. */
@@ -304,7 +342,10 @@ export function shiftedAt(
   let current = original;
   for (const w of WEIGHTS.filter((w) => w > 0 && w <= weight).concat(weight === 0 ? [0] : [])) {
     current = shiftWeights(current, {
-      serviceHosts: serviceHosts(app.service, app.namespace, current.metadata.namespace),
+      serviceHosts:
+        app.scope === "app" && current.metadata.name !== `clustershift-${app.service}-split`
+          ? undefined
+          : serviceHosts(app.service, app.namespace, current.metadata.namespace),
       remoteHost: app.remoteHost,
       port: app.port,
       weight: w,

@@ -22,7 +22,7 @@ import {
   serviceEntry,
   shiftedAt,
   shiftedVirtualService,
-  targetVirtualService,
+  targetVirtualServices,
   type App,
 } from "./manifests.js";
 
@@ -146,7 +146,7 @@ function simulateSource(dir: string, app: App, weight: number): Promise<Side> {
  * `traffic.hosts`, when given).
  */
 function simulateTarget(dir: string, app: App, hosts?: string[]): Promise<Side> {
-  const objects = onTarget(app, [targetVirtualService(app, hosts)]);
+  const objects = onTarget(app, targetVirtualServices(app, hosts));
   const ingress = ingressOf(objects, "asm-ingress", "asm-ingressgateway");
   // Istio's rule: a Gateway server port that is a port of the gateway's Service is reached on that Service port,
   // which the load balancer forwards to its targetPort: where the public (after DNS cutover) reaches the pod.
@@ -174,25 +174,6 @@ function localRouting(app: App, result: SimResult): string {
     .join(", ");
 }
 
-/**
- * Known failures of clustershift's mesh config, marked where the suite expects them and flipping when fixed.
- * Online Boutique serves on port 80, which is why the guide's ServiceEntry reaches its target gateway.
- */
-const ISSUE_12 = {
-  // issue 12: expose-target's target VirtualService has hosts [remoteHost, "*"]; Istio's validation (istiod's
-  // webhook) rejects it: "duplicate hosts in virtual service" (istioctl: IST0106). Without it the target gateway
-  // routes nothing, so no path goes where the source sent it.
-  targetRejected: new Set([ONLINE_BOUTIQUE.name, BOOKINFO.name]),
-  // issue 12: the ServiceEntry's endpoint port is the service port (9080), not the port of the target ingress
-  // Service behind the target Gateway's HTTP server (80): the shifted share dials 203.0.113.10:9080, where the
-  // target ingress Service has no port.
-  targetPort: new Set([BOOKINFO.name]),
-  // issue 12: the target VirtualService is one catch-all route instead of the app's route table, so even once it
-  // is accepted, Bookinfo's paths that the source answers with 404 (/, /clustershift-unrouted) would reach
-  // productpage on the target.
-  routeTable: new Set([BOOKINFO.name]),
-};
-
 function memo<T>(make: () => Promise<T>): () => Promise<T> {
   let value: Promise<T> | undefined;
   return () => (value ??= make());
@@ -214,13 +195,9 @@ describe("Istio's routing simulation (istio-route-sim, istio.io/istio pilot/pkg/
         expect((await source(weight)).out.rejected, `weight ${weight}`).toEqual([]);
     });
 
-    const targetAccepted = ISSUE_12.targetRejected.has(app.name) ? it.fails : it;
-    targetAccepted(
-      "Given the target's config, When Istio validates it as istiod would, Then it accepts every object (issue 12: IST0106 duplicate hosts)",
-      async () => {
-        expect((await target()).out.rejected).toEqual([]);
-      },
-    );
+    it("Given the target's config, When Istio validates it as istiod would, Then it accepts every object", async () => {
+      expect((await target()).out.rejected).toEqual([]);
+    });
 
     it.each(WEIGHTS)(
       "Given weight %i, When the source gateway routes every path of the app, Then the routed paths send that share to the ServiceEntry host and nothing else moves",
@@ -247,8 +224,7 @@ describe("Istio's routing simulation (istio-route-sim, istio.io/istio pilot/pkg/
       },
     );
 
-    const sendsToTarget = ISSUE_12.targetPort.has(app.name) ? it.fails : it;
-    sendsToTarget.each(WEIGHTS.filter((w) => w > 0))(
+    it.each(WEIGHTS.filter((w) => w > 0))(
       "Given weight %i, When the source gateway sends the shifted share, Then it dials the target ingress address at a port where the target gateway listens",
       async (weight) => {
         const sim = await source(weight);
@@ -280,32 +256,23 @@ describe("Istio's routing simulation (istio-route-sim, istio.io/istio pilot/pkg/
       },
     );
 
-    const routesAsSource =
-      ISSUE_12.targetRejected.has(app.name) || ISSUE_12.routeTable.has(app.name) ? it.fails : it;
-    routesAsSource(
-      "Given the public host at the target gateway, When every path of the app is requested, Then each goes where the source sent it before the shift",
-      async () => {
-        const before = await source(0);
-        const tgt = await target();
-        const paths = before.out.results.map((r) => r.path);
-        expect(paths.map((path) => `${path} → ${localRouting(app, tgt.at(path))}`)).toEqual(
-          paths.map((path) => `${path} → ${localRouting(app, before.at(path))}`),
-        );
-      },
-    );
+    it("Given the public host at the target gateway, When every path of the app is requested, Then each goes where the source sent it before the shift", async () => {
+      const before = await source(0);
+      const tgt = await target();
+      const paths = before.out.results.map((r) => r.path);
+      expect(paths.map((path) => `${path} → ${localRouting(app, tgt.at(path))}`)).toEqual(
+        paths.map((path) => `${path} → ${localRouting(app, before.at(path))}`),
+      );
+    });
 
-    const routesWithHosts = ISSUE_12.routeTable.has(app.name) ? it.fails : it;
-    routesWithHosts(
-      "Given traffic.hosts set (a target VirtualService Istio accepts), When every path of the app is requested at the target gateway, Then each goes where the source sent it before the shift",
-      async () => {
-        const before = await source(0);
-        const tgt = await targetWithHosts();
-        expect(tgt.out.rejected).toEqual([]);
-        const paths = before.out.results.map((r) => r.path);
-        expect(paths.map((path) => `${path} → ${localRouting(app, tgt.at(path))}`)).toEqual(
-          paths.map((path) => `${path} → ${localRouting(app, before.at(path))}`),
-        );
-      },
-    );
+    it("Given traffic.hosts set (a target VirtualService Istio accepts), When every path of the app is requested at the target gateway, Then each goes where the source sent it before the shift", async () => {
+      const before = await source(0);
+      const tgt = await targetWithHosts();
+      expect(tgt.out.rejected).toEqual([]);
+      const paths = before.out.results.map((r) => r.path);
+      expect(paths.map((path) => `${path} → ${localRouting(app, tgt.at(path))}`)).toEqual(
+        paths.map((path) => `${path} → ${localRouting(app, before.at(path))}`),
+      );
+    });
   });
 });

@@ -205,25 +205,25 @@ describe("manifests", () => {
       labels,
       remoteHost: REMOTE_HOST,
       port: 80,
+      endpointPort: 80,
       address: "a1b2c3.elb.us-east-1.amazonaws.com",
     });
     expect((se.spec as { resolution: string }).resolution).toBe("DNS");
     await expect(toYaml(se)).toMatchFileSnapshot(goldenPath("serviceentry-dns.yaml"));
   });
 
-  it("Given public hosts, When the target VirtualService is built, Then it serves them and the remote host, not *", async () => {
+  it("Given public hosts, When the target VirtualService is built, Then it serves them, not * nor the remote host (which nothing would match)", async () => {
     const vs = buildTargetVirtualService({
       apiVersion: "networking.istio.io/v1",
       name: names.virtualService,
       namespace: "onlineboutique",
       labels,
       gateway: "asm-ingress/asm-ingressgateway",
-      remoteHost: REMOTE_HOST,
       hosts: ["shop.example.com"],
       service: "frontend",
       port: 80,
     });
-    expect((vs.spec as { hosts: string[] }).hosts).toEqual([REMOTE_HOST, "shop.example.com"]);
+    expect((vs.spec as { hosts: string[] }).hosts).toEqual(["shop.example.com"]);
     await expect(toYaml(vs)).toMatchFileSnapshot(goldenPath("target-virtualservice-hosts.yaml"));
   });
 

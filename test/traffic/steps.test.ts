@@ -18,8 +18,10 @@ import {
   normalizeAddress,
   seed,
   seedFixture,
+  seedSourceService,
   seedTargetIngress,
   stored,
+  targetIngressObjects,
   trafficPlaybook,
   useWorld,
   vsRef,
@@ -46,6 +48,7 @@ const ONLINE_BOUTIQUE = {
 };
 
 async function onlineBoutique(w: World): Promise<World> {
+  await seedSourceService(w, "onlineboutique", "frontend");
   await seedFixture(w, "source", "online-boutique/frontend-gateway.yaml", "onlineboutique");
   await seedFixture(w, "source", "online-boutique/frontend.yaml", "onlineboutique");
   await seedTargetIngress(w, "onlineboutique");
@@ -128,7 +131,8 @@ describe.each(SUBSTRATES)("expose-target and shift-traffic with Istio's real CRD
       const targetVs = (await stored(w.target, TARGET_VS_REF)) as KubeObject;
       const planned = fresh.get("expose-target")?.changes.flatMap((c) => ("after" in c ? [c.after] : []));
       expect(planned).toEqual([targetVs, se]);
-      expect((se.spec as { endpoints: unknown }).endpoints).toEqual([{ address }]);
+      // Dialled at the target ingress Service's port 80, behind the target Gateway's HTTP server.
+      expect((se.spec as { endpoints: unknown }).endpoints).toEqual([{ address, ports: { http: 80 } }]);
       await expect(normalizeAddress(toStoredYaml(se), address)).toMatchFileSnapshot(
         goldenPath("expose-target-serviceentry.yaml"),
       );
@@ -185,6 +189,7 @@ describe.each(SUBSTRATES)("expose-target and shift-traffic with Istio's real CRD
     "Given Bookinfo's gateway VirtualService with five URI matches and reviews 80/20, When productpage is shifted, Then matches and the other VirtualServices stay as they are",
     async () => {
       const w = world();
+      await seedSourceService(w, "bookinfo", "productpage");
       await seedFixture(w, "source", "bookinfo/bookinfo-gateway.yaml", "bookinfo");
       await seedFixture(w, "source", "bookinfo/virtual-service-reviews-80-20.yaml", "bookinfo");
       await seedFixture(w, "source", "bookinfo/destination-rule-all.yaml", "bookinfo");
@@ -220,7 +225,7 @@ describe.each(SUBSTRATES)("expose-target and shift-traffic with Istio's real CRD
     "Given no VirtualService routes the gateway to the service, When shifted, Then one is created, updated per weight, and deleted by rollback",
     async () => {
       const w = world();
-      await namespace(w, "source", "onlineboutique");
+      await seedSourceService(w, "onlineboutique", "frontend");
       await seedTargetIngress(w, "onlineboutique");
       await ingressAddress(w);
       const driver = new Driver(w, trafficPlaybook({ ...ONLINE_BOUTIQUE, hosts: ["shop.example.com"] }));
@@ -296,9 +301,16 @@ describe.each(SUBSTRATES)("expose-target and shift-traffic with Istio's real CRD
     "Given the target ingress Service does not exist yet, When planned and applied, Then the plan waits for its address and apply waits with progress",
     async () => {
       const w = world();
+      await seedSourceService(w, "onlineboutique", "frontend");
       await seedFixture(w, "source", "online-boutique/frontend-gateway.yaml", "onlineboutique");
       await namespace(w, "target", "asm-ingress");
       await namespace(w, "target", "onlineboutique");
+      // The target Gateway is there (its HTTP port is read at plan time); its load balancer is not, yet.
+      await seed(
+        w,
+        "target",
+        targetIngressObjects().filter((o) => o.kind === "Gateway"),
+      );
       const driver = new Driver(w, trafficPlaybook(ONLINE_BOUTIQUE));
       const { plans } = await driver.planAll();
       const approved = plans.get("expose-target") as StepPlan;
@@ -403,6 +415,7 @@ describe.each(SUBSTRATES)("expose-target and shift-traffic with Istio's real CRD
     "Given a target cluster the run provisions, When planned before it exists, Then its values are known after apply",
     async () => {
       const w = world();
+      await seedSourceService(w, "onlineboutique", "frontend");
       await seedFixture(w, "source", "online-boutique/frontend-gateway.yaml", "onlineboutique");
       const playbook = trafficPlaybook(ONLINE_BOUTIQUE);
       playbook.spec.target = { ...playbook.spec.target, context: "later", provision: trafficProvision() };
@@ -421,6 +434,7 @@ describe.each(SUBSTRATES)("expose-target and shift-traffic with Istio's real CRD
     "Given a target cluster without Istio, When expose-target is planned, Then it says Istio is not installed there",
     async () => {
       const w = world();
+      await seedSourceService(w, "onlineboutique", "frontend");
       await seedFixture(w, "source", "online-boutique/frontend-gateway.yaml", "onlineboutique");
       // Istio's CRDs deleted, as `kubectl delete crd` would; installed again for the tests after this one.
       const reinstall = await withoutIstio(w, "target");

@@ -124,6 +124,25 @@ export async function seedFixture(
   return seed(world, context, fixtureObjects(path, ns));
 }
 
+/** Where each app's Services are in the shared fixtures. */
+const SERVICE_FIXTURES: Record<string, string> = {
+  onlineboutique: "online-boutique/kubernetes-manifests.yaml",
+  bookinfo: "bookinfo/bookinfo.yaml",
+};
+
+/**
+ * The Service the traffic steps shift, as the app's manifests define it (without its workloads): expose-target and
+ * shift-traffic refuse a `traffic.service` the source does not have.
+ */
+export async function seedSourceService(world: World, ns: string, service: string): Promise<void> {
+  const path = SERVICE_FIXTURES[ns];
+  if (!path) throw new Error(`no fixture holds the Services of ${ns}`);
+  const found = fixtureObjects(path, ns).find((o) => o.kind === "Service" && o.metadata.name === service);
+  if (!found) throw new Error(`Service ${service} not in ${path}`);
+  await namespace(world, "source", ns);
+  await seed(world, "source", [found]);
+}
+
 /** The target's ingress gateway: a LoadBalancer Service (the substrate gives it an address) and its Gateway. */
 export async function seedTargetIngress(world: World, app: string): Promise<void> {
   await namespace(world, "target", "asm-ingress");

@@ -10,7 +10,7 @@ import {
 } from "../../engine/types.js";
 import type { Playbook, TrafficSpec } from "../../playbook/schema.js";
 import { cluster, clusterIfKnown, isApiStatus, refOf } from "../../providers/kubernetes/index.js";
-import type { ClusterPort, KubeObject } from "../../providers/kubernetes/port.js";
+import type { ClusterPort, KubeObject, ObjectRef } from "../../providers/kubernetes/port.js";
 import { specOf, specPlan } from "../spec-plan.js";
 import {
   addressOf,
@@ -22,20 +22,29 @@ import {
   requireIstio,
   rollbackEntries,
 } from "./istio.js";
+import { appVirtualServices, isClustershifts, unshifted } from "../shift-traffic/route-table.js";
+import type { VirtualService } from "../shift-traffic/weights.js";
 import {
+  buildRemoteDestinationRule,
   buildServiceEntry,
+  buildTargetRouteTable,
   buildTargetVirtualService,
   exposeNames,
   ingressAddress,
   INGRESS_ADDRESS_TIMEOUT_MS,
 } from "./manifests.js";
+import { remoteTls, type RemoteTlsDecision } from "./mtls.js";
+import { requireSourceService } from "./source-service.js";
+import { targetIngressPort, type TargetIngressPort } from "./target-port.js";
 
 export interface ExposeTargetSpec {
   playbook: string;
   sourceContext: string;
   targetContext: string;
+  /** The source ingress gateway: where its proxies run, and its Gateway (`namespace/name`). */
+  sourceIngress: { namespace: string; gateway: string };
   /** The target ingress gateway: its LoadBalancer Service and its Gateway (`namespace/name`). */
-  targetIngress: { namespace: string; service: string; gateway: string };
+  targetIngress: { namespace: string; service: string; gateway: string; install: boolean };
   traffic: TrafficSpec;
   /** An earlier step creates the target cluster and its mesh: until then plan with KNOWN_AFTER_APPLY. */
   targetCreatedByRun: boolean;
@@ -47,6 +56,8 @@ export const exposeTargetStep: Step<ExposeTargetSpec> = {
     const { traffic, source, target } = playbook.spec;
     if (!traffic) return [];
     requireIngress(playbook);
+    const sourceIngress = source.ingress as NonNullable<typeof source.ingress>;
+    const targetIngress = target.ingress as NonNullable<typeof target.ingress>;
     return [
       {
         id: "expose-target",
@@ -55,7 +66,13 @@ export const exposeTargetStep: Step<ExposeTargetSpec> = {
           playbook: playbook.metadata.name,
           sourceContext: source.context,
           targetContext: target.context,
-          targetIngress: target.ingress as ExposeTargetSpec["targetIngress"],
+          sourceIngress: { namespace: sourceIngress.namespace, gateway: sourceIngress.gateway },
+          targetIngress: {
+            namespace: targetIngress.namespace,
+            service: targetIngress.service,
+            gateway: targetIngress.gateway,
+            install: targetIngress.install,
+          },
           traffic,
           targetCreatedByRun: target.provision !== undefined,
         },
@@ -73,43 +90,28 @@ export const exposeTargetStep: Step<ExposeTargetSpec> = {
         detail: `external address of the target ingress gateway (${instance.spec.targetContext})`,
       });
     }
-    const [virtualService, serviceEntry] = desiredObjects(instance.spec, observed);
-    changes.push(
-      changeFor(
-        virtualService,
-        observed.liveVirtualService,
-        `on target (${instance.spec.targetContext}): ${describeVirtualService(virtualService)}`,
-      ),
-      changeFor(
-        serviceEntry,
-        observed.liveServiceEntry,
-        `on source (${instance.spec.sourceContext}): ${describeServiceEntry(serviceEntry)}`,
-      ),
-    );
+    for (const desired of desiredObjects(instance.spec, observed)) {
+      changes.push(changeFor(desired.object, await liveOf(desired, instance.spec, ctx), desired.detail));
+    }
     return specPlan("expose-target", instance, changes);
   },
 
   async apply(plan, ctx) {
     const spec = specOf<ExposeTargetSpec>(plan);
-    const source = cluster(ctx, spec.sourceContext);
     const target = cluster(ctx, spec.targetContext);
     const observed = await observe(spec, ctx);
-    const sourceVersion = observed.sourceVersion;
     const targetVersion =
       observed.targetVersion === KNOWN_AFTER_APPLY
         ? await requireIstio(target, "target")
         : observed.targetVersion;
     const address = observed.address ?? (await waitForAddress(spec, target, ctx));
     await ctx.note("target-ingress-address", { address, service: ingressServiceAddress(spec) });
-    // The target learns to serve remoteHost before the source learns where remoteHost is.
-    const [virtualService, serviceEntry] = desiredObjects(spec, {
-      ...observed,
-      sourceVersion,
-      targetVersion,
-      address,
-    });
-    await write(target, virtualService, ctx);
-    await write(source, serviceEntry, ctx);
+    const ingressPort =
+      typeof observed.ingressPort === "object" ? observed.ingressPort : await readIngressPort(spec, target);
+    // The target learns to serve the app's routes before the source learns where remoteHost is.
+    for (const desired of desiredObjects(spec, { ...observed, targetVersion, address, ingressPort })) {
+      await write(cluster(ctx, desired.context), desired.object, ctx);
+    }
   },
 
   async verify(plan, ctx) {
@@ -117,14 +119,15 @@ export const exposeTargetStep: Step<ExposeTargetSpec> = {
     const observed = await observe(spec, ctx);
     if (observed.address === undefined)
       return { outcome: "failed", detail: `${ingressServiceAddress(spec)} has no external address` };
-    const [virtualService, serviceEntry] = desiredObjects(spec, observed);
-    return (
-      mismatch(virtualService, observed.liveVirtualService, spec.targetContext) ??
-      mismatch(serviceEntry, observed.liveServiceEntry, spec.sourceContext) ?? {
-        outcome: "passed",
-        detail: `${spec.traffic.remoteHost} → ${observed.address}:${spec.traffic.port}`,
-      }
-    );
+    for (const desired of desiredObjects(spec, observed)) {
+      const failed = mismatch(desired.object, await liveOf(desired, spec, ctx), desired.context);
+      if (failed) return failed;
+    }
+    const port = typeof observed.ingressPort === "object" ? observed.ingressPort.servicePort : "?";
+    return {
+      outcome: "passed",
+      detail: `${spec.traffic.remoteHost}:${spec.traffic.port} → ${observed.address}:${port}`,
+    };
   },
 
   rollback: rollbackEntries,
@@ -135,89 +138,209 @@ interface Observed {
   /** KNOWN_AFTER_APPLY while the target cluster or its mesh is yet to be created by the run. */
   targetVersion: string;
   address: string | undefined;
-  liveServiceEntry: KubeObject | undefined;
-  liveVirtualService: KubeObject | undefined;
+  /** Where the target Gateway's HTTP server is reached; KNOWN_AFTER_APPLY while the gateway is yet to be made. */
+  ingressPort: TargetIngressPort | typeof KNOWN_AFTER_APPLY;
+  /** The app's VirtualServices on the source gateway for the public hosts, as the app had them. */
+  routeTables: VirtualService[];
+  tls: RemoteTlsDecision;
 }
 
-/** Reads what the plan depends on. The target may not exist yet when an earlier step provisions it. */
+interface Desired {
+  context: string;
+  object: KubeObject;
+  detail: string;
+}
+
+/**
+ * Reads what the plan depends on, and fails (before any write) on what cannot work: a `traffic.service` the source
+ * does not have, a target Gateway that is missing or serves no HTTP, or one its Service does not expose. The
+ * target may not exist yet when an earlier step provisions it.
+ */
 async function observe(spec: ExposeTargetSpec, ctx: ReadContext): Promise<Observed> {
-  const names = exposeNames(spec.traffic.service);
-  const namespace = spec.traffic.namespace;
   const source = cluster(ctx, spec.sourceContext);
   const sourceVersion = await requireIstio(source, "source");
-  const liveServiceEntry = await source.get({
-    apiVersion: sourceVersion,
-    kind: "ServiceEntry",
-    namespace,
-    name: names.serviceEntry,
+  await requireSourceService(source, spec.traffic);
+  const all = await source.list(sourceVersion, "VirtualService");
+  const routeTables = appVirtualServices(all, spec.sourceIngress.gateway, spec.traffic.hosts).map((vs) =>
+    unshifted(vs, spec.traffic.remoteHost, ctx.journaled),
+  );
+  const tls = remoteTls({
+    remoteHost: spec.traffic.remoteHost,
+    port: spec.traffic.port,
+    gatewayNamespace: spec.sourceIngress.namespace,
+    serviceNamespace: spec.traffic.namespace,
+    destinationRules: (await source.list(sourceVersion, "DestinationRule")).filter(
+      (r) => !isClustershifts(r),
+    ),
+    peerAuthentications: await peerAuthentications(source),
   });
 
   const target = spec.targetCreatedByRun
     ? clusterIfKnown(ctx, spec.targetContext)
     : cluster(ctx, spec.targetContext);
-  if (!target) {
-    return {
-      sourceVersion,
-      targetVersion: KNOWN_AFTER_APPLY,
-      address: undefined,
-      liveServiceEntry,
-      liveVirtualService: undefined,
-    };
-  }
+  const unknownTarget = {
+    sourceVersion,
+    targetVersion: KNOWN_AFTER_APPLY,
+    address: undefined,
+    ingressPort: KNOWN_AFTER_APPLY,
+    routeTables,
+    tls,
+  } as const;
+  if (!target) return unknownTarget;
   const targetVersion = await istioApiVersion(target);
   if (!targetVersion && !spec.targetCreatedByRun) throw istioMissing(spec.targetContext, "target");
-  const ingress = await target.get({
+  if (!targetVersion) return unknownTarget;
+  const ingress = await target.get(ingressServiceRef(spec));
+  const gateway = await target.get(gatewayRef(spec, targetVersion));
+  if (!gateway && !spec.targetIngress.install && !spec.targetCreatedByRun) {
+    throw gatewayError(`Gateway ${spec.targetIngress.gateway} not found on context "${target.context}"`);
+  }
+  let ingressPort: Observed["ingressPort"] = KNOWN_AFTER_APPLY;
+  if (gateway && ingress) {
+    const found = targetIngressPort(gateway, ingress);
+    if (typeof found === "string") throw gatewayError(`${found} (context "${target.context}")`);
+    ingressPort = found;
+  }
+  return { sourceVersion, targetVersion, address: ingressAddress(ingress), ingressPort, routeTables, tls };
+}
+
+/** Once the target gateway exists (install-ingress-gateway ran, or the load balancer came up). */
+async function readIngressPort(spec: ExposeTargetSpec, target: ClusterPort): Promise<TargetIngressPort> {
+  const apiVersion = await requireIstio(target, "target");
+  const gateway = await target.get(gatewayRef(spec, apiVersion));
+  const ingress = await target.get(ingressServiceRef(spec));
+  if (!gateway)
+    throw gatewayError(`Gateway ${spec.targetIngress.gateway} not found on context "${target.context}"`);
+  if (!ingress) throw gatewayError(`${ingressServiceAddress(spec)} not found on context "${target.context}"`);
+  const found = targetIngressPort(gateway, ingress);
+  if (typeof found === "string") throw gatewayError(`${found} (context "${target.context}")`);
+  return found;
+}
+
+function gatewayError(message: string): UsageError {
+  const line = `spec.target.ingress.gateway: ${message}`;
+  return new UsageError(line, [line]);
+}
+
+function gatewayRef(spec: ExposeTargetSpec, apiVersion: string): ObjectRef {
+  const [namespace = "", name = ""] = spec.targetIngress.gateway.split("/");
+  return { apiVersion, kind: "Gateway", namespace, name };
+}
+
+function ingressServiceRef(spec: ExposeTargetSpec): ObjectRef {
+  return {
     apiVersion: "v1",
     kind: "Service",
     namespace: spec.targetIngress.namespace,
     name: spec.targetIngress.service,
-  });
-  const liveVirtualService =
-    targetVersion &&
-    (await target.get({
-      apiVersion: targetVersion,
-      kind: "VirtualService",
-      namespace,
-      name: names.virtualService,
-    }));
-  return {
-    sourceVersion,
-    targetVersion: targetVersion ?? KNOWN_AFTER_APPLY,
-    address: ingressAddress(ingress),
-    liveServiceEntry,
-    liveVirtualService: liveVirtualService || undefined,
   };
 }
 
-/** The target VirtualService and the source ServiceEntry, in the order they are written. */
-function desiredObjects(
+/** The source's PeerAuthentications, for the plan's word on mutual TLS; none when Istio's security API is absent. */
+async function peerAuthentications(source: ClusterPort): Promise<KubeObject[]> {
+  const served = await source.servedVersions(SECURITY_GROUP);
+  const version = ["v1", "v1beta1"].find((v) => served.includes(v));
+  return version ? source.list(`${SECURITY_GROUP}/${version}`, "PeerAuthentication") : [];
+}
+
+const SECURITY_GROUP = "security.istio.io";
+
+async function liveOf(
+  desired: Desired,
   spec: ExposeTargetSpec,
-  observed: Omit<Observed, "liveServiceEntry" | "liveVirtualService">,
-): [KubeObject, KubeObject] {
+  ctx: ReadContext,
+): Promise<KubeObject | undefined> {
+  if (desired.object.apiVersion === KNOWN_AFTER_APPLY) return undefined;
+  const port =
+    desired.context === spec.targetContext && spec.targetCreatedByRun
+      ? clusterIfKnown(ctx, desired.context)
+      : cluster(ctx, desired.context);
+  return port?.get(refOf(desired.object));
+}
+
+/**
+ * What expose-target writes, in order: on the target the app's route table (one VirtualService per source
+ * gateway VirtualService, or the route to the service when the app has none), then on the source the
+ * DestinationRule (when the mesh would send mutual TLS) and the ServiceEntry.
+ */
+function desiredObjects(spec: ExposeTargetSpec, observed: Observed): Desired[] {
   const names = exposeNames(spec.traffic.service);
   const labels = managedLabels(spec.playbook);
   const { namespace, remoteHost, port, service, hosts } = spec.traffic;
+  const onTarget = `on target (${spec.targetContext})`;
+  const onSource = `on source (${spec.sourceContext})`;
+  const routeTables: Desired[] = observed.routeTables.length
+    ? observed.routeTables.map((source) => {
+        const object = buildTargetRouteTable({
+          apiVersion: observed.targetVersion,
+          labels,
+          gateway: spec.targetIngress.gateway,
+          hosts,
+          source,
+        });
+        return {
+          context: spec.targetContext,
+          object,
+          detail: `${onTarget}: ${describeRouteTable(object)}, the route table of ${addressOf(source)}`,
+        };
+      })
+    : [
+        {
+          context: spec.targetContext,
+          object: buildTargetVirtualService({
+            apiVersion: observed.targetVersion,
+            name: names.virtualService,
+            namespace,
+            labels,
+            gateway: spec.targetIngress.gateway,
+            hosts,
+            service,
+            port,
+          }),
+          detail: `${onTarget}: no VirtualService of the app on ${spec.sourceIngress.gateway}: all requests to ${service}.${namespace}:${port}`,
+        },
+      ];
+  const destinationRule: Desired[] = observed.tls.disable
+    ? [
+        {
+          context: spec.sourceContext,
+          object: buildRemoteDestinationRule({
+            apiVersion: observed.sourceVersion,
+            name: names.destinationRule,
+            namespace: spec.sourceIngress.namespace,
+            labels,
+            remoteHost,
+          }),
+          detail: `${onSource}: ${remoteHost} tls.mode DISABLE; ${observed.tls.detail}`,
+        },
+      ]
+    : [];
+  const endpointPort =
+    typeof observed.ingressPort === "object" ? observed.ingressPort.servicePort : KNOWN_AFTER_APPLY;
+  const serviceEntry = buildServiceEntry({
+    apiVersion: observed.sourceVersion,
+    name: names.serviceEntry,
+    namespace,
+    labels,
+    remoteHost,
+    port,
+    endpointPort,
+    address: observed.address ?? KNOWN_AFTER_APPLY,
+  });
+  const portWhy =
+    typeof observed.ingressPort === "object"
+      ? observed.ingressPort.detail
+      : `the port of ${ingressServiceAddress(spec)} behind ${spec.targetIngress.gateway}'s HTTP server, once it exists`;
   return [
-    buildTargetVirtualService({
-      apiVersion: observed.targetVersion,
-      name: names.virtualService,
-      namespace,
-      labels,
-      gateway: spec.targetIngress.gateway,
-      remoteHost,
-      hosts,
-      service,
-      port,
-    }),
-    buildServiceEntry({
-      apiVersion: observed.sourceVersion,
-      name: names.serviceEntry,
-      namespace,
-      labels,
-      remoteHost,
-      port,
-      address: observed.address ?? KNOWN_AFTER_APPLY,
-    }),
+    ...routeTables,
+    ...destinationRule,
+    {
+      context: spec.sourceContext,
+      object: serviceEntry,
+      detail:
+        `${onSource}: ${describeServiceEntry(serviceEntry)}; ${portWhy}` +
+        (observed.tls.disable ? "" : `; ${observed.tls.detail}`),
+    },
   ];
 }
 
@@ -308,20 +431,18 @@ function describeServiceEntry(se: KubeObject): string {
   const s = se.spec as {
     hosts: string[];
     ports: { number: number }[];
-    endpoints: { address: string }[];
+    endpoints: { address: string; ports?: Record<string, number | string> }[];
     resolution: string;
   };
-  return `${s.hosts.join(", ")}:${s.ports[0]?.number} → ${s.endpoints[0]?.address} (MESH_EXTERNAL, ${s.resolution})`;
+  const endpoint = s.endpoints[0];
+  const endpointPort = Object.values(endpoint?.ports ?? {})[0];
+  return `${s.hosts.join(", ")}:${s.ports[0]?.number} → ${endpoint?.address}:${String(endpointPort)} (MESH_EXTERNAL, ${s.resolution})`;
 }
 
-function describeVirtualService(vs: KubeObject): string {
-  const s = vs.spec as {
-    hosts: string[];
-    gateways: string[];
-    http: { route: { destination: { host: string; port: { number: number } } }[] }[];
-  };
-  const destination = s.http[0]?.route[0]?.destination;
-  return `${s.hosts.join(", ")} via ${s.gateways.join(", ")} → ${destination?.host}:${destination?.port.number}`;
+function describeRouteTable(vs: KubeObject): string {
+  const s = vs.spec as { hosts: string[]; gateways: string[]; http: unknown[] };
+  const routes = s.http.length === 1 ? "1 route" : `${s.http.length} routes`;
+  return `${s.hosts.join(", ")} via ${s.gateways.join(", ")}: ${routes}`;
 }
 
 /** The traffic steps need both ingress gateways; the validator says so first, this guards hand-built playbooks. */

@@ -1,18 +1,36 @@
 import { isIP } from "node:net";
 import { KNOWN_AFTER_APPLY } from "../../engine/types.js";
 import type { KubeObject } from "../../providers/kubernetes/port.js";
+import { targetRoute } from "../shift-traffic/route-table.js";
+import type { VirtualService } from "../shift-traffic/weights.js";
 
 /**
- * Names of what expose-target creates, in `traffic.namespace`:
- * - on the source, ServiceEntry `clustershift-<service>-remote`: the target cluster as seen from the source mesh;
- * - on the target, VirtualService `clustershift-<service>-ingress`: the target gateway's route to the service.
+ * Names of what expose-target creates:
+ * - on the source, ServiceEntry `clustershift-<service>-remote` (in `traffic.namespace`): the target cluster as seen
+ *   from the source mesh; and, when the source mesh would send it mutual TLS, DestinationRule
+ *   `clustershift-<service>-remote` in the source gateway's namespace;
+ * - on the target, for each VirtualService of the app on the source gateway, `clustershift-<its name>` beside it:
+ *   the same route table on the target gateway; when the app has none, `clustershift-<service>-ingress`.
  */
-export function exposeNames(service: string): { serviceEntry: string; virtualService: string } {
+export function exposeNames(service: string): {
+  serviceEntry: string;
+  destinationRule: string;
+  virtualService: string;
+} {
   return {
     serviceEntry: `clustershift-${service}-remote`,
+    destinationRule: `clustershift-${service}-remote`,
     virtualService: `clustershift-${service}-ingress`,
   };
 }
+
+/** The target copy of the source gateway VirtualService `name`. */
+export function targetRouteTableName(name: string): string {
+  return `clustershift-${name}`;
+}
+
+/** The ServiceEntry's one port: what the shifted routes name as the remote destination's port. */
+export const REMOTE_PORT_NAME = "http";
 
 export interface ServiceEntryInput {
   apiVersion: string;
@@ -20,14 +38,23 @@ export interface ServiceEntryInput {
   namespace: string;
   labels: Record<string, string>;
   remoteHost: string;
+  /** `traffic.port`: the port the source's routes send the remote share to. */
   port: number;
+  /**
+   * The target ingress Service port behind the target Gateway's HTTP server, where the source gateway dials;
+   * KNOWN_AFTER_APPLY while the target gateway is yet to be made.
+   */
+  endpointPort: number | string;
   /** The target ingress gateway's external IP or host name; KNOWN_AFTER_APPLY while it has none. */
   address: string;
 }
 
 /**
  * Google's canary-cluster ServiceEntry: `remoteHost` is MESH_EXTERNAL, served at the target ingress address —
- * STATIC with the IP as endpoint, or DNS for a load balancer that has a host name (AWS ELB).
+ * STATIC with the IP as endpoint, or DNS for a load balancer that has a host name (AWS ELB) — at the port of the
+ * target ingress Service that reaches the target Gateway's HTTP server (the endpoint's port for the port's name:
+ * the service port, 9080 say, is only what the source's routes call it). Visible to every namespace, so that the
+ * source gateway's proxies, in their own namespace, have it whatever the mesh's default `exportTo`.
  */
 export function buildServiceEntry(input: ServiceEntryInput): KubeObject {
   const resolution =
@@ -38,10 +65,72 @@ export function buildServiceEntry(input: ServiceEntryInput): KubeObject {
     metadata: { name: input.name, namespace: input.namespace, labels: input.labels },
     spec: {
       hosts: [input.remoteHost],
+      exportTo: ["*"],
       location: "MESH_EXTERNAL",
-      ports: [{ number: input.port, name: "http", protocol: "HTTP" }],
+      ports: [{ number: input.port, name: REMOTE_PORT_NAME, protocol: "HTTP" }],
       resolution,
-      endpoints: [{ address: input.address }],
+      endpoints: [{ address: input.address, ports: { [REMOTE_PORT_NAME]: input.endpointPort } }],
+    },
+  };
+}
+
+export interface DestinationRuleInput {
+  apiVersion: string;
+  name: string;
+  /** The source gateway's namespace. */
+  namespace: string;
+  labels: Record<string, string>;
+  remoteHost: string;
+}
+
+/**
+ * Plain HTTP to the remote host, over a mesh-wide ISTIO_MUTUAL rule: private to the gateway's namespace, where
+ * Istio looks first and where a host beats a wildcard (in the root namespace only private rules are looked at
+ * first, so private it is in both cases).
+ */
+export function buildRemoteDestinationRule(input: DestinationRuleInput): KubeObject {
+  return {
+    apiVersion: input.apiVersion,
+    kind: "DestinationRule",
+    metadata: { name: input.name, namespace: input.namespace, labels: input.labels },
+    spec: {
+      host: input.remoteHost,
+      exportTo: ["."],
+      trafficPolicy: { tls: { mode: "DISABLE" } },
+    },
+  };
+}
+
+export interface TargetRouteTableInput {
+  apiVersion: string;
+  labels: Record<string, string>;
+  /** `namespace/name` of the target ingress Gateway. */
+  gateway: string;
+  /** `traffic.hosts`: replaces the source VirtualService's hosts when given. */
+  hosts: string[] | undefined;
+  /** The source gateway VirtualService as the app had it (see `unshifted`). */
+  source: VirtualService;
+}
+
+/**
+ * The source gateway VirtualService's route table on the target gateway: every HTTP route with its matches,
+ * rewrites, redirects, headers, retries, timeouts, fault and mirror, destinations resolved to the mirrored
+ * Services' FQDNs. Requests shifted from the source arrive with their public Host header and path (Envoy keeps
+ * both for a weighted destination), and after the DNS cutover the public reaches this gateway directly: either
+ * way each path goes where it went on the source.
+ */
+export function buildTargetRouteTable(input: TargetRouteTableInput): KubeObject {
+  const { source } = input;
+  const namespace = source.metadata.namespace ?? "default";
+  const spec = source.spec ?? {};
+  return {
+    apiVersion: input.apiVersion,
+    kind: "VirtualService",
+    metadata: { name: targetRouteTableName(source.metadata.name), namespace, labels: input.labels },
+    spec: {
+      hosts: input.hosts?.length ? input.hosts : (spec.hosts ?? ["*"]),
+      gateways: [input.gateway],
+      http: (spec.http ?? []).map((route) => targetRoute(route, namespace)),
     },
   };
 }
@@ -51,9 +140,8 @@ export interface TargetVirtualServiceInput {
   name: string;
   namespace: string;
   labels: Record<string, string>;
-  /** `namespace/name` of the target ingress Gateway. */
+  /** `namespace/name` of the target Gateway. */
   gateway: string;
-  remoteHost: string;
   /** `traffic.hosts`: the public hosts. */
   hosts: string[] | undefined;
   service: string;
@@ -61,13 +149,12 @@ export interface TargetVirtualServiceInput {
 }
 
 /**
- * The target gateway's route to the migrated service. The source gateway forwards requests with their original
- * Host header (Envoy does not rewrite it for a weighted destination), so besides `remoteHost` the target must
- * accept the public hosts: `traffic.hosts`, or `*` without them, as in Google's guide.
+ * When the app has no VirtualService on the source gateway (shift-traffic then creates its split): the target
+ * gateway's route to the service, for `traffic.hosts` or `*`. The source forwards requests with their original
+ * Host header, so `remoteHost` is not a host here (nothing would match it).
  */
 export function buildTargetVirtualService(input: TargetVirtualServiceInput): KubeObject {
-  const hosts = [input.remoteHost, ...(input.hosts?.length ? input.hosts : ["*"])];
-  return gatewayVirtualService({ ...input, hosts: [...new Set(hosts)] });
+  return gatewayVirtualService({ ...input, hosts: input.hosts?.length ? input.hosts : ["*"] });
 }
 
 export interface GatewayVirtualServiceInput {

@@ -16,6 +16,8 @@ import {
   requireIstio,
   rollbackEntries,
 } from "../expose-target/istio.js";
+import { requireSourceService } from "../expose-target/source-service.js";
+import { appVirtualServices } from "./route-table.js";
 import { boundToGateway, newSplitVirtualService, serviceHosts } from "./virtual-service.js";
 import {
   formatMoves,
@@ -157,6 +159,7 @@ async function planVirtualServices(
 ): Promise<PlannedVirtualService[]> {
   const source = cluster(ctx, spec.sourceContext);
   const apiVersion = await requireIstio(source, "source");
+  await requireSourceService(source, spec.traffic);
   const found = await findVirtualServices(spec, apiVersion, ctx);
   const weights = spec.traffic.steps.map((step) => step.weight);
   const weight = weightOf(spec);
@@ -202,27 +205,48 @@ export function carryThrough(
   return current;
 }
 
-/** VirtualServices bound to the source gateway with an HTTP route to the service (in any namespace), by name. */
+/**
+ * The VirtualServices shifted, by name: with `scope: app`, the app's own on the source gateway for the public hosts
+ * (`traffic.hosts`, else all) and clustershift's split when it made one; with `scope: service`, those bound to the
+ * source gateway with an HTTP route to the service (in any namespace). Only those with a route to shift.
+ */
 async function findVirtualServices(
   spec: ShiftTrafficSpec,
   apiVersion: string,
   ctx: ReadContext,
 ): Promise<VirtualService[]> {
   const all = (await cluster(ctx, spec.sourceContext).list(apiVersion, "VirtualService")) as VirtualService[];
-  return all
-    .filter(
-      (vs) => boundToGateway(vs, spec.gateway) && shiftWeights(vs, weightTarget(spec, vs, 0)).routes > 0,
-    )
+  const candidates =
+    spec.traffic.scope === "app"
+      ? [
+          ...appVirtualServices(all, spec.gateway, spec.traffic.hosts),
+          ...all.filter(
+            (vs) => vs.metadata.name === splitName(spec) && vs.metadata.namespace === spec.traffic.namespace,
+          ),
+        ]
+      : all.filter((vs) => boundToGateway(vs, spec.gateway));
+  return candidates
+    .filter((vs) => shiftWeights(vs, weightTarget(spec, vs, 0)).routes > 0)
     .sort((a, b) => addressOf(a).localeCompare(addressOf(b)));
 }
 
+const splitName = (spec: ShiftTrafficSpec) => `clustershift-${spec.traffic.service}-split`;
+
+/** What moves in `vs`: the service's destinations (`scope: service`), or every local one (`scope: app`). */
 function weightTarget(
   spec: Pick<ShiftTrafficSpec, "traffic">,
   vs: VirtualService,
   weight: number,
 ): WeightTarget {
-  const { service, namespace, remoteHost, port } = spec.traffic;
-  return { serviceHosts: serviceHosts(service, namespace, vs.metadata.namespace), remoteHost, port, weight };
+  const { service, namespace, remoteHost, port, scope } = spec.traffic;
+  const isSplit = vs.metadata.name === `clustershift-${service}-split`;
+  return {
+    serviceHosts:
+      scope === "app" && !isSplit ? undefined : serviceHosts(service, namespace, vs.metadata.namespace),
+    remoteHost,
+    port,
+    weight,
+  };
 }
 
 function changeOf(planned: PlannedVirtualService, spec: ShiftTrafficSpec): Change {

@@ -29,8 +29,11 @@ export interface VirtualServiceSpec {
 export type VirtualService = KubeObject & { spec?: VirtualServiceSpec };
 
 export interface WeightTarget {
-  /** Every spelling of the migrated service valid in the VirtualService's namespace (see `serviceHosts`). */
-  serviceHosts: string[];
+  /**
+   * Every spelling of the migrated service valid in the VirtualService's namespace (see `serviceHosts`), for
+   * `traffic.scope: service`; undefined for the whole app (`scope: app`): every destination but the remote is local.
+   */
+  serviceHosts: string[] | undefined;
   remoteHost: string;
   port: number;
   /** Percent of the service's traffic that goes to the remote cluster: an integer 0..100. */
@@ -59,7 +62,8 @@ const REMOTE_LABEL = "remote";
  * The VirtualService with `weight`% of the migrated service's traffic sent to `remoteHost`, Argo Rollouts style:
  * pure, and idempotent (weights already in place give `modified: false`, so apply writes nothing).
  *
- * Only destinations of HTTP routes that go to the service (`port` absent or equal) and to the remote host change;
+ * Only destinations of HTTP routes that go to the service (`port` absent or equal; with `serviceHosts` undefined,
+ * every destination of every route: the whole app) and to the remote host change;
  * matches, retries, timeouts, headers, other destinations and other routes stay as they are. In each such route
  * the service's share (its destinations' weights plus the remote's) is split: the remote gets `weight`% of the
  * share, the local destinations the rest in proportion to their current weights (largest remainder, so subsets
@@ -149,11 +153,13 @@ export function formatWeights(vs: VirtualService, target: WeightTarget): string 
  * gets: an absent weight is 100 for a route's only destination and 0 otherwise, as Istio reads it.
  */
 function classify(destinations: RouteDestination[], target: WeightTarget) {
-  const hosts = new Set(target.serviceHosts);
+  const hosts = target.serviceHosts && new Set(target.serviceHosts);
   const locals = destinations.filter(
     (d) =>
-      hosts.has(d.destination.host) &&
-      (d.destination.port?.number === undefined || d.destination.port.number === target.port),
+      d.destination.host !== target.remoteHost &&
+      (!hosts ||
+        (hosts.has(d.destination.host) &&
+          (d.destination.port?.number === undefined || d.destination.port.number === target.port))),
   );
   const remotes = destinations.filter((d) => d.destination.host === target.remoteHost);
   const effective = (d: RouteDestination) => d.weight ?? (destinations.length === 1 ? 100 : 0);
