@@ -61,11 +61,12 @@ export function liveWizardDeps(options: LiveDepsOptions = {}): WizardDeps {
   }
 
   return {
-    contexts() {
-      const { config } = loadContexts(options.kubeconfig);
-      const current = config.getCurrentContext();
-      return Promise.resolve(
-        config.getContexts().map((context): ContextInfo => {
+    // A promise that rejects, not a throw: callers handle both the same way then.
+    contexts: () =>
+      Promise.resolve().then(() => {
+        const { config } = loadContexts(options.kubeconfig);
+        const current = config.getCurrentContext();
+        return config.getContexts().map((context): ContextInfo => {
           const server = config.getCluster(context.cluster)?.server ?? "";
           return {
             name: context.name,
@@ -73,9 +74,8 @@ export function liveWizardDeps(options: LiveDepsOptions = {}): WizardDeps {
             current: context.name === current,
             sandbox: isSandboxServer(server),
           };
-        }),
-      );
-    },
+        });
+      }),
     namespaces: (context) =>
       read(context, "namespaces", async (port) =>
         (await port.list("v1", "Namespace")).map((ns) => ns.metadata.name).sort((a, b) => a.localeCompare(b)),

@@ -1,5 +1,7 @@
 import { checkbox, confirm, input, select } from "@inquirer/prompts";
 import { render } from "@inquirer/testing";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { liveWizardDeps } from "../../src/wizard/client.js";
 import type { WizardDeps } from "../../src/wizard/deps.js";
@@ -222,6 +224,10 @@ describe("workload and traffic screens", () => {
     ["remote host", "frontend_target", q.remoteHostQuestion("frontend"), MESSAGES.dnsName],
     ["port", "65536", q.portQuestion(), MESSAGES.port],
     ["gateway", "gateway", q.gatewayRefQuestion("istio-system/istio-ingressgateway"), MESSAGES.gateway],
+    ["public hosts", "shop.example.com; www.example.com", q.hostsQuestion([]), MESSAGES.hosts],
+    ["probe URL", "203.0.113.20/healthz", q.probeUrlQuestion("", "before going to 100%"), MESSAGES.url],
+    ["probe Host header", "shop_example", q.probeHostQuestion(undefined), MESSAGES.hosts],
+    ["expected status", "2000", q.expectStatusQuestion(), MESSAGES.httpStatus],
   ])(
     "Given the %s screen, When %j is typed, Then it says why it is rejected",
     async (_, typed, question, message) => {
@@ -239,6 +245,55 @@ describe("workload and traffic screens", () => {
   });
 });
 
+describe("hosts, exclusions and failure screens", () => {
+  it("Given public hosts found on the gateway's VirtualServices, When the hosts are asked, Then they are the default, and a wildcard may be typed", async () => {
+    const prompt = await render(input, q.hostsQuestion(["shop.example.com", "www.example.com"]));
+    expect(prompt.getScreen()).toBe(
+      "? Public hosts that move to the target, comma-separated (empty: every VirtualService on the gateway, with its own hosts) (shop.example.com, www.example.com)",
+    );
+    prompt.events.keypress("enter");
+    await expect(prompt.answer).resolves.toBe("shop.example.com, www.example.com");
+    expect(await accepted(q.hostsQuestion([]), "*.example.com")).toBe("*.example.com");
+  });
+
+  it("Given Online Boutique mirrored, When its public Services are listed, Then frontend-external is offered ticked and the ingress gateway (istio-system) is not", async () => {
+    const exposed = await deps.exposedServices("source", ["onlineboutique"]);
+    expect(exposed.map((service) => `${service.namespace}/${service.name} ${service.type}`)).toEqual([
+      "onlineboutique/frontend-external LoadBalancer",
+    ]);
+    const prompt = await render(checkbox, q.exclusionsQuestion(exposed));
+    expect(prompt.getScreen()).toMatch(
+      /^\? Leave these public Services out of the mirror\? \(each would be a second public entry point on the target\)\n❯◉ onlineboutique\/frontend-external\n\nLoadBalancer (203\.0\.113\.\d+|\(no address yet\)), ports 80\n/,
+    );
+    prompt.events.keypress("enter");
+    await expect(prompt.answer).resolves.toMatchObject([
+      { namespace: "onlineboutique", name: "frontend-external" },
+    ]);
+  });
+
+  it("Given the probe and failure screens, When enter is pressed, Then the target's address, the public host, 200 and rollback are the defaults", async () => {
+    expect(await accepted(q.probeUrlQuestion("http://203.0.113.20/", "before going to 100%"))).toBe(
+      "http://203.0.113.20/",
+    );
+    expect(await accepted(q.probeUrlQuestion("", "after the shift"))).toBe("");
+    expect(await accepted(q.probeHostQuestion("shop.example.com"))).toBe("shop.example.com");
+    expect(await accepted(q.expectStatusQuestion())).toBe("200");
+    const onFailure = await render(select, q.onFailureQuestion());
+    expect(onFailure.getScreen()).toBe(
+      [
+        "? When a gate fails (probe, analysis) or a shift step errs",
+        "❯ rollback",
+        "  pause",
+        "",
+        "send all traffic back to the source and undo what was applied",
+        "↑↓ navigate • ⏎ select",
+      ].join("\n"),
+    );
+    onFailure.events.keypress("enter");
+    await expect(onFailure.answer).resolves.toBe("rollback");
+  });
+});
+
 describe("DNS and output screens", () => {
   it("Given Route 53 credentials, When the zone is asked, Then the account's hosted zones are the choices", async () => {
     const zone = await createZone(env.moto.sdk, "wizard-shop");
@@ -251,6 +306,38 @@ describe("DNS and output screens", () => {
       kind: "zone",
       zone: { id: zone.id, name: zone.name, private: false },
     });
+  });
+
+  it("Given the sandbox DNS next to the source, When the zone and record are asked, Then its zones and its A, AAAA and CNAME records are the choices", async () => {
+    const zones = await deps.dnsZones("sandbox", "source");
+    expect(zones.map((zone) => zone.name)).toEqual(["example.com."]);
+    const zonePrompt = await render(select, q.zoneQuestion(zones, "sandbox"));
+    expect(zonePrompt.getScreen()).toContain("? Hosted zone (sandbox DNS)\n❯ example.com.\n  Another zone");
+    zonePrompt.events.keypress("enter");
+    await expect(zonePrompt.answer).resolves.toMatchObject({ kind: "zone", zone: { name: "example.com." } });
+
+    const records = await deps.dnsRecords("sandbox", "source", zones[0]!);
+    const prompt = await render(select, q.recordChoiceQuestion(records, "www.example.com"));
+    expect(prompt.getScreen()).toBe(
+      [
+        "? DNS record to cut over",
+        "  shop.example.com A",
+        "❯ www.example.com CNAME",
+        "  Another record",
+        "",
+        "shop.example.com., TTL 300",
+        "↑↓ navigate • ⏎ select",
+      ].join("\n"),
+    );
+    prompt.events.keypress("down");
+    prompt.events.keypress("enter");
+    await expect(prompt.answer).resolves.toEqual({ kind: "other" });
+  });
+
+  it("Given no sandbox DNS on a context, When its zones are asked, Then the reason is given", async () => {
+    await expect(deps.dnsZones("sandbox", "no-such-context")).rejects.toThrow(
+      /^cannot list the sandbox DNS zones: .*no-such-context/,
+    );
   });
 
   it.each([
@@ -280,10 +367,62 @@ describe("DNS and output screens", () => {
     expect(await accepted(q.recordQuestion("example.com.", "shop.example.com"))).toBe("shop.example.com");
   });
 
+  it("Given Route 53 records, When they are listed, Then only simple A, AAAA and CNAME record sets are offered", async () => {
+    const zone = await createZone(env.moto.sdk, "wizard-records", (name) => [
+      { Name: `shop.${name}`, Type: "A", TTL: 60, ResourceRecords: [{ Value: "203.0.113.10" }] },
+      { Name: `shop.${name}`, Type: "AAAA", TTL: 60, ResourceRecords: [{ Value: "2001:db8::10" }] },
+      {
+        Name: `eu.${name}`,
+        Type: "A",
+        TTL: 60,
+        SetIdentifier: "eu",
+        Weight: 10,
+        ResourceRecords: [{ Value: "203.0.113.11" }],
+      },
+      { Name: `mail.${name}`, Type: "MX", TTL: 60, ResourceRecords: [{ Value: "10 mx.example.net." }] },
+    ]);
+    const records = await deps.dnsRecords("route53", "source", { ...zone, private: false });
+    expect(records.map((record) => `${record.name} ${record.type} ${record.values.join(",")}`)).toEqual([
+      `shop.${zone.name} A 203.0.113.10`,
+      `shop.${zone.name} AAAA 2001:db8::10`,
+    ]);
+  });
+
   it("Given an existing file, When overwriting is asked, Then the default is no", async () => {
     const prompt = await render(confirm, q.overwriteQuestion("playbook.yaml"));
     expect(prompt.getScreen()).toBe("? playbook.yaml exists. Overwrite it? (y/N)");
     prompt.events.keypress("enter");
     await expect(prompt.answer).resolves.toBe(false);
+  });
+});
+
+describe("without a kubeconfig", () => {
+  it("Given KUBECONFIG naming no file, When the contexts are read, Then it says so and how to get one, instead of a made-up context", async () => {
+    const missing = liveWizardDeps({ kubeconfig: "/nonexistent/kubeconfig" });
+    await expect(missing.contexts()).rejects.toThrow(
+      /^no kubeconfig: KUBECONFIG=\/nonexistent\/kubeconfig: no such file\..*\n.*gcloud container clusters get-credentials.*\n.*\n {2}clustershift sandbox --seed online-boutique --kubeconfig sandbox\.kubeconfig\n/,
+    );
+  });
+
+  it("Given no KUBECONFIG and no ~/.kube/config, When the contexts are read, Then it says so instead of offering loaded-context", async () => {
+    const saved = { HOME: process.env.HOME, KUBECONFIG: process.env.KUBECONFIG };
+    process.env.HOME = env.world.dir;
+    delete process.env.KUBECONFIG;
+    try {
+      await expect(liveWizardDeps().contexts()).rejects.toThrow(
+        `no kubeconfig: KUBECONFIG is not set and ${env.world.dir}/.kube/config does not exist.`,
+      );
+    } finally {
+      Object.assign(process.env, saved);
+      if (saved.KUBECONFIG === undefined) delete process.env.KUBECONFIG;
+    }
+  });
+
+  it("Given a kubeconfig without contexts, When the contexts are read, Then it says so and how to get one", async () => {
+    const file = join(env.world.dir, "empty.kubeconfig");
+    await writeFile(file, "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n");
+    await expect(liveWizardDeps({ kubeconfig: file }).contexts()).rejects.toThrow(
+      `no kubeconfig: ${file} has no contexts.`,
+    );
   });
 });
