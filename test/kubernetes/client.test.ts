@@ -345,7 +345,7 @@ describe("KubeClusterClient against the sandbox's fault injection", () => {
     });
     (closed as unknown as { server: string }).server = "http://127.0.0.1:1";
     await expect(closed.servedVersions("apps")).rejects.toThrow(
-      /^discover \/apis on context "source" \(http:\/\/127\.0\.0\.1:1\): .*ECONNREFUSED.* \(after 3 attempts\)$/,
+      /^discover \/apis on context "source" \(http:\/\/127\.0\.0\.1:1\): .*ECONNREFUSED.* \(after 3 attempts\); the API server of context "source" cannot be reached: check that the cluster is up and that this machine can reach http:\/\/127\.0\.0\.1:1$/,
     );
   });
 });

@@ -7,6 +7,7 @@ import { RuntimeError } from "../../engine/errors.js";
 import { sleep } from "../../engine/sleep.js";
 import { formatDuration } from "../../playbook/duration.js";
 import { ContextNotFoundError, KubeApiError, isApiStatus } from "./errors.js";
+import { EXEC_TIMEOUT_MS, ExecCredentials } from "./exec-credential.js";
 import { withoutServerMetadata } from "./metadata.js";
 import type { ApiResource, ClusterPort, KubeObject, ListOptions, ObjectRef } from "./port.js";
 import { rolloutState } from "./rollout.js";
@@ -23,6 +24,13 @@ import {
 export const FIELD_MANAGER = "clustershift";
 /** Per HTTP request; a request without an answer by then is retried like a reset connection. */
 const REQUEST_TIMEOUT_MS = 30_000;
+/**
+ * For the TCP connection and TLS handshake: a black-holed API server (packets dropped, a cluster that is gone)
+ * otherwise waits for the kernel's own connect timeout, minutes, on every one of the retries.
+ */
+const CONNECT_TIMEOUT_MS = 8_000;
+/** Tries of one call that ended in a timeout: a server that did not answer twice is not there for us now. */
+const TIMEOUT_ATTEMPTS = 2;
 /** Keep-alive connections per cluster. */
 const MAX_SOCKETS = 32;
 
@@ -34,6 +42,16 @@ export interface ClusterClientOptions {
   pageSize?: number;
   /** The field manager of writes; `clustershift` unless a test seeds as someone else (`kubectl`). */
   fieldManager?: string;
+  /**
+   * The run's signal (SIGINT, SIGTERM): reads, waits, retries and credential plugins stop with its reason, and no
+   * write starts once it is aborted. A write whose request is already sent is not cut off: it finishes, so that
+   * its outcome is known and journaled.
+   */
+  signal?: AbortSignal;
+  connectTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  /** For a kubeconfig `exec` credential plugin; {@link EXEC_TIMEOUT_MS} by default. */
+  execTimeoutMs?: number;
 }
 
 /**
@@ -129,6 +147,9 @@ export class KubeClusterClient implements ClusterPort {
   private readonly fieldManager: string;
   private readonly discovery = new Map<string, Promise<ApiResource[]>>();
   private agent: { agent: http.Agent; tls: unknown[] } | undefined;
+  private readonly signal: AbortSignal | undefined;
+  private readonly connectTimeoutMs: number;
+  private readonly requestTimeoutMs: number;
 
   constructor(
     readonly context: string,
@@ -141,6 +162,10 @@ export class KubeClusterClient implements ClusterPort {
     this.retry = options.retry ?? DEFAULT_RETRY;
     this.pageSize = options.pageSize ?? 500;
     this.fieldManager = options.fieldManager ?? FIELD_MANAGER;
+    this.signal = options.signal;
+    this.connectTimeoutMs = options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+    new ExecCredentials(context, options.execTimeoutMs ?? EXEC_TIMEOUT_MS, options.signal).install(config);
   }
 
   async get(ref: ObjectRef): Promise<KubeObject | undefined> {
@@ -407,22 +432,37 @@ export class KubeClusterClient implements ClusterPort {
     throw error;
   }
 
-  /** One API call with retries on 429, 5xx and dropped connections; never on other 4xx. */
+  /**
+   * One API call with retries on 429, 5xx and dropped connections; never on other 4xx. Once the run's signal is
+   * aborted no call starts and none is tried again; a read in flight is cut off, a write in flight is not.
+   */
   private async call<T>(call: Call): Promise<T> {
     const body = call.body === undefined ? undefined : JSON.stringify(call.body);
+    let timeouts = 0;
     for (let attempt = 0; ; attempt++) {
+      this.signal?.throwIfAborted();
       let response: RawResponse;
       try {
-        response = await this.send(call.method, call.path, body, call.contentType);
+        response = await this.send(call.method, call.path, body, call.contentType, call.method === "GET");
       } catch (error) {
-        if (!isRetryableNetworkError(error) || attempt + 1 >= this.retry.attempts) {
+        if (this.signal?.aborted) throw this.signal.reason;
+        if (error instanceof RuntimeError) throw error;
+        if (isTimeout(error)) timeouts++;
+        if (
+          !isRetryableNetworkError(error) ||
+          attempt + 1 >= this.retry.attempts ||
+          timeouts >= TIMEOUT_ATTEMPTS
+        ) {
           throw new RuntimeError(
             `${call.what} on context "${this.context}" (${this.server}): ${(error as Error).message}` +
-              (attempt > 0 ? ` (after ${attempt + 1} attempts)` : ""),
+              (attempt > 0 ? ` (after ${attempt + 1} attempts)` : "") +
+              (isUnreachable(error)
+                ? `; the API server of context "${this.context}" cannot be reached: check that the cluster is up and that this machine can reach ${this.server}`
+                : ""),
             { cause: error },
           );
         }
-        await sleep(retryDelayMs(attempt, undefined, this.retry));
+        await sleep(retryDelayMs(attempt, undefined, this.retry), this.signal);
         continue;
       }
       if (response.status < 400) return (response.text === "" ? {} : JSON.parse(response.text)) as T;
@@ -440,19 +480,31 @@ export class KubeClusterClient implements ClusterPort {
       }
       const retryAfter =
         parseRetryAfter(response.headers["retry-after"]) ?? status.details?.retryAfterSeconds;
-      await sleep(retryDelayMs(attempt, retryAfter, this.retry));
+      await sleep(retryDelayMs(attempt, retryAfter, this.retry), this.signal);
     }
   }
 
   private async send(
     method: string,
     path: string,
-    body?: string,
-    contentType?: string,
+    body: string | undefined,
+    contentType: string | undefined,
+    /** Cut off when the run's signal aborts: only reads, whose outcome does not matter once stopped. */
+    abortable: boolean,
   ): Promise<RawResponse> {
     // Per request: exec plugins and token files hand out fresh credentials.
     const options: https.RequestOptions = {};
-    await this.config.applyToHTTPSOptions(options);
+    try {
+      await this.config.applyToHTTPSOptions(options);
+    } catch (error) {
+      if (this.signal?.aborted) throw this.signal.reason;
+      throw error instanceof RuntimeError
+        ? error
+        : new RuntimeError(`credentials of context "${this.context}": ${messageOrName(error)}`, {
+            cause: error,
+          });
+    }
+    this.signal?.throwIfAborted();
     const url = new URL(this.server + path);
     const headers: http.OutgoingHttpHeaders = {
       ...(options.headers as http.OutgoingHttpHeaders | undefined),
@@ -472,7 +524,8 @@ export class KubeClusterClient implements ClusterPort {
           headers,
           agent,
           ...(options.auth ? { auth: options.auth } : {}),
-          timeout: REQUEST_TIMEOUT_MS,
+          ...(abortable && this.signal ? { signal: this.signal } : {}),
+          timeout: this.requestTimeoutMs,
         },
         (response) => {
           const chunks: Buffer[] = [];
@@ -492,9 +545,28 @@ export class KubeClusterClient implements ClusterPort {
       );
       request.on("timeout", () =>
         request.destroy(
-          Object.assign(new Error(`no answer within ${REQUEST_TIMEOUT_MS}ms`), { code: "ETIMEDOUT" }),
+          Object.assign(new Error(`no answer within ${formatDuration(this.requestTimeoutMs)}`), {
+            code: "ETIMEDOUT",
+          }),
         ),
       );
+      request.on("socket", (socket) => {
+        // A kept-alive socket is connected already; a new one gets a bounded time to connect and shake hands.
+        if (!socket.connecting) return;
+        const timer = setTimeout(
+          () =>
+            request.destroy(
+              Object.assign(new Error(`no connection within ${formatDuration(this.connectTimeoutMs)}`), {
+                code: "ETIMEDOUT",
+                connect: true,
+              }),
+            ),
+          this.connectTimeoutMs,
+        );
+        const connected = () => clearTimeout(timer);
+        socket.once(url.protocol === "https:" ? "secureConnect" : "connect", connected);
+        socket.once("close", connected);
+      });
       request.on("error", reject);
       request.end(body);
     });
@@ -553,6 +625,7 @@ export class KubeClusterClient implements ClusterPort {
     };
     const collection = await this.pathOf(ref.apiVersion, ref.kind, ref.namespace);
     for (let attempt = 0; ; attempt++) {
+      this.signal?.throwIfAborted();
       const current = await this.get(ref);
       const now = check(current);
       if (now) return now.value;
@@ -572,7 +645,9 @@ export class KubeClusterClient implements ClusterPort {
       );
       if (outcome) return outcome.value;
       // The watch closed, failed or its window ran out: look again, after a pause if it keeps failing.
-      if (Date.now() < deadline) await sleep(Math.min(retryDelayMs(attempt, undefined, this.retry), 1_000));
+      if (Date.now() < deadline) {
+        await sleep(Math.min(retryDelayMs(attempt, undefined, this.retry), 1_000), this.signal);
+      }
     }
   }
 
@@ -587,15 +662,19 @@ export class KubeClusterClient implements ClusterPort {
     return new Promise((resolve, reject) => {
       let settled = false;
       let controller: AbortController | undefined;
+      const onAbort = () => finish(undefined, this.signal?.reason as Error);
       const finish = (outcome: { value: T } | undefined, error?: Error): void => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        this.signal?.removeEventListener("abort", onAbort);
         controller?.abort();
         if (error !== undefined) reject(error);
         else resolve(outcome);
       };
       const timer = setTimeout(() => finish(undefined), windowMs);
+      if (this.signal?.aborted) return onAbort();
+      this.signal?.addEventListener("abort", onAbort, { once: true });
       const query: Record<string, string> = { fieldSelector: `metadata.name=${ref.name}` };
       if (resourceVersion) query.resourceVersion = resourceVersion;
       new Watch(this.config)
@@ -662,6 +741,27 @@ function withType(object: KubeObject, ref: ObjectRef): KubeObject {
   return object.apiVersion && object.kind
     ? object
     : { ...object, apiVersion: ref.apiVersion, kind: ref.kind };
+}
+
+function isTimeout(error: unknown): boolean {
+  return (error as { code?: unknown } | undefined)?.code === "ETIMEDOUT";
+}
+
+/** Errors that mean no API server answered at all: nothing there, or nothing reachable. */
+function isUnreachable(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return (
+    (typeof code === "string" &&
+      ["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN", "ENOTFOUND"].includes(code)) ||
+    (error as { connect?: unknown } | undefined)?.connect === true
+  );
+}
+
+/** A library error may carry no message (an empty stderr); its name and code still say something. */
+function messageOrName(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as NodeJS.ErrnoException).code;
+  return error.message || `${error.name}${code ? ` (${code})` : ""} without a message`;
 }
 
 function sameValue(a: unknown, b: unknown): boolean {

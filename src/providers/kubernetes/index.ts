@@ -16,20 +16,21 @@ export { rolloutState } from "./rollout.js";
  * Throws ContextNotFoundError when the kubeconfig has no such context (nothing is memoized then, so a context a
  * provisioning step adds later is found on the next call).
  */
-export function cluster(ctx: Pick<ReadContext, "clients" | "options">, context: string): ClusterPort {
+export function cluster(ctx: ClusterContext, context: string): ClusterPort {
   return memoClient(ctx, clusterKey(context), (): ClusterPort =>
-    createClusterClient(
-      context,
-      ctx.options.kubeconfig === undefined ? {} : { kubeconfig: ctx.options.kubeconfig },
-    ),
+    createClusterClient(context, {
+      ...(ctx.options.kubeconfig === undefined ? {} : { kubeconfig: ctx.options.kubeconfig }),
+      // The run's signal: after SIGINT or SIGTERM no call of this client starts a new write.
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+    }),
   );
 }
 
+/** What {@link cluster} needs of a step's context; `signal` is absent only outside a run (the demo's seeding). */
+export type ClusterContext = Pick<ReadContext, "clients" | "options"> & { signal?: AbortSignal };
+
 /** {@link cluster}, or undefined while the kubeconfig has no such context (an earlier step of the run writes it). */
-export function clusterIfKnown(
-  ctx: Pick<ReadContext, "clients" | "options">,
-  context: string,
-): ClusterPort | undefined {
+export function clusterIfKnown(ctx: ClusterContext, context: string): ClusterPort | undefined {
   try {
     return cluster(ctx, context);
   } catch (error) {
