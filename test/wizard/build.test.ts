@@ -40,7 +40,13 @@ const full: WizardAnswers = {
     ingress: { ...ASM_INGRESS, install: true },
   },
   namespaces: ["onlineboutique"],
-  traffic,
+  exclude: [{ namespace: "onlineboutique", name: "frontend-external" }],
+  traffic: {
+    ...traffic,
+    hosts: ["shop.example.com"],
+    probe: { url: "http://203.0.113.20/", host: "shop.example.com", expectStatus: 200 },
+    onFailure: "pause",
+  },
   dns: { provider: "route53", zone: "example.com.", record: "shop.example.com", type: "A", lowTtl: 30 },
 };
 
@@ -78,6 +84,35 @@ describe("the playbook the wizard writes", () => {
       { weight: 50, pause: "2m", approval: true },
       { weight: 100 },
     ]);
+  });
+
+  it("Given a probe, When the steps are built, Then it sits with the gates before 100 and keeps that step's pause", () => {
+    const { prometheus: _, ...rest } = traffic;
+    const probe = { url: "http://203.0.113.20/", expectStatus: 204 };
+    expect(trafficSteps({ ...rest, probe })).toEqual([
+      { weight: 10, pause: "2m" },
+      { weight: 50, pause: "2m", probe, approval: true },
+      { weight: 100 },
+    ]);
+    expect(trafficSteps({ ...rest, weights: [100], probe })).toEqual([
+      { weight: 100, probe, approval: true },
+    ]);
+  });
+
+  it("Given hosts, exclusions, a probe and onFailure pause, When parsed back, Then the playbook says exactly that", () => {
+    const parsed = parsePlaybook(playbookYaml(full, "p.yaml"), "p.yaml");
+    if (!parsed.ok) throw new Error(parsed.diagnostics.map((d) => d.message).join("\n"));
+    const { workloads, traffic: shifted } = parsed.playbook.spec;
+    expect(workloads?.exclude).toEqual([
+      { kind: "Service", name: "frontend-external", namespace: "onlineboutique" },
+    ]);
+    expect(shifted?.hosts).toEqual(["shop.example.com"]);
+    expect(shifted?.onFailure).toBe("pause");
+    expect(shifted?.steps[1]?.probe).toMatchObject({
+      url: "http://203.0.113.20/",
+      host: "shop.example.com",
+      expectStatus: 200,
+    });
   });
 
   it("Given a single weight of 100, When the steps are built, Then that step carries the gates", () => {
@@ -123,6 +158,9 @@ describe("answer validators", () => {
     ["AAAA target", check.addressFor("AAAA"), "203.0.113.10", check.MESSAGES.ipv6],
     ["CNAME target", check.addressFor("CNAME"), "203.0.113.10", check.MESSAGES.cname],
     ["record", check.recordIn("example.com."), "shop.example.org", "must be inside the zone example.com"],
+    ["hosts", check.hosts, "shop.example.com www.example.com", check.MESSAGES.hosts],
+    ["hosts", check.hosts, "shop.*.com", check.MESSAGES.hosts],
+    ["httpStatus", check.httpStatus, "99", check.MESSAGES.httpStatus],
   ])("Given %s, When %j is typed, Then it is rejected", (_, validator, value, message) => {
     expect(validator(value)).toBe(message);
   });
@@ -145,6 +183,9 @@ describe("answer validators", () => {
     [check.addressFor("CNAME"), "lb.example.com"],
     [check.recordIn("example.com."), "Shop.Example.com."],
     [check.optional(check.httpUrl), ""],
+    [check.hosts, "shop.example.com, *.example.com"],
+    [check.hosts, ""],
+    [check.httpStatus, "204"],
   ])("Given a valid answer %#, When it is typed, Then it is accepted", (validator, value) => {
     expect(validator(value)).toBe(true);
   });
