@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { confirm } from "@inquirer/prompts";
-import { apply, rollback, type Engine } from "../../engine/executor.js";
+import { apply, promote, rollback, type Engine } from "../../engine/executor.js";
 import { LocalJournalStore } from "../../engine/journal/local-store.js";
 import type { ReadContext, RunOptions } from "../../engine/types.js";
 import { parsePlaybook } from "../../playbook/load.js";
@@ -50,6 +50,7 @@ export async function runDemo(options: DemoOptions, io: Io, signal: AbortSignal)
     loadBalancerDelayMs: 150,
   });
   const frontend = await startTargetFrontend();
+  const gatewayStats = await startSourceGatewayStats();
   try {
     const kubeconfig = join(dir, "kubeconfig");
     await sandbox.writeKubeconfig(kubeconfig);
@@ -72,7 +73,8 @@ export async function runDemo(options: DemoOptions, io: Io, signal: AbortSignal)
       `Source cluster "source": the shop in namespace ${SHOP_NAMESPACE}, ingress at ${sourceIp}; ${RECORD} A ${sourceIp} (TTL ${ORIGINAL_TTL}s).`,
     );
 
-    const playbookText = demoPlaybook(frontend.url);
+    // With --rollback the source cluster stays (a deleted one cannot come back): scale to zero only.
+    const playbookText = demoPlaybook(frontend.url, gatewayStats.url, !options.rollback);
     await writeFile(options_.playbookFile, playbookText);
     const parsed = parsePlaybook(playbookText, options_.playbookFile);
     if (!parsed.ok)
@@ -92,7 +94,7 @@ export async function runDemo(options: DemoOptions, io: Io, signal: AbortSignal)
     const originalVs = await source.get(VS_REF);
     const started = Date.now();
 
-    const outcome = await apply(engine, async (approved) => {
+    let outcome = await apply(engine, async (approved) => {
       out(renderPlanText(approved, "demo playbook"));
       return (
         options.nonInteractive || (await confirm({ message: "Apply this plan?", default: true }, { signal }))
@@ -101,11 +103,22 @@ export async function runDemo(options: DemoOptions, io: Io, signal: AbortSignal)
     engine.sink.close();
     out();
     out(outcome.message);
+    if (outcome.outcome === "waiting-for-approval" && options.nonInteractive) {
+      // Without a terminal the approval before deleting the source waits for `clustershift promote`: the demo
+      // gives it, as an operator would, and applies again.
+      out(`$ clustershift promote: ${await promote(engine)}`);
+      engine.sink = createSink(mode, io.stdout);
+      outcome = await apply(engine, () => Promise.resolve(true));
+      engine.sink.close();
+      out();
+      out(outcome.message);
+    }
     if (outcome.outcome !== "completed") return;
     const ctx = { clients: new Map<string, unknown>(), options: options_ };
     out();
     out(`What moved (in ${Math.round((Date.now() - started) / 1000)} s):`);
-    for (const line of await movedSummary(ctx, dns, zone.id)) out(`  ${line}`);
+    const sourceGone = !sandbox.clusters.has("source");
+    for (const line of await movedSummary(ctx, dns, zone.id, sourceGone)) out(`  ${line}`);
 
     if (!options.rollback) {
       out();
@@ -134,6 +147,7 @@ export async function runDemo(options: DemoOptions, io: Io, signal: AbortSignal)
     out(`  target cluster removed: ${sandbox.clusters.has("target") ? "no" : "yes"}`);
   } finally {
     frontend.server.close();
+    gatewayStats.server.close();
     await sandbox.stop();
     await rm(dir, { recursive: true, force: true });
   }
@@ -165,6 +179,7 @@ async function movedSummary(
   ctx: Pick<ReadContext, "clients" | "options">,
   dns: SandboxDns,
   zoneId: string,
+  sourceGone = false,
 ): Promise<string[]> {
   const target = cluster(ctx, "target");
   const lines: string[] = [];
@@ -178,6 +193,17 @@ async function movedSummary(
     );
     lines.push(`${kind}s mirrored to "target": ${mine.length}`);
   }
+  if (sourceGone) {
+    lines.push(`source cluster "source": deleted after the decommission's approval`);
+    const record = dns.recordSets(zoneId).find((r) => r.name === RECORD);
+    lines.push(
+      `${RECORD} now ${record?.type} ${record?.values?.join(",") ?? record?.alias?.dnsName} (TTL ${record?.ttl}s)`,
+    );
+    return lines;
+  }
+  const scaled = await cluster(ctx, "source").list("apps/v1", "Deployment", { namespace: SHOP_NAMESPACE });
+  const running = scaled.filter((d) => (d.spec as { replicas?: number } | undefined)?.replicas !== 0);
+  lines.push(`source Deployments still running in ${SHOP_NAMESPACE}: ${running.length} of ${scaled.length}`);
   const vs = await cluster(ctx, "source").get(VS_REF);
   const routes =
     (vs?.spec as { http?: { route?: { destination?: { host?: string }; weight?: number }[] }[] } | undefined)
@@ -203,7 +229,31 @@ async function startTargetFrontend(): Promise<{ server: Server; url: string }> {
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` };
 }
 
-function demoPlaybook(probeUrl: string): string {
+/**
+ * Stands in for the source ingress gateway's Envoy stats (`:15090/stats/prometheus`), which the decommission
+ * step reads when there is no Prometheus: the sandbox serves no data plane, and the demo sends no client
+ * traffic, so the counter stays where it is and the source reads quiet.
+ */
+async function startSourceGatewayStats(): Promise<{ server: Server; url: string }> {
+  const server = createServer((req, res) => {
+    if (req.url !== "/stats/prometheus") return void res.writeHead(404).end();
+    res.writeHead(200, { "content-type": "text/plain; version=0.0.4" });
+    res.end(
+      "# TYPE istio_requests_total counter\n" +
+        'istio_requests_total{reporter="source",source_workload="istio-ingressgateway",response_code="200"} 1200\n',
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/stats/prometheus` };
+}
+
+export function demoPlaybook(probeUrl: string, statsUrl?: string, deleteSource = false): string {
+  const decommission = statsUrl
+    ? `  decommission:
+    soak: 2s
+    traffic: {scrape: "${statsUrl}", metric: 'istio_requests_total{reporter="source"}', window: 2s, timeout: 1m}
+${deleteSource ? "    deleteCluster: true\n    cluster: {provider: sandbox, name: source}\n" : ""}`
+    : "";
   return `apiVersion: clustershift.dev/v1alpha1
 kind: Playbook
 metadata:
@@ -241,5 +291,5 @@ spec:
     record: shop.example.com
     type: A
     lowTtl: 5
-`;
+${decommission}`;
 }

@@ -20,14 +20,23 @@ export function sourceClusterAddress(cluster: SourceCluster): string {
 }
 
 /**
- * The sandbox's control API reached through the *target* context: every sandbox cluster port serves it, and the
- * source's own port closes with the cluster being deleted.
+ * The sandbox's control API, reached through the *target* context where the kubeconfig has it: every sandbox
+ * cluster port serves it, and the source's own port closes with the cluster being deleted. Before the target
+ * exists (a plan made before provision-cluster ran) the source context serves it.
  */
 function provisioner(ctx: Pick<ReadContext, "clients" | "options" | "playbook">): SandboxProvisionerPort {
-  const context = ctx.playbook.spec.target.context;
-  return memoClient(ctx, `sandbox-provisioner:${context}`, () =>
-    createSandboxProvisioner(context, ctx.options.kubeconfig),
-  );
+  const { source, target } = ctx.playbook.spec;
+  let failure: unknown;
+  for (const context of [target.context, source.context]) {
+    try {
+      return memoClient(ctx, `sandbox-provisioner:${context}`, () =>
+        createSandboxProvisioner(context, ctx.options.kubeconfig),
+      );
+    } catch (error) {
+      failure ??= error;
+    }
+  }
+  throw failure;
 }
 
 /** Whether the cluster is there (and not already being deleted). */

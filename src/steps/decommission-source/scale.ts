@@ -132,7 +132,6 @@ export async function rollbackScale(entry: ChangeEntry, ctx: WriteContext): Prom
   await port.replace(withReplicas(object, before), {
     resourceVersion: object.metadata.resourceVersion ?? "",
   });
-  ctx.progress.info(`${entry.address}: back to ${before}`);
 }
 
 function refOf(object: KubeObject): ObjectRef & { namespace: string } {
