@@ -284,6 +284,12 @@ export const playbookSchema = z.strictObject({
     state: stateSpec
       .default({ backend: "local" })
       .describe("Where the journal and the lock live: a local directory, or the source cluster."),
+    allowSystemNamespaces: z
+      .array(name)
+      .optional()
+      .describe(
+        "System namespaces (kube-system, kube-public, kube-node-lease; istio-system for workloads) that this playbook may mirror, shift or keep state in; refused otherwise.",
+      ),
   }),
 });
 
