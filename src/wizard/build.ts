@@ -1,4 +1,6 @@
 import { Document } from "yaml";
+// The managed mesh's revision label, which replaces `istio-injection` on namespaces mirrored to GKE.
+import { MANAGED_REVISION } from "./questions.js";
 
 /** What the wizard learned, before it becomes a playbook. */
 export interface WizardAnswers {
@@ -6,6 +8,8 @@ export interface WizardAnswers {
   source: { context: string; ingress?: IngressRef };
   target: { context: string; provision?: Provision; ingress?: IngressRef & { install: boolean } };
   namespaces: string[];
+  /** Labels set on the mirrored namespaces: the target gateway's injection revision. */
+  namespaceLabels?: Record<string, string>;
   /** Services left out of the mirror (a second public LoadBalancer such as `frontend-external`). */
   exclude?: ExcludedService[];
   traffic?: TrafficAnswers;
@@ -67,9 +71,6 @@ export interface DnsAnswers {
   lowTtl: number;
   target?: string;
 }
-
-/** The managed mesh's revision label, which replaces `istio-injection` on namespaces mirrored to GKE. */
-const MANAGED_REVISION = "asm-managed";
 
 /**
  * The schedule as gates between weights: gates run after their step, so "a probe, an analysis or an approval
@@ -142,7 +143,11 @@ export function playbookData(answers: WizardAnswers): Record<string, unknown> {
             })),
           }
         : {}),
-      ...(provision?.provider === "gke" ? { namespaceLabels: { "istio.io/rev": MANAGED_REVISION } } : {}),
+      ...(provision?.provider === "gke"
+        ? { namespaceLabels: { "istio.io/rev": MANAGED_REVISION } }
+        : answers.namespaceLabels
+          ? { namespaceLabels: answers.namespaceLabels }
+          : {}),
       rolloutTimeout: "10m",
     };
   }

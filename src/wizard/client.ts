@@ -84,6 +84,11 @@ export function liveWizardDeps(options: LiveDepsOptions = {}): WizardDeps {
       read(context, "Services", async (port) => ingressServicesOf(await port.list("v1", "Service"))),
     gateways: async (context) => gatewaysOf(await istio(context, "Gateway")),
     virtualServices: async (context) => virtualServicesOf(await istio(context, "VirtualService")),
+    namespaceLabels: (context, name) =>
+      read(context, `namespace ${name}`, async (port) => {
+        const namespace = await port.get({ apiVersion: "v1", kind: "Namespace", name });
+        return namespace === undefined ? undefined : (namespace.metadata.labels ?? {});
+      }),
     exposedServices: (context, namespaces) =>
       read(context, "Services", async (port) =>
         exposedServicesOf(await port.list("v1", "Service"), namespaces),

@@ -81,6 +81,8 @@ export interface WizardDeps {
   /** `networking.istio.io` Gateways at the served version; none when Istio is not installed. */
   gateways(context: string): Promise<GatewayInfo[]>;
   virtualServices(context: string): Promise<VirtualServiceInfo[]>;
+  /** The labels of a namespace; undefined when there is no such namespace. */
+  namespaceLabels(context: string, name: string): Promise<Record<string, string> | undefined>;
   /** LoadBalancer and NodePort Services of the namespaces, sorted. */
   exposedServices(context: string, namespaces: readonly string[]): Promise<ExposedService[]>;
   /**

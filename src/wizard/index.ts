@@ -134,6 +134,17 @@ async function wizard(options: WizardOptions, io: WizardIo, deps: WizardDeps): P
       answers.traffic = shift.traffic;
     }
   }
+  const revision = await gatewayRevision(deps, answers);
+  if (
+    revision !== undefined &&
+    answers.namespaces.length > 0 &&
+    answers.target.provision?.provider !== "gke"
+  ) {
+    answers.namespaceLabels = { "istio.io/rev": revision };
+    note(
+      `The target gateway's namespace injects by istio.io/rev=${revision}: the mirrored namespaces get that label.`,
+    );
+  }
   const exclude = await askExclusions(ask, deps, answers);
   if (exclude.length > 0) answers.exclude = exclude;
   if (await ask.confirm(q.dnsQuestion())) {
@@ -278,6 +289,20 @@ async function askProbe(
   const header = await ask.input(q.probeHostQuestion(host?.includes("*") ? undefined : host));
   const expectStatus = Number(await ask.input(q.expectStatusQuestion()));
   return { url, ...(header ? { host: header } : {}), expectStatus };
+}
+
+/**
+ * The revision label that injects sidecars where the target gateway runs: a managed mesh injects by revision
+ * only, so namespaces mirrored with `istio-injection=enabled` would start without sidecars (the plan warns so).
+ * An installed gateway gets the managed revision; an existing one's namespace says which.
+ */
+async function gatewayRevision(deps: WizardDeps, answers: WizardAnswers): Promise<string | undefined> {
+  const ingress = answers.target.ingress;
+  if (ingress === undefined) return undefined;
+  if (ingress.install) return q.MANAGED_REVISION;
+  const labels = await deps.namespaceLabels(answers.target.context, ingress.namespace);
+  if (labels === undefined || labels["istio-injection"] !== undefined) return undefined;
+  return labels["istio.io/rev"];
 }
 
 /**

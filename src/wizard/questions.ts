@@ -69,6 +69,8 @@ export const DEFAULT_MACHINE_TYPE = "e2-standard-4";
 export const DEFAULT_NODE_COUNT = "2";
 export const DEFAULT_TTL = "60";
 export const DEFAULT_EXPECT_STATUS = "200";
+/** The managed mesh's revision label value, which an installed gateway's namespace gets. */
+export const MANAGED_REVISION = "asm-managed";
 /** The ingress gateway Google's migration guide installs on the target. */
 export const INSTALLED_INGRESS = {
   namespace: "asm-ingress",

@@ -5,7 +5,7 @@ import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parsePlaybook } from "../../src/playbook/load.js";
-import { CANCELLED } from "../../src/wizard/index.js";
+import { CANCELLED, NEEDS_TERMINAL } from "../../src/wizard/index.js";
 import { ROOT, runCli } from "../support/cli.js";
 import { seededSandbox, type SeededSandbox } from "./seed.js";
 import { requireTool } from "../support/tools.js";
@@ -55,11 +55,17 @@ function quote(text: string): string {
 class Terminal {
   constructor(readonly session: string) {}
 
-  static async open(session: string, dir: string, out: string): Promise<Terminal> {
+  /** `environment`: how the wizard finds its kubeconfig, as a shell prefix; default the seeded sandbox's. */
+  static async open(
+    session: string,
+    dir: string,
+    out: string,
+    environment = `KUBECONFIG=${quote(world.kubeconfig)}`,
+  ): Promise<Terminal> {
     const command = [
       `cd ${quote(dir)}`,
       // The exit code stays on screen; the session lives on until the server is killed.
-      `KUBECONFIG=${quote(world.kubeconfig)} ${quote(process.execPath)} ${ENTRY.map(quote).join(" ")} --out ${quote(out)}; echo "EXIT:$?"; sleep 600`,
+      `${environment} ${quote(process.execPath)} ${ENTRY.map(quote).join(" ")} --out ${quote(out)}; echo "EXIT:$?"; sleep 600`,
     ].join(" && ");
     await run(TMUX as string, [
       "-S",
@@ -120,11 +126,17 @@ class Terminal {
   }
 }
 
+function sandboxDnsState(): unknown {
+  return world.dns.zones().map((zone) => ({ zone, records: world.dns.recordSets(zone.id) }));
+}
+
 describe("the wizard in a real terminal (tmux)", () => {
   requireTool("tmux", Boolean(TMUX), "apt-get install tmux (.ci/run does)");
   it("Given the seeded sandbox, When a user answers every question, Then the playbook written validates and plans", async () => {
     const dir = join(world.dir, "answered");
     await run("mkdir", ["-p", dir]);
+    for (const cluster of world.sandbox.clusters.values()) cluster.resetRequests();
+    const dnsBefore = sandboxDnsState();
     const terminal = await Terminal.open("answered", dir, "shop.yaml");
     await terminal.answer("Source cluster", "Enter");
     await terminal.answer("Target cluster", "Enter");
@@ -133,6 +145,7 @@ describe("the wizard in a real terminal (tmux)", () => {
     await terminal.answer("Ingress gateway Service on source", "Enter");
     await terminal.answer("Istio Gateway served by istio-system/istio-ingressgateway", "Enter");
     await terminal.answer("Service to split", "Enter");
+    await terminal.answer("Public hosts that move to the target", { type: "shop.example.com" }, "Enter");
     await terminal.answer("Host name the source mesh uses", "Enter");
     await terminal.answer("Ingress gateway on the target target", "Down", "Enter");
     await terminal.answer("Weights to shift", { type: "10,50,80" }, "Enter");
@@ -143,11 +156,18 @@ describe("the wizard in a real terminal (tmux)", () => {
     await terminal.answer("Pause after each weight", "Enter");
     await terminal.answer("Wait for your approval before going to 100%?", "Enter");
     await terminal.answer("Prometheus URL", "Enter");
+    // A sandbox target's load balancer answers nothing: no probe unless one is typed.
+    await terminal.answer("Probe URL", "Enter");
+    await terminal.answer("When a gate fails", "Enter");
+    await terminal.waitFor("❯◉ onlineboutique/frontend-external");
+    await terminal.answer("Leave these public Services out of the mirror?", "Enter");
     await terminal.answer("Cut a DNS record over", "Enter");
     await terminal.answer("DNS provider", "Enter");
-    await terminal.answer("Hosted zone (e.g. example.com)", { type: "example.com" }, "Enter");
-    await terminal.answer("DNS record to cut over", { type: "shop.example.com" }, "Enter");
-    await terminal.answer("Record type", "Enter");
+    // Zone and record come from the sandbox DNS: chosen, not typed; the public host's record is the default.
+    await terminal.waitFor("❯ example.com.");
+    await terminal.answer("Hosted zone (sandbox DNS)", "Enter");
+    await terminal.waitFor("❯ shop.example.com A");
+    await terminal.answer("DNS record to cut over", "Enter");
     await terminal.answer("TTL in seconds", { type: "30" }, "Enter");
     await terminal.answer("New address for the record", "Enter");
     await terminal.answer("Name of this playbook", "Enter");
@@ -169,6 +189,25 @@ describe("the wizard in a real terminal (tmux)", () => {
     expect(parsed.ok && parsed.playbook.spec.traffic?.steps.map((step) => step.weight)).toEqual([
       10, 50, 100,
     ]);
+    expect(parsed.ok && parsed.playbook.spec.traffic).toMatchObject({
+      hosts: ["shop.example.com"],
+      onFailure: "rollback",
+    });
+    expect(parsed.ok && parsed.playbook.spec.workloads?.exclude).toEqual([
+      { kind: "Service", name: "frontend-external", namespace: "onlineboutique" },
+    ]);
+    expect(parsed.ok && parsed.playbook.spec.dns).toMatchObject({
+      provider: "sandbox",
+      zone: "example.com.",
+      record: "shop.example.com",
+      type: "A",
+    });
+    // The wizard, the plan it showed and the declined apply sent the clusters reads only; the DNS is untouched.
+    const writes = [...world.sandbox.clusters.values()].flatMap((cluster) =>
+      cluster.requests.filter((r) => r.method !== "GET").map((r) => `${cluster.name}: ${r.method} ${r.path}`),
+    );
+    expect(writes).toEqual([]);
+    expect(sandboxDnsState()).toEqual(dnsBefore);
 
     const validate = await runCli(["validate", "-f", file]);
     expect(validate).toMatchObject({ code: 0, stdout: `${file}: valid playbook frontend-to-target\n` });
@@ -192,5 +231,45 @@ describe("the wizard in a real terminal (tmux)", () => {
     expect(screen).toContain(CANCELLED);
     expect(screen).toContain("EXIT:130");
     expect(await readdir(dir)).toEqual([]);
+  });
+
+  it("Given no KUBECONFIG and no ~/.kube/config, When the wizard starts, Then it says there is no kubeconfig and how to get one, exits 1 and offers no made-up context", async () => {
+    const dir = join(world.dir, "no-kubeconfig");
+    await run("mkdir", ["-p", dir]);
+    const terminal = await Terminal.open(
+      "no-kubeconfig",
+      dir,
+      "shop.yaml",
+      `env -u KUBECONFIG HOME=${quote(dir)}`,
+    );
+    const screen = await terminal.waitFor(/EXIT:\d+/);
+
+    expect(screen).toContain(`no kubeconfig: KUBECONFIG is not set and ${dir}/.kube/config does not exist.`);
+    expect(screen).toContain("KUBECONFIG=sandbox.kubeconfig clustershift wizard");
+    expect(screen).not.toContain("loaded-context");
+    expect(screen).not.toContain("? Source cluster");
+    expect(screen).toContain("EXIT:1");
+    expect(await readdir(dir)).toEqual([]);
+  });
+});
+
+describe("clustershift wizard without a terminal", () => {
+  it("Given stdin that is not a TTY, When wizard runs, Then it says it needs a terminal and exits 2, writing nothing", async () => {
+    const dir = join(world?.dir ?? ROOT, "no-tty");
+    await run("mkdir", ["-p", dir]);
+    const result = await runCli(["wizard", "--out", join(dir, "shop.yaml")], {
+      env: { KUBECONFIG: world?.kubeconfig ?? "" },
+    });
+    expect(result).toMatchObject({ code: 2, stdout: "" });
+    expect(result.stderr).toContain(NEEDS_TERMINAL);
+    expect(result.stderr).not.toContain("cancelled");
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it("Given --help, When wizard's help is shown, Then it names KUBECONFIG and has examples", async () => {
+    const result = await runCli(["wizard", "--help"]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("KUBECONFIG (default ~/.kube/config)");
+    expect(result.stdout).toMatch(/Examples:\n {2}KUBECONFIG=\S+ clustershift wizard --out shop\.yaml\n/);
   });
 });
