@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
 import type { KubeObject, ObjectRef } from "../../src/providers/kubernetes/port.js";
-import { installIngressGatewayStep } from "../../src/steps/install-ingress-gateway/index.js";
+import {
+  ingressGatewayManifests,
+  installIngressGatewayStep,
+} from "../../src/steps/install-ingress-gateway/index.js";
 import { withoutServerMetadata } from "../../src/providers/kubernetes/metadata.js";
 import { SUBSTRATES, useClusters } from "../support/clusters.js";
 import { ASM_INGRESS, playbookDocument } from "../support/step-harness.js";
@@ -70,7 +73,7 @@ describe.each(SUBSTRATES)("install-ingress-gateway into an existing target on %s
       expect(run.entries.map((e) => `${e.action} ${e.address}`)).toEqual(GATEWAY_CREATES);
       const target = clusters().client("target");
       expect((await target.get(GATEWAY))?.spec).toEqual({
-        selector: { app: "asm-ingressgateway", istio: "ingressgateway" },
+        selector: { app: "asm-ingressgateway", asm: "ingressgateway" },
         servers: [{ port: { number: 80, name: "http", protocol: "HTTP" }, hosts: ["*"] }],
       });
       const namespace = await target.get(namespaceRef("asm-ingress"));
@@ -116,6 +119,53 @@ describe.each(SUBSTRATES)("install-ingress-gateway into an existing target on %s
       expect((await target.get(namespaceRef("asm-ingress")))?.metadata.deletionTimestamp).toBeUndefined();
       await again.rollback();
       await target.waitFor(namespaceRef("asm-ingress"), gone, slow - 10_000, () => undefined);
+    },
+    slow,
+  );
+
+  it(
+    "Given a gateway Deployment installed with Istio's default pod labels (istio: ingressgateway), When the gateway is planned, Then the plan fails naming the immutable selector and nothing is written",
+    async () => {
+      const target = clusters().client("target");
+      const [deployment] = ingressGatewayManifests({
+        namespace: "legacy",
+        service: "legacy-gateway",
+        gateway: { namespace: "legacy", name: "legacy-gateway" },
+        revision: "asm-managed",
+        istioApiVersion: "networking.istio.io/v1",
+        labels: {},
+      }).filter((o) => o.kind === "Deployment");
+      const old = { app: "legacy-gateway", istio: "ingressgateway" };
+      const spec = deployment!.spec as { template: { metadata: { labels: object } } };
+      await clusters().seed("target", [
+        { apiVersion: "v1", kind: "Namespace", metadata: { name: "legacy" } },
+        {
+          ...deployment!,
+          spec: {
+            ...spec,
+            selector: { matchLabels: old },
+            template: { ...spec.template, metadata: { ...spec.template.metadata, labels: old } },
+          },
+        },
+      ]);
+      const ref = { apiVersion: "apps/v1", kind: "Deployment", namespace: "legacy", name: "legacy-gateway" };
+      const before = await target.get(ref);
+      const ingress = { namespace: "legacy", service: "legacy-gateway", gateway: "legacy/legacy-gateway" };
+
+      await expect(
+        new StepRunner(installIngressGatewayStep, existingTarget(ingress), {
+          kubeconfig: clusters().kubeconfigPath,
+        }).plan(),
+      ).rejects.toThrow(
+        'cannot install the ingress gateway on context "target": Deployment legacy/legacy-gateway exists with a ' +
+          "different spec.selector, which the API server lets no update change; delete it first",
+      );
+      // Controllers write its status meanwhile; its generation counts the writes to its spec.
+      const after = await target.get(ref);
+      expect(after?.metadata.generation).toBe(before?.metadata.generation);
+      expect((after?.spec as { selector: unknown }).selector).toEqual({ matchLabels: old });
+      // The API server agrees: the update is refused.
+      await expect(target.apply(deployment!)).rejects.toMatchObject({ status: 422 });
     },
     slow,
   );

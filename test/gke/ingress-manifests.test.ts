@@ -70,4 +70,16 @@ describe("ingress gateway manifests", () => {
     expect(at(generated, "Gateway", "spec.selector")).toEqual(selector);
     expect(at(generated, "Deployment", "spec.template.metadata.labels")).toMatchObject(selector as object);
   });
+
+  it("Given Google's asm-ingress sample, When generated, Then the pods carry the sample's own asm label and not Istio's default istio: ingressgateway, which the apps' source Gateways select", async () => {
+    const google = await fixture("shared__asm-ingress-gateway__asm-gateway-deployment-svc.yaml");
+    const podLabels = at(generated, "Deployment", "spec.template.metadata.labels") as Record<string, string>;
+
+    expect(podLabels).toMatchObject(at(google, "Deployment", "spec.template.metadata.labels") as object);
+    expect(podLabels.istio).toBeUndefined();
+    expect(at(generated, "Gateway", "spec.selector")).toEqual({
+      app: "asm-ingressgateway",
+      asm: "ingressgateway",
+    });
+  });
 });

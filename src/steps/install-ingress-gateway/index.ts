@@ -1,4 +1,4 @@
-import { UsageError } from "../../engine/errors.js";
+import { RuntimeError, UsageError } from "../../engine/errors.js";
 import { KNOWN_AFTER_APPLY, type Change, type Step } from "../../engine/types.js";
 import type { Playbook } from "../../playbook/schema.js";
 import { formatDuration } from "../../playbook/duration.js";
@@ -21,6 +21,7 @@ import {
 } from "../expose-target/istio.js";
 import { ingressAddress, INGRESS_ADDRESS_TIMEOUT_MS } from "../expose-target/manifests.js";
 import { subsetDiff, summarizePaths } from "../mirror-workloads/diff.js";
+import { immutablePaths } from "../mirror-workloads/immutable.js";
 import { waitUntilGone } from "../mirror-workloads/step.js";
 import { specOf, specPlan } from "../spec-plan.js";
 import { ingressGatewayManifests } from "./manifests.js";
@@ -88,6 +89,7 @@ export const installIngressGatewayStep: Step<IngressInstance> = {
     }
     const [deployment, service] = [byKind(desired, "Deployment"), byKind(desired, "Service")];
     const liveDeployment = lives.get(deployment);
+    refuseImmutable(deployment, liveDeployment, spec.context);
     if (
       rolloutState(liveDeployment).state !== "complete" ||
       changes.some((c) => c.address === addressOf(deployment) && c.action !== "no-op")
@@ -208,6 +210,22 @@ function changeFor(desired: KubeObject, live: KubeObject | undefined): Change {
   const paths = subsetDiff(desired, before);
   if (paths.length === 0) return { action: "no-op", address };
   return { action: "update", address, before, after: desired, detail: summarizePaths(paths) };
+}
+
+/**
+ * A gateway Deployment installed earlier with other pod labels (before the gateway selected its pods by its own
+ * labels, `istio: ingressgateway` then) cannot be updated to these: its selector is immutable, and the update
+ * would fail after the namespace and RBAC were written. Stop the plan and say what to do.
+ */
+function refuseImmutable(desired: KubeObject, live: KubeObject | undefined, context: string): void {
+  if (!live) return;
+  const paths = immutablePaths(live, subsetDiff(desired, imageOf(live)));
+  if (paths.length === 0) return;
+  throw new RuntimeError(
+    `cannot install the ingress gateway on context "${context}": ${addressOf(desired)} exists with a different ` +
+      `${summarizePaths(paths)}, which the API server lets no update change; delete it first ` +
+      `(kubectl --context ${context} -n ${desired.metadata.namespace ?? ""} delete deployment ${desired.metadata.name})`,
+  );
 }
 
 function byKind(objects: KubeObject[], kind: string): KubeObject {

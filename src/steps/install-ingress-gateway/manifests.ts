@@ -14,9 +14,14 @@ export interface IngressGatewayInput {
   labels: Record<string, string>;
 }
 
-/** The pod labels the Service and the Istio Gateway select. */
+/**
+ * The pod labels the Service and the Istio Gateway select: the gateway's own, as Google's asm-ingress has them
+ * (`asm: ingressgateway`), never Istio's default `istio: ingressgateway`. The app's Gateways on the source select
+ * that one (Online Boutique's and Bookinfo's samples do); were the target's pods to carry it too, every such
+ * Gateway mirrored or applied to the target would configure this gateway behind clustershift's back.
+ */
 export function gatewaySelector(input: Pick<IngressGatewayInput, "service">): Record<string, string> {
-  return { app: input.service, istio: "ingressgateway" };
+  return { app: input.service, asm: "ingressgateway" };
 }
 
 /**
