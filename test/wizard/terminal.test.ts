@@ -193,6 +193,13 @@ describe("the wizard in a real terminal (tmux)", () => {
       hosts: ["shop.example.com"],
       onFailure: "rollback",
     });
+    // The installed gateway injects by revision: the mirrored namespace gets that label, and the plan no warning.
+    expect(screen).toContain(
+      "The target gateway's namespace injects by istio.io/rev=asm-managed: the mirrored namespaces get that label.",
+    );
+    expect(parsed.ok && parsed.playbook.spec.workloads?.namespaceLabels).toEqual({
+      "istio.io/rev": "asm-managed",
+    });
     expect(parsed.ok && parsed.playbook.spec.workloads?.exclude).toEqual([
       { kind: "Service", name: "frontend-external", namespace: "onlineboutique" },
     ]);
