@@ -18,8 +18,10 @@ import { loadPlaybook } from "../playbook/load.js";
 import { playbookJsonSchema } from "../playbook/json-schema.js";
 import { planJson, renderPlanText } from "../render/plan.js";
 import { createSink, type OutputMode } from "../render/progress.js";
-import { renderStatus, statusJson } from "../render/status.js";
+import { renderRollbackPreview, renderStatus, statusJson } from "../render/status.js";
+import { placeOf } from "../engine/targets.js";
 import { builtinRegistry } from "../steps/index.js";
+import { requireReachable } from "./reach.js";
 import { openReader, openStore } from "./store.js";
 
 export interface Io {
@@ -171,30 +173,50 @@ function buildProgram(io: Io, signal: AbortSignal): Command {
     .description("Undo everything the journal records, newest first, from the before-images.")
     .option("-y, --yes", "roll back without asking")
     .option("--destroy-provisioned", "also delete clusters this run provisioned")
-    .action(async (opts: StateOptions & { yes?: boolean; destroyProvisioned?: boolean }) => {
-      const mode: OutputMode = io.stdout.isTTY ? "tty" : "plain";
-      const engine = await makeEngine(opts, io, signal, mode, {
-        destroyProvisioned: Boolean(opts.destroyProvisioned),
-      });
-      const state = await readState(engine.store);
-      if (!opts.yes) {
-        if (!process.stdin.isTTY) throw new UsageError("rollback without a terminal needs --yes");
-        const ok = await confirm(
-          {
-            message: `Roll back ${state.pending.length} journaled change(s) of ${engine.playbook.metadata.name}?`,
-            default: false,
-          },
-          { signal },
-        );
-        if (!ok) return;
-      }
-      try {
-        const result = await rollback(engine);
-        io.stdout.write(result.message + "\n");
-      } finally {
-        engine.sink.close();
-      }
-    });
+    .option(
+      "--skip-context <name>",
+      "leave the changes on this kubeconfig context as they are (a cluster that is gone); repeatable",
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
+    .action(
+      async (opts: StateOptions & { yes?: boolean; destroyProvisioned?: boolean; skipContext: string[] }) => {
+        const mode: OutputMode = io.stdout.isTTY ? "tty" : "plain";
+        const engine = await makeEngine(opts, io, signal, mode, {
+          destroyProvisioned: Boolean(opts.destroyProvisioned),
+        });
+        try {
+          const state = await readState(engine.store);
+          const skip = opts.skipContext;
+          if (state.pending.length > 0) {
+            io.stdout.write(renderRollbackPreview(engine.playbook.metadata.name, state.pending, skip) + "\n");
+          }
+          // Every cluster rollback must talk to answers, or it stops now, before asking and before any revert.
+          const contexts = new Map<string, number>();
+          for (const entry of state.pending) {
+            const context = placeOf(entry).context;
+            if (context !== undefined && !skip.includes(context))
+              contexts.set(context, (contexts.get(context) ?? 0) + 1);
+          }
+          await requireReachable(contexts, engine.options.kubeconfig);
+          if (!opts.yes) {
+            if (!process.stdin.isTTY) throw new UsageError("rollback without a terminal needs --yes");
+            const ok = await confirm(
+              {
+                message: `Roll back ${state.pending.length} journaled change(s) of ${engine.playbook.metadata.name}?`,
+                default: false,
+              },
+              { signal },
+            );
+            if (!ok) return;
+          }
+          const result = await rollback(engine, { skipContexts: skip });
+          io.stdout.write(result.message + "\n");
+        } finally {
+          engine.sink.close();
+        }
+      },
+    );
 
   program
     .command("wizard")

@@ -7,6 +7,7 @@ import { Journal } from "./journal/journal.js";
 import type { JournalReader, JournalStore } from "./journal/store.js";
 import { NO_CHANGES, planRun, type RunPlan } from "./planner.js";
 import { readerClients, writerClients } from "./readers.js";
+import { placeOf } from "./targets.js";
 import type { Registry } from "./registry.js";
 import { describePhase, foldJournal, gatePassed, isStepDone, type RunState } from "./run-state.js";
 import type {
@@ -226,25 +227,90 @@ async function runGate(
   }
 }
 
-/** Undoes every journaled change (or those of `kinds`) newest first, from their before-images. */
-export async function rollback(engine: Engine): Promise<{ reverted: number; message: string }> {
+export interface RollbackOptions {
+  /**
+   * Contexts whose changes are left as they are (a cluster that is gone for good): everything else is reverted,
+   * and what was skipped is journaled and stays pending, for a later rollback once the cluster answers again.
+   */
+  skipContexts?: readonly string[];
+}
+
+/** Undoes every journaled change newest first, from their before-images, except on `skipContexts`. */
+export async function rollback(
+  engine: Engine,
+  options: RollbackOptions = {},
+): Promise<{ reverted: number; skipped: number; message: string }> {
   return withLock(engine, async (journal) => {
     const state = foldJournal(journal.entries);
     if (state.pending.length === 0 && state.phase.phase !== "rolling-back") {
-      return { reverted: 0, message: "Nothing to roll back." };
+      await dropRevertedSecrets(engine, journal);
+      return { reverted: 0, skipped: 0, message: "Nothing to roll back." };
     }
-    const reverted = await revert(engine, journal, "rollback requested");
-    return { reverted, message: `Rolled back ${reverted} change(s); the clusters and DNS are as they were.` };
+    const skip = new Set(options.skipContexts ?? []);
+    const reverted = await revert(engine, journal, "rollback requested", undefined, skip);
+    const left = foldJournal(journal.entries).pending;
+    await dropRevertedSecrets(engine, journal);
+    if (left.length === 0) {
+      return {
+        reverted,
+        skipped: 0,
+        message: `Rolled back ${reverted} change(s); the clusters and DNS are as they were.`,
+      };
+    }
+    const where = [...skip].filter((context) => left.some((e) => placeOf(e).context === context));
+    return {
+      reverted,
+      skipped: left.length,
+      message:
+        `Rolled back ${reverted} change(s); skipped ${left.length} change(s) on context ${where.join(", ")}, ` +
+        "which stay journaled: run `clustershift rollback` again once the cluster answers, to revert them too.",
+    };
   });
 }
 
-async function revert(engine: Engine, journal: Journal, reason: string, kinds?: StepKind[]): Promise<number> {
+/**
+ * Deletes the sensitive images (Secret data, credentials) of changes that are reverted: nothing will need them
+ * again, and a secret should not outlive the migration in a state directory or a state Secret.
+ */
+async function dropRevertedSecrets(engine: Engine, journal: Journal): Promise<void> {
+  const state = foldJournal(journal.entries);
+  const pending = new Set(state.pending.map((entry) => entry.seq));
+  const refs = journal.entries
+    .filter((entry): entry is ChangeEntry => entry.type === "change" && entry.sensitive === true)
+    .map((entry) => entry.seq)
+    .filter((seq) => !pending.has(seq) && !state.dropped.has(seq));
+  if (refs.length === 0) return;
+  await engine.store.dropSensitive(refs.map(String));
+  await journal.append({ type: "sensitive-dropped", refs });
+}
+
+async function revert(
+  engine: Engine,
+  journal: Journal,
+  reason: string,
+  kinds?: StepKind[],
+  skipContexts: ReadonlySet<string> = new Set(),
+): Promise<number> {
   const scope = (entry: ChangeEntry) => !kinds || kinds.includes(entry.kind);
-  const pending = foldJournal(journal.entries).pending.filter(scope).reverse();
+  const all = foldJournal(journal.entries).pending.filter(scope).reverse();
+  const skipped = (entry: ChangeEntry) => {
+    const context = placeOf(entry).context;
+    return context !== undefined && skipContexts.has(context);
+  };
+  const pending = all.filter((entry) => !skipped(entry));
   await journal.append(
     kinds ? { type: "rollback-started", reason, kinds } : { type: "rollback-started", reason },
   );
   engine.sink.emit({ type: "rollback-started", reason });
+  for (const context of skipContexts) {
+    const refs = all.filter((entry) => placeOf(entry).context === context).map((entry) => entry.seq);
+    if (refs.length === 0) continue;
+    await journal.append({ type: "rollback-skipped", context, refs });
+    engine.sink.emit({
+      type: "warn",
+      message: `skipping ${refs.length} change(s) on context ${context} (--skip-context); they stay journaled`,
+    });
+  }
   const clients = new Map<string, unknown>();
   for (const entry of pending) {
     const ctx = readContext(engine, clients, entry.step);

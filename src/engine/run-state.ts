@@ -29,6 +29,15 @@ export interface RunState {
   /** Notes of steps not rolled back since, oldest first. */
   notes: NoteEntry[];
   applied: Set<number>;
+  /** Contexts a rollback skipped, with their changes that are still pending. */
+  skipped: Map<string, ChangeEntry[]>;
+  /** Changes whose sensitive images were deleted from the state. */
+  dropped: Set<number>;
+  /**
+   * The run was rolled back whole and nothing is left to undo: the journal is closed (only history), and the
+   * before-images of Secrets and credentials are deleted.
+   */
+  closed: boolean;
   lastTime?: string;
 }
 
@@ -36,6 +45,8 @@ export function foldJournal(entries: readonly JournalEntry[]): RunState {
   const steps = new Map<string, StepState>();
   const changes = new Map<number, ChangeEntry>();
   const applied = new Set<number>();
+  const skippedRefs = new Map<string, Set<number>>();
+  const dropped = new Set<number>();
   let notes: NoteEntry[] = [];
   let phase: RunPhase = { phase: "not-started" };
 
@@ -101,10 +112,23 @@ export function foldJournal(entries: readonly JournalEntry[]): RunState {
       case "note":
         notes.push(entry);
         break;
+      case "rollback-skipped":
+        skippedRefs.set(entry.context, new Set([...(skippedRefs.get(entry.context) ?? []), ...entry.refs]));
+        break;
+      case "sensitive-dropped":
+        for (const ref of entry.refs) dropped.add(ref);
+        break;
     }
   }
   const last = entries.at(-1);
-  const state: RunState = { phase, steps, pending: [...changes.values()], notes, applied };
+  const pending = [...changes.values()];
+  const skipped = new Map<string, ChangeEntry[]>();
+  for (const [context, refs] of skippedRefs) {
+    const left = pending.filter((entry) => refs.has(entry.seq));
+    if (left.length > 0) skipped.set(context, left);
+  }
+  const closed = phase.phase === "rolled-back" && phase.kinds === undefined && pending.length === 0;
+  const state: RunState = { phase, steps, pending, notes, applied, skipped, dropped, closed };
   if (last) state.lastTime = last.time;
   return state;
 }
@@ -138,7 +162,12 @@ export function describePhase(state: RunState): string {
       return "completed";
     case "rolling-back":
       return "rolling back (interrupted: run `clustershift rollback` to finish)";
-    case "rolled-back":
-      return phase.kinds ? `rolled back (${phase.kinds.join(", ")})` : "rolled back";
+    case "rolled-back": {
+      if (phase.kinds) return `rolled back (${phase.kinds.join(", ")})`;
+      const skipped = [...state.skipped].map(([context, left]) => `${left.length} on context ${context}`);
+      if (skipped.length > 0)
+        return `rolled back except the skipped change(s): ${skipped.join(", ")} (run \`clustershift rollback\` again once reachable)`;
+      return state.closed ? "rolled back; the journal is closed" : "rolled back";
+    }
   }
 }

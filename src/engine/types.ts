@@ -140,7 +140,14 @@ export type JournalEntry =
   | (EntryBase & { type: "rollback-started"; reason: string; kinds?: StepKind[] })
   | (EntryBase & { type: "change-reverted"; ref: number })
   /** `kinds`: only those step kinds were rolled back (a failed traffic gate); absent: the whole run. */
-  | (EntryBase & { type: "rollback-finished"; kinds?: StepKind[] });
+  | (EntryBase & { type: "rollback-finished"; kinds?: StepKind[] })
+  /**
+   * `rollback --skip-context`: the changes `refs` on `context` were left as they are (a cluster that is gone);
+   * they stay journaled, and a later rollback reverts them once the cluster answers again.
+   */
+  | (EntryBase & { type: "rollback-skipped"; context: string; refs: number[] })
+  /** The sensitive before/after images of the reverted changes `refs` were deleted from the state. */
+  | (EntryBase & { type: "sensitive-dropped"; refs: number[] });
 
 export type JournalEntryInput = JournalEntry extends infer E
   ? E extends EntryBase

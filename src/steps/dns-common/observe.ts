@@ -2,6 +2,9 @@ import { RuntimeError, UsageError } from "../../engine/errors.js";
 import { KNOWN_AFTER_APPLY, type ChangeEntry, type ReadContext } from "../../engine/types.js";
 import type { DnsSpec } from "../../playbook/schema.js";
 import { dnsProvider } from "../../providers/dns.js";
+import { memoClient } from "../../providers/memo.js";
+import { Route53Dns } from "../../providers/route53/client.js";
+import { SandboxDnsClient } from "../../providers/sandbox-dns/client.js";
 import {
   cluster,
   clusterIfKnown,
@@ -16,12 +19,42 @@ import { addressType, SOURCE_ID, TARGET_ID } from "./chain.js";
 
 export const DNS_KINDS: readonly string[] = ["lower-dns-ttl", "cutover-dns"];
 
-/** Where a journaled DNS change happened: enough for rollback to find the record without the playbook's zone lookup. */
+/**
+ * Where a journaled DNS change happened: all rollback needs to find the record and talk to its provider, with no
+ * help from the playbook (which may have lost `spec.dns` since). `provider` is the client's label (`route53`,
+ * `sandbox-dns`); `context` the kubeconfig context that serves the sandbox DNS.
+ */
 export interface DnsTarget {
   provider: string;
   zone: Zone;
   name: string;
   type: string;
+  context?: string;
+}
+
+/** The playbook's `dns.provider` whose client has `label`. */
+function providerOfLabel(label: string): "route53" | "sandbox" {
+  return label === "sandbox-dns" ? "sandbox" : "route53";
+}
+
+/**
+ * The DNS client of a journaled change, built from the journal entry alone; memoized under the same key as
+ * {@link dnsProvider}'s (`dns:<provider>`), so a run (or a test) that made one uses it.
+ */
+export function journaledDnsPort(
+  target: DnsTarget,
+  ctx: Pick<ReadContext, "clients" | "options" | "playbook">,
+): DnsPort {
+  const provider = providerOfLabel(target.provider);
+  return memoClient(ctx, `dns:${provider}`, (): DnsPort => {
+    if (provider === "route53") return new Route53Dns();
+    // Journals written before the context was kept: the sandbox DNS then was the playbook's source cluster.
+    const context = target.context ?? ctx.playbook.spec.source.context;
+    return new SandboxDnsClient({
+      context,
+      ...(ctx.options.kubeconfig === undefined ? {} : { kubeconfig: ctx.options.kubeconfig }),
+    });
+  });
 }
 
 export function dnsSpecOf(ctx: Pick<ReadContext, "playbook">): DnsSpec {

@@ -36,6 +36,7 @@ import { CHANGE_NOTE, earlierProgress, INSYNC_NOTE, TTL_WAIT_NOTE } from "./resu
 import {
   awaitTargetAddress,
   dnsSpecOf,
+  journaledDnsPort,
   keysOf,
   observeZone,
   originalRecord,
@@ -225,6 +226,8 @@ async function applyStage(plan: StepPlan, ctx: WriteContext): Promise<void> {
       zone: data.zone,
       name: data.name,
       type: dnsSpecOf(ctx).type,
+      // The sandbox DNS is served by a cluster: rollback must find it without the playbook.
+      ...(dnsSpecOf(ctx).provider === "sandbox" ? { context: ctx.playbook.spec.source.context } : {}),
     };
     pending = await ctx.change(
       {
@@ -453,8 +456,8 @@ async function rollbackEntries(entries: ChangeEntry[], ctx: WriteContext): Promi
     if (entry.action !== "update" || !target) continue;
     const before = entry.before as RecordSet[];
     const after = (entry.after ?? []) as RecordSet[];
-    const port = dnsProvider(ctx);
-    checkProvider(port, target);
+    // From the journal alone: the playbook may no longer have spec.dns, or name another provider or zone.
+    const port = journaledDnsPort(target, ctx);
     const observed: Observed = { port, zone: target.zone, name: target.name, address: entry.address };
     const keys = keysOf(before, after);
     const types = typesOf(before, after);
@@ -480,13 +483,5 @@ async function rollbackEntries(entries: ChangeEntry[], ctx: WriteContext): Promi
       "during the rollback",
     );
     await waitInSync(port, change, waitAddress(entry.address, "change"), ctx);
-  }
-}
-
-function checkProvider(port: DnsPort, target: DnsTarget): void {
-  if (port.label !== target.provider) {
-    throw new RuntimeError(
-      `this change was made through ${target.provider}, but spec.dns.provider now gives ${port.label}: set it back to roll back`,
-    );
   }
 }
