@@ -13,6 +13,7 @@ import {
   BOOKINFO,
   BOOKINFO_REVIEWS,
   ONLINE_BOUTIQUE,
+  SHOP,
   WEIGHTS,
   createdSplitAt,
   golden,
@@ -42,6 +43,14 @@ import {
 /** Suppressions, each with why. Only for what is not clustershift's doing and cannot be otherwise here. */
 const SUPPRESS: readonly Suppression[] = [
   {
+    code: "IST0174",
+    resource: "DestinationRule istio-system/default",
+    why:
+      'the source mesh\'s own mesh-wide mutual-TLS rule (host "*", the case issue 12 asks expose-target to handle): ' +
+      "the analyzer compares `*` with service names literally and finds none; clustershift's DestinationRule is " +
+      "judged beside it",
+  },
+  {
     code: "IST0173",
     resource: "DestinationRule */ratings",
     why:
@@ -58,7 +67,15 @@ interface ManifestSet {
   knownIssue?: { code: string; issue: string };
 }
 
-const appAlone: ManifestSet[] = [ONLINE_BOUTIQUE, BOOKINFO, BOOKINFO_REVIEWS].flatMap((app) => [
+/** A mesh-wide mutual-TLS rule in the root namespace, as many meshes have it (expose-target then adds its own). */
+const MESH_MTLS: KubeObject = {
+  apiVersion: "networking.istio.io/v1",
+  kind: "DestinationRule",
+  metadata: { name: "default", namespace: "istio-system" },
+  spec: { host: "*", trafficPolicy: { tls: { mode: "ISTIO_MUTUAL" } } },
+};
+
+const appAlone: ManifestSet[] = [ONLINE_BOUTIQUE, BOOKINFO, BOOKINFO_REVIEWS, SHOP].flatMap((app) => [
   {
     name: `${app.name}'s own config on the source (no clustershift object)`,
     cluster: "source",
@@ -130,6 +147,28 @@ const goldens: ManifestSet[] = [
     cluster: "target",
     objects: onTarget(ONLINE_BOUTIQUE, golden("traffic", "target-virtualservice-hosts.yaml")),
   },
+  // issue 12: the mesh config of every app (service ports 80, 9080, 8000), with the source mesh's mTLS rule.
+  ...[ONLINE_BOUTIQUE, BOOKINFO, SHOP].flatMap((app) => [
+    {
+      name: `golden mesh-${app.name}-source.yaml (ServiceEntry, DestinationRule) and -shifted-50.yaml with a mesh-wide ISTIO_MUTUAL rule`,
+      cluster: "source" as const,
+      objects: onSource(app, [
+        MESH_MTLS,
+        ...golden("traffic", `mesh-${app.name}-shifted-50.yaml`),
+        ...golden("traffic", `mesh-${app.name}-source.yaml`),
+      ]),
+    },
+    {
+      name: `golden mesh-${app.name}-serviceentry-dns.yaml (a load balancer with a host name)`,
+      cluster: "source" as const,
+      objects: onSource(app, golden("traffic", `mesh-${app.name}-serviceentry-dns.yaml`)),
+    },
+    {
+      name: `golden mesh-${app.name}-target.yaml (the app's route table) on the installed target gateway`,
+      cluster: "target" as const,
+      objects: onTarget(app, golden("traffic", `mesh-${app.name}-target.yaml`)),
+    },
+  ]),
   {
     name: "golden asm-ingress-gateway.yaml (install-ingress-gateway) alone",
     cluster: "target",
@@ -139,7 +178,7 @@ const goldens: ManifestSet[] = [
 
 const fresh: ManifestSet[] = [
   ...WEIGHTS.flatMap((weight) =>
-    [ONLINE_BOUTIQUE, BOOKINFO, BOOKINFO_REVIEWS].map((app) => ({
+    [ONLINE_BOUTIQUE, BOOKINFO, BOOKINFO_REVIEWS, SHOP].map((app) => ({
       name: `${app.name} shifted to weight ${weight} with its ServiceEntry, fresh from the builders`,
       cluster: "source" as const,
       objects: onSource(app, [shiftedAt(app, weight), serviceEntry(app)]),
@@ -154,7 +193,7 @@ const fresh: ManifestSet[] = [
       sourceApp(ONLINE_BOUTIQUE).filter((o) => o.kind !== "VirtualService"),
     ),
   })),
-  ...[ONLINE_BOUTIQUE, BOOKINFO].flatMap((app) =>
+  ...[ONLINE_BOUTIQUE, BOOKINFO, SHOP].flatMap((app) =>
     [undefined, ["shop.example.com"]].map((hosts) => ({
       name: `${app.name}'s target VirtualService (hosts ${hosts ? hosts.join(",") : "*"}) on the installed gateway, fresh`,
       cluster: "target" as const,

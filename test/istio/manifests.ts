@@ -44,6 +44,8 @@ export interface App {
   scope: "app" | "service";
   /** The app's own config files (shared fixtures), applied in `namespace`. */
   fixtures: string[];
+  /** Objects of the app written here rather than in a shared fixture. */
+  objects?: KubeObject[];
 }
 
 export const ONLINE_BOUTIQUE: App = {
@@ -89,6 +91,119 @@ export const BOOKINFO_REVIEWS: App = {
   service: "reviews",
   remoteHost: "reviews.target.clustershift.internal",
   scope: "service",
+};
+
+/** A Deployment and its Service, `app: name`, serving `port` on 8080 (enough for Istio's registry and analyzers). */
+function workload(namespace: string, name: string, port: number, version = "v1"): KubeObject[] {
+  const labels = { app: name, version };
+  return [
+    {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: `${name}-${version}`, namespace, labels },
+      spec: {
+        selector: { matchLabels: labels },
+        template: {
+          metadata: { labels },
+          spec: {
+            containers: [{ name, image: `example.com/shop/${name}:1`, ports: [{ containerPort: 8080 }] }],
+          },
+        },
+      },
+    },
+    {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name, namespace, labels: { app: name } },
+      spec: { selector: { app: name }, ports: [{ name: "http", port, targetPort: 8080 }] },
+    },
+  ];
+}
+
+/**
+ * A shop whose gateway VirtualService has several routes, the migrated service on port 8000: `/api/` to api with
+ * a rewrite, retries and a timeout; `/old` redirected; a header match to web's v2 subset with request headers;
+ * the default to web and web-next 90/10 with a fault and a mirror. A second VirtualService on the same gateway
+ * serves the admin host.
+ */
+export const SHOP: App = {
+  name: "shop",
+  namespace: "shop",
+  gateway: "shop/shop-gateway",
+  gatewayVirtualService: "shop",
+  service: "api",
+  port: 8000,
+  remoteHost: "api.target.clustershift.internal",
+  scope: "app",
+  fixtures: [],
+  objects: [
+    ...workload("shop", "api", 8000),
+    ...workload("shop", "web", 80),
+    ...workload("shop", "web-next", 80),
+    ...workload("shop", "web-shadow", 80),
+    ...workload("shop", "admin", 8000),
+    {
+      apiVersion: ISTIO,
+      kind: "Gateway",
+      metadata: { name: "shop-gateway", namespace: "shop" },
+      spec: {
+        selector: { istio: "ingressgateway" },
+        servers: [{ port: { number: 80, name: "http", protocol: "HTTP" }, hosts: ["*"] }],
+      },
+    },
+    {
+      apiVersion: ISTIO,
+      kind: "DestinationRule",
+      metadata: { name: "web", namespace: "shop" },
+      spec: { host: "web", subsets: [{ name: "v1", labels: { version: "v1" } }] },
+    },
+    {
+      apiVersion: ISTIO,
+      kind: "VirtualService",
+      metadata: { name: "shop", namespace: "shop" },
+      spec: {
+        hosts: ["*"],
+        gateways: ["shop-gateway"],
+        http: [
+          {
+            name: "api",
+            match: [{ uri: { prefix: "/api/" } }],
+            rewrite: { uri: "/" },
+            retries: { attempts: 3, perTryTimeout: "2s", retryOn: "5xx,reset" },
+            timeout: "10s",
+            route: [{ destination: { host: "api", port: { number: 8000 } } }],
+          },
+          { name: "legacy", match: [{ uri: { exact: "/old" } }], redirect: { uri: "/" } },
+          {
+            name: "canary",
+            match: [{ uri: { prefix: "/beta" }, headers: { "x-canary": { exact: "1" } } }],
+            headers: { request: { set: { "x-env": "canary" } } },
+            route: [{ destination: { host: "web", subset: "v1", port: { number: 80 } } }],
+          },
+          {
+            name: "default",
+            timeout: "5s",
+            fault: { delay: { percentage: { value: 0.1 }, fixedDelay: "1s" } },
+            mirror: { host: "web-shadow", port: { number: 80 } },
+            route: [
+              { destination: { host: "web", port: { number: 80 } }, weight: 90 },
+              { destination: { host: "web-next.shop.svc.cluster.local", port: { number: 80 } }, weight: 10 },
+            ],
+          },
+        ],
+      },
+    },
+    {
+      apiVersion: ISTIO,
+      kind: "VirtualService",
+      metadata: { name: "shop-admin", namespace: "shop" },
+      spec: {
+        hosts: ["admin.example.com"],
+        gateways: ["shop-gateway"],
+        http: [{ route: [{ destination: { host: "admin", port: { number: 8000 } } }] }],
+      },
+    },
+  ],
 };
 
 export function namespaceObject(name: string, labels?: Record<string, string>): KubeObject {
@@ -180,12 +295,19 @@ export function sourceApp(app: App): KubeObject[] {
   return [
     namespaceObject(app.namespace),
     ...app.fixtures.flatMap((file) => fixtureObjects(file, app.namespace)),
+    ...(app.objects ?? []),
   ];
 }
 
-/** The app's workloads and Services as mirror-workloads leaves them on the target (its Istio config aside). */
+/**
+ * The app as mirror-workloads leaves it on the target: its workloads, Services and DestinationRules (the subsets
+ * the target route table names), without the Gateways, VirtualServices and ServiceEntries of its routing, which
+ * on the target are expose-target's.
+ */
 export function mirroredApp(app: App): KubeObject[] {
-  return sourceApp(app).filter((o) => !o.apiVersion.startsWith("networking.istio.io/"));
+  return sourceApp(app).filter(
+    (o) => !o.apiVersion.startsWith("networking.istio.io/") || o.kind === "DestinationRule",
+  );
 }
 
 /** The target ingress gateway install-ingress-gateway creates (Google's asm-ingress), as the step renders it. */

@@ -15,6 +15,7 @@ import { useTempDir } from "../support/temp.js";
 import {
   BOOKINFO,
   ONLINE_BOUTIQUE,
+  SHOP,
   TARGET_INGRESS_IP,
   WEIGHTS,
   onSource,
@@ -182,7 +183,7 @@ function memo<T>(make: () => Promise<T>): () => Promise<T> {
 describe("Istio's routing simulation (istio-route-sim, istio.io/istio pilot/pkg/simulation) over the traffic steps' config", () => {
   const dir = useTempDir("istio-route-sim");
 
-  describe.each([ONLINE_BOUTIQUE, BOOKINFO])("$name", (app) => {
+  describe.each([ONLINE_BOUTIQUE, BOOKINFO, SHOP])("$name", (app) => {
     const sources = new Map<number, () => Promise<Side>>(
       WEIGHTS.map((weight) => [weight, memo(() => simulateSource(dir(), app, weight))]),
     );

@@ -281,7 +281,7 @@ function desiredObjects(spec: ExposeTargetSpec, observed: Observed): Desired[] {
         return {
           context: spec.targetContext,
           object,
-          detail: `${onTarget}: ${describeRouteTable(object)}, the route table of ${addressOf(source)}`,
+          detail: `${onTarget}: the route table of ${addressOf(source)}: ${describeRouteTable(object)}`,
         };
       })
     : [
@@ -440,9 +440,21 @@ function describeServiceEntry(se: KubeObject): string {
 }
 
 function describeRouteTable(vs: KubeObject): string {
-  const s = vs.spec as { hosts: string[]; gateways: string[]; http: unknown[] };
+  const s = vs.spec as { hosts: string[]; gateways: string[]; http: Record<string, unknown>[] };
   const routes = s.http.length === 1 ? "1 route" : `${s.http.length} routes`;
-  return `${s.hosts.join(", ")} via ${s.gateways.join(", ")}: ${routes}`;
+  // The source splits inside the route, so the shifted share has these applied at the source gateway, and the
+  // target's copy of the route applies them again (a rewritten path is then matched as rewritten).
+  const twice = s.http.flatMap((route, index) => {
+    const features = ["rewrite", "fault", "mirror", "mirrors", "retries"].filter(
+      (k) => route[k] !== undefined,
+    );
+    const name = typeof route.name === "string" ? ` (${route.name})` : "";
+    return features.length && route.route ? [`http[${index}]${name}: ${features.join(", ")}`] : [];
+  });
+  const warning = twice.length
+    ? `; until DNS cutover the shifted share passes these at both gateways: ${twice.join("; ")}`
+    : "";
+  return `${s.hosts.join(", ")} via ${s.gateways.join(", ")}: ${routes}${warning}`;
 }
 
 /** The traffic steps need both ingress gateways; the validator says so first, this guards hand-built playbooks. */

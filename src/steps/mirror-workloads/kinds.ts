@@ -17,6 +17,9 @@ export const PRIORITY = {
   Role: 7,
   RoleBinding: 7,
   Service: 8,
+  // The manual addresses of a selector-less Service, beside it.
+  Endpoints: 8,
+  EndpointSlice: 8,
   Deployment: 9,
   StatefulSet: 9,
   DaemonSet: 9,
@@ -34,7 +37,10 @@ export interface MirroredKind {
   kind: string;
 }
 
-/** Namespaced kinds worth mirroring; Pods, Endpoints, EndpointSlices and Events are made by controllers. */
+/**
+ * Namespaced kinds worth mirroring; Pods and Events are made by controllers, and so are Endpoints and
+ * EndpointSlices except those of Services without a selector (strip.ts: skipReason).
+ */
 export const MIRRORED_KINDS: readonly MirroredKind[] = [
   ...[
     "LimitRange",
@@ -44,7 +50,9 @@ export const MIRRORED_KINDS: readonly MirroredKind[] = [
     "ConfigMap",
     "PersistentVolumeClaim",
     "Service",
+    "Endpoints",
   ].map((kind) => ({ group: "", kind })),
+  { group: "discovery.k8s.io", kind: "EndpointSlice" },
   { group: "rbac.authorization.k8s.io", kind: "Role" },
   { group: "rbac.authorization.k8s.io", kind: "RoleBinding" },
   ...["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"].map((kind) => ({ group: "apps", kind })),

@@ -191,9 +191,25 @@ async function planMirror(instance: StepInstance<MirrorSpec>, ctx: ReadContext):
   const sourceGateway = await sourceGatewayPods(spec, source, ctx);
   const leftOutGateways = new Map<string, string>();
 
+  // Services without a selector, by namespace: their Endpoints are a user's, not a controller's.
+  const selectorless = new Map<string, Set<string>>();
+  for (const objects of found.values()) {
+    for (const service of objects) {
+      if (service.kind !== "Service" || service.apiVersion !== "v1") continue;
+      const serviceSpec = service.spec as { selector?: Record<string, string>; type?: string } | undefined;
+      if (serviceSpec?.type === "ExternalName" || Object.keys(serviceSpec?.selector ?? {}).length > 0)
+        continue;
+      // Not the API server's own (`default/kubernetes`), nor one left out: its Endpoints alone would be no use.
+      if (skipReason(service) !== undefined || excludedBy(service, spec.exclude, selectors) !== undefined)
+        continue;
+      const namespace = service.metadata.namespace ?? "";
+      selectorless.set(namespace, (selectorless.get(namespace) ?? new Set()).add(service.metadata.name));
+    }
+  }
+
   const exclusionHits = spec.exclude.map(() => 0);
   const desiredOf = (found: KubeObject): { desired: KubeObject; note?: string } | undefined => {
-    if (skipReason(found) !== undefined) return undefined;
+    if (skipReason(found, selectorless.get(found.metadata.namespace ?? "")) !== undefined) return undefined;
     if (madeByClustershift(found)) {
       own.push(addressOf(found));
       return undefined;

@@ -32,16 +32,39 @@ const JOB_CONTROLLER_LABELS = [
 /** ConfigMaps every namespace gets from the control plane: the cluster's and the mesh's root certificates. */
 const CONTROL_PLANE_CONFIGMAPS = new Set(["kube-root-ca.crt", "istio-ca-root-cert"]);
 
-/** Why a source object is not copied: a controller makes it on the target (or it means the source only). */
-export function skipReason(object: KubeObject): string | undefined {
+/** `endpointslice.kubernetes.io/managed-by` of the slices Kubernetes' own controllers make. */
+const ENDPOINTSLICE_CONTROLLERS = new Set([
+  "endpointslice-controller.k8s.io",
+  "endpointslicemirroring-controller.k8s.io",
+]);
+
+/**
+ * Why a source object is not copied: a controller makes it on the target (or it means the source only).
+ * `selectorless`: names of the Services of the object's namespace that have no selector, whose Endpoints a user
+ * wrote (an external database's addresses) and no controller makes again on the target.
+ */
+export function skipReason(
+  object: KubeObject,
+  selectorless: ReadonlySet<string> = new Set(),
+): string | undefined {
   const { kind, metadata } = object;
   const owner = (metadata.ownerReferences as { controller?: boolean; kind?: string }[] | undefined)?.find(
     (ref) => ref.controller,
   );
   switch (kind) {
-    case "Pod":
     case "Endpoints":
-    case "EndpointSlice":
+      return selectorless.has(metadata.name) && !metadata.labels?.["endpoints.kubernetes.io/managed-by"]
+        ? undefined
+        : "made by a controller";
+    case "EndpointSlice": {
+      // A user's slice (any other manager) is copied; the mirroring controller makes the target's own slices of
+      // the copied Endpoints.
+      const manager = metadata.labels?.["endpointslice.kubernetes.io/managed-by"];
+      return manager === undefined || ENDPOINTSLICE_CONTROLLERS.has(manager)
+        ? "made by a controller"
+        : undefined;
+    }
+    case "Pod":
     case "Event":
     case "ControllerRevision":
       return "made by a controller";
