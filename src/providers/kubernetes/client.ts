@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { existsSync } from "node:fs";
 import http from "node:http";
 import https from "node:https";
@@ -163,6 +164,9 @@ export class KubeClusterClient implements ClusterPort {
     this.pageSize = options.pageSize ?? 500;
     this.fieldManager = options.fieldManager ?? FIELD_MANAGER;
     this.signal = options.signal;
+    // One run's signal is shared by every request under way (a plan lists dozens at once), each adding its abort
+    // listener: not a leak, and Node's warning about more than 10 would reach the user's terminal raw.
+    if (options.signal) setMaxListeners(0, options.signal);
     this.connectTimeoutMs = options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
     this.requestTimeoutMs = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
     new ExecCredentials(context, options.execTimeoutMs ?? EXEC_TIMEOUT_MS, options.signal).install(config);
