@@ -396,7 +396,7 @@ async function askDns(
   }
   const record = chosen?.name.replace(/\.$/, "") ?? (await ask.input(q.recordQuestion(zoneName, suggestion)));
   const type = chosen?.type ?? (await ask.select(q.recordTypeQuestion()));
-  const lowTtl = Number(await ask.input(q.ttlQuestion()));
+  const lowTtl = Number(await ask.input(q.ttlQuestion(chosen?.ttl)));
   const address = await ask.input(q.dnsTargetQuestion(type));
   return {
     provider,

@@ -457,9 +457,14 @@ export function recordTypeQuestion(): SelectQuestion<"A" | "AAAA" | "CNAME"> {
   };
 }
 
-export const ttlQuestion = (): InputQuestion => ({
+/**
+ * A record whose TTL is already at or under the default keeps its own (the sandbox's seeded records have 30 s):
+ * lowering "to 60" would raise it, which the plan refuses as a no-op.
+ */
+export const ttlQuestion = (current?: number): InputQuestion => ({
   message: "TTL in seconds to lower the record to before the cutover",
-  default: DEFAULT_TTL,
+  default:
+    current !== undefined && current >= 5 && current < Number(DEFAULT_TTL) ? String(current) : DEFAULT_TTL,
   validate: check.ttl,
 });
 

@@ -363,6 +363,9 @@ describe("DNS and output screens", () => {
 
   it("Given the DNS screens, When enter is pressed, Then TTL 60, no explicit address and the suggested record are taken", async () => {
     expect(await accepted(q.ttlQuestion())).toBe("60");
+    expect(await accepted(q.ttlQuestion(300))).toBe("60");
+    // A record already under 60 s keeps its TTL: lowering it to 60 would raise it.
+    expect(await accepted(q.ttlQuestion(30))).toBe("30");
     expect(await accepted(q.dnsTargetQuestion("A"))).toBe("");
     expect(await accepted(q.recordQuestion("example.com.", "shop.example.com"))).toBe("shop.example.com");
   });
