@@ -4,6 +4,7 @@ import { prometheus } from "../../providers/prometheus/index.js";
 import { messageOf, RuntimeError } from "../errors.js";
 import { sleep } from "../sleep.js";
 import type { GateContext, GateOutcome, GateRunner, GateSpec } from "../types.js";
+import { describeCompare, runCompare } from "./analysis-compare.js";
 import { evaluateCondition, formatCondition, parseCondition, type Condition } from "./conditions.js";
 
 export type MeasurementPhase = "successful" | "failed" | "inconclusive";
@@ -33,12 +34,14 @@ interface Metric {
  * condition does not; it is inconclusive when neither decides, and always when there is no number to judge (no
  * series, NaN, several series, a query error): no data never passes. The gate fails as soon as a metric has more
  * failures than `failureLimit`, or more inconclusive measurements than `inconclusiveLimit` (the run's `onFailure`
- * then rolls back or pauses); it passes after `count` measurements otherwise.
+ * then rolls back or pauses); it passes after `count` measurements otherwise. With `compare`, the target is
+ * judged against the source instead (analysis-compare.ts).
  */
 export const analysisGate: GateRunner = {
   type: "analysis",
   describe(gate) {
     const spec = analysisOf(gate);
+    if (spec.compare) return describeCompare(spec);
     const metrics = spec.metrics.map((metric) => {
       const conditions = [
         metric.successCondition && `${metric.successCondition.trim()}`,
@@ -50,6 +53,7 @@ export const analysisGate: GateRunner = {
   },
   async run(gate, ctx) {
     const spec = analysisOf(gate);
+    if (spec.compare) return runCompare(spec, ctx);
     const metrics = spec.metrics.map(compileMetric);
     const client = prometheus(ctx, spec.prometheus);
     const tally = new Map(metrics.map((m) => [m.name, { successful: 0, failed: 0, inconclusive: 0 }]));
@@ -185,6 +189,7 @@ function analysisOf(gate: GateSpec): AnalysisSpec {
     failureLimit: spec.failureLimit ?? 0,
     inconclusiveLimit: spec.inconclusiveLimit ?? 0,
     metrics: spec.metrics,
+    ...(spec.compare ? { compare: spec.compare } : {}),
   };
 }
 
