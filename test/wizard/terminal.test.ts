@@ -1,5 +1,5 @@
 import { execFile, execFileSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -26,13 +26,8 @@ function whichTmux(): string | undefined {
   }
 }
 
-/**
- * `clustershift wizard` once the CLI has the command; until then the wizard's own entry point, which takes
- * the same `--out` and exits the same way.
- */
-const ENTRY = readFileSync(resolve(ROOT, "src/cli/main.ts"), "utf8").includes('command("wizard")')
-  ? [resolve(ROOT, "dist/src/cli/main.js"), "wizard"]
-  : [resolve(ROOT, "dist/src/wizard/main.js")];
+/** `clustershift wizard`, built. */
+const ENTRY = [resolve(ROOT, "dist/src/cli/main.js"), "wizard"];
 
 let world: SeededSandbox;
 let socket: string;
