@@ -244,11 +244,66 @@ describe.each(SUBSTRATES)("KubernetesJournalStore on %s", (substrate) => {
     ]);
     expect(await store("big").read()).toEqual([1, 2, 3, 4].map(big));
     expect(await store("big").getSensitive("b")).toBe("b".repeat(400 * 1024));
-    // A record no chunk can hold is refused before anything is written.
-    await expect(s.append(note(5, "x".repeat(600 * 1024)))).rejects.toThrow(
-      /record 0000000005 is \d+ bytes, more than a ConfigMap chunk holds/,
-    );
-    expect((await store("big").read()).map((e) => e.seq)).toEqual([1, 2, 3, 4]);
+    // A record no chunk can hold is split over chunks of its own and read back whole.
+    await s.append(note(5, "x".repeat(600 * 1024)));
+    expect(await store("big").read()).toEqual([...[1, 2, 3, 4].map(big), note(5, "x".repeat(600 * 1024))]);
+  });
+
+  it("Given a 700 KiB ConfigMap and a 1 MB Secret as before-images, When journaled (the Secret's images sensitive) and read by another store, Then both come back byte for byte, every chunk within what the server stores", async () => {
+    const configMap = {
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "catalog", namespace: "shop" },
+      // Not one repeated character: a realistic spread of bytes, multi-byte characters included.
+      data: {
+        "catalog.json": Array.from({ length: (700 * 1024) / 8 }, (_, i) =>
+          `é${(i * 7919) % 1_000_000}`.padEnd(7, "·"),
+        )
+          .join("")
+          .slice(0, 700 * 1024),
+      },
+    };
+    const secret = {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "bundle", namespace: "shop" },
+      data: { "bundle.pem": Buffer.alloc(1_000_000, 0x5a).toString("base64") },
+    };
+    const change = (seq: number, before: unknown): JournalEntry => ({
+      type: "change",
+      seq,
+      time: "2025-01-01T00:00:00.000Z",
+      step: "mirror-workloads",
+      kind: "mirror-workloads",
+      address: "object",
+      action: "update",
+      before,
+      after: before,
+    });
+    const s = store("huge");
+    await s.append(note(1));
+    await s.append(change(2, configMap));
+    await s.putSensitive("3", { before: secret, after: secret });
+    await s.append(change(3, "(sensitive: 1 keys)"));
+    await s.append(note(4));
+    const reader = store("huge");
+    expect(await reader.read()).toEqual([
+      note(1),
+      change(2, configMap),
+      change(3, "(sensitive: 1 keys)"),
+      note(4),
+    ]);
+    expect(await reader.getSensitive("3")).toEqual({ before: secret, after: secret });
+    for (const kind of ["ConfigMap", "Secret"]) {
+      const chunks = (await cluster().list("v1", kind, { namespace: "clustershift" })).filter((o) =>
+        o.metadata.name.startsWith("clustershift-huge-"),
+      );
+      expect(chunks.length).toBeGreaterThan(1);
+      for (const chunk of chunks) expect(JSON.stringify(chunk.data).length).toBeLessThan(1024 * 1024);
+    }
+    // Dropping the sensitive value takes its parts along.
+    await s.dropSensitive(["3"]);
+    expect((await list("Secret")).filter((n) => n.startsWith("clustershift-huge-"))).toEqual([]);
   });
 
   it("Given the state namespace being deleted and held by a finalizer, When a new run appends, Then it waits until the namespace is gone, makes it again and journals there", async () => {

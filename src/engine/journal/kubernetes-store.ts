@@ -414,18 +414,34 @@ class ChunkedMap {
       .sort((a, b) => a.index - b.index);
     this.tail = chunks[chunks.length - 1];
     this.values = new Map(chunks.flatMap((chunk) => Object.entries(chunk.data)));
-    return new Map(this.values);
+    return assembled(this.values);
   }
 
-  /** `unique`: a readable record under `key` means another writer (journal); otherwise the newest chunk wins. */
+  /**
+   * `unique`: a readable record under `key` means another writer (journal); otherwise the newest chunk wins.
+   * A record bigger than a chunk is split: its parts go first, each into chunks of its own, and the record's
+   * key last, holding a manifest (count and SHA-256 of the whole). A writer killed between them leaves parts
+   * without a manifest, which no reader returns: the record is whole or absent.
+   */
   async put(key: string, value: string, options: { unique?: boolean }): Promise<void> {
     if (!this.values) await this.load();
     const size = Buffer.byteLength(key) + Buffer.byteLength(value);
-    if (size > this.limits.maxBytes) {
-      throw new RuntimeError(
-        `${this.prefix}: record ${key} is ${size} bytes, more than a ${this.kind} chunk holds`,
+    if (options.unique && isJson(this.values?.get(key))) {
+      throw new LockedError(
+        `${this.prefix}: record ${key} already exists; another process is writing this journal`,
       );
     }
+    if (size > this.limits.maxBytes) {
+      const parts = splitUtf8(value, this.limits.maxBytes - Buffer.byteLength(partKey(key, 0)) - 16);
+      for (const [index, part] of parts.entries()) await this.putOne(partKey(key, index), part, {});
+      await this.putOne(key, manifestOf(value, parts.length), options);
+      return;
+    }
+    await this.putOne(key, value, options);
+  }
+
+  private async putOne(key: string, value: string, options: { unique?: boolean }): Promise<void> {
+    const size = Buffer.byteLength(key) + Buffer.byteLength(value);
     if (options.unique && isJson(this.values?.get(key))) {
       throw new LockedError(
         `${this.prefix}: record ${key} already exists; another process is writing this journal`,
@@ -446,7 +462,7 @@ class ChunkedMap {
       const data = { ...tail.data };
       if (options.unique) {
         // A record torn by hand or by a dying writer would otherwise end up in the middle of the journal.
-        for (const [k, v] of Object.entries(data)) if (!isJson(v)) delete data[k];
+        for (const [k, v] of Object.entries(data)) if (!isJson(v) && !isPartKey(k)) delete data[k];
       }
       data[key] = value;
       this.tail = await this.write({ ...tail, data, bytes: dataBytes(data) }, "replace");
@@ -463,8 +479,11 @@ class ChunkedMap {
     });
     for (const object of objects) {
       const chunk = this.chunkOf(object);
-      if (!chunk || !Object.keys(chunk.data).some((key) => drop.has(key))) continue;
-      const data = Object.fromEntries(Object.entries(chunk.data).filter(([key]) => !drop.has(key)));
+      // A big record's parts go with it.
+      const dropped = (key: string) =>
+        drop.has(key) || (isPartKey(key) && drop.has(key.replace(/\.part-\d+$/, "")));
+      if (!chunk || !Object.keys(chunk.data).some(dropped)) continue;
+      const data = Object.fromEntries(Object.entries(chunk.data).filter(([key]) => !dropped(key)));
       if (Object.keys(data).length === 0) {
         await this.port.delete({
           apiVersion: "v1",
@@ -558,6 +577,74 @@ class ChunkedMap {
             Object.entries(raw).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]),
           );
     return { index, resourceVersion: object.metadata.resourceVersion ?? "", data, bytes: dataBytes(data) };
+  }
+}
+
+const PARTS = "clustershift.dev/parts";
+
+/** Where part `index` of the big record `key` is kept. */
+function partKey(key: string, index: number): string {
+  return `${key}.part-${index}`;
+}
+
+function isPartKey(key: string): boolean {
+  return /\.part-\d+$/.test(key);
+}
+
+function manifestOf(value: string, parts: number): string {
+  return JSON.stringify({
+    [PARTS]: parts,
+    bytes: Buffer.byteLength(value),
+    sha256: createHash("sha256").update(value).digest("hex"),
+  });
+}
+
+/** `value` cut into pieces of at most `maxBytes` bytes of UTF-8, never inside a character. */
+function splitUtf8(value: string, maxBytes: number): string[] {
+  const bytes = Buffer.from(value, "utf8");
+  const parts: string[] = [];
+  for (let start = 0; start < bytes.length;) {
+    let end = Math.min(start + maxBytes, bytes.length);
+    // 0b10xxxxxx is a continuation byte: back off to the start of its character.
+    while (end < bytes.length && end > start && ((bytes[end] ?? 0) & 0xc0) === 0x80) end--;
+    parts.push(bytes.subarray(start, end).toString("utf8"));
+    start = end;
+  }
+  return parts;
+}
+
+/**
+ * The records as readers see them: big records put back together from their parts, parts themselves left out. A
+ * manifest whose parts are missing or do not add up reads as a torn record (not JSON), like a cut-off one.
+ */
+function assembled(values: ReadonlyMap<string, string>): Map<string, string> {
+  const records = new Map<string, string>();
+  for (const [key, value] of values) {
+    if (isPartKey(key)) continue;
+    const manifest = parseManifest(value);
+    if (!manifest) {
+      records.set(key, value);
+      continue;
+    }
+    const parts = Array.from({ length: manifest.parts }, (_, i) => values.get(partKey(key, i)));
+    const whole = parts.every((part) => part !== undefined) ? parts.join("") : undefined;
+    const intact =
+      whole !== undefined && createHash("sha256").update(whole).digest("hex") === manifest.sha256;
+    records.set(key, intact ? whole : `(torn: parts of ${key} missing or damaged)`);
+  }
+  return records;
+}
+
+function parseManifest(value: string): { parts: number; sha256: string } | undefined {
+  if (!value.startsWith(`{"${PARTS}":`)) return undefined;
+  try {
+    const parsed = JSON.parse(value) as Record<string, unknown>;
+    const parts = parsed[PARTS];
+    return typeof parts === "number" && typeof parsed.sha256 === "string"
+      ? { parts, sha256: parsed.sha256 }
+      : undefined;
+  } catch {
+    return undefined;
   }
 }
 
