@@ -17,7 +17,7 @@ export interface SeededSandbox {
 }
 
 /** What `istioctl install` leaves in istio-system that the wizard looks for: the LoadBalancer in front of the gateway. */
-const ISTIO_INGRESS: KubeObject = {
+export const ISTIO_INGRESS: KubeObject = {
   apiVersion: "v1",
   kind: "Service",
   metadata: {
