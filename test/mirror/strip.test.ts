@@ -188,4 +188,42 @@ describe("skipReason", () => {
   ])("Given %j, Then the skip reason is %s", (object, reason) => {
     expect(skipReason(object)).toBe(reason);
   });
+
+  const slice = (manager?: string): KubeObject => ({
+    apiVersion: "discovery.k8s.io/v1",
+    kind: "EndpointSlice",
+    metadata: {
+      name: "db-x",
+      namespace: "shop",
+      labels: {
+        "kubernetes.io/service-name": "db",
+        ...(manager ? { "endpointslice.kubernetes.io/managed-by": manager } : {}),
+      },
+    },
+  });
+  it.each<[string, KubeObject, string | undefined]>([
+    ["the Endpoints of a Service without a selector (a user's)", obj("Endpoints", "db"), undefined],
+    ["the Endpoints of a Service with a selector", obj("Endpoints", "web"), "made by a controller"],
+    [
+      "Endpoints the endpoints controller labels as its own",
+      {
+        ...obj("Endpoints", "db"),
+        metadata: { name: "db", labels: { "endpoints.kubernetes.io/managed-by": "endpoint-controller" } },
+      },
+      "made by a controller",
+    ],
+    [
+      "a slice of the EndpointSlice controller",
+      slice("endpointslice-controller.k8s.io"),
+      "made by a controller",
+    ],
+    [
+      "a slice the mirroring controller made of Endpoints",
+      slice("endpointslicemirroring-controller.k8s.io"),
+      "made by a controller",
+    ],
+    ["a slice of another manager (a user's)", slice("staff"), undefined],
+  ])("Given %s, When Services db has no selector, Then the skip reason is %s", (_, object, reason) => {
+    expect(skipReason(object, new Set(["db"]))).toBe(reason);
+  });
 });
