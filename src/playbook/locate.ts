@@ -38,9 +38,7 @@ function walk(doc: Document, path: readonly PathSegment[]): Found {
     if (isAlias(node)) node = node.resolve(doc) ?? node;
     let next: { key: Node | undefined; value: Node | undefined } | undefined;
     if (isMap(node)) {
-      const pair = node.items.find(
-        (item) => isScalar(item.key) && String(item.key.value) === String(segment),
-      );
+      const pair = keyIndex(node).get(String(segment));
       if (pair)
         next = {
           key: isNode(pair.key) ? pair.key : undefined,
@@ -56,6 +54,27 @@ function walk(doc: Document, path: readonly PathSegment[]): Found {
     key = next.key;
   }
   return { node, key, complete: true };
+}
+
+type MapNode = Extract<Node, { items: unknown[] }> & { items: { key: unknown; value: unknown }[] };
+type MapPair = MapNode["items"][number];
+const keyIndexes = new WeakMap<object, Map<string, MapPair>>();
+
+/**
+ * The pairs of a mapping by key, built once per mapping: locating each of n findings in a mapping of n keys
+ * (100k unknown fields) by a scan was quadratic and took minutes.
+ */
+function keyIndex(node: MapNode): Map<string, MapPair> {
+  let index = keyIndexes.get(node);
+  if (!index) {
+    index = new Map();
+    for (const item of node.items) {
+      // The first of duplicate keys, as a scan found it.
+      if (isScalar(item.key) && !index.has(String(item.key.value))) index.set(String(item.key.value), item);
+    }
+    keyIndexes.set(node, index);
+  }
+  return index;
 }
 
 /** A value left out (`key:` with nothing after it, a `---` with nothing under it), not a written `null`. */

@@ -1,5 +1,6 @@
 import { isIP } from "node:net";
 import { parseCondition } from "../engine/gates/conditions.js";
+import { parseLabelSelector } from "../steps/mirror-workloads/select.js";
 import { durationMs } from "./duration.js";
 import type { PathIssue, PathSegment } from "./messages.js";
 import { invalid, required } from "./messages.js";
@@ -19,6 +20,7 @@ export function checkRules(playbook: Playbook): PathIssue[] {
   }
   checkGateway(spec.source.ingress?.gateway, ["source", "ingress", "gateway"], report);
   checkGateway(spec.target.ingress?.gateway, ["target", "ingress", "gateway"], report);
+  checkNames(playbook, report);
 
   const provision = spec.target.provision;
   if (provision?.provider === "gke") {
@@ -33,6 +35,16 @@ export function checkRules(playbook: Playbook): PathIssue[] {
     if (Object.keys(exclusion).length === 0) {
       report(["workloads", "exclude", i], required("at least one of kind, name, namespace, labelSelector"));
     }
+    if (exclusion.labelSelector !== undefined) {
+      try {
+        parseLabelSelector(exclusion.labelSelector);
+      } catch (error) {
+        report(
+          ["workloads", "exclude", i, "labelSelector"],
+          invalid(exclusion.labelSelector, (error as Error).message),
+        );
+      }
+    }
   });
   checkDuration(spec.workloads?.rolloutTimeout, ["workloads", "rolloutTimeout"], report);
 
@@ -42,6 +54,101 @@ export function checkRules(playbook: Playbook): PathIssue[] {
 }
 
 type Report = (path: PathSegment[], message: string) => void;
+
+/**
+ * Namespaces that the cluster itself runs on. Mirroring them copies the source's control plane onto the target,
+ * shifting traffic there or keeping state there puts the run next to it: refused unless the playbook lists them
+ * in `spec.allowSystemNamespaces`. istio-system is the mesh's own: its gateway is a normal ingress, but mirroring
+ * it would copy one mesh's installation over another's.
+ */
+export const SYSTEM_NAMESPACES = ["kube-system", "kube-public", "kube-node-lease"] as const;
+const MESH_NAMESPACES = ["istio-system"] as const;
+
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+/** GKE: a lower case letter, then up to 39 lower case letters, digits or '-', not ending with '-'. */
+const GKE_CLUSTER_NAME = /^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$/;
+
+/** Kubernetes's own words (apimachinery's IsDNS1123Label and IsDNS1035Label). */
+export const DNS1123_LABEL_MESSAGE =
+  "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
+export const DNS1035_LABEL_MESSAGE =
+  "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')";
+const GKE_NAME_MESSAGE =
+  "a GKE cluster name must start with a lower case letter, have at most 40 lower case letters, digits or '-', and end with a letter or digit";
+const TOO_LONG = "must be no more than 63 characters";
+
+/** Namespaces as DNS-1123 labels, Services and sandbox clusters as DNS-1035 labels, GKE clusters as GKE has them. */
+function checkNames(playbook: Playbook, report: Report): void {
+  const spec = playbook.spec;
+  const label = (value: string | undefined, path: PathSegment[], pattern: RegExp, message: string) => {
+    if (value === undefined) return;
+    if (value.length > 63) report(path, invalid(value, TOO_LONG));
+    else if (!pattern.test(value)) report(path, invalid(value, message));
+  };
+  const namespace = (value: string | undefined, path: PathSegment[]) =>
+    label(value, path, DNS1123_LABEL, DNS1123_LABEL_MESSAGE);
+  const service = (value: string | undefined, path: PathSegment[]) =>
+    label(value, path, DNS1035_LABEL, DNS1035_LABEL_MESSAGE);
+  const allowed = new Set(spec.allowSystemNamespaces ?? []);
+  const system = (
+    value: string | undefined,
+    path: PathSegment[],
+    refused: readonly string[],
+    use: string,
+  ) => {
+    if (value !== undefined && refused.includes(value) && !allowed.has(value)) {
+      report(
+        path,
+        invalid(
+          value,
+          `a system namespace: ${use} would touch what the cluster itself runs; list it in spec.allowSystemNamespaces if that is really meant`,
+        ),
+      );
+    }
+  };
+
+  for (const side of ["source", "target"] as const) {
+    namespace(spec[side].ingress?.namespace, [side, "ingress", "namespace"]);
+    service(spec[side].ingress?.service, [side, "ingress", "service"]);
+  }
+  spec.workloads?.namespaces.forEach((name, i) => {
+    namespace(name, ["workloads", "namespaces", i]);
+    system(name, ["workloads", "namespaces", i], [...SYSTEM_NAMESPACES, ...MESH_NAMESPACES], "mirroring it");
+  });
+  spec.workloads?.exclude.forEach((exclusion, i) =>
+    namespace(exclusion.namespace, ["workloads", "exclude", i, "namespace"]),
+  );
+  if (spec.traffic) {
+    namespace(spec.traffic.namespace, ["traffic", "namespace"]);
+    system(spec.traffic.namespace, ["traffic", "namespace"], SYSTEM_NAMESPACES, "shifting its traffic");
+    service(spec.traffic.service, ["traffic", "service"]);
+  }
+  if (spec.state.backend === "kubernetes") {
+    namespace(spec.state.namespace, ["state", "namespace"]);
+    system(spec.state.namespace, ["state", "namespace"], SYSTEM_NAMESPACES, "keeping the journal there");
+  }
+  spec.allowSystemNamespaces?.forEach((name, i) => {
+    if (![...SYSTEM_NAMESPACES, ...MESH_NAMESPACES].includes(name as never)) {
+      report(
+        ["allowSystemNamespaces", i],
+        invalid(
+          name,
+          `not a system namespace: one of ${[...SYSTEM_NAMESPACES, ...MESH_NAMESPACES].join(", ")}`,
+        ),
+      );
+    }
+  });
+
+  const clusterName = (cluster: { provider: string; name: string } | undefined, path: PathSegment[]) => {
+    if (cluster === undefined) return;
+    if (cluster.provider === "gke") {
+      if (!GKE_CLUSTER_NAME.test(cluster.name)) report(path, invalid(cluster.name, GKE_NAME_MESSAGE));
+    } else service(cluster.name, path);
+  };
+  clusterName(spec.target.provision, ["target", "provision", "name"]);
+  clusterName(spec.decommission?.cluster, ["decommission", "cluster", "name"]);
+}
 
 function checkTraffic(traffic: TrafficSpec, playbook: Playbook, report: Report): void {
   for (const side of ["source", "target"] as const) {
