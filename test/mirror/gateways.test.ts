@@ -135,6 +135,31 @@ describe.each(SUBSTRATES)("mirror-workloads and the source's ingress Gateways on
   });
 });
 
+describe("the alternative not taken: the app's Gateways re-pointed at the target gateway", () => {
+  const dir = useTempDir("mirror-gateways-repointed");
+
+  it("Given Online Boutique's Gateway and VirtualService on the target with the Gateway's selector re-pointed at the installed gateway's pods, When istioctl's analyzers judge the target, Then they report it conflicting with the target gateway's own Gateway (IST0145 ConflictingGateways, an error)", async () => {
+    const app = sourceApp(ONLINE_BOUTIQUE).map((o) =>
+      o.kind === "Gateway"
+        ? {
+            ...o,
+            spec: { ...(o.spec as object), selector: { app: "asm-ingressgateway", asm: "ingressgateway" } },
+          }
+        : o,
+    );
+    const objects = withPods([...installedTargetIngress(), managedInjector(), ...app], "10.20.0");
+    const file = await writeManifests(join(dir(), "repointed.yaml"), objects);
+    const result = await analyzeFiles([file], SUPPRESS);
+    expect(
+      result.problems.filter((m) => m.code === "IST0145").map((m) => `${m.level} ${m.origin ?? ""}`),
+      result.command,
+    ).toEqual([
+      "Error Gateway asm-ingress/asm-ingressgateway",
+      "Error Gateway onlineboutique/frontend-gateway",
+    ]);
+  });
+});
+
 describe("rebinding VirtualServices of left-out Gateways", () => {
   const vs = (gateways?: string[]): KubeObject => ({
     apiVersion: "networking.istio.io/v1",

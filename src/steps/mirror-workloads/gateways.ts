@@ -8,8 +8,9 @@ import { groupOf } from "./kinds.js";
  * On the target such a Gateway (`selector: {istio: ingressgateway}`) selects nothing: the installed gateway's pods
  * carry labels of their own (`asm: ingressgateway`, as Google's asm-ingress has them), so istioctl reports it
  * (IST0101) and it configures nothing. Re-pointed at the target gateway's pods, it would add a second `*` server
- * on the same port to the target gateway's own Gateway, which istioctl reports as conflicting (IST0179), and the
- * app's routes would be served twice on one listener. Google's migration guide does what is left: on the
+ * on the same port to the target gateway's own Gateway, which istioctl reports as conflicting (IST0145,
+ * ConflictingGateways, an error; test/mirror/gateways.test.ts shows it), and the app's routes would be served
+ * twice on one listener. Google's migration guide does what is left: on the
  * target the app is reached through the target gateway's own Gateway only, with VirtualServices bound to it
  * (expose-target writes them, with the app's route table). VirtualServices bound only to left-out Gateways are
  * left out with them (bound to a Gateway that is not there, istioctl reports them, IST0101); those also bound
