@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { realpathSync } from "node:fs";
+import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Command, CommanderError, Option } from "commander";
 import { confirm } from "@inquirer/prompts";
@@ -12,7 +13,14 @@ import {
   type Engine,
   type ReadEngine,
 } from "../engine/executor.js";
-import { CancelledError, exitCodeOf, InterruptedError, messageOf, UsageError } from "../engine/errors.js";
+import {
+  CancelledError,
+  DriftError,
+  exitCodeOf,
+  InterruptedError,
+  messageOf,
+  UsageError,
+} from "../engine/errors.js";
 import type { RunOptions } from "../engine/types.js";
 import { loadPlaybook } from "../playbook/load.js";
 import { playbookJsonSchema } from "../playbook/json-schema.js";
@@ -22,6 +30,7 @@ import { renderRollbackPreview, renderStatus, statusJson } from "../render/statu
 import { placeOf } from "../engine/targets.js";
 import { builtinRegistry } from "../steps/index.js";
 import { requireReachable } from "./reach.js";
+import { loadSavedPlan, savedPlanDrift, savePlan, type SavedPlan } from "./saved-plan.js";
 import { openReader, openStore } from "./store.js";
 
 export interface Io {
@@ -35,6 +44,10 @@ interface StateOptions {
 }
 
 const DEFAULT_STATE_DIR = ".clustershift";
+
+function defaultStateDir(): string {
+  return process.env.CLUSTERSHIFT_STATE_DIR ?? DEFAULT_STATE_DIR;
+}
 
 /** Runs the CLI; returns the exit code. The process-level wrapper at the bottom is the only place that exits. */
 export async function run(argv: string[], io: Io = process): Promise<number> {
@@ -129,24 +142,62 @@ function buildProgram(io: Io, signal: AbortSignal): Command {
   withState(program.command("plan"))
     .description("Show what apply would do, step by step. Reads only.")
     .addOption(output(["text", "json"]))
-    .action(async (opts: StateOptions & { output: string }) => {
+    .option("--out <file>", "also save the plan, for `clustershift apply FILE` to carry out exactly")
+    .action(async (opts: StateOptions & { output: string; out?: string }) => {
       const engine = await makeReadEngine(opts, io, signal);
+      // Read before planning: a journal that moves after this makes the saved plan refuse, never pass.
+      const entries = await engine.store.read();
       const result = await plan(engine);
       io.stdout.write(
         opts.output === "json"
           ? JSON.stringify(planJson(result), null, 2) + "\n"
           : renderPlanText(result, opts.file),
       );
+      if (opts.out !== undefined) {
+        await savePlan(opts.out, result, opts.file, opts.stateDir, entries);
+        io.stderr.write(
+          `Saved the plan to ${opts.out}: \`clustershift apply ${opts.out}\` carries out exactly this plan, or refuses if the playbook, the journal or the world moved.\n`,
+        );
+      }
     });
 
-  withState(program.command("apply"))
-    .description("Run the migration, or resume it from its journal.")
+  program
+    .command("apply")
+    .description(
+      "Run the migration, or resume it from its journal; with PLAN (saved by `plan --out`), carry out exactly that plan.",
+    )
+    .argument("[plan]", "a plan saved by `clustershift plan --out FILE`")
+    .option("-f, --file <playbook>", "the playbook (YAML); not needed with a saved plan")
+    .option("--state-dir <dir>", "where journals and locks live (a saved plan names its own)")
     .option("-y, --yes", "apply without asking to confirm the plan")
     .option("--non-interactive", "never prompt; an approval gate stops the run (exit 0) until `promote`")
     .addOption(
       new Option("-o, --output <format>", "progress format").choices(["text", "json"]).default("text"),
     )
-    .action((opts: ApplyOptions) => runApply(opts, io, signal));
+    .action(
+      async (
+        planFile: string | undefined,
+        opts: Omit<ApplyOptions, "file" | "stateDir"> & Partial<StateOptions>,
+      ) => {
+        if (planFile === undefined) {
+          if (opts.file === undefined)
+            throw new UsageError("apply needs -f PLAYBOOK, or a plan saved by `plan --out`");
+          return runApply(
+            { ...opts, file: opts.file, stateDir: opts.stateDir ?? defaultStateDir() },
+            io,
+            signal,
+          );
+        }
+        const saved = await loadSavedPlan(planFile);
+        if (opts.file !== undefined && resolve(opts.file) !== saved.playbook.file)
+          throw new UsageError(`${planFile} is a plan of ${saved.playbook.file}, not of ${opts.file}`);
+        if (opts.stateDir !== undefined && resolve(opts.stateDir) !== saved.stateDir)
+          throw new UsageError(
+            `${planFile} was planned against the state in ${saved.stateDir}, not ${opts.stateDir}`,
+          );
+        return runApply({ ...opts, file: saved.playbook.file, stateDir: saved.stateDir }, io, signal, saved);
+      },
+    );
 
   withState(program.command("status"))
     .description("Where the run stands, from its journal.")
@@ -342,7 +393,7 @@ interface ApplyOptions extends StateOptions {
   output: string;
 }
 
-async function runApply(opts: ApplyOptions, io: Io, signal: AbortSignal): Promise<void> {
+async function runApply(opts: ApplyOptions, io: Io, signal: AbortSignal, saved?: SavedPlan): Promise<void> {
   const interactive = !opts.nonInteractive && Boolean(process.stdin.isTTY);
   if (!opts.yes && !interactive) {
     throw new UsageError("apply without a terminal needs --yes: there is no one to confirm the plan");
@@ -350,7 +401,27 @@ async function runApply(opts: ApplyOptions, io: Io, signal: AbortSignal): Promis
   const mode: OutputMode = opts.output === "json" ? "json" : io.stdout.isTTY ? "tty" : "plain";
   const engine = await makeEngine(opts, io, signal, mode, { nonInteractive: !interactive });
   try {
+    // A finished run plans as "No changes" and asks nothing: a saved plan older than the journal is refused here.
+    const seq = saved && ((await engine.store.read()).at(-1)?.seq ?? 0);
+    if (saved && seq !== saved.journalSeq) {
+      throw new DriftError(
+        `the saved plan no longer holds; nothing was changed:\n  the journal moved since the plan (entry ${saved.journalSeq} then, ${seq} now)\n` +
+          "Run `clustershift plan --out FILE` again to review and save a new plan.",
+      );
+    }
     const outcome = await apply(engine, async (approved) => {
+      if (saved) {
+        const drift = await savedPlanDrift(saved, approved, await engine.store.read());
+        if (drift.length > 0) {
+          throw new DriftError(
+            [
+              "the saved plan no longer holds; nothing was changed:",
+              ...drift.map((line) => `  ${line}`),
+              "Run `clustershift plan --out FILE` again to review and save a new plan.",
+            ].join("\n"),
+          );
+        }
+      }
       if (opts.output !== "json") io.stdout.write(renderPlanText(approved, opts.file) + "\n");
       if (opts.yes) return true;
       return confirm({ message: "Apply this plan?", default: false }, { signal });
