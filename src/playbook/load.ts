@@ -2,7 +2,7 @@ import { constants, open as openFd } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import { Socket } from "node:net";
 import type { Document } from "yaml";
-import { LineCounter, parseAllDocuments } from "yaml";
+import { isScalar, LineCounter, parseAllDocuments, visit } from "yaml";
 import { messageOf, UsageError } from "../engine/errors.js";
 import { schemaIssues } from "./issues.js";
 import { isEmptyNode, locate } from "./locate.js";
@@ -34,14 +34,22 @@ export function parsePlaybook(text: string, file: string): ParseResult {
   const lines = new LineCounter();
   // The yaml package puts some errors (an unclosed quote) past the end: keep them on the last line.
   const at = (offset: number) => lines.linePos(Math.min(offset, Math.max(0, text.length - 1)));
-  const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false });
+  // The parser's own duplicate-key check compares each key with every earlier one: quadratic (100k keys took
+  // minutes). The same check is done below with a set per mapping.
+  const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
   const documents = (Array.isArray(docs) ? docs : []).filter(
     (doc) => (doc.contents !== null && !isEmptyNode(doc.contents)) || doc.errors.length > 0,
   );
 
-  const syntax: Diagnostic[] = documents.flatMap((doc) =>
-    doc.errors.map((error) => ({ file, ...at(error.pos[0]), path: SYNTAX_PATH, message: error.message })),
-  );
+  const syntax: Diagnostic[] = documents.flatMap((doc) => [
+    ...doc.errors.map((error) => ({ file, ...at(error.pos[0]), path: SYNTAX_PATH, message: error.message })),
+    ...duplicateKeys(doc).map((offset) => ({
+      file,
+      ...at(offset),
+      path: SYNTAX_PATH,
+      message: DUPLICATE_KEY,
+    })),
+  ]);
   const [doc, second] = documents;
   if (second !== undefined) {
     syntax.push({
@@ -74,6 +82,25 @@ export function parsePlaybook(text: string, file: string): ParseResult {
   const issues = parsed.ok ? checkRules(parsed.value) : parsed.issues;
   if (parsed.ok && issues.length === 0) return { ok: true, playbook: parsed.value };
   return { ok: false, diagnostics: sortDiagnostics(issues.map((issue) => located(doc, lines, file, issue))) };
+}
+
+/** The yaml package's words for a key given twice in one mapping, which Kubernetes refuses too. */
+const DUPLICATE_KEY = "Map keys must be unique";
+
+/** Offsets of the keys that repeat an earlier key of the same mapping (scalar keys: a playbook has no others). */
+function duplicateKeys(doc: Document): number[] {
+  const offsets: number[] = [];
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Set<unknown>();
+      for (const pair of map.items) {
+        if (!isScalar(pair.key)) continue;
+        if (seen.has(pair.key.value)) offsets.push(pair.key.range?.[0] ?? 0);
+        else seen.add(pair.key.value);
+      }
+    },
+  });
+  return offsets;
 }
 
 function located(doc: Document, lines: LineCounter, file: string, issue: PathIssue): Diagnostic {

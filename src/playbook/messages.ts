@@ -58,6 +58,8 @@ export function closest(name: string, known: readonly string[]): string | undefi
   let best: string | undefined;
   let bestDistance = Math.min(2, name.length - 1);
   for (const candidate of known) {
+    // The distance is at least the difference in length: most candidates need no table at all.
+    if (Math.abs(candidate.length - lower.length) > bestDistance) continue;
     const distance = editDistance(lower, candidate.toLowerCase());
     if (distance <= bestDistance && (best === undefined || distance < bestDistance)) {
       best = candidate;
