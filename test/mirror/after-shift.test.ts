@@ -39,9 +39,9 @@ const written = (plan: StepPlan): KubeObject[] =>
   );
 
 /** mirror-workloads planned in the same run as the traffic steps: it sees their journal as the engine hands it. */
-async function planMirror(w: World, playbook: Playbook, driver: Driver): Promise<StepPlan> {
+async function planMirror(w: World, playbook: Playbook, driver?: Driver): Promise<StepPlan> {
   const h = stepHarness({ kubeconfig: w.kubeconfig, playbook });
-  const ctx: ReadContext = { ...h.ctx, journaled: driver.entries };
+  const ctx: ReadContext = driver ? { ...h.ctx, journaled: driver.entries } : h.ctx;
   const [instance] = mirrorWorkloadsStep.expand(playbook);
   if (!instance) throw new Error("no mirror-workloads instance");
   return mirrorWorkloadsStep.plan(instance, ctx);
@@ -53,7 +53,7 @@ describe.each(SUBSTRATES)("mirror-workloads after the traffic shift on %s", (sub
   const world = useWorld(substrate);
 
   it(
-    "Given Online Boutique exposed and shifted to 100 by the real steps, When mirror-workloads is planned again, Then it proposes nothing of clustershift's own and no VirtualService with a remote destination, and says so in one line",
+    "Given Online Boutique exposed and shifted to 100 by the real steps, When mirror-workloads is planned again, Then it proposes nothing of clustershift's own and no VirtualService with a remote destination, and says so in one line; planned without the run's journal, it leaves the shifted VirtualService out with a warning",
     async () => {
       const w = world();
       await seedFixture(w, "source", "online-boutique/kubernetes-manifests.yaml", OB);
@@ -92,6 +92,20 @@ describe.each(SUBSTRATES)("mirror-workloads after the traffic shift on %s", (sub
           .map((line) => line.replace(/journal entry \d+/, "journal entry N"))
           .join("\n") + "\n",
       ).toMatchFileSnapshot("__golden__/after-shift.plan.txt");
+
+      // Another run (another playbook mirroring the namespace) has no journal of the shift: the shifted
+      // VirtualService routes to clustershift's ServiceEntry host, so it is left out, with a warning.
+      const blind = await planMirror(w, playbook);
+      expect(
+        written(blind).filter(
+          (o) => o.kind === "VirtualService" && JSON.stringify(o.spec).includes(REMOTE_HOST),
+        ),
+      ).toEqual([]);
+      expect(planLines(blind.changes.filter((c) => c.address.startsWith("warning:")))).toEqual([
+        `= warning: leave out 1 VirtualService routing to the target (VirtualService ${OB}/frontend-ingress routes ` +
+          `to ${REMOTE_HOST} (clustershift's ServiceEntry), and this run's journal holds no image of it from ` +
+          "before: copied, it would send the target's traffic to itself)",
+      ]);
     },
     TIMEOUT[substrate],
   );

@@ -207,6 +207,18 @@ async function planMirror(instance: StepInstance<MirrorSpec>, ctx: ReadContext):
     }
   }
 
+  // Hosts of clustershift's ServiceEntries (the target as the source mesh sees it): a VirtualService routing there
+  // that this run's journal cannot restore (another run shifted it) would send the target's traffic to itself.
+  const remoteHosts = new Set<string>();
+  for (const objects of found.values()) {
+    for (const object of objects) {
+      if (!isIstio(object, "ServiceEntry") || !madeByClustershift(object)) continue;
+      for (const host of (object.spec as { hosts?: string[] } | undefined)?.hosts ?? [])
+        remoteHosts.add(host);
+    }
+  }
+  const loops: string[] = [];
+
   const exclusionHits = spec.exclude.map(() => 0);
   const desiredOf = (found: KubeObject): { desired: KubeObject; note?: string } | undefined => {
     if (skipReason(found, selectorless.get(found.metadata.namespace ?? "")) !== undefined) return undefined;
@@ -226,6 +238,9 @@ async function planMirror(instance: StepInstance<MirrorSpec>, ctx: ReadContext):
     if (entry?.before !== undefined) {
       object = entry.before as KubeObject;
       note = `as it was before ${entry.step} changed it on the source (journal entry ${entry.seq})`;
+    } else if (isIstio(object, "VirtualService") && routesTo(object, remoteHosts)) {
+      loops.push(addressOf(object));
+      return undefined;
     }
     const rule = excludedBy(object, spec.exclude, selectors);
     if (rule !== undefined) {
@@ -328,6 +343,15 @@ async function planMirror(instance: StepInstance<MirrorSpec>, ctx: ReadContext):
       : [],
   );
   const lines = planNotes(spec, { own, leftOutGateways: [...leftOutGateways.values()], leftOutRoutes });
+  if (loops.length > 0) {
+    const line = planLine(
+      `warning: leave out ${count(loops.length, "VirtualService")} routing to the target`,
+      `${summarizePaths(loops)} routes to ${[...remoteHosts].join(", ")} (clustershift's ServiceEntry), and this ` +
+        "run's journal holds no image of it from before: copied, it would send the target's traffic to itself",
+    );
+    lines.push(line);
+    ctx.progress.warn(`${line.address}: ${line.detail ?? ""}`);
+  }
   const injection = await injectionMismatch(
     spec,
     planned.map((p) => p.desired).filter((o) => o.kind === "Namespace"),
@@ -342,6 +366,18 @@ async function planMirror(instance: StepInstance<MirrorSpec>, ctx: ReadContext):
     rollouts: planned.filter((p) => ROLLOUT_KINDS.has(p.desired.kind)).map((p) => refOf(p.desired)),
   };
   return { id: instance.id, kind: "mirror-workloads", title: instance.title, changes, gates: [], data };
+}
+
+/** Whether a VirtualService has a destination (HTTP, TLS, TCP or mirror) whose host is one of `hosts`. */
+function routesTo(vs: KubeObject, hosts: ReadonlySet<string>): boolean {
+  if (hosts.size === 0) return false;
+  type Route = { route?: { destination?: { host?: string } }[]; mirror?: { host?: string } };
+  const spec = vs.spec as { http?: Route[]; tls?: Route[]; tcp?: Route[] } | undefined;
+  return [...(spec?.http ?? []), ...(spec?.tls ?? []), ...(spec?.tcp ?? [])].some(
+    (route) =>
+      (route.mirror?.host !== undefined && hosts.has(route.mirror.host)) ||
+      (route.route ?? []).some((d) => d.destination?.host !== undefined && hosts.has(d.destination.host)),
+  );
 }
 
 /** A line of the plan that writes nothing: what the mirror leaves out or defaults, said where the user looks. */
