@@ -11,6 +11,7 @@ import {
   ingressAddress,
   names,
   seedFixture,
+  seedSourceService,
   seedTargetIngress,
   stored,
   trafficPlaybook,
@@ -43,6 +44,7 @@ const analysis = (cluster: string) => ({
 });
 
 async function engineFor(world: World, playbook: Playbook): Promise<InProcessEngine> {
+  await seedSourceService(world, "onlineboutique", "frontend");
   await seedFixture(world, "source", "online-boutique/frontend-gateway.yaml", "onlineboutique");
   await seedTargetIngress(world, "onlineboutique");
   await ingressAddress(world);

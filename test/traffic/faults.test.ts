@@ -39,6 +39,10 @@ async function onlineBoutique(clusters: TestClusters, withVirtualService: boolea
     namespaceObject("onlineboutique"),
     ...gateway,
     ...fixtureObjects("online-boutique/frontend.yaml", "onlineboutique"),
+    // The shifted Service itself: the traffic steps refuse a traffic.service the source does not have.
+    ...fixtureObjects("online-boutique/kubernetes-manifests.yaml", "onlineboutique").filter(
+      (o) => o.kind === "Service" && o.metadata.name === "frontend",
+    ),
   ]);
 }
 
