@@ -484,7 +484,8 @@ function isExpected(error: unknown): boolean {
 function isEnvironmentError(error: Error): boolean {
   const code = (error as NodeJS.ErrnoException).code;
   return (
-    code !== undefined && ["ENOSPC", "EDQUOT", "EROFS", "EACCES", "EPERM", "EMFILE", "ENFILE"].includes(code)
+    code !== undefined &&
+    ["ENOSPC", "EDQUOT", "EROFS", "EACCES", "EPERM", "EMFILE", "ENFILE", "ENOENT", "ENOTDIR"].includes(code)
   );
 }
 
