@@ -50,9 +50,36 @@ export class InterruptedError extends Error {
   }
 }
 
-/** The words of any thrown value, for a one-line report. */
+/**
+ * What to do about the machine's refusals, which Node words only as `EROFS: read-only file system, open '…'`
+ * (the path says which disk). The journal is written ahead of every change, so it is intact in each case.
+ */
+const ENVIRONMENT_ADVICE: Record<string, string> = {
+  ENOSPC:
+    "the disk is full: free space on it, or give --state-dir a directory on another disk, and run the command again",
+  EDQUOT:
+    "the disk quota is used up: free space, or give --state-dir a directory elsewhere, and run the command again",
+  EROFS:
+    "the file system is read-only: give --state-dir (or CLUSTERSHIFT_STATE_DIR) a directory on a writable disk",
+  EACCES:
+    "permission denied: make that directory writable for this user, or give --state-dir a directory that is",
+  EPERM: "not permitted: make that directory writable for this user, or give --state-dir a directory that is",
+  EMFILE: "too many open files: raise the limit (ulimit -n) and run the command again",
+  ENFILE: "too many open files on this machine: close some programs and run the command again",
+  // Node's recursive mkdir says ENOENT where a parent cannot be made: on a read-only file system, say.
+  ENOENT:
+    "a directory on that path is missing or cannot be made (a read-only file system?): give --state-dir a directory that exists and is writable",
+  ENOTDIR: "a part of that path is a file, not a directory: give --state-dir a directory",
+};
+
+/** The words of any thrown value, for a one-line report; the machine's refusals say what to do about them. */
 export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as NodeJS.ErrnoException).code;
+  const advice = code === undefined ? undefined : ENVIRONMENT_ADVICE[code];
+  if (advice === undefined || error.message.includes(advice))
+    return error.message || `${error.name} (${code})`;
+  return `${error.message || code}: ${advice}`;
 }
 
 export function exitCodeOf(error: unknown): number {

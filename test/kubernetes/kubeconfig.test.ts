@@ -51,7 +51,7 @@ describe("kubeconfig loading", () => {
   it("Given an unknown context, Then the error lists the available ones", () => {
     expect(() => createClusterClient("gamma", { kubeconfig: first })).toThrow(ContextNotFoundError);
     expect(() => createClusterClient("gamma", { kubeconfig: first })).toThrow(
-      `kubeconfig context "gamma" not found in ${first}; available: alpha`,
+      `kubeconfig context "gamma" not found in ${first}; available: alpha. Fix the context's name in the playbook, or point KUBECONFIG at the file that has it (\`kubectl config get-contexts\` lists them)`,
     );
   });
 

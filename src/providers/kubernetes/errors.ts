@@ -8,7 +8,8 @@ export class ContextNotFoundError extends RuntimeError {
     where: string,
   ) {
     super(
-      `kubeconfig context "${context}" not found in ${where}; available: ${available.length > 0 ? available.join(", ") : "(none)"}`,
+      `kubeconfig context "${context}" not found in ${where}; available: ${available.length > 0 ? available.join(", ") : "(none)"}. ` +
+        "Fix the context's name in the playbook, or point KUBECONFIG at the file that has it (`kubectl config get-contexts` lists them)",
     );
   }
 }
