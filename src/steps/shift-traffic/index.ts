@@ -53,9 +53,10 @@ interface ShiftData {
 export const TRAFFIC_ROLLBACK_KINDS = ["expose-target", "shift-traffic"];
 
 /**
- * One instance per `traffic.steps` entry, `shift-traffic[1]`…: sets the weight of the remote cluster in every
- * VirtualService bound to the source gateway that routes to the service (adopting it: only those destinations'
- * weights change), or creates `clustershift-<service>-split` when there is none. Gates of the entry run after.
+ * One instance per `traffic.steps` entry, `shift-traffic[1]`…: sets the weight of the remote cluster in the
+ * source gateway's VirtualServices (adopting them: only weights change) — with `traffic.scope: app` every local
+ * destination of every route of the app's VirtualServices for the public hosts, with `scope: service` only the
+ * service's — or creates `clustershift-<service>-split` when there is none. Gates of the entry run after.
  */
 export const shiftTrafficStep: Step<ShiftTrafficSpec> = {
   kind: "shift-traffic",
