@@ -74,7 +74,7 @@ describe("clustershift sandbox --seed", () => {
       expect(rollback.code).toBe(0);
       expect(await dns.listRecordSets(zone, "bookinfo.example.com.")).toEqual(records);
     });
-  });
+  }, 600_000);
 
   it("Given --seed online-boutique, When the shipped sandbox playbook is planned, Then it plans without an error", async () => {
     await withSeededSandbox(dir(), { seed: "online-boutique" }, async (kubeconfig) => {
@@ -86,7 +86,7 @@ describe("clustershift sandbox --seed", () => {
       expect(plan.code).toBe(0);
       expect(plan.stdout).toContain("onlineboutique");
     });
-  });
+  }, 600_000);
 
   it("Given --zone and --record, When the sandbox runs, Then the zone holds the record and the banner lists it", async () => {
     await withSeededSandbox(
