@@ -156,7 +156,21 @@ describe.each(SUBSTRATES)("clustershift apply of the Bookinfo playbook on %s, th
         ["productpage", 0],
         ["productpage.target.clustershift.internal", 100],
       ]);
-      expect(await source.get(SERVICE_ENTRY)).toBeDefined();
+      // issue 12: productpage's port 9080 is only what the routes call it; the source gateway dials the target
+      // ingress Service's port 80, behind the installed Gateway's HTTP server.
+      const serviceEntry = await source.get(SERVICE_ENTRY);
+      expect(
+        (serviceEntry?.spec as { endpoints: { ports?: unknown }[] }).endpoints.map((e) => e.ports),
+      ).toEqual([{ http: 80 }]);
+      // The target gateway serves Bookinfo's own route table (five URI matches), not a catch-all.
+      const targetRoutes = await world
+        .client(world.targetContext)
+        .get({ ...VS, name: "clustershift-bookinfo" });
+      expect(
+        (targetRoutes?.spec as { http: { match?: unknown[] }[] } | undefined)?.http.map(
+          (r) => r.match?.length,
+        ),
+      ).toEqual([5]);
 
       const gateway = await target.get({
         apiVersion: "v1",
