@@ -3,16 +3,7 @@ import { realpathSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Command, CommanderError, Option } from "commander";
-import { confirm } from "@inquirer/prompts";
-import {
-  apply,
-  plan,
-  promote,
-  readState,
-  rollback,
-  type Engine,
-  type ReadEngine,
-} from "../engine/executor.js";
+import type { Engine, ReadEngine } from "../engine/executor.js";
 import {
   CancelledError,
   DriftError,
@@ -22,16 +13,11 @@ import {
   UsageError,
 } from "../engine/errors.js";
 import type { RunOptions } from "../engine/types.js";
-import { loadPlaybook } from "../playbook/load.js";
-import { playbookJsonSchema } from "../playbook/json-schema.js";
-import { planJson, renderPlanText } from "../render/plan.js";
-import { createSink, type OutputMode } from "../render/progress.js";
-import { renderRollbackPreview, renderStatus, statusJson } from "../render/status.js";
-import { placeOf } from "../engine/targets.js";
-import { builtinRegistry } from "../steps/index.js";
-import { requireReachable } from "./reach.js";
-import { loadSavedPlan, savedPlanDrift, savePlan, type SavedPlan } from "./saved-plan.js";
-import { openReader, openStore } from "./store.js";
+import type { OutputMode } from "../render/progress.js";
+import type { SavedPlan } from "./saved-plan.js";
+
+/** The engine, steps, renderers and prompts, loaded only by the commands that need them (start-up time). */
+const runtime = () => import("./runtime.js");
 
 export interface Io {
   stdout: { write(text: string): unknown; isTTY?: boolean };
@@ -135,6 +121,7 @@ function buildProgram(io: Io, signal: AbortSignal): Command {
     .description("Check a playbook offline; errors are `file:line:col: path: message` lines, exit 2.")
     .requiredOption("-f, --file <playbook>", "the playbook (YAML)")
     .action(async (opts: { file: string }) => {
+      const { loadPlaybook } = await import("../playbook/load.js");
       const playbook = await loadPlaybook(opts.file, signal);
       io.stdout.write(`${opts.file}: valid playbook ${playbook.metadata.name}\n`);
     });
@@ -144,6 +131,7 @@ function buildProgram(io: Io, signal: AbortSignal): Command {
     .addOption(output(["text", "json"]))
     .option("--out <file>", "also save the plan, for `clustershift apply FILE` to carry out exactly")
     .action(async (opts: StateOptions & { output: string; out?: string }) => {
+      const { plan, planJson, renderPlanText, savePlan } = await runtime();
       const engine = await makeReadEngine(opts, io, signal);
       // Read before planning: a journal that moves after this makes the saved plan refuse, never pass.
       const entries = await engine.store.read();
@@ -188,7 +176,7 @@ function buildProgram(io: Io, signal: AbortSignal): Command {
             signal,
           );
         }
-        const saved = await loadSavedPlan(planFile);
+        const saved = await (await runtime()).loadSavedPlan(planFile);
         if (opts.file !== undefined && resolve(opts.file) !== saved.playbook.file)
           throw new UsageError(`${planFile} is a plan of ${saved.playbook.file}, not of ${opts.file}`);
         if (opts.stateDir !== undefined && resolve(opts.stateDir) !== saved.stateDir)
@@ -203,6 +191,7 @@ function buildProgram(io: Io, signal: AbortSignal): Command {
     .description("Where the run stands, from its journal.")
     .addOption(output(["text", "json"]))
     .action(async (opts: StateOptions & { output: string }) => {
+      const { readState, renderStatus, statusJson } = await runtime();
       const engine = await makeReadEngine(opts, io, signal);
       const state = await readState(engine.store);
       const holder = await engine.store.holder();
@@ -217,7 +206,7 @@ function buildProgram(io: Io, signal: AbortSignal): Command {
     .description("Pass the gate the run is waiting at (an approval, or a failed gate with onFailure: pause).")
     .action(async (opts: StateOptions) => {
       const engine = await makeEngine(opts, io, signal, "notes", {});
-      io.stdout.write((await promote(engine)) + "\n");
+      io.stdout.write((await (await runtime()).promote(engine)) + "\n");
     });
 
   withState(program.command("rollback"))
@@ -232,6 +221,8 @@ function buildProgram(io: Io, signal: AbortSignal): Command {
     )
     .action(
       async (opts: StateOptions & { yes?: boolean; destroyProvisioned?: boolean; skipContext: string[] }) => {
+        const { confirm, placeOf, readState, renderRollbackPreview, requireReachable, rollback } =
+          await runtime();
         const mode: OutputMode = io.stdout.isTTY ? "tty" : "plain";
         const engine = await makeEngine(opts, io, signal, mode, {
           destroyProvisioned: Boolean(opts.destroyProvisioned),
@@ -380,7 +371,8 @@ function buildProgram(io: Io, signal: AbortSignal): Command {
   program
     .command("schema")
     .description("Print the JSON Schema of the playbook, for editors.")
-    .action(() => {
+    .action(async () => {
+      const { playbookJsonSchema } = await import("../playbook/json-schema.js");
       io.stdout.write(JSON.stringify(playbookJsonSchema(), null, 2) + "\n");
     });
 
@@ -398,6 +390,7 @@ async function runApply(opts: ApplyOptions, io: Io, signal: AbortSignal, saved?:
   if (!opts.yes && !interactive) {
     throw new UsageError("apply without a terminal needs --yes: there is no one to confirm the plan");
   }
+  const { apply, confirm, renderPlanText, savedPlanDrift } = await runtime();
   const mode: OutputMode = opts.output === "json" ? "json" : io.stdout.isTTY ? "tty" : "plain";
   const engine = await makeEngine(opts, io, signal, mode, { nonInteractive: !interactive });
   try {
@@ -446,7 +439,7 @@ async function makeEngine(
   extra: Partial<RunOptions>,
 ): Promise<Engine> {
   const engine = await makeReadEngine(opts, io, signal, mode, extra);
-  return { ...engine, store: await openStore(engine.playbook, engine.options) };
+  return { ...engine, store: await (await runtime()).openStore(engine.playbook, engine.options) };
 }
 
 /** For `plan` and `status`: the journal opened read-only, so that neither can create or change any state. */
@@ -457,6 +450,8 @@ async function makeReadEngine(
   mode: OutputMode | "notes" = "notes",
   extra: Partial<RunOptions> = {},
 ): Promise<ReadEngine> {
+  const { loadPlaybook } = await import("../playbook/load.js");
+  const { builtinRegistry, createSink, openReader } = await runtime();
   const playbook = await loadPlaybook(opts.file, signal);
   const options: RunOptions = {
     playbookFile: opts.file,

@@ -1,0 +1,15 @@
+/**
+ * What the commands that plan, apply or read state need: the engine, every step (and with them the cloud SDKs
+ * and the Kubernetes client), the renderers and the prompts. `main.ts` imports this module only when such a
+ * command runs, so that `--help`, `--version`, `validate` and `schema` start without loading them.
+ */
+export { confirm } from "@inquirer/prompts";
+export { apply, plan, promote, readState, rollback } from "../engine/executor.js";
+export { placeOf } from "../engine/targets.js";
+export { planJson, renderPlanText } from "../render/plan.js";
+export { createSink } from "../render/progress.js";
+export { renderRollbackPreview, renderStatus, statusJson } from "../render/status.js";
+export { builtinRegistry } from "../steps/index.js";
+export { requireReachable } from "./reach.js";
+export { loadSavedPlan, savedPlanDrift, savePlan } from "./saved-plan.js";
+export { openReader, openStore } from "./store.js";
