@@ -379,11 +379,19 @@ function writeContext(engine: Engine, journal: Journal, ctx: ReadContext, plan: 
 async function withLock<T>(engine: Engine, body: (journal: Journal) => Promise<T>): Promise<T> {
   const holder = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
   const lock = await engine.store.lock(holder, (message) => engine.sink.emit({ type: "warn", message }));
+  let result: T;
   try {
-    return await body(await Journal.open(engine.store));
-  } finally {
-    await lock.release();
+    result = await body(await Journal.open(engine.store));
+  } catch (error) {
+    // What stopped the run is what the user must see: a lock that cannot be released too (a full or read-only
+    // disk) is said beside it, never in its place.
+    await lock.release().catch((releaseError: unknown) => {
+      engine.sink.emit({ type: "warn", message: `could not release the lock: ${messageOf(releaseError)}` });
+    });
+    throw error;
   }
+  await lock.release();
+  return result;
 }
 
 function scopeText(kinds: StepKind[] | undefined): string {
