@@ -1,4 +1,5 @@
 import { mkdir } from "node:fs/promises";
+import { isDeepStrictEqual } from "node:util";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { KubeObject } from "../../src/providers/kubernetes/port.js";
@@ -78,6 +79,7 @@ function pathsOf(vs: VirtualService): string[] {
   const paths = new Set<string>(["/", UNROUTED]);
   for (const route of (vs.spec?.http ?? []) as (HttpRoute & {
     match?: { uri?: Record<string, string> }[];
+    rewrite?: { uri?: string };
   })[]) {
     if (!route.match?.length) paths.add("/cart");
     for (const match of route.match ?? []) {
@@ -85,6 +87,8 @@ function pathsOf(vs: VirtualService): string[] {
       if (match.uri?.prefix) {
         paths.add(match.uri.prefix);
         paths.add(`${match.uri.prefix.replace(/\/$/, "")}/x`);
+        // The path a rewrite sends on (`/api/x` → `/x`): what a shifted request carries to the target.
+        if (route.rewrite?.uri !== undefined) paths.add(`${route.rewrite.uri.replace(/\/$/, "")}/x`);
       }
     }
   }
@@ -97,7 +101,41 @@ const remoteCluster = (app: App) => `outbound|${app.port}||${app.remoteHost}`;
 interface Side {
   ingress: Ingress;
   out: SimOutput;
-  at(path: string): SimResult;
+  /** The result for `path` sent with `headers` (none: a direct request). */
+  at(path: string, headers?: Record<string, string>): SimResult;
+}
+
+/**
+ * A request as the source gateway sends a route's shifted share to the target: the path as the route rewrote it,
+ * with the headers its remote destination sets. `original` is the public request's path at the source.
+ */
+interface ShiftedRequest {
+  original: string;
+  path: string;
+  headers: Record<string, string>;
+}
+
+/**
+ * The shifted share of every route of the app's VirtualService at `weight` whose shifted share names its route
+ * (rewrite, fault, mirror, retries): a sample path of each, rewritten as Envoy does (a `uri.prefix` match replaced
+ * by `rewrite.uri`), with the remote destination's `headers.request.set`.
+ */
+function shiftedRequests(app: App, weight: number): ShiftedRequest[] {
+  const shifted = shiftedAt(app, weight);
+  return (shifted.spec?.http ?? []).flatMap((route) => {
+    const remote = route.route?.find((d) => d.destination.host === app.remoteHost);
+    const headers = (remote?.headers as { request?: { set?: Record<string, string> } } | undefined)?.request
+      ?.set;
+    if (!headers) return [];
+    const prefix = (route.match as { uri?: { prefix?: string } }[] | undefined)?.[0]?.uri?.prefix;
+    const original = prefix === undefined ? "/cart" : `${prefix}x`;
+    const rewrite = (route.rewrite as { uri?: string } | undefined)?.uri;
+    const path =
+      rewrite !== undefined && prefix !== undefined
+        ? `${rewrite}${original.slice(prefix.length)}`.replace(/^\/\//, "/")
+        : original;
+    return [{ original, path, headers }];
+  });
 }
 
 async function simulateSide(
@@ -106,21 +144,28 @@ async function simulateSide(
   ingress: Ingress,
   port: number,
   paths: string[],
+  shifted: ShiftedRequest[] = [],
 ): Promise<Side> {
   await mkdir(dir, { recursive: true });
   await writeManifests(join(dir, "objects.yaml"), objects);
-  const requests: SimRequest[] = paths.map((path) => ({
-    proxy: ingress.proxy.name,
-    host: PUBLIC_HOST,
-    port,
-    path,
-  }));
+  const requests: SimRequest[] = [
+    ...paths.map((path) => ({ proxy: ingress.proxy.name, host: PUBLIC_HOST, port, path })),
+    ...shifted.map((r) => ({
+      proxy: ingress.proxy.name,
+      host: PUBLIC_HOST,
+      port,
+      path: r.path,
+      headers: r.headers,
+    })),
+  ];
   const out = await simulateRoutes(dir, [ingress.proxy], requests);
   return {
     ingress,
     out,
-    at: (path) => {
-      const found = out.results.find((r) => r.path === path);
+    at: (path, headers) => {
+      const found = out.results.find(
+        (r) => r.path === path && isDeepStrictEqual(r.headers ?? {}, headers ?? {}),
+      );
       if (!found) throw new Error(`no result for ${path}`);
       return found;
     },
@@ -147,6 +192,7 @@ function simulateSource(dir: string, app: App, weight: number): Promise<Side> {
  * `traffic.hosts`, when given).
  */
 function simulateTarget(dir: string, app: App, hosts?: string[]): Promise<Side> {
+  const shifted = WEIGHTS.flatMap((weight) => shiftedRequests(app, weight));
   const objects = onTarget(app, targetVirtualServices(app, hosts));
   const ingress = ingressOf(objects, "asm-ingress", "asm-ingressgateway");
   // Istio's rule: a Gateway server port that is a port of the gateway's Service is reached on that Service port,
@@ -162,6 +208,7 @@ function simulateTarget(dir: string, app: App, hosts?: string[]): Promise<Side> 
     ingress,
     port,
     pathsOf(shiftedVirtualService(app)),
+    shifted,
   );
 }
 
@@ -265,6 +312,26 @@ describe("Istio's routing simulation (istio-route-sim, istio.io/istio pilot/pkg/
         paths.map((path) => `${path} → ${localRouting(app, before.at(path))}`),
       );
     });
+
+    it.each(WEIGHTS.filter((w) => w > 0))(
+      "Given weight %i, When the shifted share of a route with a rewrite, fault, mirror or retries reaches the target gateway as the source sends it (rewritten, with x-clustershift-route), Then it reaches the same service as at the source, and the same path sent directly follows the copied route table",
+      async (weight) => {
+        const before = await source(0);
+        const tgt = await target();
+        const shifted = shiftedRequests(app, weight);
+        // Only the shop has such routes (`/api/` rewritten to `/` with retries; the default with a fault and a mirror).
+        expect(shifted.length > 0, "routes whose shifted share names its route").toBe(app === SHOP);
+        for (const request of shifted) {
+          expect(
+            `${request.original} shifted → ${localRouting(app, tgt.at(request.path, request.headers))}`,
+          ).toBe(`${request.original} shifted → ${localRouting(app, before.at(request.original))}`);
+          // No header, as the public reaches the target after DNS cutover: the copied table (`/x` is web's).
+          expect(`${request.path} direct → ${localRouting(app, tgt.at(request.path))}`).toBe(
+            `${request.path} direct → ${localRouting(app, before.at(request.path))}`,
+          );
+        }
+      },
+    );
 
     it("Given traffic.hosts set (a target VirtualService Istio accepts), When every path of the app is requested at the target gateway, Then each goes where the source sent it before the shift", async () => {
       const before = await source(0);

@@ -164,6 +164,8 @@ export interface SimRequest {
   host: string;
   port: number;
   path: string;
+  /** Request headers, matched against routes' header matchers (istio-route-sim matches them as Envoy does). */
+  headers?: Record<string, string>;
 }
 
 export interface SimDestination {

@@ -34,6 +34,7 @@ import {
   INGRESS_ADDRESS_TIMEOUT_MS,
 } from "./manifests.js";
 import { remoteTls, type RemoteTlsDecision } from "./mtls.js";
+import { ROUTE_HEADER } from "../shift-traffic/route-header.js";
 import { requireSourceService } from "./source-service.js";
 import { targetIngressPort, type TargetIngressPort } from "./target-port.js";
 
@@ -440,21 +441,16 @@ function describeServiceEntry(se: KubeObject): string {
 }
 
 function describeRouteTable(vs: KubeObject): string {
-  const s = vs.spec as { hosts: string[]; gateways: string[]; http: Record<string, unknown>[] };
-  const routes = s.http.length === 1 ? "1 route" : `${s.http.length} routes`;
-  // The source splits inside the route, so the shifted share has these applied at the source gateway, and the
-  // target's copy of the route applies them again (a rewritten path is then matched as rewritten).
-  const twice = s.http.flatMap((route, index) => {
-    const features = ["rewrite", "fault", "mirror", "mirrors", "retries"].filter(
-      (k) => route[k] !== undefined,
-    );
-    const name = typeof route.name === "string" ? ` (${route.name})` : "";
-    return features.length && route.route ? [`http[${index}]${name}: ${features.join(", ")}`] : [];
-  });
-  const warning = twice.length
-    ? `; until DNS cutover the shifted share passes these at both gateways: ${twice.join("; ")}`
+  const s = vs.spec as { hosts: string[]; gateways: string[]; http: { name?: unknown }[] };
+  // Header routes come first, named `clustershift.<x-clustershift-route value>` (see buildTargetRouteTable).
+  const shifted = s.http.filter((r) => typeof r.name === "string" && r.name.startsWith("clustershift."));
+  const copied = s.http.length - shifted.length;
+  const routes = copied === 1 ? "1 route" : `${copied} routes`;
+  const once = shifted.length
+    ? `; before them, the shifted share of ${shifted.map((r) => String(r.name).slice("clustershift.".length)).join(", ")} ` +
+      `(by ${ROUTE_HEADER}) to the same destinations, without the rewrite, fault, mirror and retries the source applied`
     : "";
-  return `${s.hosts.join(", ")} via ${s.gateways.join(", ")}: ${routes}${warning}`;
+  return `${s.hosts.join(", ")} via ${s.gateways.join(", ")}: ${routes}${once}`;
 }
 
 /** The traffic steps need both ingress gateways; the validator says so first, this guards hand-built playbooks. */

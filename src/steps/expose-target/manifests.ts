@@ -1,8 +1,14 @@
 import { isIP } from "node:net";
 import { KNOWN_AFTER_APPLY } from "../../engine/types.js";
 import type { KubeObject } from "../../providers/kubernetes/port.js";
+import {
+  headerRouteMatches,
+  needsRouteHeader,
+  ROUTE_HEADER,
+  routeHeaderValue,
+} from "../shift-traffic/route-header.js";
 import { targetRoute } from "../shift-traffic/route-table.js";
-import type { VirtualService } from "../shift-traffic/weights.js";
+import type { HttpRoute, VirtualService } from "../shift-traffic/weights.js";
 
 /**
  * Names of what expose-target creates:
@@ -113,11 +119,14 @@ export interface TargetRouteTableInput {
 }
 
 /**
- * The source gateway VirtualService's route table on the target gateway: every HTTP route with its matches,
- * rewrites, redirects, headers, retries, timeouts, fault and mirror, destinations resolved to the mirrored
- * Services' FQDNs. Requests shifted from the source arrive with their public Host header and path (Envoy keeps
- * both for a weighted destination), and after the DNS cutover the public reaches this gateway directly: either
- * way each path goes where it went on the source.
+ * The source gateway VirtualService's route table on the target gateway: first one header route per source route
+ * whose shifted share must not pass the route twice (see `needsRouteHeader`): it matches the source's
+ * `x-clustershift-route` naming that route (and the route's matches as the shifted request satisfies them) and
+ * sends to the same destinations with no rewrite, fault, mirror or retries, which the source already applied;
+ * then every HTTP route as it is, with its matches, rewrites, redirects, headers, retries, timeouts, fault and
+ * mirror, destinations resolved to the mirrored Services' FQDNs. Requests shifted through other routes arrive with
+ * their public Host header and path (Envoy keeps both for a weighted destination), and after the DNS cutover the
+ * public reaches this gateway directly with no such header: either way each path goes where it went on the source.
  */
 export function buildTargetRouteTable(input: TargetRouteTableInput): KubeObject {
   const { source } = input;
@@ -130,8 +139,31 @@ export function buildTargetRouteTable(input: TargetRouteTableInput): KubeObject 
     spec: {
       hosts: input.hosts?.length ? input.hosts : (spec.hosts ?? ["*"]),
       gateways: [input.gateway],
-      http: (spec.http ?? []).map((route) => targetRoute(route, namespace)),
+      http: [
+        ...(spec.http ?? []).flatMap((route, index) =>
+          needsRouteHeader(route) ? [headerRoute(route, routeHeaderValue(source, index), namespace)] : [],
+        ),
+        ...(spec.http ?? []).map((route) => targetRoute(route, namespace)),
+      ],
     },
+  };
+}
+
+/**
+ * The target's route for the shifted share of source route `route`: its destinations (with their own headers,
+ * which the source did not apply to the remote share) and timeout; `retries.attempts: 0`, since the source gateway
+ * already retried by the route's policy (with no `retries`, Istio's default would retry again); the header removed
+ * before the app sees it.
+ */
+function headerRoute(route: HttpRoute, value: string, namespace: string): HttpRoute {
+  const copied = targetRoute(route, namespace);
+  return {
+    name: `clustershift.${value}`,
+    match: headerRouteMatches(route, value),
+    route: copied.route ?? [],
+    ...(route.timeout === undefined ? {} : { timeout: route.timeout }),
+    retries: { attempts: 0 },
+    headers: { request: { remove: [ROUTE_HEADER] } },
   };
 }
 

@@ -1,5 +1,6 @@
 import { isDeepStrictEqual } from "node:util";
 import type { KubeObject } from "../../providers/kubernetes/port.js";
+import { needsRouteHeader, ROUTE_HEADER, routeHeaderValue } from "./route-header.js";
 
 export interface Destination {
   host: string;
@@ -93,27 +94,49 @@ export function shiftWeights(vs: VirtualService, target: WeightTarget): WeightSh
     if (share === 0) return;
     const remoteAfter = Math.round((share * target.weight) / 100);
     const localAfter = apportion(share - remoteAfter, localBefore);
+    // The shifted share of a route the target must not apply twice names the route (see needsRouteHeader).
+    const header = needsRouteHeader(httpRoute) ? routeHeaderValue(vs, index) : undefined;
     const unchanged =
       remotes.length > 0 &&
       remotes.every((d, i) => effective(d) === (i === 0 ? remoteAfter : 0)) &&
       localAfter.every((w, i) => w === localBefore[i]);
-    if (unchanged) return;
+    if (unchanged) {
+      if (remotes[0]) nameRoute(remotes[0], header);
+      return;
+    }
 
     locals.forEach((d, i) => {
       d.weight = localAfter[i] ?? 0;
       moves.push({ route: index, label: labelOf(d.destination), from: localBefore[i] ?? 0, to: d.weight });
     });
     if (remotes.length === 0) {
-      destinations.push({
+      const remote: RouteDestination = {
         destination: { host: target.remoteHost, port: { number: target.port } },
         weight: remoteAfter,
-      });
+      };
+      nameRoute(remote, header);
+      destinations.push(remote);
     } else {
       remotes.forEach((d, i) => (d.weight = i === 0 ? remoteAfter : 0));
+      if (remotes[0]) nameRoute(remotes[0], header);
     }
     moves.push({ route: index, label: REMOTE_LABEL, from: remoteBefore, to: remoteAfter });
   });
   return { next, modified: !isDeepStrictEqual(next, vs), routes, moves };
+}
+
+/**
+ * Sets the route header on the remote destination (replacing whatever a client sent under that name), where the
+ * route needs one. A remote destination written before it had one gets it at the next weight.
+ */
+function nameRoute(remote: RouteDestination, header: string | undefined): void {
+  if (header === undefined) return;
+  const headers = (remote.headers ?? {}) as { request?: { set?: Record<string, string> } };
+  if (headers.request?.set?.[ROUTE_HEADER] === header) return;
+  remote.headers = {
+    ...headers,
+    request: { ...headers.request, set: { ...headers.request?.set, [ROUTE_HEADER]: header } },
+  };
 }
 
 /** `frontend 100→90, remote 0→10`; routes that move differently are told apart: `http[0]: …; http[2]: …`. */

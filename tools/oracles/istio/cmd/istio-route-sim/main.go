@@ -62,6 +62,8 @@ type request struct {
 	Host  string `json:"host"`
 	Port  int    `json:"port"`
 	Path  string `json:"path"`
+	// Headers of the request, matched against routes' header matchers (pilot's simulation matches by path only).
+	Headers map[string]string `json:"headers,omitempty"`
 }
 
 type input struct {
@@ -385,10 +387,15 @@ func simulate(t *testing.T, istioDocs []istioDoc, kubeObjects string, in input) 
 			}
 			return destinationOut{Cluster: name, Weight: weight, Known: ok, Endpoints: eps}
 		}
-		if result.ClusterMatched != "" {
+		if result.ClusterMatched != "" && result.RouteMatched == "" {
 			res.Destinations = append(res.Destinations, destination(result.ClusterMatched, 100))
 		} else if r, err := matchedRoute(sim, result, req); err != nil {
 			res.Error = err.Error()
+		} else if r == nil {
+			res.Route = ""
+			res.Error = "no route matched"
+		} else if res.Route = r.GetName(); r.GetRoute().GetCluster() != "" {
+			res.Destinations = append(res.Destinations, destination(r.GetRoute().GetCluster(), 100))
 		} else if weighted := r.GetRoute().GetWeightedClusters(); weighted != nil {
 			for _, c := range weighted.GetClusters() {
 				res.Destinations = append(res.Destinations, destination(c.GetName(), c.GetWeight().GetValue()))
@@ -403,9 +410,10 @@ func simulate(t *testing.T, istioDocs []istioDoc, kubeObjects string, in input) 
 	return out
 }
 
-// matchedRoute finds the route object the simulation matched, for what Result does not carry: the weighted
-// clusters of a split route. The simulation matches by path only, first route first; so does this, and the
-// route's name must agree with the simulation's.
+// matchedRoute finds the route a request takes, for what Result does not carry: the weighted clusters of a split
+// route, and the request's headers. The simulation matches by path only, first route first; this matches by path
+// and by the route's header matchers (as Envoy does), so the route's name must agree with the simulation's unless
+// a route was passed over for its headers. Nil when the headers leave no route.
 func matchedRoute(sim *simulation.Simulation, result simulation.Result, req request) (*route.Route, error) {
 	rc := xdstest.ExtractRouteConfigurations(sim.Routes)[result.RouteConfigMatched]
 	for _, vh := range rc.GetVirtualHosts() {
@@ -416,16 +424,74 @@ func matchedRoute(sim *simulation.Simulation, result simulation.Result, req requ
 		if path == "" {
 			path = "/"
 		}
+		passedOver := false
 		for _, r := range vh.GetRoutes() {
+			if pathMatches(r.GetMatch(), path) && !headersMatch(r.GetMatch().GetHeaders(), req.Headers) {
+				passedOver = true
+				continue
+			}
 			if pathMatches(r.GetMatch(), path) {
-				if r.GetName() != result.RouteMatched {
+				if r.GetName() != result.RouteMatched && !passedOver {
 					return nil, fmt.Errorf("route %q found where the simulation matched %q", r.GetName(), result.RouteMatched)
 				}
 				return r, nil
 			}
 		}
+		if passedOver {
+			return nil, nil
+		}
 	}
 	return nil, fmt.Errorf("route %q of virtual host %q not found in %q", result.RouteMatched, result.VirtualHostMatched, result.RouteConfigMatched)
+}
+
+// headersMatch is Envoy's header matching of a route: every matcher holds (names are case-insensitive; a missing
+// header fails a string match and a present match, and inverted matchers hold when the match does not).
+func headersMatch(matchers []*route.HeaderMatcher, headers map[string]string) bool {
+	lower := map[string]string{}
+	for k, v := range headers {
+		lower[strings.ToLower(k)] = v
+	}
+	for _, m := range matchers {
+		value, present := lower[strings.ToLower(m.GetName())]
+		var ok bool
+		switch {
+		case m.GetStringMatch() != nil:
+			sm := m.GetStringMatch()
+			v := value
+			if sm.GetIgnoreCase() {
+				v = strings.ToLower(v)
+			}
+			fold := func(s string) string {
+				if sm.GetIgnoreCase() {
+					return strings.ToLower(s)
+				}
+				return s
+			}
+			switch {
+			case !present:
+				ok = false
+			case sm.GetSafeRegex() != nil:
+				re, err := regexp.Compile("^(?:" + sm.GetSafeRegex().GetRegex() + ")$")
+				ok = err == nil && re.MatchString(value)
+			case sm.GetPrefix() != "":
+				ok = strings.HasPrefix(v, fold(sm.GetPrefix()))
+			case sm.GetSuffix() != "":
+				ok = strings.HasSuffix(v, fold(sm.GetSuffix()))
+			case sm.GetContains() != "":
+				ok = strings.Contains(v, fold(sm.GetContains()))
+			default:
+				ok = v == fold(sm.GetExact())
+			}
+		case m.GetPresentMatch():
+			ok = present
+		default:
+			ok = present
+		}
+		if ok == m.GetInvertMatch() {
+			return false
+		}
+	}
+	return true
 }
 
 func pathMatches(match *route.RouteMatch, path string) bool {
