@@ -70,7 +70,7 @@ describe("clustershift on GKE fakes, through the CLI", () => {
     expect(config.contexts.map((c) => c.name)).toEqual(["cluster-with-istio", "cluster-with-csm"]);
 
     const again = await cli(["plan"]);
-    expect(again.stdout).toContain("Plan: 0 to create, 0 to update, 0 to delete, 0 waits, 0 gates.");
+    expect(again.stdout).toContain("No changes. The migration is complete.");
 
     const rollback = await cli(["rollback", "--yes", "--destroy-provisioned"]);
     expect(rollback).toMatchObject({ code: 0 });

@@ -47,7 +47,7 @@ describe("a sandbox target through the CLI", () => {
     ).toBeDefined();
 
     const plan = await cli(["plan"]);
-    expect(plan.stdout).toContain("Plan: 0 to create, 0 to update, 0 to delete, 0 waits, 0 gates.");
+    expect(plan.stdout).toContain("No changes. The migration is complete.");
 
     const rollback = await cli(["rollback", "--yes", "--destroy-provisioned"]);
     expect(rollback.code).toBe(0);

@@ -100,7 +100,7 @@ describe("a sandbox target with the ingress gateway", () => {
       name: "asm-ingressgateway",
     });
     expect(gateway?.spec).toEqual({
-      selector: { app: "asm-ingressgateway", istio: "ingressgateway" },
+      selector: { app: "asm-ingressgateway", asm: "ingressgateway" },
       servers: [{ port: { number: 80, name: "http", protocol: "HTTP" }, hosts: ["*"] }],
     });
     const namespace = await target.get({ apiVersion: "v1", kind: "Namespace", name: "asm-ingress" });
