@@ -5,8 +5,12 @@ import { SUBSTRATES, useClusters } from "../support/clusters.js";
 import { playbookDocument } from "../support/step-harness.js";
 import { requireTool } from "../support/tools.js";
 import { StepRunner } from "../gke/harness.js";
-import { startPrometheusJobs } from "../gates/prometheus.js";
-import { hasPrometheus, waitForData, type PrometheusServer } from "../traffic/prometheus-server.js";
+import {
+  hasPrometheus,
+  startPrometheusJobs,
+  waitForData,
+  type PrometheusServer,
+} from "../traffic/prometheus-server.js";
 import { GATEWAY_RATE, SourceGatewayStats } from "./source-gateway.js";
 
 const NS = "shop";

@@ -6,8 +6,12 @@ import { normalDraws, seededRandom } from "../../src/stats/index.js";
 import { closeServer, listenOnLoopback } from "../support/net.js";
 import { requireTool } from "../support/tools.js";
 import { gateContext } from "../traffic/gate-context.js";
-import { hasPrometheus, waitForData, type PrometheusServer } from "../traffic/prometheus-server.js";
-import { startPrometheusJobs } from "./prometheus.js";
+import {
+  hasPrometheus,
+  startPrometheusJobs,
+  waitForData,
+  type PrometheusServer,
+} from "../traffic/prometheus-server.js";
 
 /**
  * One cluster's request latency as its exporter reports it: every scrape draws a new value, log-normal around

@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { createClusterClient } from "../../src/providers/kubernetes/client.js";
 import { startSandbox, type Sandbox } from "../../src/sandbox/index.js";
 import { createSandboxDns, type SandboxDns } from "../../src/sandbox/dns/index.js";
+import { demoPlaybook } from "../../src/sandbox/demo/demo.js";
 import { sampleShop, SHOP_NAMESPACE } from "../../src/sandbox/demo/sample-shop.js";
 import { mulberry32 } from "../../src/sandbox/faults.js";
 import { CONCURRENCY } from "../../src/steps/mirror-workloads/step.js";
@@ -20,50 +21,6 @@ const TRIALS = 30;
 /** Trials run side by side (each in a world of its own). */
 const PARALLEL_TRIALS = 3;
 
-/**
- * `clustershift demo`'s playbook (src/sandbox/demo/demo.ts, before its decommission step): every kind of step,
- * a provisioned target, pauses, a probe gate and a DNS cutover.
- */
-function demoPlaybook(probeUrl: string): string {
-  return `apiVersion: clustershift.dev/v1alpha1
-kind: Playbook
-metadata:
-  name: demo-shop
-spec:
-  source:
-    context: source
-    ingress: {namespace: istio-system, service: istio-ingressgateway, gateway: ${SHOP_NAMESPACE}/shop-gateway}
-  target:
-    context: target
-    provision: {provider: sandbox, name: target, mesh: {revision: asm-managed}}
-    ingress: {namespace: asm-ingress, service: asm-ingressgateway, gateway: asm-ingress/asm-ingressgateway, install: true}
-  workloads:
-    namespaces: [${SHOP_NAMESPACE}]
-    namespaceLabels: {istio.io/rev: asm-managed}
-    images:
-      - {from: registry.example.com/shop, to: registry.example.com/shop-mirror}
-    rolloutTimeout: 1m
-  traffic:
-    namespace: ${SHOP_NAMESPACE}
-    service: frontend
-    port: 80
-    remoteHost: frontend.target.clustershift.internal
-    hosts: [shop.example.com]
-    steps:
-      - {weight: 10, pause: 2s}
-      - weight: 50
-        pause: 2s
-        probe: {url: "${probeUrl}", host: shop.example.com, requests: 5, expectStatus: 200, minSuccessRate: 1, timeout: 2s}
-      - {weight: 100}
-    onFailure: rollback
-  dns:
-    provider: sandbox
-    zone: example.com.
-    record: shop.example.com
-    type: A
-    lowTtl: 5
-`;
-}
 const RECORD = "shop.example.com.";
 
 /** The demo's world, as `clustershift demo` builds it, but with the CLI run as a child process against it. */
@@ -107,6 +64,8 @@ async function demoWorld(): Promise<DemoWorld> {
     records: [{ name: RECORD, type: "A", ttl: 8, values: [ip] }],
   });
   const playbook = join(dir, "demo-playbook.yaml");
+  // The demo's playbook without its decommission step: every kind of step, a provisioned target, pauses, a
+  // probe gate and a DNS cutover.
   await writeFile(playbook, demoPlaybook(frontend.url));
   return {
     dir,

@@ -66,19 +66,38 @@ export interface PrometheusServer {
 }
 
 /** The real Prometheus on a free loopback port, scraping `target` every second, storage in a temp dir. */
-export async function startPrometheus(target: string): Promise<PrometheusServer> {
+export function startPrometheus(target: string): Promise<PrometheusServer> {
+  return startPrometheusJobs([{ name: "istio", target }]);
+}
+
+export interface ScrapeJob {
+  name: string;
+  /** `host:port` on 127.0.0.1. */
+  target: string;
+  path?: string;
+  /** Labels Prometheus adds to every series of the job (what tells the clusters apart). */
+  labels?: Record<string, string>;
+}
+
+/** The real Prometheus on a free loopback port scraping `jobs` every `scrapeInterval`, storage in a temp dir. */
+export async function startPrometheusJobs(
+  jobs: ScrapeJob[],
+  scrapeInterval = "1s",
+): Promise<PrometheusServer> {
   const dir = await mkdtemp(join(tmpdir(), "clustershift-prometheus-"));
   const config = join(dir, "prometheus.yml");
-  await writeFile(
-    config,
-    [
-      "global: {scrape_interval: 1s, evaluation_interval: 1s}",
-      "scrape_configs:",
-      "  - job_name: istio",
-      `    static_configs: [{targets: ["${target}"]}]`,
-      "",
-    ].join("\n"),
-  );
+  const lines = [
+    `global: {scrape_interval: ${scrapeInterval}, evaluation_interval: ${scrapeInterval}}`,
+    "scrape_configs:",
+  ];
+  for (const job of jobs) {
+    lines.push(`  - job_name: ${job.name}`);
+    if (job.path) lines.push(`    metrics_path: ${job.path}`);
+    lines.push(
+      `    static_configs: [{targets: ["${job.target}"], labels: ${JSON.stringify(job.labels ?? {})}}]`,
+    );
+  }
+  await writeFile(config, lines.join("\n") + "\n");
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   try {

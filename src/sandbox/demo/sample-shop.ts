@@ -1,4 +1,5 @@
 import type { KubeObject } from "../../providers/kubernetes/port.js";
+import { sourceIngressGateway } from "../seeds/ingress.js";
 
 /** The shop behind `clustershift demo`: a frontend and a few services behind an Istio Gateway and VirtualService. */
 export const SHOP_NAMESPACE = "shop";
@@ -26,7 +27,7 @@ export function sampleShop(): KubeObject[] {
       data: { apiKey: "ZGVtby1hcGkta2V5", webhookSecret: "ZGVtby13ZWJob29rLXNlY3JldA==" },
     },
     ...SHOP_SERVICES.flatMap((name) => [serviceAccount(name), deployment(name), service(name)]),
-    ...ingressGateway(),
+    ...sourceIngressGateway(),
     {
       apiVersion: "networking.istio.io/v1",
       kind: "Gateway",
@@ -103,38 +104,4 @@ function service(name: string): KubeObject {
 
 function port(name: string): number {
   return name === "frontend" ? 80 : 8080;
-}
-
-/** The source cluster's Istio ingress gateway, as an Istio install leaves it. */
-function ingressGateway(): KubeObject[] {
-  const labels = { app: "istio-ingressgateway", istio: "ingressgateway" };
-  return [
-    { apiVersion: "v1", kind: "Namespace", metadata: { name: "istio-system" } },
-    {
-      apiVersion: "apps/v1",
-      kind: "Deployment",
-      metadata: { name: "istio-ingressgateway", namespace: "istio-system", labels },
-      spec: {
-        replicas: 1,
-        selector: { matchLabels: labels },
-        template: {
-          metadata: { labels },
-          spec: { containers: [{ name: "istio-proxy", image: "docker.io/istio/proxyv2:1.24.0" }] },
-        },
-      },
-    },
-    {
-      apiVersion: "v1",
-      kind: "Service",
-      metadata: { name: "istio-ingressgateway", namespace: "istio-system", labels },
-      spec: {
-        type: "LoadBalancer",
-        selector: labels,
-        ports: [
-          { name: "status-port", port: 15021, targetPort: 15021 },
-          { name: "http2", port: 80, targetPort: 8080 },
-        ],
-      },
-    },
-  ];
 }
