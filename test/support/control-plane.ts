@@ -68,7 +68,17 @@ export async function startRealClusters(options: RealClustersOptions = {}): Prom
     for (const [index, name] of names.entries()) {
       const member: Member = { name, server: "", token: randomBytes(16).toString("hex"), processes: [] };
       members.push(member);
-      await startCluster(member, join(dir, name), assets, index);
+      // A port found free can still be taken before the server binds it (by another test's server): start again.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await startCluster(member, join(dir, name), assets, index);
+          break;
+        } catch (error) {
+          if (attempt === 3 || !String(error).includes("address already in use")) throw error;
+          for (const process of member.processes.splice(0).reverse()) await process.stop();
+          await rm(join(dir, name), { recursive: true, force: true });
+        }
+      }
     }
     const kubeconfigPath = join(dir, "kubeconfig");
     await writeFile(kubeconfigPath, kubeconfigText(members));
