@@ -60,6 +60,13 @@ const workloadsSpec = z.strictObject({
   namespaceLabels: labels.default({}),
   images: z.array(z.strictObject({ from: name, to: name })).default([]),
   rolloutTimeout: duration.default("10m"),
+  managed: z
+    .enum(["mirror", "leave"])
+    .default("mirror")
+    .describe(
+      "Objects deployed by Argo CD, Flux or Helm: mirror (Argo CD and Flux marks stripped, Helm releases copied " +
+        "with their release Secrets) or leave (left out, for the tool to deploy on the target).",
+    ),
 });
 
 const compareMetricSpec = z.strictObject({
