@@ -5,6 +5,7 @@
  */
 export { confirm } from "@inquirer/prompts";
 export { apply, plan, promote, readState, rollback } from "../engine/executor.js";
+export { refuseIfFinished } from "../engine/run-state.js";
 export { placeOf } from "../engine/targets.js";
 export { planJson, renderPlanText } from "../render/plan.js";
 export { createSink } from "../render/progress.js";

@@ -9,7 +9,14 @@ import { NO_CHANGES, planRun, type RunPlan } from "./planner.js";
 import { readerClients, writerClients } from "./readers.js";
 import { placeOf } from "./targets.js";
 import type { Registry } from "./registry.js";
-import { describePhase, foldJournal, gatePassed, isStepDone, type RunState } from "./run-state.js";
+import {
+  describePhase,
+  foldJournal,
+  gatePassed,
+  isStepDone,
+  refuseIfFinished,
+  type RunState,
+} from "./run-state.js";
 import type {
   ChangeEntry,
   GateContext,
@@ -185,6 +192,8 @@ async function runGate(
   sink.emit({ type: "gate-waiting", step, address: planned.address, detail: planned.detail });
   const gateCtx: GateContext = {
     ...ctx,
+    step,
+    gate: planned.address,
     note: (note, data) => journal.append({ type: "note", step, note, data }).then(() => undefined),
   };
   const result = await runner.run(planned.gate, gateCtx);
@@ -242,6 +251,7 @@ export async function rollback(
 ): Promise<{ reverted: number; skipped: number; message: string }> {
   return withLock(engine, async (journal) => {
     const state = foldJournal(journal.entries);
+    refuseIfFinished(engine.playbook.metadata.name, state);
     if (state.pending.length === 0 && state.phase.phase !== "rolling-back") {
       await dropRevertedSecrets(engine, journal);
       return { reverted: 0, skipped: 0, message: "Nothing to roll back." };

@@ -1,3 +1,4 @@
+import { UsageError } from "./errors.js";
 import type { ChangeEntry, JournalEntry, NoteEntry, StepKind, Verification } from "./types.js";
 
 export type GateState = "waiting" | "passed" | "failed" | "promoted";
@@ -38,6 +39,11 @@ export interface RunState {
    * before-images of Secrets and credentials are deleted.
    */
   closed: boolean;
+  /**
+   * When `clustershift finish` closed the completed migration (also `closed`): its changes stay journaled as
+   * history, but rollback refuses them.
+   */
+  finished?: string;
   lastTime?: string;
 }
 
@@ -49,6 +55,7 @@ export function foldJournal(entries: readonly JournalEntry[]): RunState {
   const dropped = new Set<number>();
   let notes: NoteEntry[] = [];
   let phase: RunPhase = { phase: "not-started" };
+  let finished: string | undefined;
 
   for (const entry of entries) {
     switch (entry.type) {
@@ -118,6 +125,11 @@ export function foldJournal(entries: readonly JournalEntry[]): RunState {
       case "sensitive-dropped":
         for (const ref of entry.refs) dropped.add(ref);
         break;
+      case "journal-closed":
+        // finish refuses unless every step is done: the run is complete even if its last record was lost.
+        phase = { phase: "completed" };
+        finished = entry.time;
+        break;
     }
   }
   const last = entries.at(-1);
@@ -127,8 +139,11 @@ export function foldJournal(entries: readonly JournalEntry[]): RunState {
     const left = pending.filter((entry) => refs.has(entry.seq));
     if (left.length > 0) skipped.set(context, left);
   }
-  const closed = phase.phase === "rolled-back" && phase.kinds === undefined && pending.length === 0;
+  const closed =
+    finished !== undefined ||
+    (phase.phase === "rolled-back" && phase.kinds === undefined && pending.length === 0);
   const state: RunState = { phase, steps, pending, notes, applied, skipped, dropped, closed };
+  if (finished !== undefined) state.finished = finished;
   if (last) state.lastTime = last.time;
   return state;
 }
@@ -159,7 +174,7 @@ export function describePhase(state: RunState): string {
     case "paused":
       return `paused at ${phase.step}: ${phase.reason}`;
     case "completed":
-      return "completed";
+      return state.finished ? "completed and finished; the journal is closed" : "completed";
     case "rolling-back":
       return "rolling back (interrupted: run `clustershift rollback` to finish)";
     case "rolled-back": {
@@ -170,4 +185,18 @@ export function describePhase(state: RunState): string {
       return state.closed ? "rolled back; the journal is closed" : "rolled back";
     }
   }
+}
+
+/**
+ * Rollback after `clustershift finish` is refused whole: the Secrets' and credentials' before-images are deleted,
+ * so a rollback could restore only part of the world while saying it restored it; finish said the migration is
+ * final. Going back is a new migration, from the target to the source.
+ */
+export function refuseIfFinished(playbook: string, state: RunState): void {
+  if (state.finished === undefined) return;
+  throw new UsageError(
+    `rollback refused: \`clustershift finish\` closed the migration ${playbook} at ${state.finished}; its changes ` +
+      "are final and the before-images of Secrets and credentials are deleted, so nothing can be rolled back. " +
+      "To go back, migrate again the other way: a playbook from the target to the source.",
+  );
 }

@@ -147,7 +147,12 @@ export type JournalEntry =
    */
   | (EntryBase & { type: "rollback-skipped"; context: string; refs: number[] })
   /** The sensitive before/after images of the reverted changes `refs` were deleted from the state. */
-  | (EntryBase & { type: "sensitive-dropped"; refs: number[] });
+  | (EntryBase & { type: "sensitive-dropped"; refs: number[] })
+  /**
+   * `clustershift finish` closed the completed migration: its changes are history, rollback refuses, and the
+   * sensitive images are deleted (journaled by `sensitive-dropped` after this record).
+   */
+  | (EntryBase & { type: "journal-closed"; by: "finish" });
 
 export type JournalEntryInput = JournalEntry extends infer E
   ? E extends EntryBase
@@ -203,6 +208,9 @@ export interface WriteContext extends ReadContext {
 
 export interface GateContext extends ReadContext {
   note(note: string, data?: unknown): Promise<void>;
+  /** The gate's step and address: a pause finds the start an earlier run of it journaled by them. */
+  readonly step?: string;
+  readonly gate?: string;
 }
 
 export type GateOutcome =

@@ -21,13 +21,22 @@ export function renderStatus(
     lines.push(`  ${id}: ${outcome}`);
     for (const [gate, gateState] of step.gates) lines.push(`    ? ${gate}: ${gateState}`);
   }
-  lines.push("", `${state.pending.length} journaled change(s) that rollback would undo.`);
+  lines.push(
+    "",
+    state.finished
+      ? `${state.pending.length} journaled change(s), kept as history: rollback no longer undoes them.`
+      : `${state.pending.length} journaled change(s) that rollback would undo.`,
+  );
   for (const [context, left] of state.skipped) {
     lines.push(
       `${left.length} of them on context ${context}, skipped by a rollback (--skip-context): left as they are.`,
     );
   }
-  if (state.closed) {
+  if (state.finished) {
+    lines.push(
+      `journal closed by \`clustershift finish\` at ${state.finished}: the migration is final and rollback is no longer possible; ${state.dropped.size} before-image(s) of Secrets and credentials deleted from the state.`,
+    );
+  } else if (state.closed) {
     lines.push(
       `journal closed: the rollback finished and nothing is left to undo; ${state.dropped.size} before-image(s) of Secrets and credentials deleted from the state.`,
     );
@@ -96,6 +105,7 @@ export function statusJson(playbook: Playbook, state: RunState, holder: LockHold
     pendingChanges: state.pending.length,
     skipped: Object.fromEntries([...state.skipped].map(([context, left]) => [context, left.length])),
     closed: state.closed,
+    finished: state.finished ?? null,
     lock: holder ?? null,
     lastTime: state.lastTime ?? null,
   };
