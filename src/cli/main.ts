@@ -94,6 +94,7 @@ function buildProgram(io: Io, signal: AbortSignal): Command {
         "  clustershift plan -f shop.yaml                         what apply would do, step by step",
         "  clustershift apply -f shop.yaml --yes --non-interactive",
         "  clustershift rollback -f shop.yaml --yes               undo everything journaled, newest first",
+        "  clustershift finish -f shop.yaml                       close a completed migration, delete its secrets",
         "",
         "Exit codes: 0 success or waiting for approval, 1 runtime failure (the journal is intact: apply resumes,",
         "rollback restores), 2 invalid playbook or usage, 3 a gate failed (rolled back or paused), 130 cancelled.",
@@ -221,14 +222,22 @@ function buildProgram(io: Io, signal: AbortSignal): Command {
     )
     .action(
       async (opts: StateOptions & { yes?: boolean; destroyProvisioned?: boolean; skipContext: string[] }) => {
-        const { confirm, placeOf, readState, renderRollbackPreview, requireReachable, rollback } =
-          await runtime();
+        const {
+          confirm,
+          placeOf,
+          readState,
+          refuseIfFinished,
+          renderRollbackPreview,
+          requireReachable,
+          rollback,
+        } = await runtime();
         const mode: OutputMode = io.stdout.isTTY ? "tty" : "plain";
         const engine = await makeEngine(opts, io, signal, mode, {
           destroyProvisioned: Boolean(opts.destroyProvisioned),
         });
         try {
           const state = await readState(engine.store);
+          refuseIfFinished(engine.playbook.metadata.name, state);
           const skip = opts.skipContext;
           if (state.pending.length > 0) {
             io.stdout.write(renderRollbackPreview(engine.playbook.metadata.name, state.pending, skip) + "\n");
@@ -259,6 +268,27 @@ function buildProgram(io: Io, signal: AbortSignal): Command {
         }
       },
     );
+
+  withState(program.command("finish"))
+    .description(
+      "Close a completed migration: delete the before-images of Secrets and credentials from the state; rollback is no longer possible.",
+    )
+    .addHelpText(
+      "after",
+      [
+        "",
+        "Refuses (exit 2, nothing written) unless every enabled step is done and every gate passed.",
+        "",
+        "Example:",
+        "  clustershift finish -f shop.yaml && clustershift status -f shop.yaml   # says: the journal is closed",
+      ].join("\n"),
+    )
+    .action(async (opts: StateOptions) => {
+      const { finish } = await import("./commands/finish.js");
+      const reader = await makeReadEngine(opts, io, signal);
+      const open = async () => (await runtime()).openStore(reader.playbook, reader.options);
+      io.stdout.write((await finish(reader, open)) + "\n");
+    });
 
   program
     .command("wizard")
