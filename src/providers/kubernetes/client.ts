@@ -131,6 +131,8 @@ interface Call {
   contentType?: string;
   /** `apply Deployment shop/frontend`, for messages. */
   what: string;
+  /** Sees the headers of the answer that is returned (the server's `Date`). */
+  onHeaders?: (headers: http.IncomingHttpHeaders) => void;
 }
 
 type Evaluation<T> = { done: true; value: T } | { done: false; detail: string } | { failed: string };
@@ -283,6 +285,27 @@ export class KubeClusterClient implements ClusterPort {
       }
       throw error;
     }
+  }
+
+  /**
+   * The API server's own time: the `Date` header of a fresh, cheap read (whole seconds, stamped while the request
+   * was under way), for waits that must outlive this process whatever this machine's clock does.
+   */
+  async serverTime(): Promise<{ ms: number; resolutionMs: number }> {
+    let date: string | undefined;
+    await this.call({
+      method: "GET",
+      path: "/api",
+      what: "read the server's time",
+      onHeaders: (headers) => (date = headers.date),
+    });
+    const ms = Date.parse(date ?? "");
+    if (Number.isNaN(ms)) {
+      throw new RuntimeError(
+        `the API server of context "${this.context}" (${this.server}) sent no Date header: cannot tell its time`,
+      );
+    }
+    return { ms, resolutionMs: 1000 };
   }
 
   async servedVersions(group: string): Promise<string[]> {
@@ -469,7 +492,10 @@ export class KubeClusterClient implements ClusterPort {
         await sleep(retryDelayMs(attempt, undefined, this.retry), this.signal);
         continue;
       }
-      if (response.status < 400) return (response.text === "" ? {} : JSON.parse(response.text)) as T;
+      if (response.status < 400) {
+        call.onHeaders?.(response.headers);
+        return (response.text === "" ? {} : JSON.parse(response.text)) as T;
+      }
       const status = parseStatus(response.text);
       if (!isRetryableStatus(response.status) || attempt + 1 >= this.retry.attempts) {
         throw new KubeApiError(

@@ -54,6 +54,11 @@ export interface ClusterPort {
   replace(object: KubeObject, options?: { resourceVersion?: string }): Promise<KubeObject>;
   /** Deletes; false when it was already gone. */
   delete(ref: ObjectRef): Promise<boolean>;
+  /**
+   * The server's clock (its HTTP `Date`: epoch ms, true time within [ms, ms + resolutionMs)); optional so that
+   * test fakes need not tell it.
+   */
+  serverTime?(): Promise<{ ms: number; resolutionMs: number }>;
   /** Versions the cluster serves for an API group, preferred first (`["v1", "v1beta1"]`); empty when none. */
   servedVersions(group: string): Promise<string[]>;
   /** Kinds served at `apiVersion` (`apps/v1`), without subresources; empty when it is not served. */

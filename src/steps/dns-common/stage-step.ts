@@ -1,5 +1,5 @@
 import { DriftError, RuntimeError } from "../../engine/errors.js";
-import { sleep } from "../../engine/sleep.js";
+import { journaledWait } from "../../engine/clock.js";
 import {
   KNOWN_AFTER_APPLY,
   type Change,
@@ -258,13 +258,26 @@ async function applyStage(plan: StepPlan, ctx: WriteContext): Promise<void> {
   }
   if (data.stage.kind === "lower-ttl" && data.original.ttl !== undefined) {
     const address = waitAddress(data.address, "ttl");
-    if (ttlUntil === undefined) {
-      ttlUntil = Date.now() + data.original.ttl * 1000;
-      await ctx.note(TTL_WAIT_NOTE, { until: new Date(ttlUntil).toISOString() });
-    } else if (ttlUntil <= Date.now()) {
-      ctx.progress.wait(address, "the old TTL ran out while the run was stopped");
-    }
-    await waitUntil(ttlUntil, address, ctx);
+    const totalMs = data.original.ttl * 1000;
+    // Timed by the server's clock across a resume and the monotonic one within the run (engine/clock.ts).
+    await journaledWait(ctx, {
+      totalMs,
+      earlier:
+        ttlUntil === undefined
+          ? undefined
+          : ctx.journaledNotes?.findLast((n) => n.step === plan.id && n.note === TTL_WAIT_NOTE)?.data,
+      record: ({ startedAt }) =>
+        ctx.note(
+          TTL_WAIT_NOTE,
+          startedAt ? { until: new Date(startedAt.ms + totalMs).toISOString(), startedAt } : {},
+        ),
+      onStart: (left, resumed) => {
+        if (resumed && left === 0)
+          ctx.progress.wait(address, "the old TTL ran out while the run was stopped");
+      },
+      onTick: (left) =>
+        ctx.progress.wait(address, `waiting out the old TTL: ${Math.ceil(left / 1000)}s left`),
+    });
   }
 }
 
@@ -363,13 +376,6 @@ function driftError(
     `the record ${observed.address.replace(/^\S+ record /, "")} changed ${when}: expected ${describeRecordSets(expected)}, ` +
       `found ${describeRecordSets(found)}; nothing was changed. Run \`clustershift plan\` to review.`,
   );
-}
-
-async function waitUntil(end: number, address: string, ctx: ReadContext): Promise<void> {
-  for (let left = end - Date.now(); left > 0; left = end - Date.now()) {
-    ctx.progress.wait(address, `waiting out the old TTL: ${Math.ceil(left / 1000)}s left`);
-    await sleep(Math.min(1000, left), ctx.signal);
-  }
 }
 
 async function verifyStage(plan: StepPlan, ctx: ReadContext): Promise<Verification> {
