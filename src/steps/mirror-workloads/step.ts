@@ -25,6 +25,7 @@ import { subsetDiff, summarizePaths } from "./diff.js";
 import { gatewayKey, isIstio, rebindVirtualService, selectsPods } from "./gateways.js";
 import { compareForApply, groupOf, MIRRORED_KINDS, priorityRuns } from "./kinds.js";
 import { immutablePaths } from "./immutable.js";
+import { GITOPS_GROUPS, gitOpsObject, managementOf, withoutGitOpsMarks, type Manager } from "./managed.js";
 import { identityOf, journaledOn, MANAGED_BY, madeByClustershift } from "./own-state.js";
 import { excludedBy, parseLabelSelector } from "./select.js";
 import { skipReason, strip } from "./strip.js";
@@ -220,6 +221,13 @@ async function planMirror(instance: StepInstance<MirrorSpec>, ctx: ReadContext):
   const loops: string[] = [];
 
   const exclusionHits = spec.exclude.map(() => 0);
+  // Objects a GitOps tool or Helm deploys, by tool and owner; and the tools' own objects, by kind.
+  const managed = new Map<string, { tool: Manager; owner: string; objects: number }>();
+  const toolObjects = new Map<string, number>();
+  for (const object of await listGitOpsObjects(source, spec.namespaces)) {
+    const kind = `${object.kind} (${gitOpsObject(object) ?? "?"})`;
+    toolObjects.set(kind, (toolObjects.get(kind) ?? 0) + 1);
+  }
   const desiredOf = (found: KubeObject): { desired: KubeObject; note?: string } | undefined => {
     if (skipReason(found, selectorless.get(found.metadata.namespace ?? "")) !== undefined) return undefined;
     if (madeByClustershift(found)) {
@@ -251,7 +259,14 @@ async function planMirror(instance: StepInstance<MirrorSpec>, ctx: ReadContext):
       leftOutGateways.set(gatewayKey(object), addressOf(object));
       return undefined;
     }
-    const desired = transform(strip(object), spec);
+    const management = object.kind === "Namespace" ? undefined : managementOf(object);
+    if (management) {
+      const key = `${management.tool}\0${management.owner}`;
+      const seen = managed.get(key) ?? { ...management, objects: 0 };
+      managed.set(key, { ...seen, objects: seen.objects + 1 });
+      if (spec.managed === "leave") return undefined;
+    }
+    const desired = transform(withoutGitOpsMarks(strip(object)), spec);
     return note ? { desired, note } : { desired };
   };
 
@@ -343,6 +358,15 @@ async function planMirror(instance: StepInstance<MirrorSpec>, ctx: ReadContext):
       : [],
   );
   const lines = planNotes(spec, { own, leftOutGateways: [...leftOutGateways.values()], leftOutRoutes });
+  lines.push(...managedNotes(spec, [...managed.values()], toolObjects));
+  if (spec.managed === "leave" && managed.size > 0) {
+    ctx.progress.warn(
+      `spec.workloads.managed is leave: ${count(
+        [...managed.values()].reduce((n, m) => n + m.objects, 0),
+        "object",
+      )} must reach "${spec.target}" by their tools before traffic moves there`,
+    );
+  }
   if (loops.length > 0) {
     const line = planLine(
       `warning: leave out ${count(loops.length, "VirtualService")} routing to the target`,
@@ -422,6 +446,43 @@ function planNotes(
         `${summarizePaths(leftOut)}: ${left.leftOutGateways.length === 1 ? "a Gateway that selects" : "Gateways that select"} ` +
           `${ingress ? `${ingress.namespace}/${ingress.service}` : "the source gateway"}'s pods, and the ` +
           `VirtualServices bound only to them; on the target the app is served through ${served}`,
+      ),
+    );
+  }
+  return lines;
+}
+
+/**
+ * What happens to the objects a GitOps tool or Helm deploys, one line per tool and owner, and to the tools' own
+ * objects (left out always: on the target they are the user's to point at the new cluster).
+ */
+function managedNotes(
+  spec: MirrorSpec,
+  managed: readonly { tool: Manager; owner: string; objects: number }[],
+  toolObjects: ReadonlyMap<string, number>,
+): Change[] {
+  const lines = [...managed]
+    .sort((a, b) => a.tool.localeCompare(b.tool) || a.owner.localeCompare(b.owner))
+    .map(({ tool, owner, objects }) =>
+      planLine(
+        `${spec.managed === "leave" ? "leave out" : "mirror"} ${count(objects, "object")} deployed by ${tool} (${owner})`,
+        spec.managed === "leave"
+          ? `spec.workloads.managed is leave: ${tool} is to deploy them on "${spec.target}"`
+          : tool === "Helm"
+            ? "copied with Helm's marks and the release Secrets: helm on the target sees the same release"
+            : `copied without ${tool}'s tracking marks: no ${tool} on the target deploys them until you point it there`,
+      ),
+    );
+  if (toolObjects.size > 0) {
+    const kinds = [...toolObjects].map(([kind, n]) => `${n} ${kind}`).join(", ");
+    lines.push(
+      planLine(
+        `leave out ${count(
+          [...toolObjects.values()].reduce((a, b) => a + b, 0),
+          "object",
+        )} of the GitOps tools`,
+        `${kinds}: copied, a target that runs the tool would deploy the app again over the mirror; create them ` +
+          `for "${spec.target}" when the tool is to manage it`,
       ),
     );
   }
@@ -561,6 +622,25 @@ function targetCluster(ctx: ReadContext, context: string): ClusterPort | undefin
  * The kinds to list, each at a version both clusters serve (the target's preference first): an object read
  * at a version the target does not serve could not be written there.
  */
+/** The GitOps tools' own objects in `namespaces`, of the groups the source serves (usually none). */
+async function listGitOpsObjects(source: ClusterPort, namespaces: readonly string[]): Promise<KubeObject[]> {
+  const lists = await mapLimit([...GITOPS_GROUPS.keys()], CONCURRENCY, async (group) => {
+    const [version] = await source.servedVersions(group);
+    if (version === undefined) return [];
+    const apiVersion = `${group}/${version}`;
+    const kinds = (await source.apiResources(apiVersion)).filter(
+      (r) => r.namespaced && r.verbs.includes("list") && !r.name.includes("/"),
+    );
+    const found = await mapLimit(
+      kinds.flatMap((r) => namespaces.map((namespace) => ({ kind: r.kind, namespace }))),
+      CONCURRENCY,
+      ({ kind, namespace }) => source.list(apiVersion, kind, { namespace }),
+    );
+    return found.flat();
+  });
+  return lists.flat();
+}
+
 async function resolveKinds(
   source: ClusterPort,
   target: ClusterPort | undefined,
