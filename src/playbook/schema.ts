@@ -197,6 +197,12 @@ const dnsSpec = z.strictObject({
     ),
   restoreTtl: z.boolean().default(false),
   soak: duration.optional(),
+  takeOver: z
+    .enum(["external-dns"])
+    .optional()
+    .describe(
+      "Cut over a record that external-dns owns (its TXT registry says heritage=external-dns); without it, plan refuses such a record.",
+    ),
 });
 
 const decommissionSpec = z.strictObject({
