@@ -152,6 +152,29 @@ const trafficStep = z.strictObject({
   probe: probeSpec.optional(),
 });
 
+const observeSpec = z.strictObject({
+  prometheus: z.url().describe("Prometheus that scrapes the source ingress gateway's Istio metrics."),
+  tolerance: z
+    .number()
+    .min(0)
+    .max(100)
+    .default(5)
+    .describe("Percentage points the observed share at the target may differ from the step's weight."),
+  window: duration.default("1m").describe("The rate() window of the queries."),
+  interval: duration.default("15s").describe("Time between readings while the share lags."),
+  timeout: duration.default("5m").describe("How long the share may lag before the gate fails."),
+  remoteQuery: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("PromQL for the request rate to the target; default: the source gateway's to traffic.remoteHost."),
+  totalQuery: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("PromQL for the request rate of the shifted routes; default: the source gateway's to their hosts."),
+});
+
 const trafficSpec = z.strictObject({
   namespace: name,
   service: name,
@@ -170,6 +193,11 @@ const trafficSpec = z.strictObject({
       "app: every HTTP route of the source gateway's VirtualServices is shifted (each local destination split with the target); service: only the destinations of traffic.service.",
     ),
   steps: z.array(trafficStep).min(1),
+  observe: observeSpec
+    .optional()
+    .describe(
+      "After each weight step, measure the share of requests that reaches the target; the step's gates wait until it is within tolerance of the weight.",
+    ),
   onFailure: z.enum(["rollback", "pause"]).default("rollback"),
 });
 
@@ -313,6 +341,7 @@ export type TrafficSpec = z.output<typeof trafficSpec>;
 export type TrafficStep = z.output<typeof trafficStep>;
 export type AnalysisSpec = z.output<typeof analysisSpec>;
 export type ProbeSpec = z.output<typeof probeSpec>;
+export type ObserveSpec = z.output<typeof observeSpec>;
 export type DnsSpec = z.output<typeof dnsSpec>;
 export type ProvisionSpec = z.output<typeof provisionSpec>;
 export type StateSpec = z.output<typeof stateSpec>;
