@@ -4,6 +4,7 @@ import { analysisGate } from "../engine/gates/analysis.js";
 import { approvalGate } from "../engine/gates/approval.js";
 import { pauseGate } from "../engine/gates/pause.js";
 import { probeGate } from "../engine/gates/probe.js";
+import { shareGate } from "../engine/gates/share.js";
 import { Registry } from "../engine/registry.js";
 import { enableMeshStep } from "./enable-mesh/index.js";
 import { exposeTargetStep } from "./expose-target/index.js";
@@ -17,7 +18,7 @@ import { shiftTrafficStep } from "./shift-traffic/index.js";
 
 /** Built-in step kinds in DESIGN.md's default order, and the built-in gates. */
 export function registerBuiltins(registry: Registry): Registry {
-  registry.gate(pauseGate).gate(approvalGate).gate(analysisGate).gate(probeGate);
+  registry.gate(pauseGate).gate(approvalGate).gate(analysisGate).gate(probeGate).gate(shareGate);
   registry.step(provisionClusterStep).step(enableMeshStep).step(installIngressGatewayStep);
   registry.step(mirrorWorkloadsStep);
   registry.step(exposeTargetStep);
