@@ -203,6 +203,37 @@ function buildProgram(io: Io, signal: AbortSignal): Command {
       );
     });
 
+  withState(program.command("report"))
+    .description("Render the run, from its journal, as one self-contained HTML page. Reads only.")
+    .option(
+      "--out <file>",
+      "where to write the page; `-` prints it to stdout (default: <state-dir>/<playbook>-report.html)",
+    )
+    .addHelpText(
+      "after",
+      [
+        "",
+        "The page shows a timeline of the steps, waits and gates with what the gates measured, the share of traffic",
+        "on the target over time, the DNS record's value and TTL over time, and what a rollback would undo now.",
+        "It loads nothing from anywhere (inline CSS and SVG, no script): it opens offline, as a CI artifact or an",
+        "attachment. By default it is written to a file beside the state rather than printed, because HTML on a",
+        "terminal is noise and a file next to the journal is where the run's other records are; a finished rollback",
+        "removes <state-dir>/<playbook>/ but leaves the report. Secrets show only as `(sensitive: N keys)`.",
+        "",
+        "Examples:",
+        "  clustershift report -f shop.yaml                        writes .clustershift/shop-report.html",
+        "  clustershift report -f shop.yaml --out migration.html",
+        "  clustershift report -f shop.yaml --out - > report.html",
+      ].join("\n"),
+    )
+    .action(async (opts: StateOptions & { out?: string }) => {
+      const { writeReport } = await import("./commands/report.js");
+      const engine = await makeReadEngine(opts, io, signal);
+      const path = await writeReport(engine, opts.out === undefined ? {} : { out: opts.out }, io.stdout);
+      if (path !== undefined)
+        io.stdout.write(`Report of ${engine.playbook.metadata.name} written to ${path}\n`);
+    });
+
   withState(program.command("promote"))
     .description("Pass the gate the run is waiting at (an approval, or a failed gate with onFailure: pause).")
     .action(async (opts: StateOptions) => {
