@@ -361,6 +361,8 @@ function ttlShade(ttl: string): string {
 }
 
 function rollbackSection(model: ReportModel): string {
+  if (model.rollbackRefused !== undefined)
+    return `<p class="nothing">Nothing to roll back: ${esc(model.rollbackRefused)}</p>`;
   if (model.rollbackPreview === undefined)
     return `<p class="nothing">Nothing to roll back: the journal holds no change that is not undone already.</p>`;
   // The very text `clustershift rollback` shows before it asks, each line coloured by what undoing it does.

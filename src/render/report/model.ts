@@ -1,4 +1,5 @@
-import { describePhase, foldJournal } from "../../engine/run-state.js";
+import { describePhase, foldJournal, refuseIfFinished } from "../../engine/run-state.js";
+import { messageOf } from "../../engine/errors.js";
 import type { ChangeEntry, JournalEntry, NoteEntry, Verification } from "../../engine/types.js";
 import { renderRollbackPreview } from "../status.js";
 
@@ -23,6 +24,8 @@ export interface ReportModel {
   dns: Series<DnsPoint>[];
   /** What `rollback` would undo now: its own preview text, or absent when nothing is left. */
   rollbackPreview?: string;
+  /** Why `rollback` would refuse now (`clustershift finish` closed the migration): its own words. */
+  rollbackRefused?: string;
   pendingChanges: number;
 }
 
@@ -248,7 +251,13 @@ export function buildReport(input: ReportInput): ReportModel {
   };
   if (first) model.start = time(first);
   if (end !== undefined) model.end = end;
-  if (state.pending.length > 0) model.rollbackPreview = renderRollbackPreview(input.playbook, state.pending);
+  try {
+    refuseIfFinished(input.playbook, state);
+    if (state.pending.length > 0)
+      model.rollbackPreview = renderRollbackPreview(input.playbook, state.pending);
+  } catch (refused) {
+    model.rollbackRefused = messageOf(refused);
+  }
   return model;
 }
 
