@@ -1,3 +1,4 @@
+import { placeChanges } from "./change-context.js";
 import type { Registry } from "./registry.js";
 import { gatePassed, isStepDone, type RunState } from "./run-state.js";
 import type { ReadContext, Step, StepInstance, StepPlan } from "./types.js";
@@ -21,6 +22,8 @@ export interface RunPlan {
   steps: PlannedStep[];
   /** Every enabled step is done and every gate passed: the migration is complete, there is nothing to do. */
   complete: boolean;
+  /** The kubeconfig contexts of the playbook's clusters, which plan output calls `source` and `target`. */
+  contexts?: { source: string; target: string };
 }
 
 /** The enabled step instances, in the registry's order (DESIGN.md's default order for the built-ins). */
@@ -42,10 +45,16 @@ export async function planRun(registry: Registry, ctx: ReadContext, state?: RunS
       steps.push({ step, instance, plan: await donePlan(step, instance, ctx, state), done: true });
       continue;
     }
-    steps.push({ step, instance, plan: await step.plan(instance, ctx) });
+    steps.push({ step, instance, plan: placeChanges(step.kind, await step.plan(instance, ctx)) });
   }
   const complete = steps.length > 0 && steps.every((s) => s.done && s.plan.gates.length === 0);
-  return { playbook: ctx.playbook.metadata.name, steps, complete };
+  const { source, target } = ctx.playbook.spec;
+  return {
+    playbook: ctx.playbook.metadata.name,
+    steps,
+    complete,
+    contexts: { source: source.context, target: target.context },
+  };
 }
 
 /** A done step: no changes; its gates that have not passed yet (an approval the run waits at), from a re-plan. */

@@ -1,4 +1,5 @@
 import { isDeepStrictEqual } from "node:util";
+import type { PlacedChange } from "../../engine/change-context.js";
 import { RuntimeError, UsageError } from "../../engine/errors.js";
 import {
   KNOWN_AFTER_APPLY,
@@ -92,7 +93,10 @@ export const exposeTargetStep: Step<ExposeTargetSpec> = {
       });
     }
     for (const desired of desiredObjects(instance.spec, observed)) {
-      changes.push(changeFor(desired.object, await liveOf(desired, instance.spec, ctx), desired.detail));
+      const change = changeFor(desired.object, await liveOf(desired, instance.spec, ctx), desired.detail);
+      // Plan output names the cluster on each line (the details no longer say it).
+      const context = desired.context === instance.spec.sourceContext ? "source" : "target";
+      changes.push({ ...change, context } as PlacedChange);
     }
     return specPlan("expose-target", instance, changes);
   },
@@ -268,8 +272,6 @@ function desiredObjects(spec: ExposeTargetSpec, observed: Observed): Desired[] {
   const names = exposeNames(spec.traffic.service);
   const labels = managedLabels(spec.playbook);
   const { namespace, remoteHost, port, service, hosts } = spec.traffic;
-  const onTarget = `on target (${spec.targetContext})`;
-  const onSource = `on source (${spec.sourceContext})`;
   const routeTables: Desired[] = observed.routeTables.length
     ? observed.routeTables.map((source) => {
         const object = buildTargetRouteTable({
@@ -282,7 +284,7 @@ function desiredObjects(spec: ExposeTargetSpec, observed: Observed): Desired[] {
         return {
           context: spec.targetContext,
           object,
-          detail: `${onTarget}: the route table of ${addressOf(source)}: ${describeRouteTable(object)}`,
+          detail: `the route table of ${addressOf(source)}: ${describeRouteTable(object)}`,
         };
       })
     : [
@@ -298,7 +300,7 @@ function desiredObjects(spec: ExposeTargetSpec, observed: Observed): Desired[] {
             service,
             port,
           }),
-          detail: `${onTarget}: no VirtualService of the app on ${spec.sourceIngress.gateway}: all requests to ${service}.${namespace}:${port}`,
+          detail: `no VirtualService of the app on ${spec.sourceIngress.gateway}: all requests to ${service}.${namespace}:${port}`,
         },
       ];
   const destinationRule: Desired[] = observed.tls.disable
@@ -312,7 +314,7 @@ function desiredObjects(spec: ExposeTargetSpec, observed: Observed): Desired[] {
             labels,
             remoteHost,
           }),
-          detail: `${onSource}: ${remoteHost} tls.mode DISABLE; ${observed.tls.detail}`,
+          detail: `${remoteHost} tls.mode DISABLE; ${observed.tls.detail}`,
         },
       ]
     : [];
@@ -339,7 +341,7 @@ function desiredObjects(spec: ExposeTargetSpec, observed: Observed): Desired[] {
       context: spec.sourceContext,
       object: serviceEntry,
       detail:
-        `${onSource}: ${describeServiceEntry(serviceEntry)}; ${portWhy}` +
+        `${describeServiceEntry(serviceEntry)}; ${portWhy}` +
         (observed.tls.disable ? "" : `; ${observed.tls.detail}`),
     },
   ];
