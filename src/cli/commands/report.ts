@@ -12,8 +12,8 @@ export interface ReportOptions {
 }
 
 /**
- * Beside the state directory's playbook folder, not inside it: a finished rollback removes that folder whole, and
- * a report is worth keeping after it (`.clustershift/shop-report.html`).
+ * Beside the playbook's state folder, not inside it (`.clustershift/shop-report.html`): that folder belongs to the
+ * journal store, which may clear it whole, and a report is worth keeping after the state is gone.
  */
 export function defaultReportPath(stateDir: string, playbook: string): string {
   return join(stateDir, `${playbook}-report.html`);

@@ -267,11 +267,14 @@ function trafficSection(
         `<text class="value" x="${x + 6}" y="${y(point.weight) - 6}" fill="${colour}">${point.weight}%</text>`,
       );
     }
-    parts.push(
-      `<text class="label" x="8" y="${top + 14 + index * 16}" fill="${colour}">${esc(clip(line.address, 32))}</text>`,
-    );
   });
-  const svg = `<svg class="chart" viewBox="0 0 ${WIDTH} ${height}" width="${WIDTH}" height="${height}" role="img" aria-label="share of traffic on the target over time">${parts.join("")}</svg>`;
+  const legend = series
+    .map(
+      (line, index) =>
+        `<span class="key" style="background:${PALETTE[index % PALETTE.length] ?? "#2563eb"}"></span><code>${esc(line.address)}</code>`,
+    )
+    .join(" ");
+  const svg = `<p class="legend">share of requests sent to the target: ${legend}</p><svg class="chart" viewBox="0 0 ${WIDTH} ${height}" width="${WIDTH}" height="${height}" role="img" aria-label="share of traffic on the target over time">${parts.join("")}</svg>`;
   const rows = series
     .flatMap((line) =>
       line.points.map(
@@ -308,7 +311,7 @@ function dnsSection(
   };
   let y = 10;
   for (const line of series) {
-    parts.push(`<text class="label" x="8" y="${y + 14}">${esc(clip(line.address, 32))}</text>`);
+    parts.push(`<text class="label" x="${LABEL}" y="${y + 14}">${esc(line.address)}</text>`);
     y += 22;
     for (const [name, field] of [
       ["value", "value"],
@@ -339,7 +342,12 @@ function dnsSection(
       `<text class="tick" x="${tick.x}" y="${y + 12}" text-anchor="middle">${esc(tick.label)}</text>`,
     );
   const height = y + 22;
-  const svg = `<svg class="chart" viewBox="0 0 ${WIDTH} ${height}" width="${WIDTH}" height="${height}" role="img" aria-label="DNS record value and TTL over time">${parts.join("")}</svg>`;
+  const legend = [...colours]
+    .map(
+      ([value, colour]) => `<span class="key" style="background:${colour}"></span><code>${esc(value)}</code>`,
+    )
+    .join(" ");
+  const svg = `<p class="legend">values ${legend} &nbsp;·&nbsp; TTL: the lower, the darker</p><svg class="chart" viewBox="0 0 ${WIDTH} ${height}" width="${WIDTH}" height="${height}" role="img" aria-label="DNS record value and TTL over time">${parts.join("")}</svg>`;
   const rows = series
     .flatMap((line) =>
       line.points.map(
@@ -355,9 +363,10 @@ function dnsSection(
 function ttlShade(ttl: string): string {
   const seconds = Number.parseInt(ttl, 10);
   if (Number.isNaN(seconds)) return "#94a3b8";
-  if (seconds <= 30) return "#0f766e";
-  if (seconds <= 300) return "#14b8a6";
-  return "#99f6e4";
+  if (seconds <= 10) return "#115e59";
+  if (seconds <= 60) return "#0d9488";
+  if (seconds <= 600) return "#2dd4bf";
+  return "#5eead4";
 }
 
 function rollbackSection(model: ReportModel): string {

@@ -390,9 +390,9 @@ function trafficSeries(
     if (!line) {
       line = { address: entry.address, points: [] };
       series.set(entry.address, line);
-      // Where it started: the before-image of the first shift (0 % unless another run shifted it).
+      // Where it started, from the run's start: the first shift's before-image (0 % unless another run shifted it).
       line.points.push({
-        time: Date.parse(entry.time),
+        time: Date.parse(entries[0]?.time ?? entry.time),
         weight: shareOf(entry.before, remotesOf(entry)),
         cause: "before the shift",
       });
@@ -469,7 +469,12 @@ function dnsSeries(
     if (!line) {
       line = { address: entry.address, points: [] };
       series.set(entry.address, line);
-      line.points.push({ time: Date.parse(entry.time), ...recordOf(entry.before), cause: "before the run" });
+      // The record held its before-image from before the run started.
+      line.points.push({
+        time: Date.parse(entries[0]?.time ?? entry.time),
+        ...recordOf(entry.before),
+        cause: "before the run",
+      });
     }
     line.points.push({ time, ...recordOf(image), cause });
   };
