@@ -10,13 +10,20 @@ import { redactChange } from "../render/plan.js";
 export const SAVED_PLAN_KIND = "ClusterShiftSavedPlan";
 
 /**
+ * 2: changes carry their `context` (plan format 2). A version-1 file differs only by lacking it, which apply never
+ * reads (it re-plans and compares before/after images), so both are carried out; a newer one is refused.
+ */
+export const SAVED_PLAN_VERSION = 2;
+const READABLE_VERSIONS: readonly number[] = [1, 2];
+
+/**
  * `clustershift plan --out FILE`: the plan with what it was made from (the playbook's bytes by SHA-256, the journal
  * as far as it went) and the before-values it observed. Secret values never reach the file: sensitive images are
  * `(sensitive: N keys)`, here and when a fresh plan is compared with it.
  */
 export interface SavedPlan {
   kind: typeof SAVED_PLAN_KIND;
-  formatVersion: 1;
+  formatVersion: 1 | 2;
   playbook: { file: string; name: string; sha256: string };
   stateDir: string;
   /** Sequence number of the last journal entry when planned; 0 for none. */
@@ -40,7 +47,7 @@ export async function savePlan(
 ): Promise<void> {
   const saved: SavedPlan = {
     kind: SAVED_PLAN_KIND,
-    formatVersion: 1,
+    formatVersion: SAVED_PLAN_VERSION,
     playbook: {
       file: resolve(playbookFile),
       name: plan.playbook,
@@ -65,8 +72,14 @@ export async function loadSavedPlan(file: string): Promise<SavedPlan> {
   } catch (error) {
     throw new UsageError(`${file}: not a saved plan (${(error as Error).message})`);
   }
-  if (saved.kind !== SAVED_PLAN_KIND || saved.formatVersion !== 1 || !saved.playbook || !saved.steps) {
+  if (saved.kind !== SAVED_PLAN_KIND || !saved.playbook || !saved.steps) {
     throw new UsageError(`${file}: not a saved plan of this clustershift (kind ${String(saved.kind)})`);
+  }
+  if (!READABLE_VERSIONS.includes(Number(saved.formatVersion))) {
+    throw new UsageError(
+      `${file}: a saved plan of format ${String(saved.formatVersion)}; this clustershift reads formats ` +
+        `${READABLE_VERSIONS.join(" and ")}. Run \`clustershift plan --out FILE\` again with this version.`,
+    );
   }
   return saved as SavedPlan;
 }

@@ -73,4 +73,25 @@ describe("saved plans", () => {
     expect(moved.code).toBe(1);
     expect(moved.stderr).toMatch(/the journal moved since the plan \(entry 0 then, \d+ now\)/);
   });
+  it("Given a plan saved by the previous format (1, changes without context), When applying it, Then it is carried out; a newer format is refused saying which it reads", async () => {
+    const sandbox = await freshSandbox();
+    const plan = await savedPlan(sandbox);
+    const current = JSON.parse(await readFile(plan, "utf8")) as {
+      formatVersion: number;
+      steps: { plan: { changes: Record<string, unknown>[] } }[];
+    };
+    expect(current.formatVersion).toBe(2);
+    const newer = join(sandbox.dir, "newer.json");
+    await writeFile(newer, JSON.stringify({ ...current, formatVersion: 3 }));
+    const refused = await applySaved(sandbox, newer);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(
+      `${newer}: a saved plan of format 3; this clustershift reads formats 1 and 2. Run \`clustershift plan --out FILE\` again with this version.`,
+    );
+    for (const step of current.steps) for (const change of step.plan.changes) delete change.context;
+    await writeFile(plan, JSON.stringify({ ...current, formatVersion: 1 }));
+    const result = await applySaved(sandbox, plan);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain("Migration complete.");
+  });
 });
