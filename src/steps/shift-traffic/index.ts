@@ -4,6 +4,7 @@ import { analysisGate } from "../../engine/gates/analysis.js";
 import { approvalGate } from "../../engine/gates/approval.js";
 import { pauseGate } from "../../engine/gates/pause.js";
 import { probeGate } from "../../engine/gates/probe.js";
+import { shareGate as shareGateRunner } from "../../engine/gates/share.js";
 import type { Change, PlannedGate, ReadContext, Step } from "../../engine/types.js";
 import type { TrafficSpec, TrafficStep } from "../../playbook/schema.js";
 import { cluster, refOf } from "../../providers/kubernetes/index.js";
@@ -17,6 +18,7 @@ import {
   rollbackEntries,
 } from "../expose-target/istio.js";
 import { requireSourceService } from "../expose-target/source-service.js";
+import { shareGate, type GatewayWorkload } from "./observe.js";
 import { appVirtualServices } from "./route-table.js";
 import { boundToGateway, newSplitVirtualService, serviceHosts } from "./virtual-service.js";
 import {
@@ -35,6 +37,8 @@ export interface ShiftTrafficSpec {
   traffic: TrafficSpec;
   /** 0-based position in `traffic.steps`. */
   index: number;
+  /** The source gateway's workload, whose requests `traffic.observe` reads. */
+  gatewayWorkload?: GatewayWorkload | undefined;
 }
 
 /** One VirtualService this instance writes; images without server-owned metadata. */
@@ -73,6 +77,9 @@ export const shiftTrafficStep: Step<ShiftTrafficSpec> = {
         gateway: source.ingress?.gateway ?? "",
         traffic,
         index,
+        ...(source.ingress
+          ? { gatewayWorkload: { namespace: source.ingress.namespace, service: source.ingress.service } }
+          : {}),
       },
     }));
   },
@@ -87,7 +94,11 @@ export const shiftTrafficStep: Step<ShiftTrafficSpec> = {
       kind: "shift-traffic",
       title: instance.title,
       changes,
-      gates: gatesOf(instance.id, spec),
+      gates: gatesOf(
+        instance.id,
+        spec,
+        virtualServices.map((planned) => planned.after),
+      ),
       data,
     };
   },
@@ -272,12 +283,29 @@ function changeOf(planned: PlannedVirtualService, spec: ShiftTrafficSpec): Chang
 }
 
 /** For the plan lines of the gates; the engine runs them from its registry. */
-const GATE_RUNNERS = { pause: pauseGate, probe: probeGate, analysis: analysisGate, approval: approvalGate };
+const GATE_RUNNERS = {
+  share: shareGateRunner,
+  pause: pauseGate,
+  probe: probeGate,
+  analysis: analysisGate,
+  approval: approvalGate,
+};
 
-/** The gates of `traffic.steps[index]`, in the order they run: pause, probe, analysis, then a human's approval. */
-export function gatesOf(id: string, spec: Pick<ShiftTrafficSpec, "traffic" | "index">): PlannedGate[] {
+/**
+ * The gates of `traffic.steps[index]`, in the order they run: the observed share (with `traffic.observe`: every
+ * later gate judges the mix the weight asks for), pause, probe, analysis, then a human's approval.
+ */
+export function gatesOf(
+  id: string,
+  spec: Pick<ShiftTrafficSpec, "traffic" | "index" | "gatewayWorkload">,
+  shifted: readonly VirtualService[] = [],
+): PlannedGate[] {
   const step = spec.traffic.steps[spec.index] as TrafficStep;
   const gates: PlannedGate["gate"][] = [];
+  const { observe } = spec.traffic;
+  if (observe && spec.gatewayWorkload) {
+    gates.push({ ...shareGate(observe, spec.traffic, step.weight, spec.gatewayWorkload, shifted) });
+  }
   if (step.pause) gates.push({ type: "pause", duration: step.pause });
   if (step.probe) gates.push({ type: "probe", ...step.probe });
   if (step.analysis) gates.push({ type: "analysis", ...step.analysis });
