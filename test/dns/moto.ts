@@ -79,6 +79,7 @@ export async function createZone(
     }),
   );
   const id = (HostedZone?.Id ?? "").replace("/hostedzone/", "");
+  if (!vpc) await repairSoa(sdk, id, name);
   const sets = records(name);
   if (sets.length > 0) {
     await sdk.send(
@@ -89,6 +90,33 @@ export async function createZone(
     );
   }
   return { id, name };
+}
+
+/**
+ * moto 5.2.1 seeds a new zone's SOA with its value as a Python dict's text (`{'Value': 'ns-2048… 86400'}`);
+ * Route 53 answers the plain value (`ns-2048.awsdns-64.com. awsdns-hostmaster.amazon.com. 1 7200 900 1209600
+ * 86400`). The product reads Route 53's form, so the zone gets its SOA as Route 53 would have it, same fields.
+ */
+async function repairSoa(sdk: Route53Client, zoneId: string, name: string): Promise<void> {
+  const { ResourceRecordSets } = await sdk.send(
+    new ListResourceRecordSetsCommand({
+      HostedZoneId: zoneId,
+      StartRecordName: name,
+      StartRecordType: "SOA",
+    }),
+  );
+  const soa = ResourceRecordSets?.find((set) => set.Type === "SOA");
+  const value = soa?.ResourceRecords?.[0]?.Value ?? "";
+  const plain = /^\{'Value': '(.*)'\}$/.exec(value)?.[1];
+  if (!soa || plain === undefined) return;
+  await sdk.send(
+    new ChangeResourceRecordSetsCommand({
+      HostedZoneId: zoneId,
+      ChangeBatch: {
+        Changes: [{ Action: "UPSERT", ResourceRecordSet: { ...soa, ResourceRecords: [{ Value: plain }] } }],
+      },
+    }),
+  );
 }
 
 /** Every record set of the zone except its NS and SOA, as the API returns them. */

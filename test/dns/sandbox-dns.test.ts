@@ -167,6 +167,7 @@ describe("sandbox DNS provider", () => {
       listRecordSets: (z, name) => real.listRecordSets(z, name),
       waitForChange: (change, options) => real.waitForChange(change, options),
       nameServers: (z) => real.nameServers(z),
+      soa: (z) => real.soa(z),
       async changeRecordSets(z, changes, comment) {
         await real.changeRecordSets(
           z,

@@ -11,14 +11,17 @@ import {
   type RRType,
 } from "@aws-sdk/client-route-53";
 import { RuntimeError } from "../../engine/errors.js";
+import { formatDuration } from "../../playbook/duration.js";
 import { fqdn } from "./names.js";
 import {
   BatchRejectedError,
   type ChangeInfo,
   type DnsPort,
   type NameServers,
+  parseSoa,
   type RecordChange,
   type RecordSet,
+  type Soa,
   type WaitOptions,
   type Zone,
   type ZoneRef,
@@ -46,6 +49,22 @@ export interface Route53Options {
   resolverTimeoutMs?: number;
   /** Query these (`ip` or `ip:port`) instead of the zone's delegation set, e.g. a VPC resolver for a private zone. */
   verifyServers?: string[];
+  /**
+   * Where to ask the delegation set's name servers (`host` → `ip` or `ip:port`) instead of resolving their
+   * names: a split-horizon network, or a test that serves the zone on loopback. Hosts not listed are resolved.
+   */
+  nameServerAddresses?: Record<string, string>;
+  /** How long the check after a change waits for a name server that still answers the old records. Default 60 s. */
+  settleMs?: number;
+  /**
+   * The run's signal (SIGINT, SIGTERM): every API call stops with its reason. `dnsProvider` passes the run's;
+   * a call also gives up after `callTimeoutMs` (default 2 min, retries included).
+   */
+  signal?: AbortSignal;
+  callTimeoutMs?: number;
+  /** Per attempt: TCP connect (default 10 s) and the wait for a reply (default 30 s); the SDK then retries. */
+  connectTimeoutMs?: number;
+  requestTimeoutMs?: number;
 }
 
 const RETRIED = new Set(["Throttling", "ThrottlingException", "PriorRequestNotComplete"]);
@@ -72,6 +91,11 @@ export class Route53Dns implements DnsPort {
     this.client = new Route53Client({
       region: options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1",
       maxAttempts: options.maxAttempts ?? 6,
+      // A black-holed endpoint must not hang a run: each attempt has a connect and a reply deadline.
+      requestHandler: {
+        connectionTimeout: options.connectTimeoutMs ?? 10_000,
+        requestTimeout: options.requestTimeoutMs ?? 30_000,
+      },
       ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
       ...(options.profile === undefined ? {} : { profile: options.profile }),
     });
@@ -79,8 +103,8 @@ export class Route53Dns implements DnsPort {
 
   async findZone(ref: ZoneRef): Promise<Zone> {
     if (ref.zoneId !== undefined) {
-      const { HostedZone } = await this.call(`reading hosted zone ${ref.zoneId}`, () =>
-        this.client.send(new GetHostedZoneCommand({ Id: ref.zoneId })),
+      const { HostedZone } = await this.call(`reading hosted zone ${ref.zoneId}`, (abortSignal) =>
+        this.client.send(new GetHostedZoneCommand({ Id: ref.zoneId }), { abortSignal }),
       );
       return checkZoneName(zoneOf(required(HostedZone, "HostedZone")), ref);
     }
@@ -88,9 +112,10 @@ export class Route53Dns implements DnsPort {
     const zones: Zone[] = [];
     let next: { DNSName?: string; HostedZoneId?: string } = { DNSName: name };
     for (;;) {
-      const page = await this.call(`looking up hosted zone ${name}`, () =>
+      const page = await this.call(`looking up hosted zone ${name}`, (abortSignal) =>
         this.client.send(
           new ListHostedZonesByNameCommand({ ...next, MaxItems: this.options.pageSize ?? 100 }),
+          { abortSignal },
         ),
       );
       zones.push(...(page.HostedZones ?? []).map(zoneOf));
@@ -111,13 +136,14 @@ export class Route53Dns implements DnsPort {
       StartRecordName: wanted,
     };
     for (;;) {
-      const page = await this.call(`listing ${wanted} in zone ${zone.name}`, () =>
+      const page = await this.call(`listing ${wanted} in zone ${zone.name}`, (abortSignal) =>
         this.client.send(
           new ListResourceRecordSetsCommand({
             HostedZoneId: zone.id,
             MaxItems: this.options.pageSize ?? 300,
             ...start,
           }),
+          { abortSignal },
         ),
       );
       for (const set of page.ResourceRecordSets ?? []) {
@@ -150,14 +176,17 @@ export class Route53Dns implements DnsPort {
     const zones: Zone[] = [];
     let marker: string | undefined;
     do {
-      const page = await this.call("listing hosted zones", () =>
-        this.client.send(
-          new ListHostedZonesCommand({
-            MaxItems: this.options.pageSize ?? 100,
-            ...(marker === undefined ? {} : { Marker: marker }),
-          }),
-          options.signal ? { abortSignal: options.signal } : {},
-        ),
+      const page = await this.call(
+        "listing hosted zones",
+        (abortSignal) =>
+          this.client.send(
+            new ListHostedZonesCommand({
+              MaxItems: this.options.pageSize ?? 100,
+              ...(marker === undefined ? {} : { Marker: marker }),
+            }),
+            { abortSignal },
+          ),
+        options.signal,
       );
       zones.push(...(page.HostedZones ?? []).map(zoneOf));
       marker = page.IsTruncated ? page.NextMarker : undefined;
@@ -170,15 +199,18 @@ export class Route53Dns implements DnsPort {
     const found: RecordSet[] = [];
     let start: { StartRecordName?: string; StartRecordType?: RRType; StartRecordIdentifier?: string } = {};
     for (;;) {
-      const page = await this.call(`listing the records of zone ${zone.name}`, () =>
-        this.client.send(
-          new ListResourceRecordSetsCommand({
-            HostedZoneId: zone.id,
-            MaxItems: this.options.pageSize ?? 300,
-            ...start,
-          }),
-          options.signal ? { abortSignal: options.signal } : {},
-        ),
+      const page = await this.call(
+        `listing the records of zone ${zone.name}`,
+        (abortSignal) =>
+          this.client.send(
+            new ListResourceRecordSetsCommand({
+              HostedZoneId: zone.id,
+              MaxItems: this.options.pageSize ?? 300,
+              ...start,
+            }),
+            { abortSignal },
+          ),
+        options.signal,
       );
       found.push(...(page.ResourceRecordSets ?? []).map(fromSdk));
       if (!page.IsTruncated || page.NextRecordName === undefined) return found;
@@ -191,19 +223,22 @@ export class Route53Dns implements DnsPort {
   }
 
   async changeRecordSets(zone: Zone, changes: RecordChange[], comment: string): Promise<ChangeInfo> {
-    const { ChangeInfo } = await this.call(`changing ${describeNames(changes)} in zone ${zone.name}`, () =>
-      this.client.send(
-        new ChangeResourceRecordSetsCommand({
-          HostedZoneId: zone.id,
-          ChangeBatch: {
-            Comment: comment,
-            Changes: changes.map(({ action, record }) => ({
-              Action: action,
-              ResourceRecordSet: toSdk(record),
-            })),
-          },
-        }),
-      ),
+    const { ChangeInfo } = await this.call(
+      `changing ${describeNames(changes)} in zone ${zone.name}`,
+      (abortSignal) =>
+        this.client.send(
+          new ChangeResourceRecordSetsCommand({
+            HostedZoneId: zone.id,
+            ChangeBatch: {
+              Comment: comment,
+              Changes: changes.map(({ action, record }) => ({
+                Action: action,
+                ResourceRecordSet: toSdk(record),
+              })),
+            },
+          }),
+          { abortSignal },
+        ),
     );
     return changeOf(required(ChangeInfo, "ChangeInfo"));
   }
@@ -212,8 +247,8 @@ export class Route53Dns implements DnsPort {
     await pollUntilInSync(
       change,
       async (id) => {
-        const { ChangeInfo } = await this.call(`reading DNS change ${id}`, () =>
-          this.client.send(new GetChangeCommand({ Id: id })),
+        const { ChangeInfo } = await this.call(`reading DNS change ${id}`, (abortSignal) =>
+          this.client.send(new GetChangeCommand({ Id: id }), { abortSignal }),
         );
         return changeOf(required(ChangeInfo, "ChangeInfo")).status;
       },
@@ -227,9 +262,10 @@ export class Route53Dns implements DnsPort {
 
   async nameServers(zone: Zone): Promise<NameServers> {
     const { verifyServers } = this.options;
+    const settleMs = this.options.settleMs ?? 60_000;
     if (verifyServers) {
       return verifyServers.length > 0
-        ? { kind: "servers", servers: verifyServers }
+        ? { kind: "servers", servers: verifyServers.map((address) => ({ host: address, address })), settleMs }
         : { kind: "unreachable", reason: "no name servers to ask are configured" };
     }
     if (zone.private) {
@@ -238,19 +274,53 @@ export class Route53Dns implements DnsPort {
         reason: `${zone.name} is a private zone: only resolvers inside its VPCs answer for it`,
       };
     }
-    const { DelegationSet } = await this.call(`reading hosted zone ${zone.id}`, () =>
-      this.client.send(new GetHostedZoneCommand({ Id: zone.id })),
+    const { DelegationSet } = await this.call(`reading hosted zone ${zone.id}`, (abortSignal) =>
+      this.client.send(new GetHostedZoneCommand({ Id: zone.id }), { abortSignal }),
     );
-    const hosts = DelegationSet?.NameServers ?? [];
+    const hosts = (DelegationSet?.NameServers ?? []).map(fqdn);
     if (hosts.length === 0) return { kind: "unreachable", reason: `${zone.name} has no delegation set` };
-    return resolveHosts(hosts, this.options.resolverTimeoutMs ?? 2000);
+    return resolveHosts(hosts, this.options.resolverTimeoutMs ?? 2000, settleMs, this.addressOverrides());
   }
 
-  /** Runs one API call, turning SDK errors into messages that say what to do. */
-  private async call<T>(what: string, send: () => Promise<T>): Promise<T> {
+  /** The SOA record at the zone's apex, as ListResourceRecordSets shows it (Route 53 creates it with the zone). */
+  async soa(zone: Zone): Promise<Soa | undefined> {
+    const apex = await this.listRecordSets(zone, zone.name);
+    const set = apex.find((record) => record.type === "SOA");
+    const value = set?.values?.[0];
+    return set && value !== undefined ? parseSoa(set.ttl ?? 0, value) : undefined;
+  }
+
+  private addressOverrides(): Map<string, string> {
+    return new Map(
+      Object.entries(this.options.nameServerAddresses ?? {}).map(([host, address]) => [fqdn(host), address]),
+    );
+  }
+
+  /**
+   * Runs one API call, turning SDK errors into messages that say what to do. The call stops with the run's
+   * signal (its reason is thrown as is: an interrupted run says so), with `extra`, or after `callTimeoutMs`.
+   */
+  private async call<T>(
+    what: string,
+    send: (abortSignal: AbortSignal) => Promise<T>,
+    extra?: AbortSignal,
+  ): Promise<T> {
+    const timeoutMs = this.options.callTimeoutMs ?? 120_000;
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const stops = [this.options.signal, extra].filter((s): s is AbortSignal => s !== undefined);
+    for (const stop of stops) if (stop.aborted) throw stop.reason;
     try {
-      return await send();
+      return await send(AbortSignal.any([...stops, timeout]));
     } catch (error) {
+      const stopped = stops.find((stop) => stop.aborted);
+      if (stopped) throw stopped.reason;
+      if (timeout.aborted) {
+        throw new RuntimeError(
+          `${what}: Route 53${this.endpoint ? ` at ${this.endpoint}` : ""} did not answer within ${formatDuration(timeoutMs)}: ` +
+            "check the network or AWS_ENDPOINT_URL_ROUTE_53, then run the command again (apply resumes)",
+          { cause: error },
+        );
+      }
       throw this.explain(what, error);
     }
   }

@@ -1,29 +1,36 @@
 import { Resolver } from "node:dns/promises";
 import { isIP } from "node:net";
-import type { NameServers } from "./port.js";
+import type { NameServer, NameServers } from "./port.js";
 
-/** The addresses of the zone's name servers, through the system's resolvers. */
-export async function resolveHosts(hosts: readonly string[], timeoutMs: number): Promise<NameServers> {
+/**
+ * Where to ask each of the zone's name servers: `overrides` first (host → `ip` or `ip:port`), else the host's
+ * IPv4 address through the system's resolvers. One entry per host, so the check can name the one that lags.
+ */
+export async function resolveHosts(
+  hosts: readonly string[],
+  timeoutMs: number,
+  settleMs: number,
+  overrides: ReadonlyMap<string, string> = new Map(),
+): Promise<NameServers> {
   const resolver = new Resolver({ timeout: timeoutMs, tries: 1 });
-  const failures: string[] = [];
-  const servers: string[] = [];
-  await Promise.all(
-    hosts.map(async (host) => {
-      if (isIP(host)) {
-        servers.push(host);
-        return;
-      }
+  const servers = await Promise.all(
+    hosts.map(async (host): Promise<NameServer> => {
+      const override = overrides.get(host);
+      if (override !== undefined) return { host, address: override };
+      if (isIP(host)) return { host, address: host };
       try {
-        servers.push(...(await resolver.resolve4(host)));
+        const [address] = (await resolver.resolve4(host)).sort();
+        return address === undefined ? { host, problem: "no IPv4 address" } : { host, address };
       } catch (error) {
-        failures.push(`${host}: ${codeOf(error)}`);
+        return { host, problem: codeOf(error) };
       }
     }),
   );
-  if (servers.length > 0) return { kind: "servers", servers: servers.sort() };
+  servers.sort((a, b) => a.host.localeCompare(b.host));
+  if (servers.some((server) => server.address !== undefined)) return { kind: "servers", servers, settleMs };
   return {
     kind: "unreachable",
-    reason: `cannot resolve the zone's name servers (${failures.sort().join(", ")})`,
+    reason: `cannot resolve the zone's name servers (${servers.map((s) => `${s.host}: ${s.problem ?? "?"}`).join(", ")})`,
   };
 }
 
@@ -51,7 +58,7 @@ export async function queryRecord(
   } catch (error) {
     const code = codeOf(error);
     if (NO_RECORD.has(code)) return { kind: "answer", answer: { values: [] } };
-    return { kind: "unreachable", reason: `${servers.join(", ")}: ${code}` };
+    return { kind: "unreachable", reason: code };
   }
 }
 

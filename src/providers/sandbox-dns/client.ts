@@ -10,9 +10,11 @@ import {
   BatchRejectedError,
   type ChangeInfo,
   type DnsPort,
+  type NameServer,
   type NameServers,
   type RecordChange,
   type RecordSet,
+  type Soa,
   type WaitOptions,
   type Zone,
   type ZoneRef,
@@ -25,6 +27,10 @@ export interface SandboxDnsClientOptions {
   context: string;
   /** KUBECONFIG-style path list; default `$KUBECONFIG`, then `~/.kube/config`. */
   kubeconfig?: string;
+  /** The run's signal: no call or retry starts once it is aborted, and its reason is thrown. */
+  signal?: AbortSignal;
+  /** How long the check after a change waits for a name server still answering the old records. Default 10 s. */
+  settleMs?: number;
 }
 
 /** Tries per call, the first included: the Route 53 client's default. */
@@ -101,8 +107,22 @@ export class SandboxDnsClient implements DnsPort {
     );
   }
 
-  nameServers(): Promise<NameServers> {
-    return Promise.resolve({ kind: "api-only" });
+  /** The zone's name servers: the sandbox DNS serves each on its own loopback UDP port. */
+  async nameServers(zone: Zone): Promise<NameServers> {
+    const { nameServers } = await this.authority(zone);
+    if (nameServers.length === 0) return { kind: "unreachable", reason: `${zone.name} has no name servers` };
+    return { kind: "servers", servers: nameServers, settleMs: this.options.settleMs ?? 10_000 };
+  }
+
+  async soa(zone: Zone): Promise<Soa | undefined> {
+    return (await this.authority(zone)).soa;
+  }
+
+  private async authority(zone: Zone): Promise<{ soa?: Soa; nameServers: NameServer[] }> {
+    return (await this.request("GET", `/zones/${encodeURIComponent(zone.id)}/authority`)) as {
+      soa?: Soa;
+      nameServers: NameServer[];
+    };
   }
 
   /**
@@ -112,18 +132,21 @@ export class SandboxDnsClient implements DnsPort {
   private async request(method: "GET" | "POST", path: string, body?: unknown): Promise<unknown> {
     const url = `${this.base}${path}`;
     let reply: { status: number; body: unknown } | undefined;
+    const { signal } = this.options;
     for (let attempt = 0; reply === undefined; attempt++) {
+      if (signal?.aborted) throw signal.reason;
       const last = attempt + 1 >= ATTEMPTS;
       try {
         const { status, text } = await requestWithContext(this.config, method, url, body);
         if (!last && isRetryableStatus(status)) {
-          await sleep(jitteredBackoffMs(attempt, 100, 2_000, Math.random));
+          await sleep(jitteredBackoffMs(attempt, 100, 2_000, Math.random), signal);
           continue;
         }
         reply = { status, body: parseBody(text) };
       } catch (error) {
+        if (signal?.aborted) throw signal.reason;
         if (!last && isRetryableNetworkError(error)) {
-          await sleep(jitteredBackoffMs(attempt, 100, 2_000, Math.random));
+          await sleep(jitteredBackoffMs(attempt, 100, 2_000, Math.random), signal);
           continue;
         }
         throw new RuntimeError(

@@ -1,9 +1,19 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { fqdn } from "../../providers/route53/names.js";
-import type { ChangeInfo, RecordChange, RecordSet, Zone } from "../../providers/route53/port.js";
+import { fqdn, recordInZone } from "../../providers/route53/names.js";
+import {
+  negativeTtl,
+  type ChangeInfo,
+  type NameServer,
+  type RecordChange,
+  type RecordSet,
+  type Soa,
+  type Zone,
+} from "../../providers/route53/port.js";
 import { sleep } from "../../engine/sleep.js";
 import type { SandboxExtension } from "../extension.js";
 import { FaultInjector, holdReply, parseFaultConfig, type FaultConfig } from "../faults.js";
+import { NameServerFleet } from "./name-servers.js";
+import type { Question, Reply, WireRecord } from "./wire.js";
 import { applyBatch, InvalidChangeBatch } from "./zones.js";
 
 export { applyBatch, InvalidChangeBatch } from "./zones.js";
@@ -14,6 +24,8 @@ export interface SeedZone {
   id?: string;
   private?: boolean;
   records?: RecordSet[];
+  /** The SOA's own TTL and MINIMUM; default Route 53's: 900 and 86400. */
+  soa?: { ttl?: number; minimum?: number };
 }
 
 export interface SandboxDnsOptions {
@@ -22,6 +34,12 @@ export interface SandboxDnsOptions {
   zones?: SeedZone[];
   /** Faults from the start; `setFaults` or `PUT /sandbox/v1/dns/faults` change them. */
   faults?: FaultConfig;
+  /**
+   * How many authoritative name servers serve every zone (`ns-1.sandbox-dns.test.` …), each on a loopback UDP
+   * port. Server i of n takes a change i/n of `pendingMs` after it was made, so all have it once it is INSYNC.
+   * Default 3.
+   */
+  nameServers?: number;
 }
 
 /** The sandbox DNS, with in-process access for tests and the demo next to its HTTP API. */
@@ -38,12 +56,30 @@ export interface SandboxDns extends SandboxExtension {
   readonly faults: FaultConfig;
   /** Faults injected since the last `setFaults`. */
   readonly faultsInjected: number;
+  /** The zone's name servers and where each answers over DNS (binds their UDP ports on first use). */
+  nameServers(zoneId: string): Promise<NameServer[]>;
+  /**
+   * A name server that stops taking changes (`true`) keeps answering what it had, as a lagging secondary does,
+   * though the API says INSYNC; `false` lets it catch up. Also `PUT /sandbox/v1/dns/nameservers/HOST {stalled}`.
+   */
+  stallNameServer(host: string, stalled: boolean): void;
+  /** Closes the name servers' UDP ports. */
+  close(): Promise<void>;
 }
 
 interface StoredZone {
   zone: Zone;
   records: RecordSet[];
+  soa: Soa;
+  /** The record sets after each change, oldest first, with when it was made: what lagging servers still serve. */
+  history: { at: number; records: RecordSet[] }[];
 }
+
+/** Route 53's SOA defaults: TTL 900, MINIMUM 86400 (so negative answers are cached 900 s). */
+const SOA_TTL = 900;
+const SOA_MINIMUM = 86_400;
+/** Versions kept per zone for lagging servers; older ones are served by no server anyone still asks. */
+const HISTORY = 200;
 
 class HttpError extends Error {
   constructor(
@@ -63,6 +99,11 @@ class HttpError extends Error {
  * - `POST /zones/ID/changes` `{changes: [{action, record}], comment}` → `{id, status: "PENDING"}`;
  *   a refused batch is 400 `{code: "InvalidChangeBatch", message}` and changes nothing
  * - `GET  /changes/ID` → `{id, status}`: INSYNC once `pendingMs` have passed
+ * - `GET  /zones/ID/authority` → `{soa: {ttl, minimum, value}, nameServers: [{host, address}]}`: Route 53 shows
+ *   these as the apex SOA and NS record sets; here they stay out of the record list, so the zone's records are
+ *   only those its users made
+ * - `PUT  /nameservers/HOST` `{stalled}` → a name server stops (or resumes) taking changes
+ * - every zone is served over DNS (UDP, loopback) by each name server, from that server's view of it
  * - `GET|PUT|DELETE /faults` → the fault configuration (never faulted itself): errors, dropped connections,
  *   latency and changes carried out whose reply is lost, as on a cluster's API
  */
@@ -74,12 +115,49 @@ export function createSandboxDns(options: SandboxDnsOptions = {}): SandboxDns {
   let changeCount = 0;
   const injector = new FaultInjector();
   if (options.faults) injector.set(options.faults);
+  const hosts = Array.from({ length: options.nameServers ?? 3 }, (_, i) => `ns-${i + 1}.sandbox-dns.test.`);
+  /** When each stalled server stopped taking changes. */
+  const stalled = new Map<string, number>();
+
+  /** What `host` serves of a zone: the newest version that reached it (see `nameServers` above). */
+  const viewOf = (stored: StoredZone, host: string): RecordSet[] => {
+    const delay = (pendingMs * (hosts.indexOf(host) + 1)) / hosts.length;
+    const horizon = stalled.get(host) ?? Date.now();
+    const seen = stored.history.findLast((version) => version.at + delay <= horizon);
+    return seen?.records ?? [];
+  };
+  const answer = (host: string, question: Question): Reply => {
+    const stored = [...zones.values()]
+      .filter((z) => !z.zone.private && recordInZone(question.name, z.zone.name))
+      .sort((a, b) => b.zone.name.length - a.zone.name.length)[0];
+    if (!stored) return { rcode: "REFUSED" };
+    const { soa, zone } = stored;
+    const negative = { name: zone.name, ttl: negativeTtl(soa), value: soa.value };
+    if (question.name === zone.name && question.type === "SOA") {
+      return { rcode: "NOERROR", answers: [{ type: "SOA", ttl: soa.ttl, value: soa.value }] };
+    }
+    if (question.name === zone.name && question.type === "NS") {
+      return { rcode: "NOERROR", answers: hosts.map((value) => ({ type: "NS", ttl: 172_800, value })) };
+    }
+    const named = viewOf(stored, host).filter((set) => set.name === question.name && !set.alias);
+    const ofType = named.filter((set) => set.type === question.type);
+    const sets = ofType.length > 0 ? ofType : named.filter((set) => set.type === "CNAME");
+    return { rcode: "NOERROR", answers: pickAnswers(sets), soa: negative };
+  };
+  const fleet = new NameServerFleet(hosts, answer);
 
   const addZone = (seed: SeedZone): Zone => {
     const zone: Zone = {
       id: seed.id ?? `ZSANDBOX${++zoneCount}`,
       name: fqdn(seed.name),
       private: seed.private ?? false,
+    };
+    const soaTtl = seed.soa?.ttl ?? SOA_TTL;
+    const minimum = seed.soa?.minimum ?? SOA_MINIMUM;
+    const soa: Soa = {
+      ttl: soaTtl,
+      minimum,
+      value: `${hosts[0] ?? "ns.sandbox-dns.test."} hostmaster.sandbox-dns.test. 1 7200 900 1209600 ${minimum}`,
     };
     if (zones.has(zone.id))
       throw new HttpError(409, "HostedZoneAlreadyExists", `hosted zone ${zone.id} already exists`);
@@ -90,7 +168,8 @@ export function createSandboxDns(options: SandboxDnsOptions = {}): SandboxDns {
           seed.records.map((record) => ({ action: "CREATE", record })),
         )
       : [];
-    zones.set(zone.id, { zone, records });
+    // Seeded records are on every server at once, as if they were there long before.
+    zones.set(zone.id, { zone, records, soa, history: [{ at: 0, records }] });
     return zone;
   };
   const stored = (id: string): StoredZone => {
@@ -103,6 +182,16 @@ export function createSandboxDns(options: SandboxDnsOptions = {}): SandboxDns {
     if (!change) throw new HttpError(404, "NoSuchChange", `No change found with ID: ${id}`);
     return { id, status: Date.now() - change.submitted >= pendingMs ? "INSYNC" : "PENDING" };
   };
+
+  const remember = (zone: StoredZone, at: number): void => {
+    zone.history.push({ at, records: zone.records });
+    if (zone.history.length > HISTORY) zone.history.splice(0, zone.history.length - HISTORY);
+  };
+  const authority = async (zone: StoredZone) => ({
+    soa: zone.soa,
+    // A private zone is answered only inside its VPCs, as in Route 53: no public name servers for it.
+    nameServers: zone.zone.private ? [] : await fleet.addresses(),
+  });
 
   for (const seed of options.zones ?? []) addZone(seed);
 
@@ -129,6 +218,7 @@ export function createSandboxDns(options: SandboxDnsOptions = {}): SandboxDns {
       }
       if (sub === "changes" && method === "POST") {
         zone.records = applyBatch(zone.zone, zone.records, changesOf(body));
+        remember(zone, Date.now());
         const changeId = `CSANDBOX${++changeCount}`;
         changes.set(changeId, { submitted: Date.now() });
         return [200, changeInfo(changeId)];
@@ -149,9 +239,27 @@ export function createSandboxDns(options: SandboxDnsOptions = {}): SandboxDns {
     return [200, { ...injector.current, faultsInjected: injector.count }];
   };
 
+  const stallNameServer = (host: string, stall: boolean): void => {
+    const name = fqdn(host);
+    if (!hosts.includes(name)) {
+      throw new HttpError(404, "NoSuchNameServer", `no name server ${name}; there are ${hosts.join(", ")}`);
+    }
+    if (!stall) stalled.delete(name);
+    else if (!stalled.has(name)) stalled.set(name, Date.now());
+  };
+  const stallRoute = (host: string, body: unknown): [number, unknown] => {
+    if (!isObject(body) || typeof body.stalled !== "boolean")
+      throw badRequest("the body is {stalled: boolean}");
+    stallNameServer(host, body.stalled);
+    return [200, { host: fqdn(host), stalled: body.stalled }];
+  };
+
   return {
     prefix: "dns",
     addZone,
+    nameServers: async (zoneId) => (await authority(stored(zoneId))).nameServers,
+    stallNameServer,
+    close: () => fleet.close(),
     recordSets: (zoneId) => stored(zoneId).records,
     zones: () => [...zones.values()].map((z) => z.zone),
     addRecords(zoneId, records) {
@@ -161,6 +269,8 @@ export function createSandboxDns(options: SandboxDnsOptions = {}): SandboxDns {
         zone.records,
         records.map((record) => ({ action: "CREATE", record })),
       );
+      // Arranged by a test or the demo, like a seed: on every server at once.
+      remember(zone, 0);
     },
     setFaults: (faults) => injector.set(faults),
     get faults() {
@@ -176,7 +286,8 @@ export function createSandboxDns(options: SandboxDnsOptions = {}): SandboxDns {
       const method = req.method ?? "GET";
       let status: number;
       let payload: unknown;
-      if (pathname !== "/faults") {
+      // The fault and name-server controls are the test's hands, never faulted themselves.
+      if (pathname !== "/faults" && !pathname.startsWith("/nameservers/")) {
         if (injector.latencyMs > 0) await sleep(injector.latencyMs);
         const fault = injector.decide(method, pathname);
         switch (fault.kind) {
@@ -198,8 +309,16 @@ export function createSandboxDns(options: SandboxDnsOptions = {}): SandboxDns {
         }
       }
       try {
-        [status, payload] =
-          pathname === "/faults" ? faultsRoute(method, body) : route(method, pathname, query, body);
+        const authorityOf = /^\/zones\/([^/]+)\/authority$/.exec(pathname)?.[1];
+        const nameServer = /^\/nameservers\/([^/]+)$/.exec(pathname)?.[1];
+        if (authorityOf !== undefined && method === "GET") {
+          [status, payload] = [200, await authority(stored(decodeURIComponent(authorityOf)))];
+        } else if (nameServer !== undefined && method === "PUT") {
+          [status, payload] = stallRoute(decodeURIComponent(nameServer), body);
+        } else {
+          [status, payload] =
+            pathname === "/faults" ? faultsRoute(method, body) : route(method, pathname, query, body);
+        }
       } catch (error) {
         if (error instanceof InvalidChangeBatch)
           [status, payload] = [400, { code: error.name, message: error.message }];
@@ -228,11 +347,35 @@ function faultPayload(status: number): { code: string; message: string } {
   }
 }
 
+/**
+ * The values a server answers with: the simple set, or one of the weighted sets chosen by weight, as Route 53
+ * answers one weighted set per query (all weights 0: any of them).
+ */
+function pickAnswers(sets: readonly RecordSet[]): WireRecord[] {
+  const weighted = sets.filter((set) => set.weight !== undefined);
+  let chosen = sets.find((set) => set.setIdentifier === undefined);
+  if (!chosen && weighted.length > 0) {
+    const total = weighted.reduce((sum, set) => sum + (set.weight ?? 0), 0);
+    let draw = Math.random() * (total > 0 ? total : weighted.length);
+    chosen = weighted.find((set) => (draw -= total > 0 ? (set.weight ?? 0) : 1) < 0) ?? weighted.at(-1);
+  }
+  if (!chosen) return [];
+  const { type, ttl = 0 } = chosen;
+  return (chosen.values ?? []).map((value) => ({ type, ttl, value }));
+}
+
 function seedOf(body: unknown): SeedZone {
   if (!isObject(body) || typeof body.name !== "string") throw badRequest("a zone needs a name");
   const seed: SeedZone = { name: body.name };
   if (typeof body.id === "string") seed.id = body.id;
   if (typeof body.private === "boolean") seed.private = body.private;
+  if (isObject(body.soa)) {
+    const { ttl, minimum } = body.soa;
+    seed.soa = {
+      ...(typeof ttl === "number" ? { ttl } : {}),
+      ...(typeof minimum === "number" ? { minimum } : {}),
+    };
+  }
   if (body.records !== undefined) {
     if (!Array.isArray(body.records) || !body.records.every(isRecordSet))
       throw badRequest("records must be record sets");

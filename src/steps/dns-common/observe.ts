@@ -43,15 +43,16 @@ function providerOfLabel(label: string): "route53" | "sandbox" {
  */
 export function journaledDnsPort(
   target: DnsTarget,
-  ctx: Pick<ReadContext, "clients" | "options" | "playbook">,
+  ctx: Pick<ReadContext, "clients" | "options" | "playbook"> & Partial<Pick<ReadContext, "signal">>,
 ): DnsPort {
   const provider = providerOfLabel(target.provider);
   return memoClient(ctx, `dns:${provider}`, (): DnsPort => {
-    if (provider === "route53") return new Route53Dns();
+    if (provider === "route53") return new Route53Dns(ctx.signal ? { signal: ctx.signal } : {});
     // Journals written before the context was kept: the sandbox DNS then was the playbook's source cluster.
     const context = target.context ?? ctx.playbook.spec.source.context;
     return new SandboxDnsClient({
       context,
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
       ...(ctx.options.kubeconfig === undefined ? {} : { kubeconfig: ctx.options.kubeconfig }),
     });
   });

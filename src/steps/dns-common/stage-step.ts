@@ -23,16 +23,17 @@ import {
   type RecordSet,
   type Zone,
 } from "../../providers/route53/port.js";
-import {
-  canonicalRecordSet,
-  describeRecordSets,
-  recordKey,
-  sameRecordSets,
-} from "../../providers/route53/records.js";
-import { queryRecord } from "../../providers/route53/resolve.js";
+import { describeRecordSets, recordKey, sameRecordSets } from "../../providers/route53/records.js";
 import { chainStates, pointsAt } from "./chain.js";
 import { describeTransition } from "./describe.js";
 import { CHANGE_NOTE, earlierProgress, INSYNC_NOTE, TTL_WAIT_NOTE } from "./resume.js";
+import {
+  checkOwnership,
+  negativeCachingNote,
+  readNegativeCaching,
+  refuseAlias,
+  type NegativeCaching,
+} from "./safety.js";
 import {
   awaitTargetAddress,
   dnsSpecOf,
@@ -47,6 +48,7 @@ import {
   type DnsTarget,
   type Observed,
 } from "./observe.js";
+import { checkEveryServer } from "./verify-servers.js";
 import {
   dnsStages,
   isFinalCutover,
@@ -67,6 +69,8 @@ export interface DnsStageData {
   target: string;
   before: RecordSet[];
   after: RecordSet[];
+  /** The zone's negative-caching TTL from its SOA, when it has one (see safety.ts). */
+  negativeCaching?: NegativeCaching;
 }
 
 /** A step kind made of DNS stages: `lower-dns-ttl` takes the first, `cutover-dns` the rest. */
@@ -103,6 +107,9 @@ async function planStage(
   const target = await targetAddress(ctx);
   const current = await readRecord(observed, recordTypes(dns, target));
   const original = originalRecord(observed, current, ctx.journaled, dns);
+  refuseAlias(original, observed, dns);
+  const ownership = await checkOwnership(observed, dns);
+  const negativeCaching = await readNegativeCaching(observed);
   if (stage.kind === "restore-ttl" && ctx.journaled === undefined && pointsAt(original, target, dns)) {
     // Once lowered, the record no longer shows its original TTL; only the journal still knows it.
     throw new Error(
@@ -119,6 +126,7 @@ async function planStage(
     target,
     before,
     after,
+    ...(negativeCaching ? { negativeCaching } : {}),
   };
   const unchanged = sameRecordSets(before, after);
   const changes: Change[] = unchanged
@@ -143,11 +151,17 @@ async function planStage(
           : []),
       ];
   const moves = !states.every((state) => sameRecordSets(state, [original]));
+  // Notes for the operator: the record's other owner, and negative caching of a record type this stage creates.
+  const notes = unchanged
+    ? []
+    : [ownership, negativeCachingNote(observed, before, after, negativeCaching)].filter(
+        (note): note is Change => note !== undefined,
+      );
   return {
     id: instance.id,
     kind,
     title: instance.title,
-    changes,
+    changes: [...changes, ...notes],
     gates: moves ? stageGates(stage, dns, observed.address, after) : [],
     data,
   };
@@ -391,17 +405,18 @@ async function verifyStage(plan: StepPlan, ctx: ReadContext): Promise<Verificati
   }
   const servers = await port.nameServers(data.zone);
   const viaApi = `${data.name} reads back as planned through the ${port.label} API`;
-  switch (servers.kind) {
-    case "api-only":
-      return { outcome: "passed", detail: `${viaApi}, which is the authority for it` };
-    case "unreachable":
-      return {
-        outcome: "not-supported",
-        detail: `${viaApi}; not checked at the name servers: ${servers.reason}`,
-      };
-    case "servers":
-      return checkAtServers(servers.servers, data, viaApi);
+  if (servers.kind === "unreachable") {
+    return {
+      outcome: "not-supported",
+      detail: `${viaApi}; not checked at the name servers: ${servers.reason}`,
+    };
   }
+  return checkEveryServer(
+    servers.servers,
+    servers.settleMs,
+    { name: data.name, after: data.after, progressAddress: waitAddress(data.address, "change"), viaApi },
+    ctx,
+  );
 }
 
 /** At verify time the target is known even when the plan was made before the load balancer had an address. */
@@ -412,44 +427,6 @@ async function resolvedTarget(plan: StepPlan, ctx: ReadContext): Promise<DnsStag
   if (known === KNOWN_AFTER_APPLY) return data;
   const { before, after } = statesOf(data.original, dnsSpecOf(ctx), known, data.stage);
   return { ...data, target: known, before, after };
-}
-
-async function checkAtServers(servers: string[], data: DnsStageData, viaApi: string): Promise<Verification> {
-  const answering = data.after.filter((set) => set.weight !== 0);
-  const [first] = answering;
-  if (!first || answering.some((set) => set.alias)) {
-    return {
-      outcome: "not-supported",
-      detail: `${viaApi}; an alias answers with its target's addresses, not checked`,
-    };
-  }
-  const result = await queryRecord(servers, data.name, first.type, 3000);
-  if (result.kind === "unreachable") {
-    return {
-      outcome: "not-supported",
-      detail: `${viaApi}; the name servers did not answer (${result.reason})`,
-    };
-  }
-  const expected = new Set(answering.flatMap((set) => canonicalRecordSet(set).values ?? []));
-  const got =
-    canonicalRecordSet({ name: data.name, type: first.type, values: result.answer.values }).values ?? [];
-  const weighted = answering.length > 1;
-  const valuesOk =
-    got.length > 0 && got.every((v) => expected.has(v)) && (weighted || got.length === expected.size);
-  const maxTtl = Math.max(...answering.map((set) => set.ttl ?? 0));
-  const ttlOk = result.answer.ttl === undefined || result.answer.ttl <= maxTtl;
-  const at = `at ${servers.join(", ")}`;
-  if (!valuesOk || !ttlOk) {
-    const ttl = result.answer.ttl === undefined ? "" : ` ttl ${result.answer.ttl}`;
-    return {
-      outcome: "failed",
-      detail: `the name servers ${at} answer ${first.type} ${got.join(",") || "(nothing)"}${ttl} for ${data.name}, expected ${describeRecordSets(answering)}`,
-    };
-  }
-  return {
-    outcome: "passed",
-    detail: `the name servers ${at} answer ${first.type} ${got.join(",")} for ${data.name}`,
-  };
 }
 
 /**
