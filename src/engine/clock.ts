@@ -35,7 +35,7 @@ export interface ServerInstant {
 const CLOCK_KEY = "clock";
 
 /** The run's clock, memoized in `ctx.clients` (a test presets its own under `clock`). */
-export function clockOf(ctx: Pick<ReadContext, "clients" | "options" | "playbook" | "signal">): Clock {
+export function clockOf(ctx: Pick<ReadContext, "clients" | "options" | "playbook">): Clock {
   return memoClient(ctx, CLOCK_KEY, () => systemClock(ctx));
 }
 
@@ -44,21 +44,26 @@ export function useClock(clients: Map<string, unknown>, clock: Clock): void {
   clients.set(CLOCK_KEY, clock);
 }
 
-function systemClock(ctx: Pick<ReadContext, "clients" | "options" | "playbook" | "signal">): Clock {
+function systemClock(ctx: Pick<ReadContext, "clients" | "options" | "playbook">): Clock {
   const context = ctx.playbook.spec.source.context;
   return {
     monotonic: () => performance.now(),
     sleep,
     async serverNow() {
       // Loaded here: `validate` and `--help` load gates without the Kubernetes client.
-      const { clusterIfKnown } = await import("../providers/kubernetes/index.js");
-      const port = clusterIfKnown(ctx, context);
-      if (!port?.serverTime) return undefined;
+      const { createClusterClient } = await import("../providers/kubernetes/client.js");
       try {
+        // A client of its own, without the run's signal: a read that changes nothing, which the waiting side
+        // abandons on a signal (journaledWait), and which a stopped-then-resumed run in one process can still make.
+        const port = memoClient(ctx, `kube-time:${context}`, () =>
+          createClusterClient(context, {
+            ...(ctx.options.kubeconfig === undefined ? {} : { kubeconfig: ctx.options.kubeconfig }),
+          }),
+        );
         return { ...(await port.serverTime()), source: `kube-apiserver of context ${context}` };
-      } catch (error) {
-        if (ctx.signal.aborted) throw error;
-        // Unreachable now: the wait still runs (monotonic); only a resume would have to wait it all again.
+      } catch {
+        // No such context yet, or unreachable now: the wait still runs (monotonic); only a resume of it would
+        // have to wait it all again, for want of a start it can trust.
         return undefined;
       }
     },
@@ -66,19 +71,30 @@ function systemClock(ctx: Pick<ReadContext, "clients" | "options" | "playbook" |
 }
 
 /**
- * What a journaled wait has left, from the server time it started (`startedAt`) and the server time now: at least
- * what truly remains (both readings are rounded the safe way: the start up by its resolution, now down), at most
- * 2 s (two Date resolutions) more than that, and never more than the whole wait when the server's clock went back
- * or the start was read from another server. Without both readings it is the whole wait: nothing shows less.
+ * What a journaled wait has left: `deadline` is the latest its end can be (`until` of {@link deadlineOf}: the start
+ * as the server told it, rounded up by its resolution, plus the wait) and `now` the server's time rounded down, so
+ * it is at least what truly remains and at most two Date resolutions (2 s, plus the time the reading took) more.
+ * It is never more than the whole wait, so a server clock gone back costs at most one whole wait again; without
+ * both readings from the same server it is the whole wait.
  */
 export function remainingMs(
   totalMs: number,
-  startedAt: ServerInstant | undefined,
+  deadline: JournaledDeadline | undefined,
   now: ServerInstant | undefined,
 ): number {
-  if (!startedAt || !now || startedAt.source !== now.source) return totalMs;
-  const latestEnd = startedAt.ms + startedAt.resolutionMs + totalMs;
-  return Math.min(totalMs, Math.max(0, latestEnd - now.ms));
+  if (!deadline || !now || deadline.clock !== now.source) return totalMs;
+  return Math.min(totalMs, Math.max(0, deadline.until - now.ms));
+}
+
+/** What a journaled wait records: `{until, clock}`, ISO time on the server `clock`. */
+export interface JournaledDeadline {
+  until: number;
+  clock: string;
+}
+
+/** The deadline of a wait of `totalMs` started at `start`, as journaled. */
+export function deadlineOf(start: ServerInstant, totalMs: number): { until: string; clock: string } {
+  return { until: new Date(start.ms + start.resolutionMs + totalMs).toISOString(), clock: start.source };
 }
 
 /**
@@ -103,16 +119,16 @@ export type WaitContext = Pick<ReadContext, "clients" | "options" | "playbook" |
 
 /**
  * A wait of `totalMs` that survives a resume. `earlier` is the data an earlier run of this wait journaled (through
- * `record`), or undefined on its first start: then `record` journals `{startedAt}` (the server's time, when one
- * tells it) before the first tick. Resumed, it waits {@link remainingMs}; within the run, on the monotonic clock.
- * `onStart` learns how much is left (and whether it was resumed) before the wait begins.
+ * `record`), or undefined on its first start: then `record` journals `{until, clock}` ({@link deadlineOf}, when a
+ * server tells its time) before the first tick. Resumed, it waits {@link remainingMs}; within the run, on the
+ * monotonic clock. `onStart` learns how much is left (and whether it was resumed) before the wait begins.
  */
 export async function journaledWait(
   ctx: WaitContext,
   options: {
     totalMs: number;
     earlier: unknown;
-    record: (data: { startedAt?: ServerInstant }) => Promise<void>;
+    record: (data: { until?: string; clock?: string }) => Promise<void>;
     onStart?: (leftMs: number, resumed: boolean) => void;
     onTick: (leftMs: number) => void;
   },
@@ -120,23 +136,29 @@ export async function journaledWait(
   const clock = clockOf(ctx);
   // Counted from before the server is asked: the time the question takes is part of the wait.
   const begun = clock.monotonic();
-  const now = await clock.serverNow();
+  const now = await abandonedOnAbort(clock.serverNow(), ctx.signal);
   const resumed = options.earlier !== undefined;
-  const started = resumed ? instantOf(options.earlier) : undefined;
-  const left = resumed ? remainingMs(options.totalMs, started, now) : options.totalMs;
-  // A start the server timed is what a later resume counts from; one waited in full again (for want of a server
-  // time before) starts afresh.
-  if (!resumed || (!started && now)) await options.record(now ? { startedAt: now } : {});
+  const deadline = resumed ? journaledDeadline(options.earlier) : undefined;
+  const left = resumed ? remainingMs(options.totalMs, deadline, now) : options.totalMs;
+  // A deadline the server timed is what a later resume counts from; a wait done in full again (for want of one)
+  // starts afresh.
+  if (!resumed || (!deadline && now)) await options.record(now ? deadlineOf(now, options.totalMs) : {});
   options.onStart?.(left, resumed);
   await waitUntilMonotonic(clock, begun + left, ctx.signal, options.onTick);
 }
 
-/** A journaled server instant, read back; undefined when the record holds none (older runs, no server). */
-export function instantOf(data: unknown): ServerInstant | undefined {
-  const value = (data as { startedAt?: unknown } | undefined)?.startedAt;
-  if (typeof value !== "object" || value === null) return undefined;
-  const { ms, resolutionMs, source } = value as Record<string, unknown>;
-  return typeof ms === "number" && typeof resolutionMs === "number" && typeof source === "string"
-    ? { ms, resolutionMs, source }
-    : undefined;
+/** A journaled deadline, read back; undefined when the record holds none (older runs, no server then). */
+export function journaledDeadline(data: unknown): JournaledDeadline | undefined {
+  const { until, clock } = (data ?? {}) as { until?: unknown; clock?: unknown };
+  const ms = typeof until === "string" ? Date.parse(until) : NaN;
+  return typeof clock === "string" && !Number.isNaN(ms) ? { until: ms, clock } : undefined;
+}
+
+function abandonedOnAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }

@@ -2,7 +2,7 @@ import { RuntimeError } from "../../engine/errors.js";
 import type { Change, ChangeEntry, PlannedGate, Step, StepPlan, WriteContext } from "../../engine/types.js";
 import { durationMs, formatDuration } from "../../playbook/duration.js";
 import type { DecommissionSpec, Playbook } from "../../playbook/schema.js";
-import { sleep } from "../../engine/sleep.js";
+import { journaledWait } from "../../engine/clock.js";
 import { specOf } from "../spec-plan.js";
 import {
   applyDelete,
@@ -145,16 +145,17 @@ async function rollbackEntry(entry: ChangeEntry, ctx: WriteContext): Promise<voi
  * gave up) does not wait it again from zero.
  */
 async function soak(plan: StepPlan, spec: DecommissionSpec, ctx: WriteContext): Promise<void> {
-  const noted = ctx.journaledNotes?.find((n) => n.step === plan.id && n.note === "soak-started");
-  const since =
-    typeof (noted?.data as { at?: unknown } | undefined)?.at === "number"
-      ? (noted?.data as { at: number }).at
-      : Date.now();
-  if (!noted) await ctx.note("soak-started", { at: since });
-  const left = durationMs(spec.soak) - (Date.now() - since);
-  if (left <= 0) return;
-  ctx.progress.wait(SOAK_ADDRESS, `${formatDuration(left)} left of ${spec.soak}`);
-  await sleep(left, ctx.signal);
+  const noted = ctx.journaledNotes?.findLast((n) => n.step === plan.id && n.note === "soak-started");
+  // Timed by the server's clock across a resume and the monotonic one within the run (engine/clock.ts).
+  await journaledWait(ctx, {
+    totalMs: durationMs(spec.soak),
+    earlier: noted?.data,
+    record: (start) => ctx.note("soak-started", start),
+    onStart: (left) => {
+      if (left > 0) ctx.progress.wait(SOAK_ADDRESS, `${formatDuration(left)} left of ${spec.soak}`);
+    },
+    onTick: () => {},
+  });
 }
 
 function sourceCluster(spec: DecommissionSpec): SourceCluster {

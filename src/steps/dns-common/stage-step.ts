@@ -280,11 +280,7 @@ async function applyStage(plan: StepPlan, ctx: WriteContext): Promise<void> {
         ttlUntil === undefined
           ? undefined
           : ctx.journaledNotes?.findLast((n) => n.step === plan.id && n.note === TTL_WAIT_NOTE)?.data,
-      record: ({ startedAt }) =>
-        ctx.note(
-          TTL_WAIT_NOTE,
-          startedAt ? { until: new Date(startedAt.ms + totalMs).toISOString(), startedAt } : {},
-        ),
+      record: (deadline) => ctx.note(TTL_WAIT_NOTE, deadline),
       onStart: (left, resumed) => {
         if (resumed && left === 0)
           ctx.progress.wait(address, "the old TTL ran out while the run was stopped");
