@@ -26,6 +26,9 @@ export class LocalJournalStore implements JournalStore {
   private readonly lockPath: string;
   private readonly sensitiveDir: string;
   private tornTailChecked = false;
+  /** Records waiting for the next group commit, and the commit under way (see append). */
+  private queued: { record: Buffer; resolve: () => void; reject: (error: unknown) => void }[] = [];
+  private committing: Promise<void> | undefined;
 
   constructor(
     stateDir: string,
@@ -55,7 +58,33 @@ export class LocalJournalStore implements JournalStore {
     return entries;
   }
 
-  async append(entry: JournalEntry): Promise<void> {
+  /**
+   * Group commit: resolves once the record is whole on disk (written, then fsync'd), so the caller's API write
+   * that follows it is write-ahead logged. Records appended while a commit is under way (concurrent changes) go
+   * to disk together in the next one, with one write and one fsync for all: the first record waits for nobody,
+   * and N concurrent changes cost about two fsyncs, not N. A commit that fails (a full disk) is cut back to the
+   * journal's size before it and fails every record in it: none of their changes is made.
+   */
+  append(entry: JournalEntry): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.queued.push({ record: Buffer.from(JSON.stringify(entry) + "\n"), resolve, reject });
+      this.committing ??= this.commitQueued().finally(() => (this.committing = undefined));
+    });
+  }
+
+  private async commitQueued(): Promise<void> {
+    while (this.queued.length > 0) {
+      const batch = this.queued.splice(0);
+      try {
+        await this.commit(Buffer.concat(batch.map((queued) => queued.record)));
+        for (const queued of batch) queued.resolve();
+      } catch (error) {
+        for (const queued of batch) queued.reject(error);
+      }
+    }
+  }
+
+  private async commit(records: Buffer): Promise<void> {
     await mkdir(this.location, { recursive: true });
     if (!this.tornTailChecked) {
       await this.dropTornTail();
@@ -65,8 +94,10 @@ export class LocalJournalStore implements JournalStore {
     try {
       const { size } = await handle.stat();
       try {
-        await writeAll(handle, Buffer.from(JSON.stringify(entry) + "\n"));
+        await writeAll(handle, records);
         await handle.sync();
+        // A journal file just made exists for sure only once its directory entry is on disk too.
+        if (size === 0) await syncDirectory(this.location);
       } catch (error) {
         // A record cut short (a full disk writes part of it, then fails) would be dropped as "killed mid-write"
         // by the next reader, and the change after it forgotten by rollback: cut it off and stop before the write.
@@ -232,6 +263,16 @@ export class LocalJournalStore implements JournalStore {
     } finally {
       await handle.close();
     }
+  }
+}
+
+/** fsync of a directory: makes a new entry in it (a file just created) durable. */
+async function syncDirectory(path: string): Promise<void> {
+  const handle = await open(path, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
 
