@@ -93,6 +93,8 @@ export async function runCompare(spec: AnalysisSpec, ctx: GateContext): Promise<
         source[name] = await samples(client, metric.sourceQuery, range, ctx.signal);
         target[name] = await samples(client, metric.targetQuery, range, ctx.signal);
       } catch (error) {
+        // A query stopped by SIGTERM is no measurement: the interrupt ends the gate, never a verdict.
+        ctx.signal.throwIfAborted();
         errors[name] = messageOf(error);
         source[name] = [];
         target[name] = [];

@@ -63,6 +63,8 @@ export const analysisGate: GateRunner = {
         const measurement = await measure(metric, index, spec.count, (expr) =>
           client.query(expr, ctx.signal),
         );
+        // A query stopped by SIGTERM is no measurement: counted as inconclusive it could fail the gate and roll back.
+        ctx.signal.throwIfAborted();
         await report(measurement, ctx);
         const counts = tally.get(metric.name) ?? { successful: 0, failed: 0, inconclusive: 0 };
         counts[measurement.phase] += 1;

@@ -1,4 +1,5 @@
 import { createRequire } from "node:module";
+import { stringify as routingParams } from "node:querystring";
 import type { ClusterManagerClient, protos } from "@google-cloud/container";
 import type * as gax from "google-gax";
 import { clusterName } from "./names.js";
@@ -16,7 +17,22 @@ export interface GkeClientOptions {
   endpoint?: string;
   /** Backoff of retried reads (default: {@link retryPolicy}). */
   retry?: RetryOptions;
+  /**
+   * The run's abort signal: once it fires no call starts, and a read in flight is cancelled (the gRPC call
+   * too); a write in flight goes on to its answer, so that what it did is journaled.
+   */
+  signal?: AbortSignal;
+  /** The bound of one call, gax's own retries of it included (default {@link CALL_TIMEOUT_MS}). */
+  timeoutMs?: number;
 }
+
+/** A black-holed endpoint fails a call within this, instead of gax's 10 minutes of retries. */
+export const CALL_TIMEOUT_MS = 60_000;
+
+type Method = "getCluster" | "createCluster" | "deleteCluster" | "getOperation";
+/** gax's promise of a unary call: `cancel()` cancels the gRPC call (and gax's retries of it). */
+type GaxCall<T> = Promise<[T, ...unknown[]]> & { cancel?: () => void };
+type InnerCall = (request: object, options: gax.CallOptions) => GaxCall<unknown>;
 
 /**
  * The GKE cluster manager through `@google-cloud/container` over gRPC with Application Default Credentials.
@@ -26,7 +42,34 @@ export function createGkeClient(options: GkeClientOptions = {}): GkePort {
   const endpoint = options.endpoint ?? process.env.CLUSTERSHIFT_GKE_ENDPOINT;
   let client: Promise<ClusterManagerClient> | undefined;
   const api = () => (client ??= openClient(endpoint));
-  const policy = retryPolicy(options.retry);
+  const policy = retryPolicy({ ...(options.signal ? { signal: options.signal } : {}), ...options.retry });
+  const { signal } = options;
+  const timeout = options.timeoutMs ?? CALL_TIMEOUT_MS;
+
+  /**
+   * One unary call with the run's signal and a timeout. The library's public methods chain `.then` onto gax's
+   * promise, which drops its `cancel()`; the client's `innerApiCalls` (what those methods call, with the same
+   * routing header) keep it, so an aborted read cancels its gRPC call rather than leaving it to run.
+   */
+  const unary =
+    <T>(method: Method, request: { name?: string; parent?: string }, kind: "read" | "write"): Run<T> =>
+    async (api) => {
+      signal?.throwIfAborted();
+      await api.initialize();
+      signal?.throwIfAborted();
+      const callOptions: gax.CallOptions = {
+        timeout,
+        otherArgs: { headers: { "x-goog-request-params": routingParams(request) } },
+      };
+      const inner = (api as unknown as { innerApiCalls?: Record<string, InnerCall | undefined> })
+        .innerApiCalls?.[method];
+      const call = (
+        inner
+          ? inner(request, callOptions)
+          : (api[method] as (r: object, o: gax.CallOptions) => GaxCall<unknown>)(request, callOptions)
+      ) as GaxCall<T>;
+      return kind === "write" || !signal ? call : abortable(call, signal);
+    };
 
   /**
    * A read tried again while quota-limited. google-gax itself retries UNAVAILABLE and DEADLINE_EXCEEDED on
@@ -51,6 +94,8 @@ export function createGkeClient(options: GkeClientOptions = {}): GkePort {
       const [reply] = await run(await api());
       return reply;
     } catch (error) {
+      // Stopped by the run's signal: the interrupt is what happened, not an API failure to explain.
+      if (signal?.aborted && error === signal.reason) throw error;
       if (missingOk && grpcCode(error) === "NOT_FOUND") return undefined;
       throw failure(info, error);
     }
@@ -65,11 +110,7 @@ export function createGkeClient(options: GkeClientOptions = {}): GkePort {
         "container.clusters.get",
         "roles/container.clusterViewer",
       );
-      const cluster = await send(
-        info,
-        retried((api) => api.getCluster({ name })),
-        true,
-      );
+      const cluster = await send(info, retried(unary<ApiCluster>("getCluster", { name }, "read")), true);
       return cluster && toCluster(ref, cluster);
     },
 
@@ -84,7 +125,7 @@ export function createGkeClient(options: GkeClientOptions = {}): GkePort {
         parent: `projects/${ref.project}/locations/${ref.location}`,
         cluster: clusterRequest(ref, spec),
       };
-      return toOperation(ref, await send(info, (api) => api.createCluster(request)));
+      return toOperation(ref, await send(info, unary<Api>("createCluster", request, "write")));
     },
 
     async deleteCluster(ref) {
@@ -95,7 +136,7 @@ export function createGkeClient(options: GkeClientOptions = {}): GkePort {
         "container.clusters.delete",
         "roles/container.clusterAdmin",
       );
-      const operation = await send(info, (api) => api.deleteCluster({ name }), true);
+      const operation = await send(info, unary<Api>("deleteCluster", { name }, "write"), true);
       return operation && toOperation(ref, operation);
     },
 
@@ -107,13 +148,7 @@ export function createGkeClient(options: GkeClientOptions = {}): GkePort {
         "container.operations.get",
         "roles/container.clusterViewer",
       );
-      return toOperation(
-        ref,
-        await send(
-          info,
-          retried((api) => api.getOperation({ name })),
-        ),
-      );
+      return toOperation(ref, await send(info, retried(unary<Api>("getOperation", { name }, "read"))));
     },
 
     async close() {
@@ -232,4 +267,16 @@ function failure(info: CallInfo, error: unknown): Error {
   const details = (error as { details?: unknown }).details;
   const message = typeof details === "string" && details ? details : (error as Error).message;
   return apiError(info, { code, message, cause: error });
+}
+
+/** `call`, or the signal's reason as soon as it fires; the call is then cancelled where gax lets it be. */
+function abortable<T>(call: GaxCall<T>, signal: AbortSignal): GaxCall<T> {
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      call.cancel?.();
+      reject(signal.reason as Error);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    call.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }

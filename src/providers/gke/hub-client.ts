@@ -25,7 +25,17 @@ export interface HubClientOptions {
   endpoint?: string;
   /** Backoff of retried calls (default: {@link retryPolicy}). */
   retry?: RetryOptions;
+  /**
+   * The run's abort signal: once it fires no call (or retry) starts, and a GET in flight is aborted; a write in
+   * flight goes on to its answer, so that what it did is journaled.
+   */
+  signal?: AbortSignal;
+  /** The bound of one try (default {@link CALL_TIMEOUT_MS}). */
+  timeoutMs?: number;
 }
+
+/** A black-holed endpoint fails a try within this. */
+export const CALL_TIMEOUT_MS = 60_000;
 
 interface Reply {
   status: number;
@@ -34,7 +44,12 @@ interface Reply {
   retryAfter?: string | null;
 }
 
-type Send = (method: "GET" | "POST" | "PATCH" | "DELETE", path: string, body?: unknown) => Promise<Reply>;
+type Send = (
+  method: "GET" | "POST" | "PATCH" | "DELETE",
+  path: string,
+  body: unknown,
+  signal: AbortSignal,
+) => Promise<Reply>;
 
 const BASE_URL = "https://gkehub.googleapis.com";
 
@@ -42,7 +57,9 @@ const BASE_URL = "https://gkehub.googleapis.com";
 export function createHubClient(options: HubClientOptions = {}): HubPort {
   const endpoint = options.endpoint ?? process.env.CLUSTERSHIFT_GKEHUB_ENDPOINT;
   const send = endpoint ? plainSend(endpoint.replace(/\/+$/, "")) : authorizedSend();
-  const policy = retryPolicy(options.retry);
+  const policy = retryPolicy({ ...(options.signal ? { signal: options.signal } : {}), ...options.retry });
+  const { signal } = options;
+  const timeoutMs = options.timeoutMs ?? CALL_TIMEOUT_MS;
 
   /**
    * The response body; undefined for a 404 when `missingOk` (a read or delete of something absent).
@@ -60,7 +77,13 @@ export function createHubClient(options: HubClientOptions = {}): HubPort {
     let reply: Reply;
     try {
       reply = await withRetries(
-        () => send(method, `/v1/${path}`, options.body),
+        () => {
+          signal?.throwIfAborted();
+          const timeout = AbortSignal.timeout(timeoutMs);
+          // Only a read is aborted in flight: a write goes on to its answer, bounded by its timeout.
+          const stop = method === "GET" && signal ? AbortSignal.any([signal, timeout]) : timeout;
+          return send(method, `/v1/${path}`, options.body, stop);
+        },
         (outcome) => {
           const retry = transient(outcome);
           carriedOut ||= retry?.carriedOut === true;
@@ -69,7 +92,16 @@ export function createHubClient(options: HubClientOptions = {}): HubPort {
         policy,
       );
     } catch (error) {
+      // Stopped by the run's signal: the interrupt is what happened, not an API failure to explain.
+      if (signal?.aborted && (error === signal.reason || method === "GET")) throw signal.reason;
       if (isCredentialsError(error)) throw credentialsError(info, error);
+      if (isTimeout(error)) {
+        throw apiError(info, {
+          code: "DEADLINE_EXCEEDED",
+          message: `no answer within ${Math.round(timeoutMs / 1000)}s`,
+          cause: error,
+        });
+      }
       const lost = connectionFailure(error);
       if (!lost) throw error;
       const message = lost.message.includes(lost.code) ? lost.message : `${lost.code}: ${lost.message}`;
@@ -150,7 +182,7 @@ export function createHubClient(options: HubClientOptions = {}): HubPort {
 
 function authorizedSend(): Send {
   let auth: Promise<GoogleAuth> | undefined;
-  return async (method, path, body) => {
+  return async (method, path, body, signal) => {
     auth ??= import("google-auth-library").then(
       ({ GoogleAuth }) => new GoogleAuth({ scopes: ["https://www.googleapis.com/auth/cloud-platform"] }),
     );
@@ -162,15 +194,17 @@ function authorizedSend(): Send {
       ...(body === undefined ? {} : { data: body }),
       responseType: "json",
       validateStatus: () => true,
+      signal,
     });
     return { status: response.status, data: response.data, retryAfter: response.headers.get("retry-after") };
   };
 }
 
 function plainSend(base: string): Send {
-  return async (method, path, body) => {
+  return async (method, path, body, signal) => {
     const response = await fetch(`${base}${path}`, {
       method,
+      signal,
       headers: body === undefined ? {} : { "content-type": "application/json" },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
@@ -276,4 +310,13 @@ function record(value: unknown): Record<string, unknown> {
 
 function str(value: unknown): string | undefined {
   return typeof value === "string" && value ? value : undefined;
+}
+
+/** A try's own timeout fired (fetch and gaxios say so by the abort reason's name, somewhere in the causes). */
+function isTimeout(error: unknown): boolean {
+  for (let current = error, depth = 0; current && depth < 5; depth++) {
+    if ((current as { name?: unknown }).name === "TimeoutError") return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
 }

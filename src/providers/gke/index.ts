@@ -10,14 +10,14 @@ export const GKEHUB_CLIENT_KEY = "gkehub";
 
 type ClientContext = Pick<ReadContext, "clients" | "signal">;
 
-/** The run's GKE cluster manager client, created on first use; an interrupted run stops its retries. */
+/** The run's GKE cluster manager client, created on first use; an interrupted run stops its calls and retries. */
 export function gke(ctx: ClientContext): GkePort {
-  return memoClient(ctx, GKE_CLIENT_KEY, () => createGkeClient({ retry: { signal: ctx.signal } }));
+  return memoClient(ctx, GKE_CLIENT_KEY, () => createGkeClient({ signal: ctx.signal }));
 }
 
-/** The run's GKE Hub (fleet) client, created on first use; an interrupted run stops its retries. */
+/** The run's GKE Hub (fleet) client, created on first use; an interrupted run stops its calls and retries. */
 export function gkeHub(ctx: ClientContext): HubPort {
-  return memoClient(ctx, GKEHUB_CLIENT_KEY, () => createHubClient({ retry: { signal: ctx.signal } }));
+  return memoClient(ctx, GKEHUB_CLIENT_KEY, () => createHubClient({ signal: ctx.signal }));
 }
 
 export type * from "./port.js";

@@ -14,23 +14,43 @@ interface ApiData {
 
 type SampleValue = [number, string];
 
+export interface PrometheusClientOptions {
+  /** The bound of one query, its body included (default 10 s): a server that never answers fails within it. */
+  timeoutMs?: number;
+  /**
+   * The run's abort signal, for every query besides the one a caller passes: once either fires no query starts,
+   * and one in flight is aborted (a query only reads) with the signal's reason, never as a failed query.
+   */
+  signal?: AbortSignal;
+}
+
 /** Prometheus HTTP API over fetch. `url` is the server's base, with or without a path prefix. */
-export function prometheusClient(url: string, timeoutMs = 10_000): PrometheusPort {
+export function prometheusClient(url: string, options: PrometheusClientOptions = {}): PrometheusPort {
   const base = url.endsWith("/") ? url : `${url}/`;
+  const timeoutMs = options.timeoutMs ?? 10_000;
   async function get(path: string, params: Record<string, string>, signal?: AbortSignal): Promise<ApiData> {
     const endpoint = new URL(path, base);
     for (const [key, value] of Object.entries(params)) endpoint.searchParams.set(key, value);
+    const stops = [options.signal, signal].filter((s): s is AbortSignal => s !== undefined);
+    const interrupted = () => stops.find((s) => s.aborted);
+    const stopped = interrupted();
+    if (stopped) throw stopped.reason;
     const timeout = AbortSignal.timeout(timeoutMs);
     let response: Response;
+    let text: string;
     try {
+      // The body is read under the same signals: a server that sends its headers and then stalls is stopped too.
       response = await fetch(endpoint, {
         headers: { accept: "application/json" },
-        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+        signal: AbortSignal.any([...stops, timeout]),
       });
+      text = await response.text();
     } catch (error) {
-      throw new Error(`Prometheus at ${url} did not answer: ${messageOf(error)}`, { cause: error });
+      const stop = interrupted();
+      if (stop) throw stop.reason;
+      const why = timeout.aborted ? `no answer within ${formatSeconds(timeoutMs)}` : messageOf(error);
+      throw new Error(`Prometheus at ${url} did not answer: ${why}`, { cause: error });
     }
-    const text = await response.text();
     let body: ApiResponse;
     try {
       body = JSON.parse(text) as ApiResponse;
@@ -101,4 +121,8 @@ function messageOf(error: unknown): string {
     return cause instanceof Error ? `${error.message} (${cause.message})` : error.message;
   }
   return String(error);
+}
+
+function formatSeconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
 }

@@ -58,6 +58,12 @@ export class FakeGke {
   readonly clusters = new Map<string, FakeCluster>();
   /** The next call (or `times` calls) of `method` fails with this status. */
   readonly failNext = new Map<string, { code: grpc.status; details: string; times?: number }>();
+  /**
+   * Methods whose calls are received and never answered (a black-holed API); each such call is listed in
+   * `cancelled` once its client cancels it, which is how a test sees the abort reach the server.
+   */
+  readonly hang = new Set<string>();
+  readonly cancelled: string[] = [];
   /** The next create operation ends DONE with this error. */
   operationError: { code: number; message: string } | undefined;
   private readonly operations = new Map<string, FakeOperation>();
@@ -136,6 +142,10 @@ export class FakeGke {
       callback: grpc.sendUnaryData<unknown>,
     ) => {
       this.calls.push({ method, request: call.request });
+      if (this.hang.has(method)) {
+        call.on("cancelled", () => this.cancelled.push(method));
+        return;
+      }
       const failure = this.failNext.get(method);
       if (failure) {
         if ((failure.times ?? 1) <= 1) this.failNext.delete(method);

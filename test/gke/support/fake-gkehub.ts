@@ -16,7 +16,10 @@ export interface HubCall {
  * effect stays, as when a reply is lost on the way back).
  */
 export type HubFault = { match?: string } & (
-  { status: number; code: string; message?: string; retryAfter?: string } | { drop: "before" | "after" }
+  | { status: number; code: string; message?: string; retryAfter?: string }
+  | { drop: "before" | "after" }
+  /** Received and never answered (a black-holed API); `hungUp` lists it once the client closes the connection. */
+  | { hang: true }
 );
 
 export interface FakeHubOptions {
@@ -47,6 +50,8 @@ export class FakeHub {
   readonly features = new Map<string, { specs: Record<string, unknown>; stateIndex: Map<string, number> }>();
   /** Faults still to happen, each to the first request it matches, in order. */
   readonly faults: HubFault[] = [];
+  /** `METHOD path` of hanging requests whose client closed the connection (an aborted call). */
+  readonly hungUp: string[] = [];
   private readonly operations = new Map<string, Operation>();
   private server: http.Server | undefined;
   private sequence = 0;
@@ -67,10 +72,21 @@ export class FakeHub {
           path: url,
           ...(body === undefined ? {} : { body }),
           ...(fault
-            ? { fault: "drop" in fault ? `dropped ${fault.drop}` : `${fault.status} ${fault.code}` }
+            ? {
+                fault:
+                  "hang" in fault
+                    ? "hang"
+                    : "drop" in fault
+                      ? `dropped ${fault.drop}`
+                      : `${fault.status} ${fault.code}`,
+              }
             : {}),
         });
-        if (fault && !("drop" in fault)) {
+        if (fault && "hang" in fault) {
+          req.socket.on("close", () => this.hungUp.push(`${method} ${url}`));
+          return;
+        }
+        if (fault && "status" in fault) {
           const { status, code, message = `${code} (injected)`, retryAfter } = fault;
           res.writeHead(status, {
             "content-type": "application/json",
