@@ -77,7 +77,7 @@ function header(model: ReportModel, start: number): string {
     facts.push(["elapsed", formatDuration(model.end - model.start)]);
   facts.push(["changes journaled", String(changes)]);
   facts.push(["gates decided", String(model.gates.filter((g) => g.state !== "waiting").length)]);
-  facts.push(["rollback would undo", `${model.pendingChanges} change(s)`]);
+  facts.push(["changes a rollback would undo", String(model.pendingChanges)]);
   return `<header>
 <h1>${esc(model.playbook)}</h1>
 <p class="phase phase-${phaseClass(model.summary)}">${esc(model.summary)}</p>
@@ -390,7 +390,7 @@ function rollbackSection(model: ReportModel): string {
               : "";
       return cls ? `<span class="${cls}">${esc(line)}</span>` : esc(line);
     });
-  return `<p>Run <code>clustershift rollback -f PLAYBOOK</code> to undo these ${model.pendingChanges} change(s), newest first:</p><pre class="preview">${lines.join("\n")}</pre>`;
+  return `<p>What <code>clustershift rollback -f PLAYBOOK</code> would undo, newest first, as it lists them before it asks:</p><pre class="preview">${lines.join("\n")}</pre>`;
 }
 
 function clip(text: string, max: number): string {
