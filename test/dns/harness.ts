@@ -1,3 +1,4 @@
+import { afterAll } from "vitest";
 import { planDrift } from "../../src/engine/drift.js";
 import { DriftError } from "../../src/engine/errors.js";
 import { planRun, type RunPlan } from "../../src/engine/planner.js";
@@ -161,6 +162,8 @@ export interface DnsSandbox {
 export function useDnsSandbox(prefix: string, options: Omit<SandboxOptions, "extensions"> = {}): DnsSandbox {
   const dns = createSandboxDns({ pendingMs: 300 });
   const env = useSandbox({ ...options, extensions: [dns], istio: false });
+  // The name servers' UDP ports, bound when first asked.
+  afterAll(() => dns.close());
   let zones = 0;
   return {
     dns,

@@ -1,0 +1,161 @@
+import { Resolver } from "node:dns/promises";
+import { describe, expect, it } from "vitest";
+import { UsageError } from "../../src/engine/errors.js";
+import { SandboxDnsClient } from "../../src/providers/sandbox-dns/client.js";
+import { cutoverDnsStep } from "../../src/steps/cutover-dns/index.js";
+import type { DnsStageData } from "../../src/steps/dns-common/stage-step.js";
+import { eventually } from "../support/wait.js";
+import { aRecord, DnsRun, dnsPlaybook, useDnsSandbox } from "./harness.js";
+
+const world = useDnsSandbox("safe");
+const { dns, kubeconfig } = world;
+
+const HERITAGE =
+  '"heritage=external-dns,external-dns/owner=prod-cluster,external-dns/resource=service/shop/web"';
+
+/** The sandbox DNS of the source context; `settleMs` bounds the wait for a lagging name server. */
+function client(settleMs = 10_000): SandboxDnsClient {
+  return new SandboxDnsClient({ context: "source", kubeconfig: kubeconfig(), settleMs });
+}
+
+function sandboxRun(dnsSpec: Record<string, unknown>, settleMs?: number): DnsRun {
+  return new DnsRun(dnsPlaybook({ provider: "sandbox", ...dnsSpec }), client(settleMs), {
+    kubeconfig: kubeconfig(),
+  });
+}
+
+describe("DNS safe to cut over, on the sandbox DNS", () => {
+  it("Given an alias record, when planned, then plan refuses it at spec.dns.record and says what to do", async () => {
+    const zone = "alias.safe.test.";
+    dns.addZone({
+      name: zone,
+      records: [
+        {
+          name: `shop.${zone}`,
+          type: "A",
+          alias: {
+            hostedZoneId: "Z35SXDOTRQ7X7K",
+            dnsName: "old-lb.example.net.",
+            evaluateTargetHealth: false,
+          },
+        },
+      ],
+    });
+    const run = sandboxRun({ zone, record: `shop.${zone}`, target: "203.0.113.7" });
+    const plan = run.plan();
+    await expect(plan).rejects.toThrow(UsageError);
+    await expect(plan).rejects.toThrow(
+      `spec.dns.record: shop.${zone} A is an alias record (to old-lb.example.net.) and has no TTL of its own: ` +
+        "resolvers cache it for its target's TTL, which clustershift cannot lower before the cutover. Replace the " +
+        "alias with a simple A record of the addresses it answers today and a TTL, wait until the alias target's TTL " +
+        "has passed, then run `clustershift plan` again; or point the alias at the target by hand",
+    );
+  });
+
+  it("Given a zone whose SOA has TTL 300 and MINIMUM 60, when the cutover creates a CNAME, then the plan reads the SOA and warns of 60s negative caching; the name servers serve that SOA over DNS", async () => {
+    const zone = "soa.safe.test.";
+    const { id } = dns.addZone({
+      name: zone,
+      records: [aRecord(`shop.${zone}`, 5)],
+      soa: { ttl: 300, minimum: 60 },
+    });
+    const name = `shop.${zone}`;
+    const plan = await sandboxRun({ zone, record: name, target: "lb.example.net" }).plan();
+    const cutover = plan.steps.find((s) => s.plan.id === "cutover-dns")?.plan;
+    expect((cutover?.data as DnsStageData).negativeCaching).toEqual({
+      zone,
+      soaTtl: 300,
+      minimum: 60,
+      ttl: 60,
+    });
+    expect(cutover?.changes.at(-1)).toMatchObject({
+      action: "no-op",
+      address: `sandbox-dns soa ${zone}`,
+      detail:
+        `creates ${name} CNAME: resolvers that asked for it before keep "no such record" for up to 60s (negative ` +
+        "caching, RFC 2308: the lower of the SOA TTL 300s and its MINIMUM 60s); lower the SOA's TTL or MINIMUM a " +
+        "negative-caching period before the cutover to shorten it",
+    });
+
+    // Over the wire, each name server answers SOA queries with the same record.
+    for (const server of await dns.nameServers(id)) {
+      const resolver = new Resolver({ timeout: 2000, tries: 2 });
+      resolver.setServers([server.address ?? ""]);
+      expect(await resolver.resolveSoa(zone)).toMatchObject({
+        nsname: "ns-1.sandbox-dns.test",
+        hostmaster: "hostmaster.sandbox-dns.test",
+        minttl: 60,
+      });
+    }
+  });
+
+  it("Given external-dns's TXT registry for the record, when planned, then plan refuses naming the owner; with takeOver: external-dns it cuts over", async () => {
+    const zone = "owned.safe.test.";
+    const name = `shop.${zone}`;
+    const { id } = dns.addZone({
+      name: zone,
+      records: [aRecord(name, 5), { name: `a-${name}`, type: "TXT", ttl: 300, values: [HERITAGE] }],
+    });
+    await expect(sandboxRun({ zone, record: name, target: "203.0.113.7" }).plan()).rejects.toThrow(
+      new UsageError(
+        `spec.dns.record: ${name} is managed by external-dns (owner "prod-cluster", TXT a-${name}), which would put ` +
+          "its own value back at its next sync. Stop external-dns from managing it (remove the hostname annotation or " +
+          "the source it reads it from), or set spec.dns.takeOver: external-dns to cut it over anyway",
+      ),
+    );
+    const run = sandboxRun({ zone, record: name, target: "203.0.113.7", takeOver: "external-dns" });
+    const results = await run.applyAll();
+    expect(results.map((r) => r.verification.outcome)).toEqual(["passed", "passed"]);
+    expect(results[1]?.plan.changes.at(-1)).toMatchObject({
+      action: "no-op",
+      address: `sandbox-dns owner ${name}`,
+    });
+    // The registry record stays: taking over changes only the record itself.
+    expect(dns.recordSets(id)).toEqual([
+      { name: `a-${name}`, type: "TXT", ttl: 300, values: [HERITAGE] },
+      aRecord(name, 5, "203.0.113.7"),
+    ]);
+  });
+
+  it("Given three name servers and one stalled on the old record, when cut over, then the check waits, fails naming it, and passes once it catches up", async () => {
+    const zone = "lag.safe.test.";
+    const name = `shop.${zone}`;
+    const { id } = dns.addZone({ name: zone, records: [aRecord(name, 5)] });
+    const servers = await dns.nameServers(id);
+    expect(servers.map((s) => s.host)).toEqual([
+      "ns-1.sandbox-dns.test.",
+      "ns-2.sandbox-dns.test.",
+      "ns-3.sandbox-dns.test.",
+    ]);
+    const show = (host: string) => `${host} (${servers.find((s) => s.host === host)?.address ?? ""})`;
+    dns.stallNameServer("ns-2.sandbox-dns.test", true);
+    try {
+      const run = sandboxRun({ zone, record: name, target: "203.0.113.7" }, 2000);
+      const [lower, cutover] = await run.applyAll();
+      expect(lower?.verification.outcome).toBe("passed");
+      expect(cutover?.verification).toEqual({
+        outcome: "failed",
+        detail:
+          `the name server ${show("ns-2.sandbox-dns.test.")} answers A 192.0.2.10 ttl 5 for ${name} after 2s, ` +
+          "expected A 203.0.113.7 ttl 5; ns-1.sandbox-dns.test., ns-3.sandbox-dns.test. answer as planned",
+      });
+      // The API says the change is in: only asking each server shows the one that lags.
+      expect(dns.recordSets(id)).toEqual([aRecord(name, 5, "203.0.113.7")]);
+
+      if (!cutover) throw new Error("no cutover");
+      const patient = sandboxRun({ zone, record: name, target: "203.0.113.7" }, 120_000);
+      const verifying = cutoverDnsStep.verify(cutover.plan, patient.readContext());
+      await eventually(
+        () => patient.progress.lines.find((line) => line.includes("waiting for ns-2.sandbox-dns.test.")),
+        60_000,
+      );
+      dns.stallNameServer("ns-2.sandbox-dns.test", false);
+      await expect(verifying).resolves.toEqual({
+        outcome: "passed",
+        detail: `every name server of the zone (${servers.map((s) => show(s.host)).join(", ")}) answers A 203.0.113.7 for ${name}`,
+      });
+    } finally {
+      dns.stallNameServer("ns-2.sandbox-dns.test", false);
+    }
+  });
+});
