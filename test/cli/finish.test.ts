@@ -1,10 +1,13 @@
 import { existsSync } from "node:fs";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
+import { sourceOnlySandbox } from "../gke/harness.js";
 import type { KubeObject } from "../../src/providers/kubernetes/port.js";
 import { runCli } from "../support/cli.js";
 import { SUBSTRATES, useClusters } from "../support/clusters.js";
+import type { TestSandbox } from "../support/sandbox.js";
 import { tempDir } from "../support/temp.js";
 
 const BACKENDS = ["local", "kubernetes"] as const;
@@ -158,4 +161,52 @@ describe.each(SUBSTRATES)("clustershift finish on %s", (substrate) => {
     },
     300_000,
   );
+});
+
+// Provisioning makes a cluster, which only the sandbox (or GKE, behind its fakes) can do: the real kube-apiserver
+// substrate has no provisioner, so this case runs on the sandbox alone. The credentials take the same way into the
+// state as a Secret's data (a sensitive change image), which the cases above check on both substrates.
+describe("clustershift finish after provisioning a sandbox target", () => {
+  let env: TestSandbox;
+  beforeAll(async () => {
+    env = await sourceOnlySandbox();
+  }, 120_000);
+  afterAll(() => env?.stop());
+
+  it("Given a target the run provisioned (its bearer token journaled as the kubeconfig's before/after image), When finished, Then the token is nowhere in the state directory", async () => {
+    const playbook = join(env.dir, "provision.yaml");
+    await writeFile(
+      playbook,
+      [
+        "apiVersion: clustershift.dev/v1alpha1",
+        "kind: Playbook",
+        "metadata: {name: finish-provisioned}",
+        "spec:",
+        "  source: {context: source}",
+        "  target: {context: target, provision: {provider: sandbox, name: target}}",
+        "",
+      ].join("\n"),
+    );
+    const stateDir = join(env.dir, "state");
+    const cli = (args: string[]) =>
+      runCli([...args, "-f", playbook, "--state-dir", stateDir], { env: { KUBECONFIG: env.kubeconfigPath } });
+
+    const applied = await cli(["apply", "--yes", "--non-interactive"]);
+    expect(applied.code, applied.stderr).toBe(0);
+    const kubeconfig = parseYaml(await readFile(env.kubeconfigPath, "utf8")) as {
+      contexts: { name: string; context: { user: string } }[];
+      users: { name: string; user: { token?: string } }[];
+    };
+    const user = kubeconfig.contexts.find((c) => c.name === "target")?.context.user;
+    const token = kubeconfig.users.find((u) => u.name === user)?.user.token;
+    expect(token).toMatch(/.{16,}/);
+    expect((await filesUnder(stateDir)).join("\n")).toContain(token);
+
+    const finished = await cli(["finish"]);
+    expect(finished.code, finished.stderr).toBe(0);
+    expect((await filesUnder(stateDir)).join("\n")).not.toContain(token);
+    expect((await cli(["status"])).stdout).toContain(
+      "finish-provisioned: completed and finished; the journal is closed",
+    );
+  }, 180_000);
 });
