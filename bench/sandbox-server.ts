@@ -1,6 +1,6 @@
 /**
  * The benchmark's clusters, in a process of their own so that the benchmark's peak RSS is clustershift's alone:
- * starts `source`, `target` and `kubectl`, seeds the source, writes the kubeconfig to argv[2], says `ready`.
+ * starts `source`, `target`, `kubectl` and `raw`, seeds the source, writes the kubeconfig to argv[2], says `ready`.
  */
 import { startSandbox } from "../src/sandbox/index.js";
 import { benchNamespaces, namespaceObject, namespaceObjects } from "./workload.js";
@@ -9,7 +9,7 @@ const [kubeconfigPath, count = "200", readyDelayMs = "50"] = process.argv.slice(
 if (!kubeconfigPath) throw new Error("usage: sandbox-server KUBECONFIG [NAMESPACES] [READY_DELAY_MS]");
 
 const sandbox = await startSandbox({
-  clusters: ["source", "target", "kubectl"],
+  clusters: ["source", "target", "kubectl", "raw"],
   readyDelayMs: Number(readyDelayMs),
 });
 const source = sandbox.clusters.get("source");
