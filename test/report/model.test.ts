@@ -218,4 +218,22 @@ describe("report model", () => {
     );
     expect(model.rollbackPreview).toBeUndefined();
   });
+  it("Given a step that stopped with an error (its step-failed note), When the report is built and rendered, Then the step shows failed with the error", () => {
+    const entries = journal([
+      { type: "run-started", playbook: "shop", pid: 1, host: "h" },
+      { type: "step-started", step: "expose-target", kind: "expose-target", gates: [] },
+      {
+        type: "note",
+        step: "expose-target",
+        note: "step-failed",
+        data: { error: "the target ingress has no address after 5m" },
+      },
+    ]);
+    const model = buildReport({ playbook: "shop", location: "/s", entries, steps: STEPS });
+    expect(model.steps[0]?.runs).toEqual([
+      expect.objectContaining({ error: "the target ingress has no address after 5m", end: model.end }),
+    ]);
+    const timeline = rows(section(renderReportHtml(model, new Date(0)), "timeline"), "timeline");
+    expect(timeline[0]?.slice(3)).toEqual(["failed", "the target ingress has no address after 5m"]);
+  });
 });

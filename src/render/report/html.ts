@@ -122,7 +122,7 @@ function timelineSvg(model: ReportModel, scale: TimeScale): string {
     for (const run of step.runs) {
       const x = scale.x(run.start);
       const end = run.end ?? scale.end;
-      const outcome = run.verification?.outcome ?? "running";
+      const outcome = run.verification?.outcome ?? (run.error !== undefined ? "failed" : "running");
       parts.push(
         `<rect class="bar ${outcome}" x="${x}" y="${y + 6}" width="${round(Math.max(scale.x(end) - x, 3))}" height="${ROW - 12}" rx="3"><title>${esc(`${step.title}: ${outcome}${run.verification?.detail ? ` (${run.verification.detail})` : ""}, ${formatDuration(end - run.start)}`)}</title></rect>`,
       );
@@ -159,10 +159,15 @@ function stepRows(step: StepRow, model: ReportModel, at: (time: number) => strin
   const runs = step.runs.length === 0 ? [undefined] : step.runs;
   const lines = runs.map((run, index) => {
     const outcome = run
-      ? (run.verification?.outcome ?? (run.end ? "done" : "started, not finished"))
+      ? run.error !== undefined
+        ? "failed"
+        : (run.verification?.outcome ?? (run.end ? "done" : "started, not finished"))
       : "not started";
     const took = run?.end !== undefined ? formatDuration(run.end - run.start) : "";
-    const detail = run?.verification?.detail ?? "";
+    const detail =
+      run?.error !== undefined
+        ? `${run.gate !== undefined ? `gate ${run.gate}: ` : ""}${run.error}`
+        : (run?.verification?.detail ?? "");
     const name =
       index === 0
         ? `<strong>${esc(step.title)}</strong><br><code>${esc(step.id)}</code>`

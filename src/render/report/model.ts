@@ -42,6 +42,9 @@ export interface StepRun {
   start: number;
   end?: number;
   verification?: Verification;
+  /** Why the step stopped, as the run journaled it (a `step-failed` note); the gate that could not run, if one. */
+  error?: string;
+  gate?: string;
 }
 
 export interface ChangeRow {
@@ -117,6 +120,8 @@ export interface ReportInput {
 }
 
 const DNS_KINDS = new Set(["lower-dns-ttl", "cutover-dns"]);
+/** The note the executor journals when a step (or a gate that could not run) stops with an error. */
+const STEP_FAILED = "step-failed";
 
 export function buildReport(input: ReportInput): ReportModel {
   const { entries } = input;
@@ -193,9 +198,17 @@ export function buildReport(input: ReportInput): ReportModel {
         gateFrom.set(entry.step, time(entry));
         break;
       }
-      case "note":
+      case "note": {
         notes.push(entry);
+        const run = entry.note === STEP_FAILED ? stepOf(entry.step).runs.at(-1) : undefined;
+        if (run) {
+          const data = (entry.data ?? {}) as { error?: unknown; gate?: unknown };
+          run.end ??= time(entry);
+          run.error = typeof data.error === "string" ? data.error : "failed";
+          if (typeof data.gate === "string") run.gate = data.gate;
+        }
         break;
+      }
       case "rollback-started":
         rollbacks.push({
           start: time(entry),
