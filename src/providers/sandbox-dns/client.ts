@@ -109,6 +109,13 @@ export class SandboxDnsClient implements DnsPort {
 
   /** The zone's name servers: the sandbox DNS serves each on its own loopback UDP port. */
   async nameServers(zone: Zone): Promise<NameServers> {
+    if (zone.private) {
+      // As in Route 53: a private zone has no public name servers; only resolvers inside its VPCs answer it.
+      return {
+        kind: "unreachable",
+        reason: `${zone.name} is a private zone: only resolvers inside its VPCs answer for it`,
+      };
+    }
     const { nameServers } = await this.authority(zone);
     if (nameServers.length === 0) return { kind: "unreachable", reason: `${zone.name} has no name servers` };
     return { kind: "servers", servers: nameServers, settleMs: this.options.settleMs ?? 10_000 };
