@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-import { realpathSync } from "node:fs";
-import { resolve } from "node:path";
+import { existsSync, realpathSync } from "node:fs";
+import { rmdir } from "node:fs/promises";
+import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Command, CommanderError, Option } from "commander";
 import type { Engine, ReadEngine } from "../engine/executor.js";
@@ -14,6 +15,7 @@ import {
 } from "../engine/errors.js";
 import type { RunOptions } from "../engine/types.js";
 import type { OutputMode } from "../render/progress.js";
+import { plural } from "../render/words.js";
 import type { SavedPlan } from "./saved-plan.js";
 
 /** The engine, steps, renderers and prompts, loaded only by the commands that need them (start-up time). */
@@ -192,14 +194,20 @@ function buildProgram(io: Io, signal: AbortSignal): Command {
     .description("Where the run stands, from its journal.")
     .addOption(output(["text", "json"]))
     .action(async (opts: StateOptions & { output: string }) => {
-      const { readState, renderStatus, statusJson } = await runtime();
+      const { currentFailure, readState, renderStatus, statusJson } = await runtime();
       const engine = await makeReadEngine(opts, io, signal);
       const state = await readState(engine.store);
+      const failure = currentFailure(await engine.store.read());
       const holder = await engine.store.holder();
+      // The ways forward are printed to be pasted: they name this playbook and, when not the default, this state.
+      const stateArg = opts.stateDir === DEFAULT_STATE_DIR ? "" : ` --state-dir ${shellWord(opts.stateDir)}`;
       io.stdout.write(
         opts.output === "json"
-          ? JSON.stringify(statusJson(engine.playbook, state, holder), null, 2) + "\n"
-          : renderStatus(engine.playbook, state, engine.store.location, holder),
+          ? JSON.stringify(statusJson(engine.playbook, state, holder, failure), null, 2) + "\n"
+          : renderStatus(engine.playbook, state, engine.store.location, holder, {
+              failure,
+              args: `-f ${shellWord(opts.file)}${stateArg}`,
+            }),
       );
     });
 
@@ -263,6 +271,7 @@ function buildProgram(io: Io, signal: AbortSignal): Command {
           rollback,
         } = await runtime();
         const mode: OutputMode = io.stdout.isTTY ? "tty" : "plain";
+        const stateExisted = existsSync(opts.stateDir);
         const engine = await makeEngine(opts, io, signal, mode, {
           destroyProvisioned: Boolean(opts.destroyProvisioned),
         });
@@ -285,7 +294,7 @@ function buildProgram(io: Io, signal: AbortSignal): Command {
             if (!process.stdin.isTTY) throw new UsageError("rollback without a terminal needs --yes");
             const ok = await confirm(
               {
-                message: `Roll back ${state.pending.length} journaled change(s) of ${engine.playbook.metadata.name}?`,
+                message: `Roll back ${plural(state.pending.length, "journaled change")} of ${engine.playbook.metadata.name}?`,
                 default: false,
               },
               { signal },
@@ -293,7 +302,12 @@ function buildProgram(io: Io, signal: AbortSignal): Command {
             if (!ok) return;
           }
           const result = await rollback(engine, { skipContexts: skip });
+          // The task tree's last frame first, the outcome below it: a line written under a live tree is drawn over.
+          engine.sink.close();
           io.stdout.write(result.message + "\n");
+        } catch (error) {
+          await removeEmptyState(opts.stateDir, engine.playbook.metadata.name, stateExisted);
+          throw error;
         } finally {
           engine.sink.close();
         }
@@ -451,9 +465,14 @@ async function runApply(opts: ApplyOptions, io: Io, signal: AbortSignal, saved?:
   if (!opts.yes && !interactive) {
     throw new UsageError("apply without a terminal needs --yes: there is no one to confirm the plan");
   }
-  const { apply, confirm, renderPlanText, savedPlanDrift } = await runtime();
+  const { apply, applySummary, confirm, renderApplySummary, renderPlanText, RunClock, savedPlanDrift } =
+    await runtime();
   const mode: OutputMode = opts.output === "json" ? "json" : io.stdout.isTTY ? "tty" : "plain";
+  const stateExisted = existsSync(opts.stateDir);
   const engine = await makeEngine(opts, io, signal, mode, { nonInteractive: !interactive });
+  // Times the run from its events, for the summary: waiting (pauses, TTL, gates) against working.
+  const clock = new RunClock(engine.sink);
+  engine.sink = clock;
   try {
     // A finished run plans as "No changes" and asks nothing: a saved plan older than the journal is refused here.
     const seq = saved && ((await engine.store.read()).at(-1)?.seq ?? 0);
@@ -481,10 +500,23 @@ async function runApply(opts: ApplyOptions, io: Io, signal: AbortSignal, saved?:
       return confirm({ message: "Apply this plan?", default: false }, { signal });
     });
     const finished = outcome.outcome === "cancelled" ? "completed" : outcome.outcome;
+    // What moved, the weights, where DNS points, waiting against working: from the journal and this run's events.
+    const timing = clock.timing();
+    const summary =
+      timing && outcome.outcome !== "cancelled"
+        ? applySummary(engine.playbook, await engine.store.read(), timing)
+        : undefined;
+    // NDJSON: the summary is one more record, and run-finished stays the last.
+    if (summary && opts.output === "json")
+      io.stdout.write(JSON.stringify({ time: new Date().toISOString(), type: "summary", ...summary }) + "\n");
     engine.sink.emit({ type: "run-finished", outcome: finished, message: outcome.message });
+    engine.sink.close();
+    // On a terminal, below the task tree's last frame.
+    if (summary && opts.output !== "json") io.stdout.write("\n" + renderApplySummary(summary));
   } catch (error) {
     const outcome = exitCodeOf(error) === 3 ? "rolled-back" : "failed";
     engine.sink.emit({ type: "run-finished", outcome, message: messageOf(error) });
+    await removeEmptyState(opts.stateDir, engine.playbook.metadata.name, stateExisted);
     throw error;
   } finally {
     engine.sink.close();
@@ -525,6 +557,20 @@ async function makeReadEngine(
   const sink = mode === "notes" ? createSink("plain", io.stderr) : createSink(mode, io.stdout);
   const store = await openReader(playbook, options);
   return { registry, playbook, options, store, sink, signal };
+}
+
+/**
+ * A run that failed before it wrote anything leaves no state behind: its folder held only the lock, released by
+ * now. rmdir removes empty folders only, so nothing written (by this run or another) can be lost.
+ */
+async function removeEmptyState(stateDir: string, playbook: string, existed: boolean): Promise<void> {
+  await rmdir(join(stateDir, playbook)).catch(() => undefined);
+  if (!existed) await rmdir(stateDir).catch(() => undefined);
+}
+
+/** A path as a shell reads it back: quoted only when it must be. */
+function shellWord(text: string): string {
+  return /^[\w./~:@%+=,-]+$/.test(text) ? text : `'${text.replaceAll("'", "'\\''")}'`;
 }
 
 function isPromptCancellation(error: unknown): boolean {

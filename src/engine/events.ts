@@ -1,5 +1,11 @@
 import type { ChangeAction, Verification } from "./types.js";
 
+/**
+ * The journal note of a step (or its gate) that stopped the run with an error: `{error, gate?}`. `status` names it
+ * with the ways forward; a later `step-finished` of the step, a new run or a rollback makes it history.
+ */
+export const STEP_FAILED_NOTE = "step-failed";
+
 /** What a run tells its renderer (task tree, plain lines, NDJSON). */
 export type RunEvent =
   | { type: "run-started"; playbook: string; steps: { id: string; title: string }[] }
@@ -15,7 +21,8 @@ export type RunEvent =
   | { type: "gate-failed"; step: string; address: string; detail: string }
   | { type: "info"; step?: string; message: string }
   | { type: "warn"; step?: string; message: string }
-  | { type: "rollback-started"; reason: string }
+  /** `steps`: what the rollback undoes, newest first, with how many changes of each (absent: not known). */
+  | { type: "rollback-started"; reason: string; steps?: { step: string; changes: number }[] }
   | { type: "rollback-finished"; reverted: number }
   | {
       type: "run-finished";

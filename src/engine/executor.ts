@@ -2,7 +2,8 @@ import { hostname } from "node:os";
 import type { Playbook } from "../playbook/schema.js";
 import { planDrift } from "./drift.js";
 import { DriftError, GateFailedError, messageOf, RuntimeError, UsageError } from "./errors.js";
-import type { EventSink } from "./events.js";
+import { plural } from "../render/words.js";
+import { STEP_FAILED_NOTE, type EventSink } from "./events.js";
 import { Journal } from "./journal/journal.js";
 import type { JournalReader, JournalStore } from "./journal/store.js";
 import { NO_CHANGES, planRun, type RunPlan } from "./planner.js";
@@ -160,6 +161,7 @@ export async function apply(
             elapsedMs: Date.now() - started,
           });
         } catch (error) {
+          await journalFailure(journal, id, error);
           engine.sink.emit({
             type: "step-failed",
             step: id,
@@ -171,7 +173,14 @@ export async function apply(
       }
       for (const gate of gates) {
         if (gatePassed(foldJournal(journal.entries), id, gate.address)) continue;
-        const outcome = await runGate(engine, journal, ctx, id, gate);
+        let outcome: RunOutcome | undefined;
+        try {
+          outcome = await runGate(engine, journal, ctx, id, gate);
+        } catch (error) {
+          // A failed gate journals itself (rolled back or paused); a gate that could not run at all does not.
+          if (!(error instanceof GateFailedError)) await journalFailure(journal, id, error, gate.address);
+          throw error;
+        }
         if (outcome) return outcome;
       }
     }
@@ -230,7 +239,7 @@ async function runGate(
       }
       const reverted = await revert(engine, journal, failure, planned.rollbackKinds);
       throw new GateFailedError(
-        `${failure}. Rolled back ${reverted} change(s)${scopeText(planned.rollbackKinds)}.`,
+        `${failure}. Rolled back ${plural(reverted, "change")}${scopeText(planned.rollbackKinds)}.`,
       );
     }
   }
@@ -264,7 +273,7 @@ export async function rollback(
       return {
         reverted,
         skipped: 0,
-        message: `Rolled back ${reverted} change(s); the clusters and DNS are as they were.`,
+        message: `Rolled back ${plural(reverted, "change")}; the clusters and DNS are as they were.`,
       };
     }
     const where = [...skip].filter((context) => left.some((e) => placeOf(e).context === context));
@@ -272,7 +281,7 @@ export async function rollback(
       reverted,
       skipped: left.length,
       message:
-        `Rolled back ${reverted} change(s); skipped ${left.length} change(s) on context ${where.join(", ")}, ` +
+        `Rolled back ${plural(reverted, "change")}; skipped ${plural(left.length, "change")} on context ${where.join(", ")}, ` +
         "which stay journaled: run `clustershift rollback` again once the cluster answers, to revert them too.",
     };
   });
@@ -311,14 +320,20 @@ async function revert(
   await journal.append(
     kinds ? { type: "rollback-started", reason, kinds } : { type: "rollback-started", reason },
   );
-  engine.sink.emit({ type: "rollback-started", reason });
+  const steps = new Map<string, number>();
+  for (const entry of pending) steps.set(entry.step, (steps.get(entry.step) ?? 0) + 1);
+  engine.sink.emit({
+    type: "rollback-started",
+    reason,
+    steps: [...steps].map(([step, changes]) => ({ step, changes })),
+  });
   for (const context of skipContexts) {
     const refs = all.filter((entry) => placeOf(entry).context === context).map((entry) => entry.seq);
     if (refs.length === 0) continue;
     await journal.append({ type: "rollback-skipped", context, refs });
     engine.sink.emit({
       type: "warn",
-      message: `skipping ${refs.length} change(s) on context ${context} (--skip-context); they stay journaled`,
+      message: `skipping ${plural(refs.length, "change")} on context ${context} (--skip-context); they stay journaled`,
     });
   }
   const clients = new Map<string, unknown>();
@@ -402,6 +417,16 @@ async function withLock<T>(engine: Engine, body: (journal: Journal) => Promise<T
   }
   await lock.release();
   return result;
+}
+
+/**
+ * Journals why the run stopped, for `status` to say: a note, which every reader of the journal already knows and
+ * steps look up only by their own note names. A journal that cannot be written (the very error, perhaps) is left
+ * as it is: the error still reaches the user from the CLI.
+ */
+async function journalFailure(journal: Journal, step: string, error: unknown, gate?: string): Promise<void> {
+  const data = { error: messageOf(error), ...(gate === undefined ? {} : { gate }) };
+  await journal.append({ type: "note", step, note: STEP_FAILED_NOTE, data }).catch(() => undefined);
 }
 
 function scopeText(kinds: StepKind[] | undefined): string {

@@ -1,11 +1,14 @@
 import { formatDuration } from "../playbook/duration.js";
 import type { EventSink, RunEvent } from "../engine/events.js";
 import { ACTION_SYMBOL } from "../engine/types.js";
+import { plural } from "./words.js";
 
 export type OutputMode = "tty" | "plain" | "json";
 
 interface Writable {
   write(text: string): unknown;
+  /** A terminal's width: tree lines are cut to it, since a wrapped line would be redrawn twice. */
+  columns?: number;
 }
 
 export function createSink(mode: OutputMode, out: Writable, now: () => Date = () => new Date()): EventSink {
@@ -26,7 +29,7 @@ export function createSink(mode: OutputMode, out: Writable, now: () => Date = ()
 export function describeEvent(event: RunEvent): string | undefined {
   switch (event.type) {
     case "run-started":
-      return `apply ${event.playbook}: ${event.steps.length} steps`;
+      return `apply ${event.playbook}: ${plural(event.steps.length, "step")}`;
     case "step-started":
       return `${event.step}: ${event.title}`;
     case "step-skipped":
@@ -51,10 +54,14 @@ export function describeEvent(event: RunEvent): string | undefined {
       return event.step ? `${event.step}: ${event.message}` : event.message;
     case "warn":
       return `warning: ${event.step ? `${event.step}: ` : ""}${event.message}`;
-    case "rollback-started":
-      return `rollback: ${event.reason}`;
+    case "rollback-started": {
+      const count = event.steps?.reduce((sum, step) => sum + step.changes, 0);
+      const what = count === undefined ? "" : `: ${plural(count, "change")} to undo, newest first`;
+      // Asked for: the command says so already; a gate's failure is the reason worth a line.
+      return event.reason === "rollback requested" ? `rollback${what}` : `rollback (${event.reason})${what}`;
+    }
     case "rollback-finished":
-      return `rollback: ${event.reverted} change(s) reverted`;
+      return `rollback: ${plural(event.reverted, "change")} reverted`;
     case "run-finished":
       // A failure's message goes to stderr from the CLI; repeating it here would say it twice.
       return event.outcome === "failed" || event.outcome === "rolled-back" ? undefined : event.message;
@@ -99,6 +106,17 @@ interface Task {
   started?: number | undefined;
   elapsedMs?: number | undefined;
   detail?: string | undefined;
+  /** Of an undo task: changes reverted so far, of how many. */
+  reverted?: number;
+  toRevert?: number | undefined;
+}
+
+const UNDO_PREFIX = "undo:";
+
+/** Cut to `width` columns: a line the terminal wraps takes two rows, and the redraw would leave one behind. */
+function fit(line: string, width: number): string {
+  const chars = [...line];
+  return chars.length <= width ? line : `${chars.slice(0, width - 1).join("")}…`;
 }
 
 const FRAMES = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
@@ -109,11 +127,17 @@ const ICON: Record<Exclude<TaskState, "running">, string> = {
   skipped: "↷",
 };
 
-/** A task tree redrawn in place: a spinner and the elapsed time on the running step, its latest wait below it. */
+/**
+ * A task tree redrawn in place: a spinner and the elapsed time on the running step, its latest wait below it. A
+ * rollback adds one task per step it undoes. Once the run (or a rollback on its own) ends, the tree is drawn one
+ * last time and left alone: what follows is written below it, never redrawn over.
+ */
 class TreeSink implements EventSink {
   private tasks: Task[] = [];
   private drawnLines = 0;
   private frame = 0;
+  private frozen = false;
+  private rollingBack = false;
   private readonly timer: NodeJS.Timeout;
 
   constructor(private readonly out: Writable) {
@@ -122,7 +146,25 @@ class TreeSink implements EventSink {
   }
 
   emit(event: RunEvent): void {
-    const task = "step" in event && event.step ? this.task(event.step, event) : undefined;
+    if (this.frozen) {
+      const line = describeEvent(event);
+      if (line !== undefined) this.out.write(`${line}\n`);
+      return;
+    }
+    if (event.type === "change-reverted") {
+      this.reverted(event.step, event.address);
+      this.redraw();
+      return;
+    }
+    // While a rollback runs, a step's waits (a DNS change getting in sync) are its undo task's, not the step's.
+    if (this.rollingBack && event.type === "wait-progress") {
+      this.undoTask(event.step).detail = describeEvent(event)?.slice(event.step.length + 2);
+      this.redraw();
+      return;
+    }
+    // A note of a step is a line above the tree, never a task of its own (a rollback's notes name the steps undone).
+    const hasTask = "step" in event && event.step && event.type !== "info" && event.type !== "warn";
+    const task = hasTask ? this.task(event.step, event) : undefined;
     switch (event.type) {
       case "run-started":
         this.tasks = event.steps.map((s) => ({ id: s.id, title: s.title, state: "pending" }));
@@ -159,21 +201,71 @@ class TreeSink implements EventSink {
         }
         this.printAbove(describeEvent(event));
         break;
-      case "change-reverted":
+      case "rollback-started":
+        this.rollingBack = true;
+        this.printAbove(describeEvent(event));
+        for (const { step, changes } of event.steps ?? []) this.undoTask(step, changes);
+        break;
+      case "rollback-finished":
+        this.rollingBack = false;
+        for (const undo of this.tasks.filter((t) => t.id.startsWith(UNDO_PREFIX))) {
+          if (undo.state === "running") this.finish(undo, "done");
+          // Nothing of it reverted: its changes were on a context the rollback skipped.
+          else if (undo.state === "pending")
+            Object.assign(undo, { state: "skipped", detail: "left as it is" });
+        }
+        break;
       case "info":
       case "warn":
-      case "rollback-started":
-      case "rollback-finished":
-      case "run-finished":
         // A line of its own above the tree.
         this.printAbove(describeEvent(event));
+        break;
+      case "run-finished":
+        this.freeze();
+        this.printAbove(describeEvent(event));
+        return;
     }
     this.redraw();
   }
 
   close(): void {
+    this.freeze();
+  }
+
+  /** The last frame, kept: the command's closing lines follow it. */
+  private freeze(): void {
+    if (this.frozen) return;
     clearInterval(this.timer);
     this.redraw(true);
+    this.drawnLines = 0;
+    this.frozen = true;
+  }
+
+  private undoTask(step: string, changes?: number): Task {
+    const id = `${UNDO_PREFIX}${step}`;
+    let task = this.tasks.find((t) => t.id === id);
+    if (!task) {
+      task = { id, title: `Undo ${step}`, state: "pending", reverted: 0, toRevert: changes };
+      this.tasks.push(task);
+    }
+    return task;
+  }
+
+  /** Changes are reverted newest first, step by step: the step before is done when the next one starts. */
+  private reverted(step: string, address: string): void {
+    const task = this.undoTask(step);
+    for (const other of this.tasks) {
+      if (other !== task && other.id.startsWith(UNDO_PREFIX) && other.state === "running")
+        this.finish(other, "done");
+    }
+    if (task.state !== "running") Object.assign(task, { state: "running", started: Date.now() });
+    task.reverted = (task.reverted ?? 0) + 1;
+    task.detail = `reverted ${address}`;
+  }
+
+  private finish(task: Task, state: "done" | "failed"): void {
+    const elapsedMs = task.started === undefined ? task.elapsedMs : Date.now() - task.started;
+    Object.assign(task, { state, elapsedMs, detail: undefined });
   }
 
   private task(id: string, event: RunEvent): Task {
@@ -203,12 +295,20 @@ class TreeSink implements EventSink {
       const icon = task.state === "running" ? (final ? "…" : FRAMES[this.frame]) : ICON[task.state];
       const elapsed =
         task.state === "running" && task.started !== undefined ? Date.now() - task.started : task.elapsedMs;
-      lines.push(`${icon} ${task.title}${elapsed !== undefined ? ` [${formatDuration(elapsed)}]` : ""}`);
-      if (task.detail && (task.state === "running" || task.state === "failed"))
+      const count =
+        task.reverted !== undefined
+          ? ` (${task.toRevert !== undefined ? `${task.reverted}/${plural(task.toRevert, "change")}` : plural(task.reverted, "change")})`
+          : "";
+      lines.push(
+        `${icon} ${task.title}${count}${elapsed !== undefined ? ` [${formatDuration(elapsed)}]` : ""}`,
+      );
+      if (task.detail && (task.state === "running" || task.state === "failed" || task.state === "skipped"))
         lines.push(`  └ ${task.detail}`);
     }
     this.clear();
-    if (lines.length > 0) this.out.write(lines.join("\n") + "\n");
-    this.drawnLines = lines.length;
+    const width = this.out.columns;
+    const fitted = width && width > 1 ? lines.map((line) => fit(line, width - 1)) : lines;
+    if (fitted.length > 0) this.out.write(fitted.join("\n") + "\n");
+    this.drawnLines = fitted.length;
   }
 }

@@ -1,6 +1,8 @@
-/** What output shows instead of a sensitive value (a Secret, or any object): `(sensitive: N keys)`. */
+import { plural } from "./words.js";
+
+/** What output shows instead of a sensitive value (a Secret, or any object): `(sensitive: N keys)`, `1 key`. */
 export function sensitiveSummary(value: unknown): string {
-  return `(sensitive: ${sensitiveKeyCount(value)} keys)`;
+  return `(sensitive: ${plural(sensitiveKeyCount(value), "key")})`;
 }
 
 /** Keys of a Secret's `data` and `stringData`; for other values, their own keys. */

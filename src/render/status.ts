@@ -1,31 +1,108 @@
+import { STEP_FAILED_NOTE } from "../engine/events.js";
 import type { LockHolder } from "../engine/journal/store.js";
 import { describePhase, type RunState } from "../engine/run-state.js";
 import { placeOf } from "../engine/targets.js";
-import type { ChangeEntry } from "../engine/types.js";
+import type { ChangeEntry, JournalEntry } from "../engine/types.js";
 import type { Playbook } from "../playbook/schema.js";
+import { plural } from "./words.js";
+
+/** The error that stopped the run, as journaled (see STEP_FAILED_NOTE). */
+export interface StepFailure {
+  step: string;
+  /** A gate that could not run (not one that failed: those journal their own outcome). */
+  gate?: string;
+  error: string;
+  time: string;
+}
+
+/**
+ * The failure the run stopped at, if it still stands: a later run, a finished step or gate, the run's end or a
+ * rollback make it history.
+ */
+export function currentFailure(entries: readonly JournalEntry[]): StepFailure | undefined {
+  let failure: StepFailure | undefined;
+  for (const entry of entries) {
+    if (entry.type === "note" && entry.note === STEP_FAILED_NOTE) {
+      const data = (entry.data ?? {}) as { error?: unknown; gate?: unknown };
+      failure = {
+        step: entry.step,
+        error: typeof data.error === "string" ? data.error : "(no message)",
+        time: entry.time,
+        ...(typeof data.gate === "string" ? { gate: data.gate } : {}),
+      };
+    } else if (
+      entry.type === "run-started" ||
+      entry.type === "run-finished" ||
+      entry.type === "rollback-started" ||
+      (entry.type === "step-finished" && failure?.step === entry.step && failure.gate === undefined) ||
+      (entry.type === "gate" && failure?.step === entry.step && failure.gate === entry.address)
+    ) {
+      failure = undefined;
+    }
+  }
+  return failure;
+}
+
+/** What `status` knows besides the state: the journaled failure, and how to name this run in a command. */
+export interface StatusContext {
+  failure?: StepFailure | undefined;
+  /** `-f shop.yaml` (with `--state-dir DIR` when not the default): pasted after `clustershift apply`. */
+  args?: string;
+}
+
+/**
+ * Where the run stands, one line. Unlike the journal alone, status knows the lock: a run in progress with the lock
+ * free is not running, it stopped (failed, or interrupted).
+ */
+export function statusHeadline(
+  state: RunState,
+  holder: LockHolder | undefined,
+  failure?: StepFailure,
+): string {
+  const { phase } = state;
+  if (holder === undefined && failure !== undefined) {
+    return `failed at ${failure.step}${failure.gate === undefined ? "" : ` (gate ${failure.gate})`}`;
+  }
+  if (phase.phase === "in-progress") {
+    const at = phase.step === undefined ? "before its first step" : `at ${phase.step}`;
+    return holder
+      ? `running ${at} (pid ${holder.pid} on ${holder.host})`
+      : `stopped ${at}: interrupted, no run holds the lock`;
+  }
+  if (phase.phase === "rolling-back" && holder) return `rolling back (pid ${holder.pid} on ${holder.host})`;
+  return describePhase(state);
+}
 
 export function renderStatus(
   playbook: Playbook,
   state: RunState,
   location: string,
   holder: LockHolder | undefined,
+  context: StatusContext = {},
 ): string {
-  const lines = [`${playbook.metadata.name}: ${describePhase(state)}`, `journal: ${location}`];
+  const failure = holder === undefined ? context.failure : undefined;
+  const lines = [`${playbook.metadata.name}: ${statusHeadline(state, holder, failure)}`];
+  if (failure) lines.push(`error: ${failure.error.replaceAll("\n", "\n  ")}`);
+  lines.push(`journal: ${location}`);
   lines.push(
     holder ? `lock: held by pid ${holder.pid} on ${holder.host} since ${holder.since}` : "lock: free",
   );
   if (state.lastTime) lines.push(`last entry: ${state.lastTime}`);
   if (state.steps.size > 0) lines.push("", "steps:");
   for (const [id, step] of state.steps) {
-    const outcome = step.verification ? step.verification.outcome : "started, not finished";
+    const outcome = step.verification
+      ? step.verification.outcome
+      : failure?.step === id
+        ? "failed"
+        : "started, not finished";
     lines.push(`  ${id}: ${outcome}`);
     for (const [gate, gateState] of step.gates) lines.push(`    ? ${gate}: ${gateState}`);
   }
   lines.push(
     "",
     state.finished
-      ? `${state.pending.length} journaled change(s), kept as history: rollback no longer undoes them.`
-      : `${state.pending.length} journaled change(s) that rollback would undo.`,
+      ? `${plural(state.pending.length, "journaled change")}, kept as history: rollback no longer undoes them.`
+      : `${plural(state.pending.length, "journaled change")} that rollback would undo.`,
   );
   for (const [context, left] of state.skipped) {
     lines.push(
@@ -38,7 +115,18 @@ export function renderStatus(
     );
   } else if (state.closed) {
     lines.push(
-      `journal closed: the rollback finished and nothing is left to undo; ${state.dropped.size} before-image(s) of Secrets and credentials deleted from the state.`,
+      `journal closed: the rollback finished and nothing is left to undo; ${plural(state.dropped.size, "before-image")} of Secrets and credentials deleted from the state.`,
+    );
+  }
+  const stopped = !holder && (failure !== undefined || state.phase.phase === "in-progress");
+  if (stopped) {
+    const args = context.args ?? "-f PLAYBOOK";
+    const resume = failure ? "fix the cause, then resume:" : "resume where it stopped:";
+    lines.push(
+      "",
+      "Two ways forward:",
+      `  ${resume.padEnd(27)} clustershift apply ${args}`,
+      `  ${"or undo what the run did:".padEnd(27)} clustershift rollback ${args}`,
     );
   }
   return lines.join("\n") + "\n";
@@ -61,7 +149,7 @@ export function renderRollbackPreview(
     return context !== undefined && skip.includes(context);
   };
   const undo = [...pending].reverse().filter((entry) => !skipped(entry));
-  const lines = [`Rollback of ${playbook}: ${undo.length} change(s) to undo, newest first:`, ""];
+  const lines = [`Rollback of ${playbook}: ${plural(undo.length, "change")} to undo, newest first:`, ""];
   const steps = new Map<string, Map<string, ChangeEntry[]>>();
   for (const entry of undo) {
     const places = steps.get(entry.step) ?? new Map<string, ChangeEntry[]>();
@@ -85,17 +173,26 @@ export function renderRollbackPreview(
   for (const context of skip) {
     const count = left.filter((entry) => placeOf(entry).context === context).length;
     if (count > 0)
-      lines.push(`Skipped: ${count} change(s) on context ${context} stay as they are, and journaled.`);
+      lines.push(
+        `Skipped: ${plural(count, "change")} on context ${context} stay as they are, and journaled.`,
+      );
   }
   return lines.join("\n") + "\n";
 }
 
-export function statusJson(playbook: Playbook, state: RunState, holder: LockHolder | undefined): object {
+export function statusJson(
+  playbook: Playbook,
+  state: RunState,
+  holder: LockHolder | undefined,
+  failure?: StepFailure,
+): object {
+  const stopped = holder === undefined ? failure : undefined;
   return {
     formatVersion: 1,
     playbook: playbook.metadata.name,
     phase: state.phase,
-    summary: describePhase(state),
+    summary: statusHeadline(state, holder, stopped),
+    failure: stopped ?? null,
     steps: [...state.steps].map(([id, step]) => ({
       id,
       kind: step.kind,

@@ -117,8 +117,8 @@ describe.each(SUBSTRATES)("rollback without a lost cluster on %s", (substrate) =
 
       const skipped = await cli(["rollback", "--yes", "--skip-context", "target"], lost);
       expect(skipped.code, skipped.stderr).toBe(0);
-      expect(skipped.stdout).toMatch(/Skipped: \d+ change\(s\) on context target stay as they are/);
-      expect(skipped.stdout).toMatch(/skipped \d+ change\(s\) on context target, which stay journaled/);
+      expect(skipped.stdout).toMatch(/Skipped: \d+ changes? on context target stay as they are/);
+      expect(skipped.stdout).toMatch(/skipped \d+ changes? on context target, which stay journaled/);
       const status = await cli(["status"], lost);
       expect(status.stdout).toMatch(
         /read-only: rolled back except the skipped change\(s\): \d+ on context target/,
@@ -140,7 +140,7 @@ describe.each(SUBSTRATES)("rollback without a lost cluster on %s", (substrate) =
       const closed = await cli(["status"]);
       expect(closed.stdout).toContain("read-only: rolled back; the journal is closed");
       expect(closed.stdout).toMatch(
-        /journal closed: .* [1-9]\d* before-image\(s\) of Secrets and credentials deleted/,
+        /journal closed: .* [1-9]\d* before-images? of Secrets and credentials deleted/,
       );
       expect(await secretState()).toEqual([]);
       const json = JSON.parse((await cli(["status", "-o", "json"])).stdout) as { closed: boolean };

@@ -46,7 +46,7 @@ describe("plan", () => {
       formatVersion: number;
       steps: { changes: { after?: unknown }[] }[];
     };
-    expect(plan.formatVersion).toBe(1);
+    expect(plan.formatVersion).toBe(2);
     expect(plan.steps[0]?.changes[2]?.after).toBe("(sensitive: 2 keys)");
   });
 });
@@ -66,7 +66,7 @@ describe("apply, status, rollback", () => {
 
     const back = await cli(sandbox, rollbackArgs());
     expect(back.code).toBe(0);
-    expect(back.stdout).toContain("Rolled back 6 change(s)");
+    expect(back.stdout).toContain("Rolled back 6 changes;");
     expect(await worldOf(sandbox)).toEqual(before);
     expect((await cli(sandbox, ["status", "-f", ENGINE_PLAYBOOK])).stdout).toContain(
       "engine-test: rolled back",
