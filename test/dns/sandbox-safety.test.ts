@@ -89,6 +89,24 @@ describe("DNS safe to cut over, on the sandbox DNS", () => {
     }
   });
 
+  it("Given an A record cut over to an IPv6 target, when verified, then every name server answers the new AAAA record over DNS, and the A record is gone", async () => {
+    const zone = "six.safe.test.";
+    const name = `shop.${zone}`;
+    const { id } = dns.addZone({ name: zone, records: [aRecord(name, 5)] });
+    const servers = await dns.nameServers(id);
+    const results = await sandboxRun({ zone, record: name, target: "2001:DB8::7" }).applyAll();
+    expect(results[1]?.verification).toEqual({
+      outcome: "passed",
+      detail: `every name server of the zone (${servers.map((s) => `${s.host} (${s.address ?? ""})`).join(", ")}) answers AAAA 2001:db8::7 for ${name}`,
+    });
+    for (const server of servers) {
+      const resolver = new Resolver({ timeout: 2000, tries: 2 });
+      resolver.setServers([server.address ?? ""]);
+      await expect(resolver.resolve4(name)).rejects.toMatchObject({ code: "ENODATA" });
+      expect(await resolver.resolve6(name, { ttl: true })).toEqual([{ address: "2001:db8::7", ttl: 5 }]);
+    }
+  });
+
   it("Given external-dns's TXT registry for the record, when planned, then plan refuses naming the owner; with takeOver: external-dns it cuts over", async () => {
     const zone = "owned.safe.test.";
     const name = `shop.${zone}`;
