@@ -52,6 +52,8 @@ export class DnsRun {
   readonly clients = new Map<string, unknown>();
   readonly registry = new Registry().step(lowerDnsTtlStep).step(cutoverDnsStep);
   private readonly done = new Set<string>();
+  /** Clients the test handed in: they outlive a stop, having no signal of the run's. */
+  private readonly given: Set<string>;
 
   /** Without `port`, the run builds its own through `dnsProvider`, as the engine does. */
   constructor(
@@ -60,6 +62,7 @@ export class DnsRun {
     private readonly options: Partial<RunOptions> = {},
   ) {
     if (port) this.clients.set(`dns:${playbook.spec.dns?.provider ?? "route53"}`, port);
+    this.given = new Set(this.clients.keys());
   }
 
   readContext(): ReadContext {
@@ -87,6 +90,8 @@ export class DnsRun {
     this.stopWhen = undefined;
     this.stop.abort(new Error(`stopped by the test at: ${line}`));
     this.stop = new AbortController();
+    // The clients the run built hold its signal, as in a process; the next run is a new process with new ones.
+    for (const key of [...this.clients.keys()]) if (!this.given.has(key)) this.clients.delete(key);
   }
 
   writeContext(step: string, kind: string): WriteContext {
