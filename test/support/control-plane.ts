@@ -35,6 +35,13 @@ export interface RealClustersOptions {
   clusters?: string[];
   /** Install Istio's own CRDs (fixtures/istio/crd-all.gen.yaml, CEL rules included); default true. */
   istio?: boolean;
+  /** More kube-apiserver flags (e.g. its in-flight limits). */
+  apiserverArgs?: string[];
+  /**
+   * More users of the token file. The test's admin is in system:masters, which every in-flight limit (API
+   * priority and fairness, the max-in-flight filter) exempts: a user to be limited must be someone else.
+   */
+  users?: { token: string; name: string; groups: string[] }[];
 }
 
 /** Where the built oracles are, as the global setup found or built them. */
@@ -71,7 +78,7 @@ export async function startRealClusters(options: RealClustersOptions = {}): Prom
       // A port found free can still be taken before the server binds it (by another test's server): start again.
       for (let attempt = 1; ; attempt++) {
         try {
-          await startCluster(member, join(dir, name), assets, index);
+          await startCluster(member, join(dir, name), assets, index, options);
           break;
         } catch (error) {
           if (attempt === 3 || !String(error).includes("address already in use")) throw error;
@@ -116,13 +123,25 @@ export function useRealClusters(options: RealClustersOptions = {}): () => RealCl
   };
 }
 
-async function startCluster(member: Member, dir: string, assets: string, index: number): Promise<void> {
+async function startCluster(
+  member: Member,
+  dir: string,
+  assets: string,
+  index: number,
+  options: RealClustersOptions,
+): Promise<void> {
   await mkdir(join(dir, "certs"), { recursive: true });
   const [etcdClient, etcdPeer, apiPort] = [await freePort(), await freePort(), await freePort()];
   const { publicKey, privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
   await writeFile(join(dir, "sa.pub"), publicKey.export({ type: "spki", format: "pem" }));
   await writeFile(join(dir, "sa.key"), privateKey.export({ type: "pkcs8", format: "pem" }));
-  await writeFile(join(dir, "tokens.csv"), `${member.token},admin,admin-uid,"system:masters"\n`);
+  const users = (options.users ?? []).map(
+    (user) => `${user.token},${user.name},${user.name}-uid,"${user.groups.join(",")}"\n`,
+  );
+  await writeFile(
+    join(dir, "tokens.csv"),
+    `${member.token},admin,admin-uid,"system:masters"\n${users.join("")}`,
+  );
 
   const etcdUrl = `http://127.0.0.1:${etcdClient}`;
   member.processes.push(
@@ -165,6 +184,7 @@ async function startCluster(member: Member, dir: string, assets: string, index: 
         // The `kubernetes` Service's endpoints cannot be a loopback address (envtest does the same).
         "--endpoint-reconciler-type=none",
         "--v=0",
+        ...(options.apiserverArgs ?? []),
       ],
       () => healthy(member.server, member.token),
       180_000,

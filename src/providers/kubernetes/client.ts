@@ -21,6 +21,7 @@ import {
   retryDelayMs,
   type RetryPolicy,
 } from "./retry.js";
+import { AdaptiveLimit, type ThrottleStats } from "./adaptive.js";
 
 export const FIELD_MANAGER = "clustershift";
 /** Per HTTP request; a request without an answer by then is retried like a reset connection. */
@@ -34,6 +35,8 @@ const CONNECT_TIMEOUT_MS = 8_000;
 const TIMEOUT_ATTEMPTS = 2;
 /** Keep-alive connections per cluster. */
 const MAX_SOCKETS = 32;
+/** Requests in flight to one server at most: as many as the sockets; a 429 brings it down (AdaptiveLimit). */
+const MAX_IN_FLIGHT = MAX_SOCKETS;
 
 export interface ClusterClientOptions {
   /** KUBECONFIG-style path list; absent: `$KUBECONFIG`, then `~/.kube/config`, then in-cluster. */
@@ -53,6 +56,8 @@ export interface ClusterClientOptions {
   requestTimeoutMs?: number;
   /** For a kubeconfig `exec` credential plugin; {@link EXEC_TIMEOUT_MS} by default. */
   execTimeoutMs?: number;
+  /** Most requests in flight to the server; fewer while it answers 429 (see AdaptiveLimit). */
+  maxInFlight?: number;
 }
 
 /**
@@ -146,6 +151,8 @@ type Evaluation<T> = { done: true; value: T } | { done: false; detail: string } 
 export class KubeClusterClient implements ClusterPort {
   private readonly server: string;
   private readonly retry: RetryPolicy;
+  /** Requests in flight, adapted to the server's 429s. */
+  private readonly limit: AdaptiveLimit;
   private readonly pageSize: number;
   private readonly fieldManager: string;
   private readonly discovery = new Map<string, Promise<ApiResource[]>>();
@@ -169,9 +176,15 @@ export class KubeClusterClient implements ClusterPort {
     // One run's signal is shared by every request under way (a plan lists dozens at once), each adding its abort
     // listener: not a leak, and Node's warning about more than 10 would reach the user's terminal raw.
     if (options.signal) setMaxListeners(0, options.signal);
+    this.limit = new AdaptiveLimit(options.maxInFlight ?? MAX_IN_FLIGHT);
     this.connectTimeoutMs = options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
     this.requestTimeoutMs = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
     new ExecCredentials(context, options.execTimeoutMs ?? EXEC_TIMEOUT_MS, options.signal).install(config);
+  }
+
+  /** 429s met, retries made and the in-flight limit: for the bench and the run's summary. */
+  get throttle(): Readonly<ThrottleStats> {
+    return this.limit.stats;
   }
 
   async get(ref: ObjectRef): Promise<KubeObject | undefined> {
@@ -468,10 +481,17 @@ export class KubeClusterClient implements ClusterPort {
     let timeouts = 0;
     for (let attempt = 0; ; attempt++) {
       this.signal?.throwIfAborted();
+      if (attempt > 0) this.limit.stats.retries++;
       let response: RawResponse;
+      const slot = await this.limit.acquire(this.signal);
       try {
         response = await this.send(call.method, call.path, body, call.contentType, call.method === "GET");
+        this.limit.release(
+          slot,
+          response.status === 429 ? "throttled" : response.status < 400 ? "ok" : "other",
+        );
       } catch (error) {
+        this.limit.release(slot, "other");
         if (this.signal?.aborted) throw this.signal.reason;
         if (error instanceof RuntimeError) throw error;
         if (isTimeout(error)) timeouts++;
