@@ -285,6 +285,45 @@ describe("Route 53 calls stop with the run", () => {
     }
   });
 
+  it("Given a change batch on its way, when the run's signal is aborted, then the write is not cut short (it ends by its own deadline) and the next call stops with the reason", async () => {
+    const hanging = await hangingEndpoint();
+    try {
+      const stop = new AbortController();
+      const dns = new Route53Dns({
+        endpoint: hanging.endpoint,
+        signal: stop.signal,
+        maxAttempts: 1,
+        callTimeoutMs: 1500,
+      });
+      const zone = { id: "ZHANG", name: "hang.test.", private: false };
+      const writing = dns.changeRecordSets(
+        zone,
+        [
+          {
+            action: "UPSERT",
+            record: { name: "shop.hang.test.", type: "A", ttl: 5, values: ["192.0.2.10"] },
+          },
+        ],
+        "test",
+      );
+      await eventually(() => (hanging.connections.length > 0 ? true : undefined), 30_000);
+      const reason = new Error("interrupted by SIGTERM (test)");
+      stop.abort(reason);
+      await expect(writing).rejects.toThrow(
+        new RuntimeError(
+          `changing shop.hang.test. A in zone hang.test.: Route 53 at ${hanging.endpoint} did not answer within 2s: ` +
+            "check the network or AWS_ENDPOINT_URL_ROUTE_53, then run the command again (apply resumes)",
+        ),
+      );
+      await expect(
+        dns.waitForChange({ id: "C1", status: "PENDING" }, { onProgress: () => undefined }),
+      ).rejects.toBe(reason);
+    } finally {
+      for (const socket of hanging.connections) socket.destroy();
+      hanging.server.close();
+    }
+  });
+
   it("Given an endpoint that never answers, when the call's deadline passes, then it fails saying Route 53 did not answer", async () => {
     const hanging = await hangingEndpoint();
     try {

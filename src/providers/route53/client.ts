@@ -239,6 +239,8 @@ export class Route53Dns implements DnsPort {
           }),
           { abortSignal },
         ),
+      undefined,
+      "write",
     );
     return changeOf(required(ChangeInfo, "ChangeInfo"));
   }
@@ -304,15 +306,19 @@ export class Route53Dns implements DnsPort {
     what: string,
     send: (abortSignal: AbortSignal) => Promise<T>,
     extra?: AbortSignal,
+    kind: "read" | "write" = "read",
   ): Promise<T> {
     const timeoutMs = this.options.callTimeoutMs ?? 120_000;
     const timeout = AbortSignal.timeout(timeoutMs);
     const stops = [this.options.signal, extra].filter((s): s is AbortSignal => s !== undefined);
     for (const stop of stops) if (stop.aborted) throw stop.reason;
+    // A write already on its way finishes (its change is journaled ahead, and the run stops after it): only
+    // reads and waits are cut short by the signal. The deadline bounds both.
+    const signals = kind === "write" ? [timeout] : [...stops, timeout];
     try {
-      return await send(AbortSignal.any([...stops, timeout]));
+      return await send(AbortSignal.any(signals));
     } catch (error) {
-      const stopped = stops.find((stop) => stop.aborted);
+      const stopped = kind === "read" ? stops.find((stop) => stop.aborted) : undefined;
       if (stopped) throw stopped.reason;
       if (timeout.aborted) {
         throw new RuntimeError(
