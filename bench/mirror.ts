@@ -77,14 +77,15 @@ interface MirrorResult {
  * The baseline of the journaled writes: the same objects, server-side applied by the same client with the same
  * concurrency and the same order of kinds (namespaces first), with no plan and no journal, to a cluster of their own.
  */
-async function benchRaw(kubeconfig: string): Promise<{ objects: number; ms: number }> {
+async function benchRaw(kubeconfig: string): Promise<RawResult> {
   const client = createClusterClient("raw", { kubeconfig, fieldManager: "clustershift" });
   const namespaces = benchNamespaces(NAMESPACES);
   const started = performance.now();
   await mapLimit(namespaces, CONCURRENCY, (ns) => client.apply(namespaceObject(ns)));
   const objects = namespaces.flatMap((ns) => namespaceObjects(ns));
   await mapLimit(objects, CONCURRENCY, (object) => client.apply(object));
-  return { objects: namespaces.length + objects.length, ms: performance.now() - started };
+  const ms = performance.now() - started;
+  return { objects: namespaces.length + objects.length, ms, throttle: { ...client.throttle } };
 }
 
 async function benchMirror(dir: string, kubeconfig: string): Promise<MirrorResult> {
@@ -148,6 +149,13 @@ async function benchMirror(dir: string, kubeconfig: string): Promise<MirrorResul
   };
 }
 
+interface RawResult {
+  objects: number;
+  ms: number;
+  /** 429s, retries and the lowest in-flight limit the client met. */
+  throttle: { throttled: number; retries: number; lowestLimit: number };
+}
+
 interface KubectlResult {
   perObject: { objects: number; ms: number };
   perNamespace: { objects: number; ms: number };
@@ -200,11 +208,7 @@ function hasKubectl(): Promise<boolean> {
   );
 }
 
-function report(
-  mirror: MirrorResult,
-  raw: { objects: number; ms: number },
-  kubectl: KubectlResult | undefined,
-): void {
+function report(mirror: MirrorResult, raw: RawResult, kubectl: KubectlResult | undefined): void {
   const rate = (objects: number, ms: number) => objects / (ms / 1000);
   // The headline: a plan of both clusters and the journaled writes, as `apply` does them for one step.
   const mirrorRate = rate(mirror.objects, mirror.replanMs + mirror.writeMs);
@@ -218,7 +222,7 @@ function report(
     `  verify (rollouts, contents)              ${s(mirror.verifyMs)}`,
     `  end to end                               ${s(mirror.totalMs)}  ${rate(mirror.objects, mirror.totalMs).toFixed(0)} objects/s`,
     `  peak RSS                                 ${mirror.peakRssMb.toFixed(0).padStart(4)} MB (goal < ${GOALS.peakRssMb} MB)`,
-    `raw server-side apply (same client, concurrency ${CONCURRENCY}, no plan, no journal): ${raw.objects} objects in ${s(raw.ms).trim()}, ${rate(raw.objects, raw.ms).toFixed(0)} objects/s`,
+    `raw server-side apply (same client, concurrency ${CONCURRENCY}, no plan, no journal): ${raw.objects} objects in ${s(raw.ms).trim()}, ${rate(raw.objects, raw.ms).toFixed(0)} objects/s; ${raw.throttle.throttled} answers 429, ${raw.throttle.retries} retries, lowest in-flight limit ${raw.throttle.lowestLimit}`,
     `clustershift journaled writes: ${rate(mirror.objects, mirror.writeMs).toFixed(0)} objects/s (${(rate(mirror.objects, mirror.writeMs) / rate(raw.objects, raw.ms)).toFixed(2)} of raw; goal ≥ 0.8)`,
     `rollback of the mirror: ${mirror.reverted} changes in ${s(mirror.rollbackMs).trim()} (${(mirror.rollbackMs / (mirror.replanMs + mirror.writeMs)).toFixed(2)} of plan + apply; goal ≤ 0.5)`,
   ];
