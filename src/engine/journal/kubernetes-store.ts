@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { hostname } from "node:os";
+import { performance } from "node:perf_hooks";
 import { LockedError, RuntimeError } from "../errors.js";
 import type { JournalEntry } from "../types.js";
 import { formatDuration } from "../../playbook/duration.js";
@@ -17,6 +18,10 @@ export interface KubernetesStoreOptions {
   renewEveryMs?: number;
   /** How long to wait for a namespace being deleted to be gone before making it again. */
   namespaceDeletionTimeoutMs?: number;
+  /**
+   * This machine's clock, used only when the API server cannot tell its own (a fake port): Lease times are read
+   * and written on the server's clock (its `Date` header), so that no runner's clock error moves them.
+   */
   now?: () => Date;
 }
 
@@ -81,7 +86,7 @@ export class KubernetesJournalStore implements JournalStore {
 
   append(entry: JournalEntry): Promise<void> {
     return this.serialized(async () => {
-      if (this.held?.lost) throw new LockedError(`${this.location}: ${this.held.lost}`);
+      await this.held?.assertHeld();
       await this.journal.put(seqKey(entry.seq), JSON.stringify(entry), { unique: true });
     });
   }
@@ -91,10 +96,12 @@ export class KubernetesJournalStore implements JournalStore {
     const identity = `${holder.pid}@${holder.host}`;
     for (let attempt = 0; attempt < 5; attempt++) {
       const current = await this.port.get(this.leaseRef);
-      const now = this.now();
+      // Before the time is read: what the Lease we write can be counted on for runs from here.
+      const renewedAt = performance.now();
+      const now = await this.serverNow();
       const desired = this.leaseObject(identity, holder, now, current);
       try {
-        if (!current) return this.hold(await this.port.create(desired), warn);
+        if (!current) return this.hold(await this.port.create(desired), warn, renewedAt);
         const spec = leaseSpec(current);
         const owner = holderOf(current);
         if (spec.holderIdentity) {
@@ -107,6 +114,7 @@ export class KubernetesJournalStore implements JournalStore {
         return this.hold(
           await this.port.replace(desired, { resourceVersion: current.metadata.resourceVersion ?? "" }),
           warn,
+          renewedAt,
         );
       } catch (error) {
         // Another process created or took the lease between our read and write: look again.
@@ -123,7 +131,9 @@ export class KubernetesJournalStore implements JournalStore {
   async holder(): Promise<LockHolder | undefined> {
     const current = await this.port.get(this.leaseRef);
     const live =
-      current && leaseSpec(current).holderIdentity && staleReason(current, this.now()) === undefined;
+      current &&
+      leaseSpec(current).holderIdentity &&
+      staleReason(current, await this.serverNow()) === undefined;
     return live ? holderOf(current) : undefined;
   }
 
@@ -240,8 +250,27 @@ export class KubernetesJournalStore implements JournalStore {
     };
   }
 
-  private hold(lease: KubeObject, warn: (message: string) => void): LockHandle {
-    const held = new Lease(this.port, lease, this.renewEveryMs, this.now, warn);
+  /**
+   * The server's time (rounded down to its Date header's second), or this machine's when the port cannot tell:
+   * Lease renewTimes are written and judged on it, so a runner whose clock is minutes ahead or behind neither
+   * takes over a live Lease nor makes its own look expired.
+   */
+  private async serverNow(): Promise<Date> {
+    if (!this.port.serverTime) return this.now();
+    return new Date((await this.port.serverTime()).ms);
+  }
+
+  private hold(lease: KubeObject, warn: (message: string) => void, renewedAt: number): LockHandle {
+    const held = new Lease(
+      this.port,
+      lease,
+      this.renewEveryMs,
+      this.leaseSeconds * 1000,
+      () => this.serverNow(),
+      warn,
+      this.location,
+      renewedAt,
+    );
     this.held = held;
     return {
       release: async () => {
@@ -252,7 +281,13 @@ export class KubernetesJournalStore implements JournalStore {
   }
 }
 
-/** A held Lease, renewed in the background; losing it (taken over, deleted) stops further appends. */
+/**
+ * A held Lease, renewed in the background by compare-and-swap on its resourceVersion, its renewTime on the server's
+ * clock. Losing it (taken over, deleted) stops further appends. A process that could not renew for half the lease
+ * (stopped by SIGSTOP, a suspended machine, a starved event loop) renews before its next append: if nobody took
+ * the Lease meanwhile the swap succeeds and the run goes on (nobody wanted it, and it was never another's); if
+ * someone did, it fails and the append is refused before anything is written.
+ */
 class Lease {
   lost: string | undefined;
   private readonly timer: NodeJS.Timeout;
@@ -263,21 +298,28 @@ class Lease {
     private readonly port: ClusterPort,
     private lease: KubeObject,
     renewEveryMs: number,
-    private readonly now: () => Date,
+    private readonly durationMs: number,
+    private readonly serverNow: () => Promise<Date>,
     private readonly warn: (message: string) => void,
+    private readonly location: string,
+    /** performance.now() before the server time of the last successful write of the Lease was read. */
+    private renewedAt: number,
   ) {
-    this.timer = setInterval(() => {
-      // A renewal still retrying (a slow or lossy API server) holds the version the next one would swap on: a
-      // second one in flight would conflict with it and take our own lease for a takeover.
-      if (this.inFlight) return;
-      this.inFlight = true;
-      this.renewing = this.renew().finally(() => (this.inFlight = false));
-    }, renewEveryMs);
+    this.timer = setInterval(() => void this.renewOnce(), renewEveryMs);
     this.timer.unref();
   }
 
   stop(): void {
     clearInterval(this.timer);
+  }
+
+  /** Throws LockedError unless the Lease is still ours, renewing it first when it may have run out. */
+  async assertHeld(): Promise<void> {
+    if (!this.lost && performance.now() - this.renewedAt > this.durationMs / 2) {
+      await this.renewing;
+      if (performance.now() - this.renewedAt > this.durationMs / 2) await this.renewOnce();
+    }
+    if (this.lost) throw new LockedError(`${this.location}: ${this.lost}`);
   }
 
   async release(): Promise<void> {
@@ -297,17 +339,32 @@ class Lease {
     }
   }
 
+  private renewOnce(): Promise<void> {
+    // A renewal still retrying (a slow or lossy API server) holds the version the next one would swap on: a
+    // second one in flight would conflict with it and take our own lease for a takeover.
+    if (this.inFlight) return this.renewing;
+    this.inFlight = true;
+    this.renewing = this.renew().finally(() => (this.inFlight = false));
+    return this.renewing;
+  }
+
   private async renew(): Promise<void> {
     if (this.lost) return;
-    const spec = { ...leaseSpec(this.lease), renewTime: microTime(this.now()) };
+    const started = performance.now();
+    const away = started - this.renewedAt;
     try {
+      const spec = { ...leaseSpec(this.lease), renewTime: microTime(await this.serverNow()) };
       this.lease = await this.port.replace(
         { ...this.lease, spec },
         { resourceVersion: this.lease.metadata.resourceVersion ?? "" },
       );
+      this.renewedAt = started;
     } catch (error) {
       if (isApiStatus(error, 409) || isApiStatus(error, 404)) {
-        this.lost = "the lock was taken over by another process";
+        this.lost =
+          away > this.durationMs
+            ? `the lock was taken over by another process while this one could not renew its lease for ${formatDuration(away)} (stopped or suspended?); stopped before writing anything more`
+            : "the lock was taken over by another process";
         this.stop();
         this.warn(this.lost);
       }
@@ -335,8 +392,11 @@ function staleReason(lease: KubeObject, now: Date): string | undefined {
   if (owner.host === hostname() && !isAlive(owner.pid)) return "that process is gone";
   const expiresAt =
     Date.parse(spec.renewTime ?? spec.acquireTime ?? "") + (spec.leaseDurationSeconds ?? 0) * 1000;
+  // `now` is the server's time rounded down to its second, and so is a renewTime written by clustershift: a lease
+  // counts as expired only a second past its end, so that rounding never makes a live one look expired.
   // A lease without times cannot be shown to be live: treat it as expired.
-  if (!(expiresAt > now.getTime())) return `its lease expired at ${new Date(expiresAt || 0).toISOString()}`;
+  if (!(expiresAt + 1000 > now.getTime()))
+    return `its lease expired at ${new Date(expiresAt || 0).toISOString()}`;
   return undefined;
 }
 
