@@ -85,6 +85,8 @@ describe("resuming the DNS steps after a stop", () => {
       ["lower-dns-ttl", "dns-change", ["address", "change"]],
       ["lower-dns-ttl", "dns-insync", ["change"]],
       ["lower-dns-ttl", "ttl-wait", ["until", "clock"]],
+      // The engine journals why the step stopped (here the test's stop) for status and the report.
+      ["lower-dns-ttl", "step-failed", ["error"]],
     ]);
     const [changed, insync] = notes.map((n) => n.data as { change?: string });
     expect(insync?.change).toBe(changed?.change);
