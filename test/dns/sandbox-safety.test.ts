@@ -1,4 +1,6 @@
 import { Resolver } from "node:dns/promises";
+import { readFile } from "node:fs/promises";
+import { request } from "node:https";
 import { describe, expect, it } from "vitest";
 import { UsageError } from "../../src/engine/errors.js";
 import { SandboxDnsClient } from "../../src/providers/sandbox-dns/client.js";
@@ -21,6 +23,30 @@ function client(settleMs = 10_000): SandboxDnsClient {
 function sandboxRun(dnsSpec: Record<string, unknown>, settleMs?: number): DnsRun {
   return new DnsRun(dnsPlaybook({ provider: "sandbox", ...dnsSpec }), client(settleMs), {
     kubeconfig: kubeconfig(),
+  });
+}
+
+/** `PUT /sandbox/v1/dns/<path>` with the cluster's token, as the demo or a user of `clustershift sandbox` would. */
+async function put(path: string, body: unknown): Promise<{ status: number; text: string }> {
+  const config = await readFile(kubeconfig(), "utf8");
+  const server = /server: (\S+)/.exec(config)?.[1] ?? "";
+  const token = /token: (\S+)/.exec(config)?.[1] ?? "";
+  return new Promise((resolve, reject) => {
+    const req = request(
+      `${server}/sandbox/v1/dns${path}`,
+      {
+        method: "PUT",
+        rejectUnauthorized: false,
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      },
+      (res) => {
+        let text = "";
+        res.on("data", (chunk: Buffer) => (text += chunk.toString()));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
+      },
+    );
+    req.on("error", reject);
+    req.end(JSON.stringify(body));
   });
 }
 
@@ -146,7 +172,19 @@ describe("DNS safe to cut over, on the sandbox DNS", () => {
       "ns-3.sandbox-dns.test.",
     ]);
     const show = (host: string) => `${host} (${servers.find((s) => s.host === host)?.address ?? ""})`;
-    dns.stallNameServer("ns-2.sandbox-dns.test", true);
+    // Stalled over HTTP, as from outside the sandbox's process; an unknown server is refused naming the real ones.
+    expect(await put("/nameservers/ns-9.sandbox-dns.test", { stalled: true })).toEqual({
+      status: 404,
+      text: JSON.stringify({
+        code: "NoSuchNameServer",
+        message:
+          "no name server ns-9.sandbox-dns.test.; there are ns-1.sandbox-dns.test., ns-2.sandbox-dns.test., ns-3.sandbox-dns.test.",
+      }),
+    });
+    expect(await put("/nameservers/ns-2.sandbox-dns.test", { stalled: true })).toEqual({
+      status: 200,
+      text: JSON.stringify({ host: "ns-2.sandbox-dns.test.", stalled: true }),
+    });
     try {
       const run = sandboxRun({ zone, record: name, target: "203.0.113.7" }, 2000);
       const [lower, cutover] = await run.applyAll();
