@@ -11,6 +11,7 @@ import {
   exitCodeOf,
   InterruptedError,
   messageOf,
+  RuntimeError,
   UsageError,
 } from "../engine/errors.js";
 import type { RunOptions } from "../engine/types.js";
@@ -55,7 +56,7 @@ export async function run(argv: string[], io: Io = process): Promise<number> {
     // Whatever a stopped step made of the abort (a failed read, a wrapped error), the signal is what happened.
     const interrupted =
       controller.signal.reason instanceof InterruptedError ? controller.signal.reason : undefined;
-    const error: unknown = interrupted ?? caught;
+    const error: unknown = interrupted ?? translated(caught);
     if (interrupted && caught !== interrupted) io.stderr.write(`error: ${messageOf(caught)}\n`);
     if (error instanceof CommanderError) {
       return error.exitCode === 0 ? 0 : 2;
@@ -110,7 +111,7 @@ function buildProgram(io: Io, signal: AbortSignal): Command {
 
   const withState = (command: Command) =>
     command
-      .requiredOption("-f, --file <playbook>", "the playbook (YAML)")
+      .requiredOption("-f, --file <playbook>", REQUIRED_FILE)
       .option(
         "--state-dir <dir>",
         "where journals and locks live",
@@ -122,7 +123,8 @@ function buildProgram(io: Io, signal: AbortSignal): Command {
   program
     .command("validate")
     .description("Check a playbook offline; errors are `file:line:col: path: message` lines, exit 2.")
-    .requiredOption("-f, --file <playbook>", "the playbook (YAML)")
+    .requiredOption("-f, --file <playbook>", REQUIRED_FILE)
+    .addHelpText("after", examples("clustershift validate -f shop.yaml"))
     .action(async (opts: { file: string }) => {
       const { loadPlaybook } = await import("../playbook/load.js");
       const playbook = await loadPlaybook(opts.file, signal);
@@ -133,6 +135,14 @@ function buildProgram(io: Io, signal: AbortSignal): Command {
     .description("Show what apply would do, step by step. Reads only.")
     .addOption(output(["text", "json"]))
     .option("--out <file>", "also save the plan, for `clustershift apply FILE` to carry out exactly")
+    .addHelpText(
+      "after",
+      examples(
+        "clustershift plan -f shop.yaml",
+        "clustershift plan -f shop.yaml -o json > plan.json",
+        "clustershift plan -f shop.yaml --out shop.plan && clustershift apply shop.plan",
+      ),
+    )
     .action(async (opts: StateOptions & { output: string; out?: string }) => {
       const { plan, planJson, renderPlanText, savePlan } = await runtime();
       const engine = await makeReadEngine(opts, io, signal);
@@ -158,12 +168,25 @@ function buildProgram(io: Io, signal: AbortSignal): Command {
       "Run the migration, or resume it from its journal; with PLAN (saved by `plan --out`), carry out exactly that plan.",
     )
     .argument("[plan]", "a plan saved by `clustershift plan --out FILE`")
-    .option("-f, --file <playbook>", "the playbook (YAML); not needed with a saved plan")
+    .option("-f, --file <playbook>", "the playbook (YAML) (required, unless PLAN is given)")
     .option("--state-dir <dir>", "where journals and locks live (a saved plan names its own)")
     .option("-y, --yes", "apply without asking to confirm the plan")
     .option("--non-interactive", "never prompt; an approval gate stops the run (exit 0) until `promote`")
     .addOption(
       new Option("-o, --output <format>", "progress format").choices(["text", "json"]).default("text"),
+    )
+    .addHelpText(
+      "after",
+      [
+        "",
+        "After the progress, a summary: what moved, the final weights, where the DNS record points and its TTL,",
+        "and the time spent waiting (pauses, TTL, gates) against working.",
+        examples(
+          "clustershift apply -f shop.yaml                          shows the plan and asks",
+          "clustershift apply -f shop.yaml --yes --non-interactive  in CI; an approval gate stops it (exit 0)",
+          "clustershift apply shop.plan                             exactly the plan saved by plan --out",
+        ),
+      ].join("\n"),
     )
     .action(
       async (
@@ -193,6 +216,14 @@ function buildProgram(io: Io, signal: AbortSignal): Command {
   withState(program.command("status"))
     .description("Where the run stands, from its journal.")
     .addOption(output(["text", "json"]))
+    .addHelpText(
+      "after",
+      [
+        "",
+        "After a failure: the failed step, its error, and the ways forward (fix and apply, or rollback).",
+        examples("clustershift status -f shop.yaml", "clustershift status -f shop.yaml -o json"),
+      ].join("\n"),
+    )
     .action(async (opts: StateOptions & { output: string }) => {
       const { currentFailure, readState, renderStatus, statusJson } = await runtime();
       const engine = await makeReadEngine(opts, io, signal);
@@ -244,6 +275,12 @@ function buildProgram(io: Io, signal: AbortSignal): Command {
 
   withState(program.command("promote"))
     .description("Pass the gate the run is waiting at (an approval, or a failed gate with onFailure: pause).")
+    .addHelpText(
+      "after",
+      examples(
+        "clustershift promote -f shop.yaml && clustershift apply -f shop.yaml --yes --non-interactive",
+      ),
+    )
     .action(async (opts: StateOptions) => {
       const engine = await makeEngine(opts, io, signal, "notes", {});
       io.stdout.write((await (await runtime()).promote(engine)) + "\n");
@@ -253,6 +290,17 @@ function buildProgram(io: Io, signal: AbortSignal): Command {
     .description("Undo everything the journal records, newest first, from the before-images.")
     .option("-y, --yes", "roll back without asking")
     .option("--destroy-provisioned", "also delete clusters this run provisioned")
+    .addHelpText(
+      "after",
+      [
+        "",
+        "Shows what it will undo, by step and cluster, then asks (without a terminal, --yes is needed).",
+        examples(
+          "clustershift rollback -f shop.yaml",
+          "clustershift rollback -f shop.yaml --yes --skip-context old-cluster   that cluster is gone for good",
+        ),
+      ].join("\n"),
+    )
     .option(
       "--skip-context <name>",
       "leave the changes on this kubeconfig context as they are (a cluster that is gone); repeatable",
@@ -437,6 +485,10 @@ function buildProgram(io: Io, signal: AbortSignal): Command {
     )
     .option("--non-interactive", "do not ask before applying or rolling back")
     .option("--rollback", "then roll the migration back and show that everything is as before")
+    .addHelpText(
+      "after",
+      examples("npx clustershift demo", "npx clustershift demo --rollback --non-interactive"),
+    )
     .action(async (opts: { nonInteractive?: boolean; rollback?: boolean }) => {
       const { runDemo } = await import("../sandbox/demo/demo.js");
       const nonInteractive = Boolean(opts.nonInteractive) || !process.stdin.isTTY;
@@ -446,12 +498,20 @@ function buildProgram(io: Io, signal: AbortSignal): Command {
   program
     .command("schema")
     .description("Print the JSON Schema of the playbook, for editors.")
+    .addHelpText("after", examples("clustershift schema > clustershift.schema.json"))
     .action(async () => {
       const { playbookJsonSchema } = await import("../playbook/json-schema.js");
       io.stdout.write(JSON.stringify(playbookJsonSchema(), null, 2) + "\n");
     });
 
   return program;
+}
+
+const REQUIRED_FILE = "the playbook (YAML) (required)";
+
+/** The `Examples:` block every subcommand's help ends with. */
+function examples(...lines: string[]): string {
+  return ["", "Examples:", ...lines.map((line) => `  ${line}`)].join("\n");
 }
 
 interface ApplyOptions extends StateOptions {
@@ -568,6 +628,30 @@ async function removeEmptyState(stateDir: string, playbook: string, existed: boo
   if (!existed) await rmdir(stateDir).catch(() => undefined);
 }
 
+/**
+ * Node's own words for a directory where a file belongs (`EISDIR: illegal operation on a directory, open '/tmp'`)
+ * said plainly, exit 1 as before, and not as a bug of ours; other errors pass as they are.
+ */
+function translated(error: unknown): unknown {
+  const { code, path } = (error ?? {}) as NodeJS.ErrnoException;
+  if (code === "EISDIR" && path !== undefined)
+    return new RuntimeError(`${path} is a directory: give the path of a file there`, { cause: error });
+  return error;
+}
+
+/**
+ * SDK warnings meant for their developers, not for our users: google-auth's MetadataLookupWarning says only that
+ * this machine is not a GCE VM (credentials come from elsewhere). Node prints warnings through its own listener;
+ * ours drops that one (unless CLUSTERSHIFT_DEBUG) and prints the others one line each, as `warning: …`.
+ */
+function quietSdkWarnings(): void {
+  process.removeAllListeners("warning");
+  process.on("warning", (warning) => {
+    if (warning.name === "MetadataLookupWarning" && !process.env.CLUSTERSHIFT_DEBUG) return;
+    process.stderr.write(`warning: ${warning.name}: ${warning.message}\n`);
+  });
+}
+
 /** A path as a shell reads it back: quoted only when it must be. */
 function shellWord(text: string): string {
   return /^[\w./~:@%+=,-]+$/.test(text) ? text : `'${text.replaceAll("'", "'\\''")}'`;
@@ -620,5 +704,6 @@ if (isMain()) {
     if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
     throw error;
   });
+  quietSdkWarnings();
   process.exitCode = await run(process.argv.slice(2));
 }

@@ -226,15 +226,16 @@ async function runGate(
       sink.emit({ type: "gate-waiting", step, address: planned.address, detail: result.detail });
       return {
         outcome: "waiting-for-approval",
-        message: `Waiting for approval at ${step} (${planned.address}). Run \`clustershift promote\` and then \`clustershift apply\` to go on, or \`clustershift rollback\` to go back.`,
+        message: `Waiting for approval at ${planned.address}. Run \`${command(engine, "promote")}\` and then \`${command(engine, "apply")}\` to go on, or \`${command(engine, "rollback")}\` to go back.`,
       };
     case "failed": {
       sink.emit({ type: "gate-failed", step, address: planned.address, detail: result.detail });
-      const failure = `gate ${planned.address} of ${step} failed: ${result.detail}`;
+      // The gate's address names its step already (`shift-traffic[2]/analysis`).
+      const failure = `gate ${planned.address} failed: ${result.detail}`;
       if (planned.onFailure === "pause") {
         await journal.append({ type: "run-paused", step, gate: planned.address, reason: failure });
         throw new GateFailedError(
-          `${failure}. The run is paused where it is: \`clustershift promote\` then \`clustershift apply\` goes on, \`clustershift rollback\` goes back.`,
+          `${failure}. The run is paused where it is: \`${command(engine, "promote")}\` then \`${command(engine, "apply")}\` goes on, \`${command(engine, "rollback")}\` goes back.`,
         );
       }
       const reverted = await revert(engine, journal, failure, planned.rollbackKinds);
@@ -369,7 +370,7 @@ export async function promote(engine: Engine): Promise<string> {
       throw new UsageError(`nothing to promote: the run is ${describePhase(foldJournal(journal.entries))}`);
     }
     await journal.append({ type: "gate", step: phase.step, address: phase.gate, state: "promoted" });
-    return `Promoted ${phase.gate} of ${phase.step}. Run \`clustershift apply\` to go on.`;
+    return `Promoted ${phase.gate}. Run \`${command(engine, "apply")}\` to go on.`;
   });
 }
 
@@ -427,6 +428,15 @@ async function withLock<T>(engine: Engine, body: (journal: Journal) => Promise<T
 async function journalFailure(journal: Journal, step: string, error: unknown, gate?: string): Promise<void> {
   const data = { error: messageOf(error), ...(gate === undefined ? {} : { gate }) };
   await journal.append({ type: "note", step, note: STEP_FAILED_NOTE, data }).catch(() => undefined);
+}
+
+/** A command to paste: it names this run's playbook, and its state directory unless it is the default one. */
+function command(engine: Pick<Engine, "options">, verb: string): string {
+  const { playbookFile, stateDir } = engine.options;
+  const word = (text: string) =>
+    /^[\w./~:@%+=,-]+$/.test(text) ? text : `'${text.replaceAll("'", "'\\''")}'`;
+  const state = stateDir === ".clustershift" ? "" : ` --state-dir ${word(stateDir)}`;
+  return `clustershift ${verb} -f ${word(playbookFile)}${state}`;
 }
 
 function scopeText(kinds: StepKind[] | undefined): string {

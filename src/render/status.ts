@@ -70,6 +70,8 @@ export function statusHeadline(
       : `stopped ${at}: interrupted, no run holds the lock`;
   }
   if (phase.phase === "rolling-back" && holder) return `rolling back (pid ${holder.pid} on ${holder.host})`;
+  // The gate's address names its step already (`shift-traffic[2]/approval`).
+  if (phase.phase === "waiting-for-approval") return `waiting for approval at ${phase.gate}`;
   return describePhase(state);
 }
 
@@ -119,8 +121,16 @@ export function renderStatus(
     );
   }
   const stopped = !holder && (failure !== undefined || state.phase.phase === "in-progress");
+  const args = context.args ?? "-f PLAYBOOK";
+  if (!holder && state.phase.phase === "waiting-for-approval") {
+    lines.push(
+      "",
+      "Two ways forward:",
+      `  ${"approve, then go on:".padEnd(27)} clustershift promote ${args} && clustershift apply ${args}`,
+      `  ${"or undo what the run did:".padEnd(27)} clustershift rollback ${args}`,
+    );
+  }
   if (stopped) {
-    const args = context.args ?? "-f PLAYBOOK";
     const resume = failure ? "fix the cause, then resume:" : "resume where it stopped:";
     lines.push(
       "",

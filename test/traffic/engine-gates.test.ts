@@ -91,7 +91,7 @@ describe.each(SUBSTRATES)("traffic gates in a run, against a real Prometheus, on
       await expect(run).rejects.toMatchObject({
         name: "GateFailedError",
         message: expect.stringMatching(
-          /^gate shift-traffic\[2\]\/analysis of shift-traffic\[2\] failed: success-rate: 1 failed measurement\(s\), limit 0; last 0\.7 does not meet >= 0\.99\. Rolled back 4 change\(s\) of expose-target, shift-traffic\.$/,
+          /^gate shift-traffic\[2\]\/analysis failed: success-rate: 1 failed measurement\(s\), limit 0; last 0\.7 does not meet >= 0\.99\. Rolled back 4 changes of expose-target, shift-traffic\.$/,
         ) as string,
       });
       expect(events.filter((e) => e.type === "gate-passed").map((e) => "address" in e && e.address)).toEqual([

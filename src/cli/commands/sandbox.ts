@@ -5,6 +5,7 @@ import type { RecordSet } from "../../providers/route53/port.js";
 import { createSandboxDns, InvalidChangeBatch, type SandboxDns } from "../../sandbox/dns/index.js";
 import { startSandbox } from "../../sandbox/index.js";
 import { SEED_APPS, SEED_ZONE, seedApp } from "../../sandbox/seeds/index.js";
+import { plural } from "../../render/words.js";
 
 export interface RunSandboxOptions {
   kubeconfig: string;
@@ -47,7 +48,9 @@ export async function runSandbox(opts: RunSandboxOptions, out: (line: string) =>
   try {
     await sandbox.writeKubeconfig(opts.kubeconfig);
     const withIstio = opts.istio || app !== undefined;
-    out(`Sandbox running: ${sandbox.clusters.size} cluster(s)${withIstio ? " with Istio CRDs" : ""}.`);
+    out(
+      `Sandbox running: ${plural(sandbox.clusters.size, "cluster")}${withIstio ? " with Istio CRDs" : ""}.`,
+    );
     out("State lives in memory: stopping the sandbox forgets everything.");
     for (const cluster of sandbox.clusters.values()) out(`  context ${cluster.name}: ${cluster.httpsServer}`);
     out(`Kubeconfig written to ${opts.kubeconfig}.`);
