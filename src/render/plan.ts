@@ -169,13 +169,15 @@ function changeLines(change: Change, width: number, paint: Paint): string[] {
 }
 
 function fieldLine(field: FieldChange, paint: Paint): string {
+  // The path "" is the whole value (a scalar image, or one known only after apply): no path to name.
+  const path = field.path === "" ? "" : `${field.path}: `;
   switch (field.op) {
     case "change":
-      return `${paint("update", "~")} ${field.path}: ${formatValue(field.before)} → ${formatValue(field.after)}`;
+      return `${paint("update", "~")} ${path}${formatValue(field.before)} → ${formatValue(field.after)}`;
     case "add":
-      return `${paint("create", "+")} ${field.path}: ${formatValue(field.after)}`;
+      return `${paint("create", "+")} ${path}${formatValue(field.after)}`;
     case "remove":
-      return `${paint("delete", "-")} ${field.path}`;
+      return `${paint("delete", "-")} ${field.path === "" ? formatValue(field.before) : field.path}`;
   }
 }
 
