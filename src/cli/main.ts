@@ -15,6 +15,7 @@ import {
   UsageError,
 } from "../engine/errors.js";
 import type { RunOptions } from "../engine/types.js";
+import { colorWanted } from "../render/color.js";
 import type { OutputMode } from "../render/progress.js";
 import { plural } from "../render/words.js";
 import type { SavedPlan } from "./saved-plan.js";
@@ -135,6 +136,7 @@ function buildProgram(io: Io, signal: AbortSignal): Command {
     .description("Show what apply would do, step by step. Reads only.")
     .addOption(output(["text", "json"]))
     .option("--out <file>", "also save the plan, for `clustershift apply FILE` to carry out exactly")
+    .option("--no-color", "no colour, even on a terminal (as NO_COLOR=1; never in a pipe or file)")
     .addHelpText(
       "after",
       examples(
@@ -143,7 +145,7 @@ function buildProgram(io: Io, signal: AbortSignal): Command {
         "clustershift plan -f shop.yaml --out shop.plan && clustershift apply shop.plan",
       ),
     )
-    .action(async (opts: StateOptions & { output: string; out?: string }) => {
+    .action(async (opts: StateOptions & { output: string; out?: string; color: boolean }) => {
       const { plan, planJson, renderPlanText, savePlan } = await runtime();
       const engine = await makeReadEngine(opts, io, signal);
       // Read before planning: a journal that moves after this makes the saved plan refuse, never pass.
@@ -152,7 +154,7 @@ function buildProgram(io: Io, signal: AbortSignal): Command {
       io.stdout.write(
         opts.output === "json"
           ? JSON.stringify(planJson(result), null, 2) + "\n"
-          : renderPlanText(result, opts.file),
+          : renderPlanText(result, opts.file, { color: colorWanted(io.stdout, process.env, opts.color) }),
       );
       if (opts.out !== undefined) {
         await savePlan(opts.out, result, opts.file, opts.stateDir, entries);
@@ -172,6 +174,7 @@ function buildProgram(io: Io, signal: AbortSignal): Command {
     .option("--state-dir <dir>", "where journals and locks live (a saved plan names its own)")
     .option("-y, --yes", "apply without asking to confirm the plan")
     .option("--non-interactive", "never prompt; an approval gate stops the run (exit 0) until `promote`")
+    .option("--no-color", "no colour, even on a terminal (as NO_COLOR=1; never in a pipe or file)")
     .addOption(
       new Option("-o, --output <format>", "progress format").choices(["text", "json"]).default("text"),
     )
@@ -290,6 +293,7 @@ function buildProgram(io: Io, signal: AbortSignal): Command {
     .description("Undo everything the journal records, newest first, from the before-images.")
     .option("-y, --yes", "roll back without asking")
     .option("--destroy-provisioned", "also delete clusters this run provisioned")
+    .option("--no-color", "no colour, even on a terminal (as NO_COLOR=1; never in a pipe or file)")
     .addHelpText(
       "after",
       [
@@ -516,6 +520,8 @@ function examples(...lines: string[]): string {
 
 interface ApplyOptions extends StateOptions {
   yes?: boolean;
+  /** `--no-color` makes it false. */
+  color?: boolean;
   nonInteractive?: boolean;
   output: string;
 }
@@ -555,7 +561,12 @@ async function runApply(opts: ApplyOptions, io: Io, signal: AbortSignal, saved?:
           );
         }
       }
-      if (opts.output !== "json") io.stdout.write(renderPlanText(approved, opts.file) + "\n");
+      if (opts.output !== "json")
+        io.stdout.write(
+          renderPlanText(approved, opts.file, {
+            color: colorWanted(io.stdout, process.env, opts.color !== false),
+          }) + "\n",
+        );
       if (opts.yes) return true;
       return confirm({ message: "Apply this plan?", default: false }, { signal });
     });
