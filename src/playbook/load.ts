@@ -79,9 +79,24 @@ export function parsePlaybook(text: string, file: string): ParseResult {
   }
 
   const parsed = schemaIssues(playbookSchema, data);
+  if (parsed.ok) qualifyRecord(parsed.value);
   const issues = parsed.ok ? checkRules(parsed.value) : parsed.issues;
   if (parsed.ok && issues.length === 0) return { ok: true, playbook: parsed.value };
   return { ok: false, diagnostics: sortDiagnostics(issues.map((issue) => located(doc, lines, file, issue))) };
+}
+
+/**
+ * `dns.record` given relative to `dns.zone`: a single label (`shop`) is a name in the zone, and `@` the zone
+ * itself; from here on it is fully qualified (`shop.example.com.`), as every later message shows it. A name with
+ * dots is taken as written, even without a final dot: `shop.example.net` in zone example.com is far likelier a
+ * wrong zone than `shop.example.net.example.com.`, and the rules refuse it with its position.
+ */
+function qualifyRecord(playbook: Playbook): void {
+  const dns = playbook.spec.dns;
+  if (dns?.zone === undefined) return;
+  const zone = dns.zone.replace(/\.$/, "");
+  if (dns.record === "@") dns.record = `${zone}.`;
+  else if (!dns.record.includes(".")) dns.record = `${dns.record}.${zone}.`;
 }
 
 /** The yaml package's words for a key given twice in one mapping, which Kubernetes refuses too. */
