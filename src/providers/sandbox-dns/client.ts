@@ -144,7 +144,7 @@ export class SandboxDnsClient implements DnsPort {
       if (signal?.aborted) throw signal.reason;
       const last = attempt + 1 >= ATTEMPTS;
       try {
-        const { status, text } = await requestWithContext(this.config, method, url, body);
+        const { status, text } = await requestWithContext(this.config, method, url, body, { signal });
         if (!last && isRetryableStatus(status)) {
           await sleep(jitteredBackoffMs(attempt, 100, 2_000, Math.random), signal);
           continue;
