@@ -63,7 +63,7 @@ describe.each(SUBSTRATES)("plan and status send only reads on %s", (substrate) =
         expect(result.code, result.stderr).toBe(0);
         outputs.push(result.stdout);
       }
-      expect(outputs[0]).toContain("+ Namespace shop");
+      expect(outputs[0]).toContain("+ [target] Namespace shop");
       expect(outputs[2]).toContain("read-only: not started");
       expect(log.requests.length).toBeGreaterThan(0);
       expect(log.writes()).toEqual([]);

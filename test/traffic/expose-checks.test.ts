@@ -174,7 +174,7 @@ describe.each(SUBSTRATES)("expose-target's checks and the source's mutual TLS on
       const driver = new Driver(w, trafficPlaybook(ONLINE_BOUTIQUE));
       const { text } = await driver.planAll();
       expect(text).toContain(
-        "+ DestinationRule istio-system/clustershift-frontend-remote  on source (source): " +
+        "+ [source] DestinationRule istio-system/clustershift-frontend-remote  " +
           "frontend.target.clustershift.internal tls.mode DISABLE; DestinationRule istio-system/default " +
           '(host "*") would make the source gateway send ISTIO_MUTUAL',
       );

@@ -317,6 +317,7 @@ describe.each(SUBSTRATES)("expose-target and shift-traffic with Istio's real CRD
       expect(approved.changes[0]).toEqual({
         action: "wait",
         address: "Service asm-ingress/asm-ingressgateway",
+        context: "target",
         detail: "external address of the target ingress gateway (target)",
       });
       expect(approved.changes[2]).toMatchObject({
