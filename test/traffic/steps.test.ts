@@ -231,10 +231,10 @@ describe.each(SUBSTRATES)("expose-target and shift-traffic with Istio's real CRD
       const driver = new Driver(w, trafficPlaybook({ ...ONLINE_BOUTIQUE, hosts: ["shop.example.com"] }));
       const { plans, text } = await driver.planAll();
       expect(text).toContain(
-        "+ VirtualService onlineboutique/clustershift-frontend-split  new, on onlineboutique/frontend-gateway: frontend 90, remote 10",
+        "+ [source] VirtualService onlineboutique/clustershift-frontend-split  new, on onlineboutique/frontend-gateway: frontend 90, remote 10",
       );
       expect(text).toContain(
-        "~ VirtualService onlineboutique/clustershift-frontend-split  frontend 90→50, remote 10→50",
+        "~ [source] VirtualService onlineboutique/clustershift-frontend-split  frontend 90→50, remote 10→50",
       );
       expect(plans.get("shift-traffic[2]")?.changes[0]).toMatchObject({ action: "update" });
       await runAll(driver, ["expose-target", "shift-traffic[1]", "shift-traffic[2]", "shift-traffic[3]"]);
