@@ -10,6 +10,7 @@ import {
   type ResourceRecordSet,
   type RRType,
 } from "@aws-sdk/client-route-53";
+import { defaultProvider } from "@aws-sdk/credential-provider-node";
 import { RuntimeError } from "../../engine/errors.js";
 import { formatDuration } from "../../playbook/duration.js";
 import { fqdn } from "./names.js";
@@ -65,6 +66,8 @@ export interface Route53Options {
   /** Per attempt: TCP connect (default 10 s) and the wait for a reply (default 30 s); the SDK then retries. */
   connectTimeoutMs?: number;
   requestTimeoutMs?: number;
+  /** How long the credential chain may take; default {@link CREDENTIALS_TIMEOUT_MS}. */
+  credentialsTimeoutMs?: number;
 }
 
 const RETRIED = new Set(["Throttling", "ThrottlingException", "PriorRequestNotComplete"]);
@@ -77,6 +80,38 @@ const DENIED = new Set([
   "ExpiredTokenException",
   "UnrecognizedClientException",
 ]);
+
+/**
+ * How long the SDK's credential chain may take: a `credential_process` or an SSO token refresh that hangs would
+ * otherwise hang every Route 53 call, before any deadline of the call itself starts.
+ */
+export const CREDENTIALS_TIMEOUT_MS = 30_000;
+
+type CredentialProvider = ReturnType<typeof defaultProvider>;
+
+/** The provider, failing with what to check when it has given no credentials within `timeoutMs`. */
+export function credentialsWithin(provider: CredentialProvider, timeoutMs: number): CredentialProvider {
+  return async (options) => {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `the AWS credential chain gave no credentials within ${timeoutMs / 1000}s (a credential_process ` +
+                "or SSO login that does not finish?)",
+            ),
+          ),
+        timeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([provider(options), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}
 
 /** Route 53 through `@aws-sdk/client-route-53`, credentials from the SDK's default chain. */
 export class Route53Dns implements DnsPort {
@@ -98,6 +133,10 @@ export class Route53Dns implements DnsPort {
       },
       ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
       ...(options.profile === undefined ? {} : { profile: options.profile }),
+      credentials: credentialsWithin(
+        defaultProvider(options.profile === undefined ? {} : { profile: options.profile }),
+        options.credentialsTimeoutMs ?? CREDENTIALS_TIMEOUT_MS,
+      ),
     });
   }
 
