@@ -338,9 +338,10 @@ async function revert(
     });
   }
   const clients = new Map<string, unknown>();
-  for (const entry of pending) {
-    const ctx = readContext(engine, clients, entry.step);
-    const step = engine.registry.getStep(entry.kind);
+  for (const batch of rollbackBatches(pending)) {
+    const [first] = batch as [ChangeEntry];
+    const ctx = readContext(engine, clients, first.step);
+    const step = engine.registry.getStep(first.kind);
     // Rollback writes are not journaled again: the before-images already say where to go back to.
     const undo: WriteContext = {
       ...ctx,
@@ -348,18 +349,40 @@ async function revert(
       change: (_change, write) => write(),
       note: () => Promise.resolve(),
     };
-    await step.rollback([await journal.resolve(entry)], undo);
-    await journal.append({ type: "change-reverted", ref: entry.seq });
-    engine.sink.emit({
-      type: "change-reverted",
-      step: entry.step,
-      address: entry.address,
-      action: entry.action,
-    });
+    await step.rollback(await Promise.all(batch.map((entry) => journal.resolve(entry))), undo);
+    // Together: the journal commits them as a group. A kill before they are durable leaves the batch pending, and
+    // the next rollback reverts it again from the same before-images (a delete of what is gone is no change).
+    await Promise.all(batch.map((entry) => journal.append({ type: "change-reverted", ref: entry.seq })));
+    for (const entry of batch) {
+      engine.sink.emit({
+        type: "change-reverted",
+        step: entry.step,
+        address: entry.address,
+        action: entry.action,
+      });
+    }
   }
   await journal.append(kinds ? { type: "rollback-finished", kinds } : { type: "rollback-finished" });
   engine.sink.emit({ type: "rollback-finished", reverted: pending.length });
   return pending.length;
+}
+
+/** Most changes one step reverts in one call: what a kill during rollback makes it do again. */
+const ROLLBACK_BATCH = 256;
+
+/**
+ * The pending changes, newest first, in runs of one step each: a step reverts a run in one call, in its own order
+ * and with its own concurrency (mirror-workloads deletes objects in parallel, their namespaces after them), as the
+ * step contract allows; one call per change would revert a 2,000-object mirror one request at a time.
+ */
+function rollbackBatches(pending: readonly ChangeEntry[]): ChangeEntry[][] {
+  const batches: ChangeEntry[][] = [];
+  for (const entry of pending) {
+    const last = batches.at(-1);
+    if (last && last[0]?.step === entry.step && last.length < ROLLBACK_BATCH) last.push(entry);
+    else batches.push([entry]);
+  }
+  return batches;
 }
 
 /** Passes the gate the run waits at (an approval, or a failed gate with `onFailure: pause`). */

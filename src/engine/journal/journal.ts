@@ -25,24 +25,34 @@ export class Journal {
 
   private tail: Promise<unknown> = Promise.resolve();
 
-  /** Appends in call order even when steps write concurrently: seq order is file order. */
+  /**
+   * Appends in call order even when steps write concurrently: seq order is file order. Resolves once the record
+   * is durable. With a group-committing store, the next record is handed over as soon as this one is (not once it
+   * is on disk), so concurrent changes share the store's fsyncs; otherwise records go one at a time.
+   */
   append(input: JournalEntryInput): Promise<JournalEntry> {
-    const appended = this.tail.then(() => this.appendNow(input));
-    this.tail = appended.catch(() => undefined);
+    const entry = { ...input, seq: this.nextSeq++, time: new Date().toISOString() } as JournalEntry;
+    // A store that takes records one at a time gets its sensitive images one at a time too, as before.
+    const prepared = this.store.groupCommit ? this.prepare(entry) : undefined;
+    const handedOver = this.tail.then(async () => {
+      const stored = await (prepared ?? this.prepare(entry));
+      return { stored, durable: this.store.append(stored) };
+    });
+    const appended = handedOver.then(async ({ stored, durable }) => {
+      await durable;
+      this.loaded.push(stored);
+      crashPointForTests(entry);
+      return entry;
+    });
+    this.tail = (this.store.groupCommit ? handedOver : appended).catch(() => undefined);
     return appended;
   }
 
-  private async appendNow(input: JournalEntryInput): Promise<JournalEntry> {
-    const entry = { ...input, seq: this.nextSeq++, time: new Date().toISOString() };
-    let stored: JournalEntry = entry;
-    if (entry.type === "change" && entry.sensitive) {
-      await this.store.putSensitive(String(entry.seq), { before: entry.before, after: entry.after });
-      stored = { ...entry, ...redactImages(entry) };
-    }
-    await this.store.append(stored);
-    this.loaded.push(stored);
-    crashPointForTests(entry);
-    return entry;
+  /** The record as the store keeps it: sensitive images in the store's sensitive area first. */
+  private async prepare(entry: JournalEntry): Promise<JournalEntry> {
+    if (entry.type !== "change" || !entry.sensitive) return entry;
+    await this.store.putSensitive(String(entry.seq), { before: entry.before, after: entry.after });
+    return { ...entry, ...redactImages(entry) };
   }
 
   /** The entry with its sensitive images restored from the store, for rollback. */

@@ -22,6 +22,7 @@ import type { JournalStore, LockHandle, LockHolder } from "./store.js";
 /** `.clustershift/<playbook>/`: journal.jsonl (append-only, fsync'd), lock.json, sensitive/ (mode 0700). */
 export class LocalJournalStore implements JournalStore {
   readonly location: string;
+  readonly groupCommit = true;
   private readonly journalPath: string;
   private readonly lockPath: string;
   private readonly sensitiveDir: string;
@@ -68,13 +69,18 @@ export class LocalJournalStore implements JournalStore {
   append(entry: JournalEntry): Promise<void> {
     return new Promise((resolve, reject) => {
       this.queued.push({ record: Buffer.from(JSON.stringify(entry) + "\n"), resolve, reject });
-      this.committing ??= this.commitQueued().finally(() => (this.committing = undefined));
+      this.committing ??= this.commitQueued();
     });
   }
 
+  /** Commits until the queue is empty; says so in the same tick, so that the next append starts a new round. */
   private async commitQueued(): Promise<void> {
-    while (this.queued.length > 0) {
+    for (;;) {
       const batch = this.queued.splice(0);
+      if (batch.length === 0) {
+        this.committing = undefined;
+        return;
+      }
       try {
         await this.commit(Buffer.concat(batch.map((queued) => queued.record)));
         for (const queued of batch) queued.resolve();

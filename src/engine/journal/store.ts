@@ -32,6 +32,11 @@ export interface JournalReader {
 export interface JournalStore extends JournalReader {
   append(entry: JournalEntry): Promise<void>;
   /**
+   * True when `append` may be called again before the last call resolved, keeping the records in call order
+   * (group commit): the journal then hands it concurrent changes' records at once. Otherwise one at a time.
+   */
+  readonly groupCommit?: boolean;
+  /**
    * Takes the run's lock or throws LockedError(`locked by pid N on HOST since TIME`).
    * A lock whose holder is provably gone (dead pid on this host, expired lease) is taken over, calling `warn`.
    */
