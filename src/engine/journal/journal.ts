@@ -31,7 +31,7 @@ export class Journal {
    * is on disk), so concurrent changes share the store's fsyncs; otherwise records go one at a time.
    */
   append(input: JournalEntryInput): Promise<JournalEntry> {
-    const entry = { ...input, seq: this.nextSeq++, time: new Date().toISOString() } as JournalEntry;
+    const entry = { ...input, seq: this.nextSeq++, time: new Date().toISOString() };
     // A store that takes records one at a time gets its sensitive images one at a time too, as before.
     const prepared = this.store.groupCommit ? this.prepare(entry) : undefined;
     const handedOver = this.tail.then(async () => {
