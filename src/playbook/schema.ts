@@ -167,12 +167,16 @@ const observeSpec = z.strictObject({
     .string()
     .min(1)
     .optional()
-    .describe("PromQL for the request rate to the target; default: the source gateway's to traffic.remoteHost."),
+    .describe(
+      "PromQL for the request rate to the target; default: the source gateway's to traffic.remoteHost.",
+    ),
   totalQuery: z
     .string()
     .min(1)
     .optional()
-    .describe("PromQL for the request rate of the shifted routes; default: the source gateway's to their hosts."),
+    .describe(
+      "PromQL for the request rate of the shifted routes; default: the source gateway's to their hosts.",
+    ),
 });
 
 const trafficSpec = z.strictObject({
