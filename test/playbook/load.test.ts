@@ -37,6 +37,7 @@ describe("parsePlaybook", () => {
       namespaceLabels: {},
       images: [],
       rolloutTimeout: "10m",
+      managed: "mirror",
     });
   });
 
