@@ -293,12 +293,18 @@ function buildProgram(io: Io, signal: AbortSignal): Command {
     .description("Undo everything the journal records, newest first, from the before-images.")
     .option("-y, --yes", "roll back without asking")
     .option("--destroy-provisioned", "also delete clusters this run provisioned")
+    .option(
+      "--force",
+      "restore a DNS record's before-image even when it was changed outside clustershift since the cutover",
+    )
     .option("--no-color", "no colour, even on a terminal (as NO_COLOR=1; never in a pipe or file)")
     .addHelpText(
       "after",
       [
         "",
         "Shows what it will undo, by step and cluster, then asks (without a terminal, --yes is needed).",
+        "A DNS record someone changed after the cutover (an operator's emergency change) stops the rollback,",
+        "saying what it found and what it would restore; --force restores it anyway.",
         examples(
           "clustershift rollback -f shop.yaml",
           "clustershift rollback -f shop.yaml --yes --skip-context old-cluster   that cluster is gone for good",
@@ -312,7 +318,14 @@ function buildProgram(io: Io, signal: AbortSignal): Command {
       [] as string[],
     )
     .action(
-      async (opts: StateOptions & { yes?: boolean; destroyProvisioned?: boolean; skipContext: string[] }) => {
+      async (
+        opts: StateOptions & {
+          yes?: boolean;
+          destroyProvisioned?: boolean;
+          force?: boolean;
+          skipContext: string[];
+        },
+      ) => {
         const {
           confirm,
           placeOf,
@@ -326,6 +339,7 @@ function buildProgram(io: Io, signal: AbortSignal): Command {
         const stateExisted = existsSync(opts.stateDir);
         const engine = await makeEngine(opts, io, signal, mode, {
           destroyProvisioned: Boolean(opts.destroyProvisioned),
+          forceRollback: Boolean(opts.force),
         });
         try {
           const state = await readState(engine.store);

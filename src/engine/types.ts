@@ -176,6 +176,8 @@ export interface RunOptions {
   kubeconfig?: string;
   /** Allow rollback to delete provisioned clusters. */
   destroyProvisioned?: boolean;
+  /** Rollback restores a DNS record's before-image even when someone changed the record after clustershift. */
+  forceRollback?: boolean;
 }
 
 export interface ReadContext {

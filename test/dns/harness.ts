@@ -121,9 +121,12 @@ export class DnsRun {
   }
 
   /** Undoes every journaled change, newest first, then forgets them like `change-reverted` does. */
-  async rollback(): Promise<number> {
+  async rollback(options: Partial<RunOptions> = {}): Promise<number> {
     const pending = this.journal.newestFirst();
-    const undo = unjournaled(this.writeContext("", ""));
+    const undo = unjournaled({
+      ...this.writeContext("", ""),
+      options: testRunOptions({ ...this.options, ...options }),
+    });
     for (const entry of pending) {
       await this.registry.getStep(entry.kind).rollback([entry], undo);
       this.entries.splice(this.entries.indexOf(entry), 1);

@@ -135,7 +135,8 @@ describe("Route 53 cutover against moto_server", () => {
     await expect(rollback).rejects.toThrow(
       `route53 record shop.${zone.name} A was changed outside clustershift: it is A 198.51.100.42 ttl 5, where ` +
         `clustershift left A 203.0.113.7 ttl 5. Rollback leaves it as it is rather than overwrite that change with ` +
-        `A 192.0.2.10 ttl 5; set the record as it should be, then run rollback again`,
+        `A 192.0.2.10 ttl 5; set the record as it should be and run rollback again, or run rollback with --force ` +
+        "to restore it anyway",
     );
     expect(await recordsOf(moto.sdk, zone.id)).toEqual(emergency);
 
@@ -143,6 +144,24 @@ describe("Route 53 cutover against moto_server", () => {
     await upsert(zone.id, aRecord(`shop.${zone.name}`, 5, "203.0.113.7"));
     await run.rollback();
     expect(await recordsOf(moto.sdk, zone.id)).toEqual([aRecord(`shop.${zone.name}`, 5)]);
+  });
+
+  it("Given an operator's emergency change after the cutover, When rollback runs with --force, Then the before-image is restored anyway and a warning says what was overwritten", async () => {
+    const zone = await createZone(moto.sdk, "forced", (z) => [aRecord(`shop.${z}`, 5)]);
+    const run = new DnsRun(
+      dnsPlaybook({ zone: zone.name, record: `shop.${zone.name}`, target: "203.0.113.7" }),
+      route53(),
+    );
+    await run.applyAll(await run.plan());
+    await upsert(zone.id, aRecord(`shop.${zone.name}`, 5, "198.51.100.42"));
+
+    await run.rollback({ forceRollback: true });
+
+    expect(await recordsOf(moto.sdk, zone.id)).toEqual([aRecord(`shop.${zone.name}`, 5)]);
+    expect(run.progress.lines.filter((l) => l.includes("--force"))).toEqual([
+      `warn route53 record shop.${zone.name} A was changed outside clustershift: it is A 198.51.100.42 ttl 5, where ` +
+        "clustershift left A 203.0.113.7 ttl 5; --force: restoring A 192.0.2.10 ttl 5 anyway",
+    ]);
   });
 
   it("Given weights 10/50/100, when the shift runs step by step, then a weighted pair moves and collapses into the target record, and rollback restores the original", async () => {

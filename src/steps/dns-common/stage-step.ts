@@ -444,13 +444,19 @@ async function rollbackEntries(entries: ChangeEntry[], ctx: WriteContext): Promi
     const current = await read();
     if (sameRecordSets(current, before)) continue;
     if (!sameRecordSets(current, after)) {
-      // Someone changed the record since clustershift did (an operator's emergency change, another tool):
-      // restoring the before-image would silently undo their change. Stop here, journal intact.
-      throw new DriftError(
+      const outside =
         `${entry.address} was changed outside clustershift: it is ${describeRecordSets(current)}, where ` +
-          `clustershift left ${describeRecordSets(after)}. Rollback leaves it as it is rather than overwrite that ` +
-          `change with ${describeRecordSets(before)}; set the record as it should be, then run rollback again`,
-      );
+        `clustershift left ${describeRecordSets(after)}`;
+      // Someone changed the record since clustershift did (an operator's emergency change, another tool):
+      // restoring the before-image would silently undo their change. Stop here, journal intact, unless told.
+      if (!ctx.options.forceRollback) {
+        throw new DriftError(
+          `${outside}. Rollback leaves it as it is rather than overwrite that change with ` +
+            `${describeRecordSets(before)}; set the record as it should be and run rollback again, or run ` +
+            "rollback with --force to restore it anyway",
+        );
+      }
+      ctx.progress.warn(`${outside}; --force: restoring ${describeRecordSets(before)} anyway`);
     }
     const change = await submit(
       observed,
