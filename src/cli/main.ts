@@ -346,7 +346,14 @@ function buildProgram(io: Io, signal: AbortSignal): Command {
           refuseIfFinished(engine.playbook.metadata.name, state);
           const skip = opts.skipContext;
           if (state.pending.length > 0) {
-            io.stdout.write(renderRollbackPreview(engine.playbook.metadata.name, state.pending, skip) + "\n");
+            io.stdout.write(
+              renderRollbackPreview(
+                engine.playbook.metadata.name,
+                state.pending,
+                skip,
+                Boolean(opts.destroyProvisioned),
+              ) + "\n",
+            );
           }
           // Every cluster rollback must talk to answers, or it stops now, before asking and before any revert.
           const contexts = new Map<string, number>();

@@ -144,6 +144,8 @@ export function renderStatus(
 
 /** What undoing `entry` does, as a plan symbol: a create is deleted, an update restored, a delete re-created. */
 const UNDO = { create: "-", update: "~", delete: "+" } as const;
+/** Journal targets of the clusters provision-cluster makes. */
+const PROVISIONED = new Set(["gke.cluster", "sandbox.cluster"]);
 
 /**
  * What `rollback` will undo, newest first, grouped by step and then by cluster (or DNS zone, cloud resource),
@@ -153,6 +155,7 @@ export function renderRollbackPreview(
   playbook: string,
   pending: readonly ChangeEntry[],
   skip: readonly string[] = [],
+  destroyProvisioned = false,
 ): string {
   const skipped = (entry: ChangeEntry) => {
     const context = placeOf(entry).context;
@@ -171,7 +174,16 @@ export function renderRollbackPreview(
     lines.push(step);
     for (const [label, entries] of places) {
       lines.push(`  ${label}`);
-      for (const entry of entries) lines.push(`    ${UNDO[entry.action]} ${entry.address}`);
+      for (const entry of entries) {
+        // provision-cluster keeps the cluster it made unless told to delete it (rollbackSandboxCluster, GKE alike).
+        const kept =
+          !destroyProvisioned && entry.action === "create" && PROVISIONED.has(String(entry.target?.kind));
+        lines.push(
+          kept
+            ? `    = ${entry.address}  (kept: deleted only with --destroy-provisioned)`
+            : `    ${UNDO[entry.action]} ${entry.address}`,
+        );
+      }
     }
   }
   if (undo.length > 0)
