@@ -56,7 +56,7 @@ describe("clustershift on GKE fakes, through the CLI", () => {
     const plan = await cli(["plan"]);
     expect(plan.stderr).toBe("");
     expect(plan.stdout).toContain(
-      `  + gke.cluster ${CLUSTER}  e2-standard-4 × 2, workload pool my-project.svc.id.goog`,
+      `  + [gcp]   gke.cluster ${CLUSTER}  e2-standard-4 × 2, workload pool my-project.svc.id.goog`,
     );
     expect(plan.stdout).toContain("Plan: 5 to create, 0 to update, 0 to delete, 2 waits, 0 gates.");
     expect(world.gke.mutatingCalls()).toEqual([]);

@@ -1,6 +1,6 @@
 import { DriftError, RuntimeError } from "../../engine/errors.js";
 import type { Change, ChangeEntry, ReadContext, WriteContext } from "../../engine/types.js";
-import { cluster } from "../../providers/kubernetes/index.js";
+import { cluster, isApiStatus } from "../../providers/kubernetes/index.js";
 import type { KubeObject, ObjectRef } from "../../providers/kubernetes/port.js";
 
 /** The workload kinds that run pods of their own and scale by `spec.replicas`. */
@@ -116,23 +116,35 @@ export async function rollbackScale(entry: ChangeEntry, ctx: WriteContext): Prom
   if (typeof before !== "number")
     throw new RuntimeError(`${entry.address}: no replica count journaled: this is a bug`);
   const port = cluster(ctx, String(target.context));
-  const object = await port.get(ref);
-  if (!object) {
-    ctx.progress.warn(`${entry.address}: the workload is gone; nothing to scale back`);
-    return;
+  // A controller writing status in between makes the compare-and-swap fail with 409 Conflict: read again and
+  // decide again, since only the replica count matters.
+  for (let attempt = 1; ; attempt++) {
+    const object = await port.get(ref);
+    if (!object) {
+      ctx.progress.warn(`${entry.address}: the workload is gone; nothing to scale back`);
+      return;
+    }
+    const replicas = replicasOf(object);
+    if (replicas === before) return;
+    if (replicas !== 0) {
+      ctx.progress.warn(
+        `${entry.address}: left at ${replicas} replicas, which someone set after this run scaled it to 0`,
+      );
+      return;
+    }
+    try {
+      await port.replace(withReplicas(object, before), {
+        resourceVersion: object.metadata.resourceVersion ?? "",
+      });
+      return;
+    } catch (error) {
+      if (!isApiStatus(error, 409) || attempt >= CONFLICT_ATTEMPTS) throw error;
+    }
   }
-  const replicas = replicasOf(object);
-  if (replicas === before) return;
-  if (replicas !== 0) {
-    ctx.progress.warn(
-      `${entry.address}: left at ${replicas} replicas, which someone set after this run scaled it to 0`,
-    );
-    return;
-  }
-  await port.replace(withReplicas(object, before), {
-    resourceVersion: object.metadata.resourceVersion ?? "",
-  });
 }
+
+/** Reads and compare-and-swaps a scale-back tries before a conflict stops the rollback. */
+const CONFLICT_ATTEMPTS = 5;
 
 function refOf(object: KubeObject): ObjectRef & { namespace: string } {
   return {
