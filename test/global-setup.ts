@@ -1,5 +1,5 @@
-import { execFileSync } from "node:child_process";
 import type { TestProject } from "vitest/node";
+import { buildDist } from "./support/build-dist.js";
 import { ensureOracles, type Oracles } from "../tools/oracles/build.js";
 
 declare module "vitest" {
@@ -14,11 +14,7 @@ declare module "vitest" {
  * plane the suites are judged by.
  */
 export async function setup(project: TestProject): Promise<void> {
-  try {
-    execFileSync("npx", ["tsc", "-p", "tsconfig.build.json"], { stdio: "pipe" });
-  } catch {
-    // Type errors are reported by `npm run typecheck`; tsc still emitted what it could.
-  }
+  buildDist(process.cwd());
   const oracles = await ensureOracles();
   const { kubernetes, etcd, istio } = oracles.versions;
   process.stdout.write(
