@@ -1,4 +1,5 @@
 import { placeChanges } from "./change-context.js";
+import { UsageError } from "./errors.js";
 import type { Registry } from "./registry.js";
 import { gatePassed, isStepDone, type RunState } from "./run-state.js";
 import type { ReadContext, Step, StepInstance, StepPlan } from "./types.js";
@@ -39,8 +40,10 @@ export function expandSteps(registry: Registry, ctx: Pick<ReadContext, "playbook
  * what later steps did (a traffic weight of 10 after the run reached 100). Reads only.
  */
 export async function planRun(registry: Registry, ctx: ReadContext, state?: RunState): Promise<RunPlan> {
+  const expanded = expandSteps(registry, ctx);
+  if (state?.finished !== undefined) refuseClosedJournal(ctx.playbook.metadata.name, state, expanded);
   const steps: PlannedStep[] = [];
-  for (const { step, instance } of expandSteps(registry, ctx)) {
+  for (const { step, instance } of expanded) {
     if (state && isStepDone(state, instance.id)) {
       steps.push({ step, instance, plan: await donePlan(step, instance, ctx, state), done: true });
       continue;
@@ -55,6 +58,24 @@ export async function planRun(registry: Registry, ctx: ReadContext, state?: RunS
     complete,
     contexts: { source: source.context, target: target.context },
   };
+}
+
+/**
+ * After `clustershift finish` the journal is closed: a playbook that gained a step (or lost a gate's pass) would
+ * append to it, and that change could never be rolled back. Refused before any step is planned.
+ */
+function refuseClosedJournal(
+  playbook: string,
+  state: RunState,
+  expanded: { instance: StepInstance<unknown> }[],
+): void {
+  const open = expanded.filter(({ instance }) => !isStepDone(state, instance.id)).map((s) => s.instance.id);
+  if (open.length === 0) return;
+  throw new UsageError(
+    `\`clustershift finish\` closed the migration ${playbook} at ${state.finished ?? "?"}; the playbook now has ` +
+      `steps it did not run (${open.join(", ")}), and a closed journal takes no more changes. ` +
+      "Make them a new migration: a playbook with another metadata.name.",
+  );
 }
 
 /** A done step: no changes; its gates that have not passed yet (an approval the run waits at), from a re-plan. */

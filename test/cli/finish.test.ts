@@ -35,7 +35,7 @@ describe.each(SUBSTRATES)("clustershift finish on %s", (substrate) => {
   const clusters = useClusters(substrate, { clusters: ["source", "target"], istio: false });
 
   it.each(BACKENDS)(
-    "Given a mirror with a Secret (%s state), When finish runs before the migration completes, Then it refuses with exit 2 and writes nothing; When it runs after, Then no Secret value is left in the state, status says the journal is closed and rollback refuses",
+    "Given a mirror with a Secret (%s state), When finish runs before the migration completes, Then it refuses with exit 2 and writes nothing; When it runs after, Then no Secret value is left in the state, status says the journal is closed, rollback refuses, and apply of a playbook that gained a step refuses",
     async (backend) => {
       // One namespace and playbook per backend: a finished migration is never rolled back, so the target keeps it.
       const namespace = `shop-${backend}`;
@@ -158,6 +158,21 @@ describe.each(SUBSTRATES)("clustershift finish on %s", (substrate) => {
       const again = await cli(["finish"]);
       expect(again.code, again.stderr).toBe(0);
       expect(again.stdout).toContain(`${name} was already finished at`);
+
+      // The playbook gains a step after finish: apply refuses (exit 2) and appends nothing to the closed journal.
+      const closed = await snapshot();
+      await writeFile(
+        playbook,
+        (await readFile(playbook, "utf8")).replace(
+          "  workloads:",
+          "  decommission: {soak: 1s, traffic: {scrape: http://127.0.0.1:9/metrics}}\n  workloads:",
+        ),
+      );
+      const grown = await cli(["apply", "--yes", "--non-interactive"]);
+      expect(grown.code, grown.stderr).toBe(2);
+      expect(grown.stderr).toContain(`\`clustershift finish\` closed the migration ${name} at`);
+      expect(grown.stderr).toContain("a closed journal takes no more changes");
+      expect(await snapshot()).toBe(closed);
     },
     300_000,
   );
