@@ -171,20 +171,9 @@ export class Route53Dns implements DnsPort {
   async listRecordSets(zone: Zone, name: string): Promise<RecordSet[]> {
     const wanted = fqdn(name);
     const found = new Map<string, RecordSet>();
-    let start: { StartRecordName: string; StartRecordType?: RRType; StartRecordIdentifier?: string } = {
-      StartRecordName: wanted,
-    };
+    let start: PageStart = { StartRecordName: wanted };
     for (;;) {
-      const page = await this.call(`listing ${wanted} in zone ${zone.name}`, (abortSignal) =>
-        this.client.send(
-          new ListResourceRecordSetsCommand({
-            HostedZoneId: zone.id,
-            MaxItems: this.options.pageSize ?? 300,
-            ...start,
-          }),
-          { abortSignal },
-        ),
-      );
+      const page = await this.recordPage(zone, start, `listing ${wanted} in zone ${zone.name}`);
       for (const set of page.ResourceRecordSets ?? []) {
         // Sets come in Route 53's order from the start name on; the first other name ends ours.
         if (fqdn(set.Name ?? "") !== wanted) return [...found.values()];
@@ -192,11 +181,7 @@ export class Route53Dns implements DnsPort {
         found.set(recordKey(record), record);
       }
       if (!page.IsTruncated || fqdn(page.NextRecordName ?? "") !== wanted) return [...found.values()];
-      const next = {
-        StartRecordName: wanted,
-        ...(page.NextRecordType ? { StartRecordType: page.NextRecordType } : {}),
-        ...(page.NextRecordIdentifier ? { StartRecordIdentifier: page.NextRecordIdentifier } : {}),
-      };
+      const next = nextStart(page, wanted);
       if (
         next.StartRecordType === start.StartRecordType &&
         next.StartRecordIdentifier === start.StartRecordIdentifier
@@ -208,6 +193,23 @@ export class Route53Dns implements DnsPort {
       }
       start = next;
     }
+  }
+
+  /** One page of the zone's record sets from `start` on, in Route 53's order. */
+  private recordPage(zone: Zone, start: PageStart, what: string, signal?: AbortSignal) {
+    return this.call(
+      what,
+      (abortSignal) =>
+        this.client.send(
+          new ListResourceRecordSetsCommand({
+            HostedZoneId: zone.id,
+            MaxItems: this.options.pageSize ?? 300,
+            ...start,
+          }),
+          { abortSignal },
+        ),
+      signal,
+    );
   }
 
   /** Every hosted zone of the account, sorted by name then id: for choosing one (the wizard). Reads only. */
@@ -236,28 +238,17 @@ export class Route53Dns implements DnsPort {
   /** Every record set of the zone, in Route 53's order: for choosing one (the wizard). Reads only. */
   async listAllRecordSets(zone: Zone, options: { signal?: AbortSignal } = {}): Promise<RecordSet[]> {
     const found: RecordSet[] = [];
-    let start: { StartRecordName?: string; StartRecordType?: RRType; StartRecordIdentifier?: string } = {};
+    let start: PageStart = {};
     for (;;) {
-      const page = await this.call(
+      const page = await this.recordPage(
+        zone,
+        start,
         `listing the records of zone ${zone.name}`,
-        (abortSignal) =>
-          this.client.send(
-            new ListResourceRecordSetsCommand({
-              HostedZoneId: zone.id,
-              MaxItems: this.options.pageSize ?? 300,
-              ...start,
-            }),
-            { abortSignal },
-          ),
         options.signal,
       );
       found.push(...(page.ResourceRecordSets ?? []).map(fromSdk));
       if (!page.IsTruncated || page.NextRecordName === undefined) return found;
-      start = {
-        StartRecordName: page.NextRecordName,
-        ...(page.NextRecordType ? { StartRecordType: page.NextRecordType } : {}),
-        ...(page.NextRecordIdentifier ? { StartRecordIdentifier: page.NextRecordIdentifier } : {}),
-      };
+      start = nextStart(page, page.NextRecordName);
     }
   }
 
@@ -505,4 +496,23 @@ function toSdk(record: RecordSet): ResourceRecordSet {
 
 function describeNames(changes: RecordChange[]): string {
   return [...new Set(changes.map(({ record }) => `${fqdn(record.name)} ${record.type}`))].join(", ");
+}
+
+/** Where a ListResourceRecordSets page starts: from the zone's first record when empty. */
+interface PageStart {
+  StartRecordName?: string;
+  StartRecordType?: RRType;
+  StartRecordIdentifier?: string;
+}
+
+/** The start of the page after `page`, from its Next* markers, at record name `name`. */
+function nextStart(
+  page: { NextRecordType?: RRType | undefined; NextRecordIdentifier?: string | undefined },
+  name: string,
+): PageStart {
+  return {
+    StartRecordName: name,
+    ...(page.NextRecordType ? { StartRecordType: page.NextRecordType } : {}),
+    ...(page.NextRecordIdentifier ? { StartRecordIdentifier: page.NextRecordIdentifier } : {}),
+  };
 }
