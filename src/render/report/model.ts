@@ -386,7 +386,6 @@ function trafficSeries(
 ): Series<TrafficPoint>[] {
   const isShift = (entry: ChangeEntry | undefined): entry is ChangeEntry =>
     entry !== undefined && entry.kind === "shift-traffic" && entry.target?.kind === "VirtualService";
-  const series = new Map<string, Series<TrafficPoint>>();
   const remotes = new Map<string, Set<string>>();
   const remotesOf = (entry: ChangeEntry) => {
     let hosts = remotes.get(entry.address);
@@ -398,30 +397,13 @@ function trafficSeries(
     }
     return hosts;
   };
-  const add = (entry: ChangeEntry, time: number, image: unknown, cause: string) => {
-    let line = series.get(entry.address);
-    if (!line) {
-      line = { address: entry.address, points: [] };
-      series.set(entry.address, line);
-      // Where it started, from the run's start: the first shift's before-image (0 % unless another run shifted it).
-      line.points.push({
-        time: Date.parse(entries[0]?.time ?? entry.time),
-        weight: shareOf(entry.before, remotesOf(entry)),
-        cause: "before the shift",
-      });
-    }
-    line.points.push({ time, weight: shareOf(image, remotesOf(entry)), cause });
-  };
-  for (const entry of entries) {
-    if (entry.type === "change-applied") {
-      const change = changes.get(entry.ref);
-      if (isShift(change)) add(change, Date.parse(entry.time), change.after, entry.step);
-    } else if (entry.type === "change-reverted") {
-      const change = changes.get(entry.ref);
-      if (isShift(change)) add(change, Date.parse(entry.time), change.before, `rollback of ${change.step}`);
-    }
-  }
-  return [...series.values()];
+  return imageSeries<TrafficPoint>(
+    entries,
+    changes,
+    isShift,
+    (entry, image) => ({ weight: shareOf(image, remotesOf(entry)) }),
+    "before the shift",
+  );
 }
 
 function routesOf(image: unknown): Destination[][] {
@@ -476,29 +458,37 @@ function dnsSeries(
 ): Series<DnsPoint>[] {
   const isDns = (entry: ChangeEntry | undefined): entry is ChangeEntry =>
     entry !== undefined && DNS_KINDS.has(entry.kind) && !entry.sensitive;
-  const series = new Map<string, Series<DnsPoint>>();
+  return imageSeries<DnsPoint>(entries, changes, isDns, (_, image) => recordOf(image), "before the run");
+}
+
+/**
+ * A line per address of the changes `keep` selects, with a point each time the thing took another image: its
+ * first before-image at the run's start, then each applied change's after-image and each revert's before-image.
+ */
+function imageSeries<P extends { time: number; cause: string }>(
+  entries: readonly JournalEntry[],
+  changes: ReadonlyMap<number, ChangeEntry>,
+  keep: (entry: ChangeEntry | undefined) => entry is ChangeEntry,
+  point: (entry: ChangeEntry, image: unknown) => Omit<P, "time" | "cause">,
+  startCause: string,
+): Series<P>[] {
+  const series = new Map<string, Series<P>>();
   const add = (entry: ChangeEntry, time: number, image: unknown, cause: string) => {
     let line = series.get(entry.address);
     if (!line) {
       line = { address: entry.address, points: [] };
       series.set(entry.address, line);
-      // The record held its before-image from before the run started.
-      line.points.push({
-        time: Date.parse(entries[0]?.time ?? entry.time),
-        ...recordOf(entry.before),
-        cause: "before the run",
-      });
+      const start = Date.parse(entries[0]?.time ?? entry.time);
+      line.points.push({ time: start, ...point(entry, entry.before), cause: startCause } as P);
     }
-    line.points.push({ time, ...recordOf(image), cause });
+    line.points.push({ time, ...point(entry, image), cause } as P);
   };
   for (const entry of entries) {
-    if (entry.type === "change-applied") {
-      const change = changes.get(entry.ref);
-      if (isDns(change)) add(change, Date.parse(entry.time), change.after, entry.step);
-    } else if (entry.type === "change-reverted") {
-      const change = changes.get(entry.ref);
-      if (isDns(change)) add(change, Date.parse(entry.time), change.before, `rollback of ${change.step}`);
-    }
+    if (entry.type !== "change-applied" && entry.type !== "change-reverted") continue;
+    const change = changes.get(entry.ref);
+    if (!keep(change)) continue;
+    if (entry.type === "change-applied") add(change, Date.parse(entry.time), change.after, entry.step);
+    else add(change, Date.parse(entry.time), change.before, `rollback of ${change.step}`);
   }
   return [...series.values()];
 }
