@@ -1,9 +1,11 @@
+import type { PreflightCheck } from "./preflight.js";
 import type { GateRunner, Step, StepKind } from "./types.js";
 
 /** Step kinds and gate types known to a run. Built-ins register in `steps/index.ts`; plugins may add or replace. */
 export class Registry {
   private readonly steps = new Map<StepKind, Step<never>>();
   private readonly gates = new Map<string, GateRunner>();
+  private readonly checks = new Map<string, PreflightCheck>();
 
   step<S>(step: Step<S>): this {
     this.steps.set(step.kind, step as unknown as Step<never>);
@@ -13,6 +15,16 @@ export class Registry {
   gate(runner: GateRunner): this {
     this.gates.set(runner.type, runner);
     return this;
+  }
+
+  /** A check `plan` runs before anything is written (preflight); by name, so a plugin may replace one. */
+  preflight(check: PreflightCheck): this {
+    this.checks.set(check.name, check);
+    return this;
+  }
+
+  preflights(): PreflightCheck[] {
+    return [...this.checks.values()];
   }
 
   /** Forget every step kind, so a plugin can bring its own set. */
