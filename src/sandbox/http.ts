@@ -34,6 +34,7 @@ import {
   unsupportedMediaType,
 } from "./status.js";
 import { jsonPatch, mergePatch } from "./patch.js";
+import { ACCESS_REVIEW_PATH, answerAccessReview } from "./access-review.js";
 import type { StoreEvent } from "./store.js";
 
 const JSON_TYPE = "application/json";
@@ -245,6 +246,14 @@ export async function handleKubernetes(
     .filter((s) => s !== "")
     .map((s) => decodeURIComponent(s));
   const method = req.method ?? "GET";
+  if (url.pathname === ACCESS_REVIEW_PATH && method === "POST") {
+    sendJson(
+      res,
+      201,
+      answerAccessReview(parseBody(await readBody(req), req.headers["content-type"] ?? JSON_TYPE)),
+    );
+    return;
+  }
   const target = route(api, segments, serverAddress);
   if (target.kind !== "resource") {
     if (method !== "GET" && method !== "HEAD") throw methodNotAllowed(method);

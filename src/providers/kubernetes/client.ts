@@ -22,6 +22,14 @@ import {
   type RetryPolicy,
 } from "./retry.js";
 import { AdaptiveLimit, type ThrottleStats } from "./adaptive.js";
+import {
+  ACCESS_REVIEW_PATH,
+  accessDecision,
+  accessReviewBody,
+  describeAccess,
+  type AccessDecision,
+  type ResourceAttributes,
+} from "./access.js";
 
 export const FIELD_MANAGER = "clustershift";
 /** Per HTTP request; a request without an answer by then is retried like a reset connection. */
@@ -340,6 +348,16 @@ export class KubeClusterClient implements ClusterPort {
     const preferred = found.preferredVersion?.version;
     const versions = (found.versions ?? []).map((v) => v.version);
     return preferred ? [preferred, ...versions.filter((v) => v !== preferred)] : versions;
+  }
+
+  async reviewAccess(attributes: ResourceAttributes): Promise<AccessDecision> {
+    const review = await this.call<unknown>({
+      method: "POST",
+      path: ACCESS_REVIEW_PATH,
+      body: accessReviewBody(attributes),
+      what: `ask whether it may ${describeAccess(attributes)}`,
+    });
+    return accessDecision(review);
   }
 
   apiResources(apiVersion: string): Promise<ApiResource[]> {

@@ -1,3 +1,5 @@
+import type { AccessDecision, ResourceAttributes } from "./access.js";
+
 /** A Kubernetes object as the API returns it; SDK types stay inside client.ts. */
 export interface KubeObject {
   apiVersion: string;
@@ -37,8 +39,16 @@ export interface ListOptions {
   fieldSelector?: string;
 }
 
+/**
+ * Whether this context's user may do something (a SelfSubjectAccessReview): a question the server stores nothing
+ * for, so readers may ask it. Optional so that test fakes need not answer it; preflight skips a port without it.
+ */
+export interface AccessReviewer {
+  reviewAccess?(attributes: ResourceAttributes): Promise<AccessDecision>;
+}
+
 /** What the steps need of one cluster. One instance per kubeconfig context. */
-export interface ClusterPort {
+export interface ClusterPort extends AccessReviewer {
   readonly context: string;
   get(ref: ObjectRef): Promise<KubeObject | undefined>;
   list(apiVersion: string, kind: string, options?: ListOptions): Promise<KubeObject[]>;
