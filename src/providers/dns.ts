@@ -1,6 +1,6 @@
 import type { ReadContext } from "../engine/types.js";
 import { memoClient } from "./memo.js";
-import { Route53Dns } from "./route53/client.js";
+import { LazyRoute53Dns } from "./route53/lazy.js";
 import type { DnsPort } from "./route53/port.js";
 import { SandboxDnsClient } from "./sandbox-dns/client.js";
 
@@ -18,7 +18,7 @@ export function dnsProvider(
   if (!dns) throw new Error("dnsProvider: the playbook has no spec.dns; this is a bug");
   return memoClient(ctx, `dns:${dns.provider}`, (): DnsPort =>
     dns.provider === "route53"
-      ? new Route53Dns(ctx.signal ? { signal: ctx.signal } : {})
+      ? new LazyRoute53Dns(ctx.signal ? { signal: ctx.signal } : {})
       : new SandboxDnsClient({
           context: source.context,
           ...(ctx.signal ? { signal: ctx.signal } : {}),

@@ -1,4 +1,3 @@
-import { confirm } from "@inquirer/prompts";
 import type { GateRunner } from "../types.js";
 
 /**
@@ -13,6 +12,8 @@ export const approvalGate: GateRunner = {
     if (ctx.options.nonInteractive || !process.stdin.isTTY) {
       return { outcome: "waiting", detail: `waiting for approval: ${question}` };
     }
+    // Loaded here only: a run that never asks does not pay for the prompts' modules.
+    const { confirm } = await import("@inquirer/prompts");
     const yes = await confirm({ message: question, default: false }, { signal: ctx.signal });
     // "No" is not a failure of the target: the run waits, and promote or rollback decide later.
     return yes
