@@ -1,5 +1,6 @@
 import { placeChanges } from "./change-context.js";
-import { UsageError } from "./errors.js";
+import { messageOf, UsageError } from "./errors.js";
+import { preflightError, problemsOf } from "./preflight.js";
 import type { Registry } from "./registry.js";
 import { gatePassed, isStepDone, type RunState } from "./run-state.js";
 import type { ReadContext, Step, StepInstance, StepPlan } from "./types.js";
@@ -42,14 +43,33 @@ export function expandSteps(registry: Registry, ctx: Pick<ReadContext, "playbook
 export async function planRun(registry: Registry, ctx: ReadContext, state?: RunState): Promise<RunPlan> {
   const expanded = expandSteps(registry, ctx);
   if (state?.finished !== undefined) refuseClosedJournal(ctx.playbook.metadata.name, state, expanded);
+  const checks = registry.preflights();
+  // Everything that can be checked before the first write is, and reported at once (STYLE.md: collect all the
+  // diagnostics, then report): the references the playbook makes, each step's own checks, then access.
+  const problems = (
+    await Promise.all(checks.map(async (check) => (await check.references?.(ctx)) ?? []))
+  ).flat();
   const steps: PlannedStep[] = [];
   for (const { step, instance } of expanded) {
     if (state && isStepDone(state, instance.id)) {
       steps.push({ step, instance, plan: await donePlan(step, instance, ctx, state), done: true });
       continue;
     }
-    steps.push({ step, instance, plan: placeChanges(step.kind, await step.plan(instance, ctx)) });
+    try {
+      steps.push({ step, instance, plan: placeChanges(step.kind, await step.plan(instance, ctx)) });
+    } catch (error) {
+      if (ctx.signal.aborted || !(error instanceof UsageError || problems.length > 0)) throw error;
+      if (error instanceof UsageError) problems.push(...problemsOf(error));
+      // Another failure after a problem was found: listed with it, unless that problem is its cause.
+      else if (!problems.some((p) => p.steps?.includes(step.kind)))
+        problems.push({ message: `${instance.id}: ${messageOf(error)}` });
+    }
   }
+  const pending = steps.filter((s) => !s.done).map((s) => s.plan);
+  problems.push(
+    ...(await Promise.all(checks.map(async (check) => (await check.access?.(ctx, pending)) ?? []))).flat(),
+  );
+  if (problems.length > 0) throw await preflightError(ctx.options.playbookFile, problems);
   const complete = steps.length > 0 && steps.every((s) => s.done && s.plan.gates.length === 0);
   const { source, target } = ctx.playbook.spec;
   return {

@@ -1,6 +1,6 @@
 import { readFile, stat } from "node:fs/promises";
 import { LineCounter, parseDocument } from "yaml";
-import { locate } from "../playbook/locate.js";
+import { locate, type Position } from "../playbook/locate.js";
 import type { PathSegment } from "../playbook/messages.js";
 import { UsageError } from "./errors.js";
 import type { ReadContext, StepKind, StepPlan } from "./types.js";
@@ -48,14 +48,18 @@ export function problemsOf(error: UsageError): Problem[] {
 export async function preflightError(file: string, problems: readonly Problem[]): Promise<UsageError> {
   const at = await locator(file);
   const seen = new Set<string>();
-  const lines: string[] = [];
+  const found: { line: string; position: Position | undefined }[] = [];
   for (const problem of problems) {
-    const line =
-      problem.path === undefined ? problem.message : `${at(problem.path)}${problem.path}: ${problem.message}`;
+    const position = problem.path === undefined ? undefined : at(problem.path);
+    const where = position ? `${file}:${position.line}:${position.col}: ` : "";
+    const line = problem.path === undefined ? problem.message : `${where}${problem.path}: ${problem.message}`;
     if (seen.has(line)) continue;
     seen.add(line);
-    lines.push(line);
+    found.push({ line, position });
   }
+  // In playbook order, as validate reports (a stable sort: one position keeps the order found); unplaced last.
+  const rank = (p: Position | undefined) => (p ? p.line * 1e6 + p.col : Number.MAX_SAFE_INTEGER);
+  const lines = found.sort((a, b) => rank(a.position) - rank(b.position)).map((f) => f.line);
   const count = lines.length === 1 ? "1 problem" : `${lines.length} problems`;
   lines.push(`${count} found before the first write; nothing was changed. Fix them and plan again.`);
   return new UsageError(lines.join("\n"), lines);
@@ -73,20 +77,17 @@ export function pathSegments(path: string): PathSegment[] {
 }
 
 /**
- * `file:line:col: ` of a spec path in the playbook as written, or "" when the file cannot be read again (a pipe,
- * a test's in-memory playbook): the path alone still says where.
+ * Where a spec path is in the playbook as written, or nothing when the file cannot be read again (a pipe, a
+ * test's in-memory playbook): the path alone still says where.
  */
-async function locator(file: string): Promise<(path: string) => string> {
-  const none = () => "";
+async function locator(file: string): Promise<(path: string) => Position | undefined> {
+  const none = () => undefined;
   try {
     if (!(await stat(file)).isFile()) return none;
     const text = await readFile(file, "utf8");
     const lines = new LineCounter();
     const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: false });
-    return (path) => {
-      const { line, col } = locate(doc, lines, pathSegments(path), undefined);
-      return `${file}:${line}:${col}: `;
-    };
+    return (path) => locate(doc, lines, pathSegments(path), undefined);
   } catch {
     return none;
   }

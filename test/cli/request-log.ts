@@ -25,7 +25,7 @@ export interface RequestLog {
   readonly requests: readonly LoggedRequest[];
   /** Forgets what was logged so far. */
   reset(): void;
-  /** The requests that are not reads (GET, HEAD; a watch is a GET). */
+  /** The requests that are not reads (GET, HEAD; a watch is a GET; an access review only asks). */
   writes(): LoggedRequest[];
   stop(): Promise<void>;
 }
@@ -74,7 +74,14 @@ export async function logRequests(clusters: TestClusters, name = "logged-kubecon
     kubeconfigPath,
     requests,
     reset: () => void requests.splice(0),
-    writes: () => requests.filter((r) => r.method !== "GET" && r.method !== "HEAD"),
+    // A SelfSubjectAccessReview is a POST that asks and stores nothing (preflight's "may I?"): not a write.
+    writes: () =>
+      requests.filter(
+        (r) =>
+          r.method !== "GET" &&
+          r.method !== "HEAD" &&
+          !(r.method === "POST" && r.path === "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"),
+      ),
     stop: async () => {
       await Promise.all(servers.map((server) => closeServer(server)));
     },
