@@ -3,7 +3,13 @@
  * and the Kubernetes client), the renderers and the prompts. `main.ts` imports this module only when such a
  * command runs, so that `--help`, `--version`, `validate` and `schema` start without loading them.
  */
-export { confirm } from "@inquirer/prompts";
+import type { confirm as Confirm } from "@inquirer/prompts";
+
+/** The prompts load when a question is asked: `plan` and a non-interactive `apply` never pay for them. */
+export async function confirm(...args: Parameters<typeof Confirm>): Promise<boolean> {
+  const { confirm: ask } = await import("@inquirer/prompts");
+  return ask(...args);
+}
 export { apply, plan, promote, readState, rollback } from "../engine/executor.js";
 export { refuseIfFinished } from "../engine/run-state.js";
 export { placeOf } from "../engine/targets.js";
