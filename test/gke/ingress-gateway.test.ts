@@ -7,8 +7,12 @@ import {
 import { withoutServerMetadata } from "../../src/providers/kubernetes/metadata.js";
 import { SUBSTRATES, useClusters } from "../support/clusters.js";
 import { ASM_INGRESS, playbookDocument } from "../support/step-harness.js";
-import { StepRunner } from "./harness.js";
+import { RunHarness } from "../support/harness.js";
 import { GATEWAY_CREATES, GATEWAY_PLAN } from "./support/gateway.js";
+
+/** The step alone, run by the engine on an in-memory journal. */
+const gatewayRun = (playbook: Record<string, unknown>, kubeconfig: string) =>
+  new RunHarness([installIngressGatewayStep], playbook, { kubeconfig });
 
 /** A target that exists already (no provisioning): the gateway goes into the cluster behind context `target`. */
 function existingTarget(ingress: Record<string, unknown> = ASM_INGRESS) {
@@ -37,12 +41,10 @@ describe.each(SUBSTRATES)("install-ingress-gateway into an existing target on %s
   const clusters = useClusters(substrate, { clusters: ["source", "target"], readyDelayMs: 20 });
   // A rollout of three gateway replicas and a namespace deletion are waited for: slower on a real control plane.
   const slow = substrate === "sandbox" ? 60_000 : 300_000;
-  let installed: StepRunner<unknown>;
+  let installed: RunHarness;
 
   it("Given a target serving Istio, When the gateway is planned, Then every object is a create at Istio's newest version and the rollout and address are waited for", async () => {
-    const [plan] = await new StepRunner(installIngressGatewayStep, existingTarget(), {
-      kubeconfig: clusters().kubeconfigPath,
-    }).plan();
+    const [plan] = await gatewayRun(existingTarget(), clusters().kubeconfigPath).plan();
 
     expect(plan!.changes.map((c) => `${c.action} ${c.address}`)).toEqual(GATEWAY_PLAN);
     const gateway = plan!.changes.find((c) => c.address.startsWith("Gateway")) as {
@@ -54,9 +56,7 @@ describe.each(SUBSTRATES)("install-ingress-gateway into an existing target on %s
   it(
     "Given the plan, When the gateway is applied, Then the address is waited for, the objects are as generated and a re-plan is a no-op",
     async () => {
-      const run = new StepRunner(installIngressGatewayStep, existingTarget(), {
-        kubeconfig: clusters().kubeconfigPath,
-      });
+      const run = gatewayRun(existingTarget(), clusters().kubeconfigPath);
       installed = run;
 
       const { verifications } = await run.apply();
@@ -66,11 +66,11 @@ describe.each(SUBSTRATES)("install-ingress-gateway into an existing target on %s
         detail: expect.stringMatching(/^external address \S+$/) as unknown,
       });
       expect(
-        run.events.some((e) =>
+        run.lines.some((e) =>
           e.startsWith("info ingress gateway Service asm-ingress/asm-ingressgateway answers at "),
         ),
       ).toBe(true);
-      expect(run.entries.map((e) => `${e.action} ${e.address}`)).toEqual(GATEWAY_CREATES);
+      expect((await run.entries()).map((e) => `${e.action} ${e.address}`)).toEqual(GATEWAY_CREATES);
       const target = clusters().client("target");
       expect((await target.get(GATEWAY))?.spec).toEqual({
         selector: { app: "asm-ingressgateway", asm: "ingressgateway" },
@@ -79,9 +79,7 @@ describe.each(SUBSTRATES)("install-ingress-gateway into an existing target on %s
       const namespace = await target.get(namespaceRef("asm-ingress"));
       expect(namespace?.metadata.labels?.["istio.io/rev"]).toBe("asm-managed");
 
-      const [again] = await new StepRunner(installIngressGatewayStep, existingTarget(), {
-        kubeconfig: clusters().kubeconfigPath,
-      }).plan();
+      const [again] = await gatewayRun(existingTarget(), clusters().kubeconfigPath).plan();
       expect(again!.changes.map((c) => c.action)).toEqual(Array(7).fill("no-op"));
     },
     slow,
@@ -90,8 +88,8 @@ describe.each(SUBSTRATES)("install-ingress-gateway into an existing target on %s
   it(
     "Given the installed gateway, When rolled back twice, Then everything it created is gone",
     async () => {
-      await installed.rollback();
-      await installed.rollback();
+      // The second time from the same before-images, as after a rollback killed before its reverts were journaled.
+      await installed.rollbackTwice();
 
       const target = clusters().client("target");
       await target.waitFor(namespaceRef("asm-ingress"), gone, slow - 10_000, () => undefined);
@@ -104,15 +102,11 @@ describe.each(SUBSTRATES)("install-ingress-gateway into an existing target on %s
     "Given a gateway rolled back a moment ago (its namespace still terminating), When installed again, Then it waits for the old namespace to go and installs",
     async () => {
       const target = clusters().client("target");
-      const first = new StepRunner(installIngressGatewayStep, existingTarget(), {
-        kubeconfig: clusters().kubeconfigPath,
-      });
+      const first = gatewayRun(existingTarget(), clusters().kubeconfigPath);
       await first.apply();
       await first.rollback();
 
-      const again = new StepRunner(installIngressGatewayStep, existingTarget(), {
-        kubeconfig: clusters().kubeconfigPath,
-      });
+      const again = gatewayRun(existingTarget(), clusters().kubeconfigPath);
       const { verifications } = await again.apply();
 
       expect(verifications[0]).toMatchObject({ outcome: "passed" });
@@ -152,11 +146,7 @@ describe.each(SUBSTRATES)("install-ingress-gateway into an existing target on %s
       const before = await target.get(ref);
       const ingress = { namespace: "legacy", service: "legacy-gateway", gateway: "legacy/legacy-gateway" };
 
-      await expect(
-        new StepRunner(installIngressGatewayStep, existingTarget(ingress), {
-          kubeconfig: clusters().kubeconfigPath,
-        }).plan(),
-      ).rejects.toThrow(
+      await expect(gatewayRun(existingTarget(ingress), clusters().kubeconfigPath).plan()).rejects.toThrow(
         'cannot install the ingress gateway on context "target": Deployment legacy/legacy-gateway exists with a ' +
           "different spec.selector, which the API server lets no update change; delete it first",
       );
@@ -179,13 +169,11 @@ describe.each(SUBSTRATES)("install-ingress-gateway into an existing target on %s
       ]);
       const before = (await target.get(namespaceRef("edge"))) as KubeObject;
       const ingress = { namespace: "edge", service: "edge-gateway", gateway: "edge/edge-gateway" };
-      const run = new StepRunner(installIngressGatewayStep, existingTarget(ingress), {
-        kubeconfig: clusters().kubeconfigPath,
-      });
+      const run = gatewayRun(existingTarget(ingress), clusters().kubeconfigPath);
 
       const { verifications } = await run.apply();
       expect(verifications[0]).toMatchObject({ outcome: "passed" });
-      expect(run.entries[0]).toMatchObject({ action: "update", address: "Namespace edge" });
+      expect((await run.entries())[0]).toMatchObject({ action: "update", address: "Namespace edge" });
       expect((await target.get(namespaceRef("edge")))?.metadata.labels).toMatchObject({
         team: "edge",
         "istio.io/rev": "asm-managed",
