@@ -6,7 +6,8 @@ import { plural } from "../render/words.js";
 import { STEP_FAILED_NOTE, type EventSink } from "./events.js";
 import { Journal } from "./journal/journal.js";
 import type { JournalReader, JournalStore } from "./journal/store.js";
-import { NO_CHANGES, planRun, type RunPlan } from "./planner.js";
+import { NO_CHANGES, planRun, type PlannedStep, type RunPlan } from "./planner.js";
+import { scheduleOf } from "./schedule.js";
 import { readerClients, writerClients } from "./readers.js";
 import { placeOf } from "./targets.js";
 import type { Registry } from "./registry.js";
@@ -115,78 +116,187 @@ export async function apply(
       steps: approved.steps.map(({ plan }) => ({ id: plan.id, title: plan.title })),
     });
 
-    for (const { step, instance, plan: approvedPlan } of approved.steps) {
-      const id = approvedPlan.id;
-      const ctx = readContext(engine, clients, id, journal);
-      let gates = approvedPlan.gates;
-      if (isStepDone(foldJournal(journal.entries), id)) {
-        engine.sink.emit({
-          type: "step-skipped",
-          step: id,
-          title: approvedPlan.title,
-          reason: "already done",
-        });
-      } else {
-        const started = Date.now();
-        engine.sink.emit({ type: "step-started", step: id, title: approvedPlan.title });
-        try {
-          const fresh = await step.plan(instance, ctx);
-          const drift = planDrift(approvedPlan, fresh);
-          if (drift.length > 0) {
-            throw new DriftError(
-              [
-                `${id}: the plan changed since it was shown; nothing of this step was changed:`,
-                ...drift.map((line) => `  ${line}`),
-                "Run `clustershift plan` to review, then `clustershift apply` again.",
-              ].join("\n"),
-            );
-          }
-          gates = fresh.gates;
-          await journal.append({
-            type: "step-started",
-            step: id,
-            kind: step.kind,
-            gates: fresh.gates.map((gate) => gate.address),
-          });
-          await step.apply(fresh, writeContext(engine, journal, ctx, fresh));
-          const verification = await step.verify(fresh, ctx);
-          await journal.append({ type: "step-finished", step: id, verification });
-          if (verification.outcome === "failed") {
-            throw new RuntimeError(`${id}: verification failed: ${verification.detail}`);
-          }
-          engine.sink.emit({
-            type: "step-finished",
-            step: id,
-            verification,
-            elapsedMs: Date.now() - started,
-          });
-        } catch (error) {
-          await journalFailure(journal, id, error);
-          engine.sink.emit({
-            type: "step-failed",
-            step: id,
-            error: messageOf(error),
-            elapsedMs: Date.now() - started,
-          });
-          throw error;
-        }
-      }
-      for (const gate of gates) {
-        if (gatePassed(foldJournal(journal.entries), id, gate.address)) continue;
-        let outcome: RunOutcome | undefined;
-        try {
-          outcome = await runGate(engine, journal, ctx, id, gate);
-        } catch (error) {
-          // A failed gate journals itself (rolled back or paused); a gate that could not run at all does not.
-          if (!(error instanceof GateFailedError)) await journalFailure(journal, id, error, gate.address);
-          throw error;
-        }
-        if (outcome) return outcome;
-      }
-    }
+    const outcome = await runSchedule(engine, journal, clients, approved);
+    if (outcome) return outcome;
     await journal.append({ type: "run-finished" });
     return { outcome: "completed", message: "Migration complete." };
   });
+}
+
+/**
+ * Stops the other branches of a run: the first branch that stops the run (a failure, a gate that waits or fails)
+ * aborts the others and waits until they have settled, so that its records are the journal's last (what `status`,
+ * `promote` and a resumed `apply` read). Resolves false for a branch that did not stop the run: another one did.
+ */
+type Halt = () => Promise<boolean>;
+
+/** What a step running as one branch of the schedule is given beside the run's engine. */
+interface Branch {
+  halt: Halt;
+  /** Whether another branch stopped the run (this one then journals nothing more). */
+  stoppedByOther: () => boolean;
+  /** The engine with the command's own signal: a rollback after a halt must still write. */
+  engine: Engine;
+}
+
+/** What a branch the run stopped because another branch stopped it is told. */
+export class BranchStoppedError extends Error {
+  override readonly name = "AbortError";
+  constructor(readonly by: string) {
+    super(`stopped because ${by} stopped the run; \`clustershift apply\` resumes it`);
+  }
+}
+
+/**
+ * Runs the approved steps as their schedule allows (engine/schedule.ts): a step starts once every step it needs is
+ * done and its gates passed, side by side with whatever else is ready. Each step journals as it did alone (every
+ * record names its step), so resume (each branch from where it stopped) and rollback (reverse journal order) are
+ * the same as for a run one step after another. Returns a waiting outcome, or undefined once every step is done.
+ */
+async function runSchedule(
+  engine: Engine,
+  journal: Journal,
+  clients: Map<string, unknown>,
+  approved: RunPlan,
+): Promise<RunOutcome | undefined> {
+  const schedule = scheduleOf(engine.registry, approved.steps);
+  const planned = new Map(approved.steps.map((planned) => [planned.plan.id, planned]));
+  const stop = new AbortController();
+  const run: Engine = { ...engine, signal: AbortSignal.any([engine.signal, stop.signal]) };
+  const done = new Set<string>();
+  const running = new Map<string, Promise<void>>();
+  let leader: string | undefined;
+  let outcome: RunOutcome | undefined;
+  let failure: { error: unknown } | undefined;
+
+  const haltFor =
+    (id: string): Halt =>
+    async () => {
+      if (leader !== undefined) return false;
+      leader = id;
+      stop.abort(new BranchStoppedError(id));
+      const others = [...running].filter(([other]) => other !== id).map(([, task]) => task);
+      await Promise.allSettled(others);
+      return true;
+    };
+  // A branch that another one stopped journals nothing more: its step is started and not finished, which a resumed
+  // run carries on from, as after SIGINT.
+  const stoppedByOther = (id: string) => leader !== undefined && leader !== id && !engine.signal.aborted;
+
+  const start = (id: string) => {
+    const step = planned.get(id);
+    if (!step) throw new Error(`step ${id} is scheduled but not planned: this is a bug`);
+    const branch: Branch = { halt: haltFor(id), stoppedByOther: () => stoppedByOther(id), engine };
+    const task = runStep(run, journal, clients, step, branch)
+      .then(
+        (result) => {
+          if (result) outcome ??= result;
+          else done.add(id);
+        },
+        (error: unknown) => {
+          if (!stoppedByOther(id)) failure ??= { error };
+        },
+      )
+      .finally(() => running.delete(id));
+    running.set(id, task);
+  };
+
+  for (;;) {
+    if (leader === undefined && !run.signal.aborted) {
+      for (const { id, needs } of schedule) {
+        if (!done.has(id) && !running.has(id) && needs.every((need) => done.has(need))) start(id);
+      }
+    }
+    if (running.size === 0) break;
+    await Promise.race(running.values());
+  }
+  if (failure) throw failure.error;
+  if (outcome) return outcome;
+  // Stopped between steps (SIGINT after one finished, before the next started): as a step would have been.
+  run.signal.throwIfAborted();
+  if (done.size < schedule.length) throw new Error("the run ended with steps not started: this is a bug");
+  return undefined;
+}
+
+/** One step of a run: re-plan, stop on drift, apply (write-ahead journal), verify, then its gates. */
+async function runStep(
+  engine: Engine,
+  journal: Journal,
+  clients: Map<string, unknown>,
+  { step, instance, plan: approvedPlan }: PlannedStep,
+  { halt, stoppedByOther, engine: outer }: Branch,
+): Promise<RunOutcome | undefined> {
+  const id = approvedPlan.id;
+  const ctx = readContext(engine, clients, id, journal);
+  let gates = approvedPlan.gates;
+  if (isStepDone(foldJournal(journal.entries), id)) {
+    engine.sink.emit({
+      type: "step-skipped",
+      step: id,
+      title: approvedPlan.title,
+      reason: "already done",
+    });
+  } else {
+    const started = Date.now();
+    engine.sink.emit({ type: "step-started", step: id, title: approvedPlan.title });
+    try {
+      const fresh = await step.plan(instance, ctx);
+      const drift = planDrift(approvedPlan, fresh);
+      if (drift.length > 0) {
+        throw new DriftError(
+          [
+            `${id}: the plan changed since it was shown; nothing of this step was changed:`,
+            ...drift.map((line) => `  ${line}`),
+            "Run `clustershift plan` to review, then `clustershift apply` again.",
+          ].join("\n"),
+        );
+      }
+      gates = fresh.gates;
+      await journal.append({
+        type: "step-started",
+        step: id,
+        kind: step.kind,
+        gates: fresh.gates.map((gate) => gate.address),
+      });
+      await step.apply(fresh, writeContext(engine, journal, ctx, fresh));
+      const verification = await step.verify(fresh, ctx);
+      await journal.append({ type: "step-finished", step: id, verification });
+      if (verification.outcome === "failed") {
+        throw new RuntimeError(`${id}: verification failed: ${verification.detail}`);
+      }
+      engine.sink.emit({
+        type: "step-finished",
+        step: id,
+        verification,
+        elapsedMs: Date.now() - started,
+      });
+    } catch (error) {
+      const stopped = stoppedByOther();
+      if (!stopped && ((await halt()) || !stoppedByOther())) await journalFailure(journal, id, error);
+      engine.sink.emit({
+        type: "step-failed",
+        step: id,
+        error: messageOf(error),
+        elapsedMs: Date.now() - started,
+      });
+      throw error;
+    }
+  }
+  for (const gate of gates) {
+    if (gatePassed(foldJournal(journal.entries), id, gate.address)) continue;
+    let outcome: RunOutcome | undefined;
+    try {
+      outcome = await runGate(engine, journal, ctx, id, gate, halt, outer);
+    } catch (error) {
+      // A failed gate journals itself (rolled back or paused); a gate that could not run at all does not.
+      if (!(error instanceof GateFailedError) && !stoppedByOther()) {
+        if ((await halt()) || !stoppedByOther()) await journalFailure(journal, id, error, gate.address);
+      }
+      throw error;
+    }
+    if (outcome) return outcome;
+  }
+  return undefined;
 }
 
 async function runGate(
@@ -195,6 +305,8 @@ async function runGate(
   ctx: ReadContext,
   step: string,
   planned: PlannedGate,
+  halt: Halt = () => Promise.resolve(true),
+  outer: Engine = engine,
 ): Promise<RunOutcome | undefined> {
   const { sink } = engine;
   const runner = engine.registry.getGate(planned.gate.type);
@@ -206,6 +318,13 @@ async function runGate(
     note: (note, data) => journal.append({ type: "note", step, note, data }).then(() => undefined),
   };
   const result = await runner.run(planned.gate, gateCtx);
+  // A gate that stops the run (waits for approval, pauses, rolls back) does so once the other branches have stopped:
+  // its records come last, and a rollback reverts nothing another branch is still writing.
+  if (result.outcome !== "passed" && !(await halt())) {
+    throw engine.signal.reason instanceof Error
+      ? engine.signal.reason
+      : new BranchStoppedError("another step");
+  }
   await journal.append({
     type: "gate",
     step,
@@ -238,7 +357,8 @@ async function runGate(
           `${failure}. The run is paused where it is: \`${command(engine, "promote")}\` then \`${command(engine, "apply")}\` goes on, \`${command(engine, "rollback")}\` goes back.`,
         );
       }
-      const reverted = await revert(engine, journal, failure, planned.rollbackKinds);
+      // The other branches are stopped (their signal aborted): the revert runs on the command's own.
+      const reverted = await revert(outer, journal, failure, planned.rollbackKinds);
       throw new GateFailedError(
         `${failure}. Rolled back ${plural(reverted, "change")}${scopeText(planned.rollbackKinds)}.`,
       );

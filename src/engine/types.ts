@@ -29,7 +29,8 @@ export type Change =
       sensitive?: boolean;
     }
   | { action: "delete"; address: string; before: unknown; detail?: string; sensitive?: boolean }
-  | { action: "wait"; address: string; detail: string }
+  /** `expectedMs`: how long the wait takes when the plan can tell (an old DNS TTL); the schedule adds it up. */
+  | { action: "wait"; address: string; detail: string; expectedMs?: number }
   | { action: "no-op"; address: string; detail?: string };
 
 export type ChangeAction = Change["action"];
@@ -89,6 +90,13 @@ export interface StepInstance<Spec = unknown> {
 
 export interface Step<Spec = unknown> {
   readonly kind: StepKind;
+  /**
+   * The step kinds whose instances (every one, gates passed) must be done before this one starts; the executor runs
+   * steps that do not need each other side by side (engine/schedule.ts). A kind absent from the playbook stands for
+   * what it needs in turn. Absent: everything registered before this kind (one after another, as plugins expect).
+   * Instances of one kind always run one after another.
+   */
+  readonly needs?: readonly StepKind[];
   /** The instances this playbook switches on, in order; none when its section is absent. */
   expand(playbook: Playbook): StepInstance<Spec>[];
   /** Reads only. */

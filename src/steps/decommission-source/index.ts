@@ -33,6 +33,7 @@ export const DELETE_STEP_ID = "decommission-source[delete-cluster]";
  */
 export const decommissionSourceStep: Step<DecommissionInstance> = {
   kind: "decommission-source",
+  needs: ["cutover-dns", "shift-traffic", "lower-dns-ttl"],
 
   expand(playbook) {
     const spec = playbook.spec.decommission;

@@ -77,9 +77,11 @@ export interface DnsStageData {
 export function dnsStageStep(
   kind: StepKind,
   stagesOf: (stages: DnsStage[]) => DnsStage[],
+  needs: readonly StepKind[],
 ): Step<DnsStageSpec> {
   return {
     kind,
+    needs,
     expand(playbook: Playbook): StepInstance<DnsStageSpec>[] {
       const dns = playbook.spec.dns;
       if (!dns) return [];
@@ -146,6 +148,7 @@ async function planStage(
                 action: "wait",
                 address: waitAddress(observed.address, "ttl"),
                 detail: `wait old TTL ${original.ttl}s`,
+                expectedMs: original.ttl * 1000,
               } as const,
             ]
           : []),
@@ -301,7 +304,8 @@ function waitInSync(port: DnsPort, change: ChangeInfo, address: string, ctx: Rea
 /** The plan's data with the target address filled in, waiting for the load balancer if the plan could not know it. */
 async function resolvedData(plan: StepPlan, ctx: ReadContext): Promise<DnsStageData> {
   const data = plan.data as DnsStageData;
-  if (data.target !== KNOWN_AFTER_APPLY) return data;
+  // Lowering the TTL writes the same values with a shorter TTL: it needs no target, and runs before there is one.
+  if (data.target !== KNOWN_AFTER_APPLY || data.stage.kind === "lower-ttl") return data;
   const dns = dnsSpecOf(ctx);
   const known =
     dns.target ?? (await awaitTargetAddress(ctx, (detail) => ctx.progress.wait(data.address, detail)));

@@ -37,6 +37,7 @@ const ACTIVE_TIMEOUT_MS = 30 * 60_000;
  */
 export const enableMeshStep: Step<MeshInstance> = {
   kind: "enable-mesh",
+  needs: ["provision-cluster"],
 
   expand(playbook) {
     const instance = meshInstance(playbook);

@@ -54,6 +54,7 @@ export interface ExposeTargetSpec {
 
 export const exposeTargetStep: Step<ExposeTargetSpec> = {
   kind: "expose-target",
+  needs: ["mirror-workloads", "install-ingress-gateway"],
   expand(playbook) {
     const { traffic, source, target } = playbook.spec;
     if (!traffic) return [];

@@ -48,6 +48,7 @@ const ROLLOUT_TIMEOUT_MS = 10 * 60_000;
  */
 export const installIngressGatewayStep: Step<IngressInstance> = {
   kind: "install-ingress-gateway",
+  needs: ["enable-mesh"],
 
   expand(playbook) {
     const instance = ingressInstance(playbook);

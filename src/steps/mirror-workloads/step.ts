@@ -65,6 +65,7 @@ type Kind = { apiVersion: string; kind: string };
 
 export const mirrorWorkloadsStep: Step<MirrorSpec> = {
   kind: "mirror-workloads",
+  needs: ["install-ingress-gateway", "enable-mesh"],
 
   expand(playbook: Playbook): StepInstance<MirrorSpec>[] {
     const workloads = playbook.spec.workloads;

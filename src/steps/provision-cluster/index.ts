@@ -15,6 +15,7 @@ export type { ProvisionInstance } from "./spec.js";
  */
 export const provisionClusterStep: Step<ProvisionInstance> = {
   kind: "provision-cluster",
+  needs: [],
 
   expand(playbook) {
     const instance = provisionInstance(playbook);

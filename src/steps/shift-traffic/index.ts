@@ -64,6 +64,7 @@ export const TRAFFIC_ROLLBACK_KINDS = ["expose-target", "shift-traffic"];
  */
 export const shiftTrafficStep: Step<ShiftTrafficSpec> = {
   kind: "shift-traffic",
+  needs: ["expose-target"],
   expand(playbook) {
     const { traffic, source } = playbook.spec;
     if (!traffic) return [];
