@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { existsSync, realpathSync } from "node:fs";
-import { rmdir } from "node:fs/promises";
+import { readFile, rmdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Command, CommanderError, Option } from "commander";
@@ -15,6 +15,7 @@ import {
   UsageError,
 } from "../engine/errors.js";
 import type { RunOptions } from "../engine/types.js";
+import type { Playbook } from "../playbook/schema.js";
 import { colorWanted } from "../render/color.js";
 import type { OutputMode } from "../render/progress.js";
 import { plural } from "../render/words.js";
@@ -25,7 +26,7 @@ const runtime = () => import("./runtime.js");
 
 export interface Io {
   stdout: { write(text: string): unknown; isTTY?: boolean };
-  stderr: { write(text: string): unknown };
+  stderr: { write(text: string): unknown; isTTY?: boolean };
 }
 
 interface StateOptions {
@@ -43,15 +44,27 @@ function defaultStateDir(): string {
 export async function run(argv: string[], io: Io = process): Promise<number> {
   const controller = new AbortController();
   // `once`: a second signal ends the process at once, as a user pressing Ctrl-C twice expects.
+  let command: string | undefined;
   const onSignal = (signal: "SIGINT" | "SIGTERM") => {
-    io.stderr.write(`${signal}: stopping; a change under way finishes and is journaled, no new one starts\n`);
+    // The sandbox writes no journal: what a signal ends there is the in-memory clusters and DNS.
+    const what =
+      command === "sandbox"
+        ? "the sandbox's clusters and DNS records live in memory only and are forgotten"
+        : "stopping; a change under way finishes and is journaled, no new one starts";
+    io.stderr.write(`${signal}: ${what}\n`);
     controller.abort(new InterruptedError(signal));
   };
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
   const program = buildProgram(io, controller.signal);
+  program.hook("preAction", (_program, action) => {
+    command = action.name();
+  });
   try {
     await program.parseAsync(argv, { from: "user" });
+    // A command that stops cleanly on the signal (the sandbox) still exits as interrupted: 130 or 143, always.
+    const reason: unknown = controller.signal.reason;
+    if (reason instanceof InterruptedError) return exitCodeOf(reason);
     return 0;
   } catch (caught) {
     // Whatever a stopped step made of the abort (a failed read, a wrapped error), the signal is what happened.
@@ -151,10 +164,12 @@ function buildProgram(io: Io, signal: AbortSignal): Command {
       // Read before planning: a journal that moves after this makes the saved plan refuse, never pass.
       const entries = await engine.store.read();
       const result = await plan(engine);
+      const color = colorWanted(io.stdout, process.env, opts.color);
       io.stdout.write(
         opts.output === "json"
           ? JSON.stringify(planJson(result), null, 2) + "\n"
-          : renderPlanText(result, opts.file, { color: colorWanted(io.stdout, process.env, opts.color) }),
+          : renderPlanText(result, opts.file, { color }) +
+              (await defaultsText(opts.file, engine.playbook, color)),
       );
       if (opts.out !== undefined) {
         await savePlan(opts.out, result, opts.file, opts.stateDir, entries);
@@ -328,6 +343,7 @@ function buildProgram(io: Io, signal: AbortSignal): Command {
       ) => {
         const {
           confirm,
+          keptClusterLines,
           placeOf,
           readState,
           refuseIfFinished,
@@ -377,7 +393,18 @@ function buildProgram(io: Io, signal: AbortSignal): Command {
           const result = await rollback(engine, { skipContexts: skip });
           // The task tree's last frame first, the outcome below it: a line written under a live tree is drawn over.
           engine.sink.close();
-          io.stdout.write(result.message + "\n");
+          const kept = opts.destroyProvisioned ? [] : keptClusterLines(state.pending, skip);
+          if (kept.length > 0 && result.skipped === 0) {
+            // "As they were" would not be true: say which clusters stay, and how to delete each.
+            io.stdout.write(
+              `Rolled back ${plural(result.reverted, "change")}; the DNS and the clusters' objects are as they were, ` +
+                `but ${plural(kept.length, "cluster")} this run made ${kept.length === 1 ? "is" : "are"} kept ` +
+                "(rollback deletes clusters only with --destroy-provisioned):\n" +
+                kept.map((line) => `  ${line}\n`).join(""),
+            );
+          } else {
+            io.stdout.write(result.message + "\n");
+          }
         } catch (error) {
           await removeEmptyState(opts.stateDir, engine.playbook.metadata.name, stateExisted);
           throw error;
@@ -582,12 +609,14 @@ async function runApply(opts: ApplyOptions, io: Io, signal: AbortSignal, saved?:
           );
         }
       }
-      if (opts.output !== "json")
+      if (opts.output !== "json") {
+        const color = colorWanted(io.stdout, process.env, opts.color !== false);
         io.stdout.write(
-          renderPlanText(approved, opts.file, {
-            color: colorWanted(io.stdout, process.env, opts.color !== false),
-          }) + "\n",
+          renderPlanText(approved, opts.file, { color }) +
+            (await defaultsText(opts.file, engine.playbook, color)) +
+            "\n",
         );
+      }
       if (opts.yes) return true;
       return confirm({ message: "Apply this plan?", default: false }, { signal });
     });
@@ -636,7 +665,7 @@ async function makeReadEngine(
   extra: Partial<RunOptions> = {},
 ): Promise<ReadEngine> {
   const { loadPlaybook } = await import("../playbook/load.js");
-  const { builtinRegistry, createSink, openReader } = await runtime();
+  const { builtinRegistry, createNoteSink, createSink, openReader } = await runtime();
   const playbook = await loadPlaybook(opts.file, signal);
   const options: RunOptions = {
     playbookFile: opts.file,
@@ -646,7 +675,7 @@ async function makeReadEngine(
     ...extra,
   };
   const registry = await builtinRegistry();
-  const sink = mode === "notes" ? createSink("plain", io.stderr) : createSink(mode, io.stdout);
+  const sink = mode === "notes" ? createNoteSink(io.stderr) : createSink(mode, io.stdout);
   const store = await openReader(playbook, options);
   return { registry, playbook, options, store, sink, signal };
 }
@@ -682,6 +711,21 @@ function quietSdkWarnings(): void {
     if (warning.name === "MetadataLookupWarning" && !process.env.CLUSTERSHIFT_DEBUG) return;
     process.stderr.write(`warning: ${warning.name}: ${warning.message}\n`);
   });
+}
+
+/**
+ * The `Warning:` block of defaults the playbook leaves unsaid, under the plan; read from the file as written,
+ * since the loaded playbook has its defaults filled in. Nothing when the file cannot be read again.
+ */
+async function defaultsText(file: string, playbook: Playbook, color: boolean): Promise<string> {
+  const [{ defaultNotes, renderDefaultNotes }, { parse }] = await Promise.all([
+    import("../render/defaults.js"),
+    import("yaml"),
+  ]);
+  const raw: unknown = await readFile(file, "utf8")
+    .then((text) => parse(text) as unknown)
+    .catch(() => undefined);
+  return raw === undefined ? "" : renderDefaultNotes(defaultNotes(raw, playbook), { color });
 }
 
 /** A path as a shell reads it back: quoted only when it must be. */

@@ -14,9 +14,15 @@ export { apply, plan, promote, readState, rollback } from "../engine/executor.js
 export { refuseIfFinished } from "../engine/run-state.js";
 export { placeOf } from "../engine/targets.js";
 export { planJson, renderPlanText } from "../render/plan.js";
-export { createSink } from "../render/progress.js";
+export { createNoteSink, createSink } from "../render/progress.js";
 export { applySummary, renderApplySummary, RunClock } from "../render/summary.js";
-export { currentFailure, renderRollbackPreview, renderStatus, statusJson } from "../render/status.js";
+export {
+  currentFailure,
+  keptClusterLines,
+  renderRollbackPreview,
+  renderStatus,
+  statusJson,
+} from "../render/status.js";
 export { builtinRegistry } from "../steps/index.js";
 export { requireReachable } from "./reach.js";
 export { loadSavedPlan, savedPlanDrift, savePlan } from "./saved-plan.js";

@@ -33,6 +33,10 @@ function walk(before: unknown, after: unknown, path: string, merge: boolean, out
       if (!(key in after)) walk(before[key], undefined, join(path, key), merge, out);
     return;
   }
+  if (Array.isArray(before) && Array.isArray(after) && path.endsWith(".route")) {
+    const [was, now] = [implicitWeight(before, after), implicitWeight(after, before)];
+    if (was !== before || now !== after) return walk(was, now, path, merge, out);
+  }
   if (Array.isArray(before) && Array.isArray(after)) {
     // By position: a list the write replaces (Istio routes, ports) is compared item by item; a list that grew or
     // shrank shows its extra items as added or removed, whatever the merge (an apply replaces such lists whole).
@@ -45,6 +49,18 @@ function walk(before: unknown, after: unknown, path: string, merge: boolean, out
     return;
   }
   out.push({ op: "change", path, before, after });
+}
+
+/**
+ * Istio sends all of a route's traffic to a lone destination without a weight: when the other side of the diff
+ * splits the route by weight, that destination reads as weight 100, so a split shows as `weight: 100 → 90`.
+ */
+function implicitWeight(side: unknown[], other: unknown[]): unknown[] {
+  const [only] = side;
+  const weighted = other.some((item) => isRecord(item) && typeof item.weight === "number");
+  if (side.length !== 1 || !isRecord(only) || !isRecord(only.destination) || "weight" in only || !weighted)
+    return side;
+  return [{ ...only, weight: 100 }];
 }
 
 /** `spec.ports`, and `metadata.labels["istio.io/rev"]` for keys that are not plain words. */
@@ -72,8 +88,21 @@ export const VALUE_WIDTH = 60;
  */
 export function formatValue(value: unknown, width = VALUE_WIDTH): string {
   if (value === KNOWN_AFTER_APPLY) return KNOWN_AFTER_APPLY;
-  const text = compact(value);
+  const text = destinationText(value) ?? compact(value);
   return text.length > width ? `${text.slice(0, width - 1)}…` : text;
+}
+
+/** An Istio route destination as it reads in a split: `host:port subset v2 weight 10`; undefined for anything else. */
+function destinationText(value: unknown): string | undefined {
+  if (!isRecord(value) || !isRecord(value.destination) || typeof value.destination.host !== "string") return;
+  if (Object.keys(value).some((key) => key !== "destination" && key !== "weight")) return;
+  const { host, port, subset, ...rest } = value.destination;
+  if (Object.keys(rest).length > 0) return;
+  const number = isRecord(port) && typeof port.number === "number" ? `:${port.number}` : "";
+  const parts = [`${host}${number}`];
+  if (typeof subset === "string") parts.push(`subset ${subset}`);
+  if (typeof value.weight === "number") parts.push(`weight ${value.weight}`);
+  return parts.join(" ");
 }
 
 function compact(value: unknown): string {

@@ -158,7 +158,9 @@ function changeLines(change: Change, width: number, paint: Paint): string[] {
   const detail = change.detail ? `  ${change.detail}` : "";
   if (change.action === "no-op") return [paint("dim", `    ${where}${change.address}${detail}`)];
   const symbol = paint(TONE[change.action], ACTION_SYMBOL[change.action]);
-  const head = `  ${symbol} ${where}${change.address}${detail}`;
+  // Every wait reads the same: `= wait <what>  <condition>, up to <timeout>` (the progress lines say `= wait` too).
+  const what = change.action === "wait" ? `wait ${change.address}` : change.address;
+  const head = `  ${symbol} ${where}${what}${detail}`;
   if (change.action !== "update") return [head];
   if (change.sensitive) return [head, `      ${paint("dim", sensitiveSummary(change.after))}`];
   const fields = fieldDiff(change.before, change.after, { merge: placementOf(change).merge === true });

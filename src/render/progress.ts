@@ -43,13 +43,13 @@ export function describeEvent(event: RunEvent): string | undefined {
     case "change-reverted":
       return `${event.step}: reverted ${event.address}`;
     case "wait-progress":
-      return `${event.step}: = ${event.address}: ${event.detail}`;
+      return `${event.step}: = wait ${event.address}: ${event.detail}`;
     case "gate-waiting":
-      return `${event.step}: ? ${event.address}: ${event.detail}`;
+      return `${event.step}: ? ${gateName(event)}: ${event.detail}`;
     case "gate-passed":
-      return `${event.step}: ? ${event.address}: passed (${event.detail})`;
+      return `${event.step}: ? ${gateName(event)}: passed (${event.detail})`;
     case "gate-failed":
-      return `${event.step}: ? ${event.address}: FAILED (${event.detail})`;
+      return `${event.step}: ? ${gateName(event)}: FAILED (${event.detail})`;
     case "info":
       return event.step ? `${event.step}: ${event.message}` : event.message;
     case "warn":
@@ -68,11 +68,29 @@ export function describeEvent(event: RunEvent): string | undefined {
   }
 }
 
+/** A gate's address names its step (`shift-traffic[2]/approval`), which the line names already: `approval`. */
+function gateName(event: { step: string; address: string }): string {
+  return event.address.startsWith(`${event.step}/`)
+    ? event.address.slice(event.step.length + 1)
+    : event.address;
+}
+
 function verificationText(event: Extract<RunEvent, { type: "step-finished" }>): string {
   const { verification } = event;
   if (verification.outcome === "not-supported")
     return ` (not verified${verification.detail ? `: ${verification.detail}` : ""})`;
   return verification.detail ? ` (${verification.detail})` : "";
+}
+
+/**
+ * Notes (warnings, infos) of a command that draws no tree, `plan` and `status`: timestamped for a log, as the
+ * plain sink's lines are, but not on a terminal, where `apply`'s tree shows the same warning without one.
+ */
+export function createNoteSink(
+  out: Writable & { isTTY?: boolean },
+  now: () => Date = () => new Date(),
+): EventSink {
+  return new PlainSink(out, now, out.isTTY !== true);
 }
 
 class PlainSink implements EventSink {
@@ -81,6 +99,7 @@ class PlainSink implements EventSink {
   constructor(
     private readonly out: Writable,
     private readonly now: () => Date,
+    private readonly stamped = true,
   ) {}
 
   emit(event: RunEvent): void {
@@ -91,7 +110,8 @@ class PlainSink implements EventSink {
       this.lastWait.set(key, at);
     }
     const line = describeEvent(event);
-    if (line !== undefined) this.out.write(`${this.now().toISOString()} ${line}\n`);
+    if (line !== undefined)
+      this.out.write(this.stamped ? `${this.now().toISOString()} ${line}\n` : `${line}\n`);
   }
 
   close(): void {}

@@ -98,7 +98,9 @@ export function renderStatus(
         ? "failed"
         : "started, not finished";
     lines.push(`  ${id}: ${outcome}`);
-    for (const [gate, gateState] of step.gates) lines.push(`    ? ${gate}: ${gateState}`);
+    // Under its step: `? pause`, not the step's name again (the address is `shift-traffic[1]/pause`).
+    for (const [gate, gateState] of step.gates)
+      lines.push(`    ? ${gate.startsWith(`${id}/`) ? gate.slice(id.length + 1) : gate}: ${gateState}`);
   }
   lines.push(
     "",
@@ -200,6 +202,23 @@ export function renderRollbackPreview(
       );
   }
   return lines.join("\n") + "\n";
+}
+
+/**
+ * What a rollback without --destroy-provisioned leaves of the clusters this run made, one line each with how to
+ * delete it: the journal counts their creation as undone, so a second rollback would not come back to them.
+ */
+export function keptClusterLines(pending: readonly ChangeEntry[], skip: readonly string[] = []): string[] {
+  const targetOf = (entry: ChangeEntry) => (entry.target ?? {}) as Record<string, unknown>;
+  return pending
+    .filter((entry) => entry.action === "create" && PROVISIONED.has(String(targetOf(entry).kind)))
+    .filter((entry) => !skip.includes(placeOf(entry).context ?? ""))
+    .map((entry) => {
+      const { kind, name, project, location } = targetOf(entry);
+      if (kind === "sandbox.cluster")
+        return `sandbox cluster ${String(name)}: it lives in the sandbox's memory, so stopping the sandbox deletes it`;
+      return `GKE cluster ${String(name)}: gcloud container clusters delete ${String(name)} --location ${String(location)} --project ${String(project)}`;
+    });
 }
 
 export function statusJson(

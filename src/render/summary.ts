@@ -245,7 +245,7 @@ export function renderApplySummary(summary: ApplySummary): string {
   for (const t of summary.traffic) {
     rows.push([
       "traffic",
-      `VirtualService ${t.virtualService} ${t.route} on ${t.cluster}: source ${t.source}%, remote ${t.remote}%`,
+      `VirtualService ${t.virtualService} ${t.route} on ${t.cluster}: source ${t.source}%, target ${t.remote}%`,
     ]);
   }
   if (summary.traffic.length === 0) rows.push(["traffic", "not shifted"]);

@@ -94,7 +94,7 @@ describe("DNS safe to cut over, against moto_server", () => {
         "cutover-dns",
         [
           `update route53 record ${name} A  A 192.0.2.10 → AAAA 2001:db8::7`,
-          `wait route53 change ${name} A  wait INSYNC`,
+          `wait route53 change ${name} A  INSYNC`,
           `no-op route53 soa ${zone.name}  creates ${name} AAAA: resolvers that asked for it before keep "no such record" ` +
             "for up to 900s (negative caching, RFC 2308: the lower of the SOA TTL 900s and its MINIMUM 86400s); " +
             "lower the SOA's TTL or MINIMUM a negative-caching period before the cutover to shorten it",

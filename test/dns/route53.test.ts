@@ -57,9 +57,12 @@ describe("Route 53 cutover against moto_server", () => {
     expect(
       plan.steps.map((s) => [s.plan.id, s.plan.changes.map((c) => `${c.action} ${c.detail ?? ""}`)]),
     ).toEqual([
-      ["lower-dns-ttl", ["update ttl 6→5", "wait wait INSYNC", "wait wait old TTL 6s"]],
-      ["cutover-dns", ["update 192.0.2.10 → 203.0.113.7", "wait wait INSYNC"]],
-      ["cutover-dns[restore-ttl]", ["update ttl 5→6", "wait wait INSYNC"]],
+      [
+        "lower-dns-ttl",
+        ["update ttl 6→5", "wait INSYNC", "wait the old TTL (6s) runs out of resolvers' caches"],
+      ],
+      ["cutover-dns", ["update 192.0.2.10 → 203.0.113.7", "wait INSYNC"]],
+      ["cutover-dns[restore-ttl]", ["update ttl 5→6", "wait INSYNC"]],
     ]);
 
     const started = Date.now();

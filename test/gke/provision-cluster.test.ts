@@ -36,7 +36,7 @@ describe("provision-cluster on GKE", () => {
 
     expect(plan!.changes.map((c) => [c.action, c.address, "detail" in c ? c.detail : undefined])).toEqual([
       ["create", `gke.cluster ${CLUSTER}`, "e2-standard-4 × 2, workload pool my-project.svc.id.goog"],
-      ["wait", "wait cluster RUNNING", `${CLUSTER}, up to 30m`],
+      ["wait", "cluster RUNNING", `${CLUSTER}, up to 30m`],
       ["create", "kubeconfig context cluster-with-csm", "exec gke-gcloud-auth-plugin"],
     ]);
     expect(world.gke.calls.map((c) => c.method)).toEqual(["getCluster"]);
@@ -72,13 +72,13 @@ describe("provision-cluster on GKE", () => {
     expect(run.events).toEqual(
       expect.arrayContaining([
         `wait gke.cluster ${CLUSTER}: operation RUNNING`,
-        "wait wait cluster RUNNING: PROVISIONING",
+        "wait cluster RUNNING: PROVISIONING",
       ]),
     );
     expect(verifications).toEqual([{ outcome: "passed" }]);
-    expect(run.entries.map((e) => [e.action, e.address, e.target?.kind])).toEqual([
+    expect(run.entries.map((e) => [e.action, e.address, e.target?.type])).toEqual([
       ["create", `gke.cluster ${CLUSTER}`, "gke.cluster"],
-      ["create", "kubeconfig context cluster-with-csm", "kubeconfig"],
+      ["create", "kubeconfig context cluster-with-csm", "kubeconfig.context"],
     ]);
 
     const written = await readFile(world.kubeconfig, "utf8");

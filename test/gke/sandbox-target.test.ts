@@ -84,7 +84,7 @@ describe("a sandbox target with the ingress gateway", () => {
     });
     expect(
       run.events.some((e) =>
-        e.startsWith("wait wait external address Service asm-ingress/asm-ingressgateway"),
+        e.startsWith("wait external address Service asm-ingress/asm-ingressgateway"),
       ),
     ).toBe(true);
     expect(

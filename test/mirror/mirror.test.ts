@@ -174,7 +174,7 @@ describe.each(SUBSTRATES)("mirror-workloads on %s", (substrate) => {
       expect(planLines(next.changes.filter((c) => c.action !== "no-op"))).toEqual([
         "~ Secret onlineboutique/payment-credentials (data)",
         "~ Deployment onlineboutique/cartservice (spec.replicas)",
-        "= rollout Deployment onlineboutique/cartservice (complete within 30s)",
+        "= rollout Deployment onlineboutique/cartservice (complete, up to 30s)",
       ]);
       expect(JSON.stringify(next.changes.map((c) => c.detail))).not.toContain("a-brand-new");
     });

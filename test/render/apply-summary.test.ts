@@ -202,7 +202,7 @@ describe("apply's closing summary", () => {
         "  moved    1 namespace (shop), 4 objects mirrored to target: 2 Deployments, 1 Ingress, 1 Secret",
         "  built    install-ingress-gateway: 1 change on target",
         "  built    expose-target: 1 change on source",
-        "  traffic  VirtualService shop/web web on source: source 0%, remote 100%",
+        "  traffic  VirtualService shop/web web on source: source 0%, target 100%",
         "  dns      shop.example.com. A → 203.0.113.2, TTL 30s (was 203.0.113.1, TTL 300s)",
         "  time     6m32s in all: 6m24s waiting (TTL 5m, pauses 1m, gates 20s, rollouts and sync 4s), 8s working",
         "",

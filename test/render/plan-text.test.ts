@@ -73,6 +73,34 @@ describe("field diff", () => {
     ]);
   });
 
+  it("Given a route that had one destination without a weight, When a split is diffed, Then its implicit 100 reads as old → new and the added destination as host and weight", () => {
+    const before = { spec: { http: [{ route: [{ destination: { host: "web" } }] }] } };
+    const after = {
+      spec: {
+        http: [
+          {
+            route: [
+              { destination: { host: "web" }, weight: 90 },
+              { destination: { host: "web.remote", port: { number: 80 } }, weight: 10 },
+            ],
+          },
+        ],
+      },
+    };
+    const fields = fieldDiff(before, after);
+
+    expect(fields).toEqual([
+      { op: "change", path: "spec.http[0].route[0].weight", before: 100, after: 90 },
+      { op: "add", path: "spec.http[0].route[1]", after: after.spec.http[0]?.route[1] },
+    ]);
+    expect(formatValue(after.spec.http[0]?.route[1])).toBe("web.remote:80 weight 10");
+    // The way back (rollback's before-image): the lone destination reads as weight 100 again.
+    expect(fieldDiff(after, before)).toEqual([
+      { op: "change", path: "spec.http[0].route[0].weight", before: 90, after: 100 },
+      { op: "remove", path: "spec.http[0].route[1]", before: after.spec.http[0]?.route[1] },
+    ]);
+  });
+
   it("Given values of every kind, When formatted, Then strings are quoted, long values end in …, unknowns read as such", () => {
     expect(formatValue("a")).toBe('"a"');
     expect(formatValue({ host: "x", port: 80 })).toBe('{host: "x", port: 80}');
@@ -101,7 +129,7 @@ describe("plan text", () => {
         context: "source",
         before: virtualService([100, 0]),
         after: virtualService([90, 10]),
-        detail: "frontend 100→90, remote 0→10",
+        detail: "frontend 100→90, target 0→10",
       } as PlacedChange,
     ],
     gates: [{ address: "a", gate: { type: "pause" }, onFailure: "rollback", detail: "pause 1m" }],
@@ -145,7 +173,7 @@ describe("plan text", () => {
         "    5 unchanged",
         "",
         "shift-traffic[1]: Shift traffic to 10%",
-        "  ~ [source] VirtualService shop/frontend  frontend 100→90, remote 0→10",
+        "  ~ [source] VirtualService shop/frontend  frontend 100→90, target 0→10",
         "      ~ spec.http[1].route[0].weight: 100 → 90",
         "      ~ spec.http[1].route[1].weight: 0 → 10",
         "  ? pause 1m  (on failure: rollback)",

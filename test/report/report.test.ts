@@ -124,7 +124,7 @@ describe("clustershift report in headless Chromium", () => {
         ["? gate shift-traffic[2]/pause", "passed", "paused 1s"],
       ]);
       const waits = timeline.filter((cells) => cells[0] === "= wait").map((cells) => cells[4]);
-      expect(waits).toContain("the old TTL runs out of resolvers' caches");
+      expect(waits).toContain("old TTL  runs out of resolvers' caches");
 
       const traffic = rows(section(dom, "traffic"), "series-table");
       expect(traffic.map((cells) => [cells[0], cells[2], cells[3]])).toEqual([

@@ -25,7 +25,7 @@ describe.each([
     service: "frontend",
     remoteHost: REMOTE,
     port: 80,
-    details: ["frontend 100→90, remote 0→10", "frontend 90→50, remote 10→50", "frontend 50→0, remote 50→100"],
+    details: ["frontend 100→90, target 0→10", "frontend 90→50, target 10→50", "frontend 50→0, target 50→100"],
   },
   {
     app: "bookinfo",
@@ -36,9 +36,9 @@ describe.each([
     remoteHost: "reviews.target.clustershift.internal",
     port: 9080,
     details: [
-      "reviews/v1 80→72, reviews/v2 20→18, remote 0→10",
-      "reviews/v1 72→40, reviews/v2 18→10, remote 10→50",
-      "reviews/v1 40→0, reviews/v2 10→0, remote 50→100",
+      "reviews/v1 80→72, reviews/v2 20→18, target 0→10",
+      "reviews/v1 72→40, reviews/v2 18→10, target 10→50",
+      "reviews/v1 40→0, reviews/v2 10→0, target 50→100",
     ],
   },
 ])(

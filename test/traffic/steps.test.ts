@@ -231,10 +231,10 @@ describe.each(SUBSTRATES)("expose-target and shift-traffic with Istio's real CRD
       const driver = new Driver(w, trafficPlaybook({ ...ONLINE_BOUTIQUE, hosts: ["shop.example.com"] }));
       const { plans, text } = await driver.planAll();
       expect(text).toContain(
-        "+ [source] VirtualService onlineboutique/clustershift-frontend-split  new, on onlineboutique/frontend-gateway: frontend 90, remote 10",
+        "+ [source] VirtualService onlineboutique/clustershift-frontend-split  new, on onlineboutique/frontend-gateway: frontend 90, target 10",
       );
       expect(text).toContain(
-        "~ [source] VirtualService onlineboutique/clustershift-frontend-split  frontend 90→50, remote 10→50",
+        "~ [source] VirtualService onlineboutique/clustershift-frontend-split  frontend 90→50, target 10→50",
       );
       expect(plans.get("shift-traffic[2]")?.changes[0]).toMatchObject({ action: "update" });
       await runAll(driver, ["expose-target", "shift-traffic[1]", "shift-traffic[2]", "shift-traffic[3]"]);
@@ -316,9 +316,9 @@ describe.each(SUBSTRATES)("expose-target and shift-traffic with Istio's real CRD
       const approved = plans.get("expose-target") as StepPlan;
       expect(approved.changes[0]).toEqual({
         action: "wait",
-        address: "Service asm-ingress/asm-ingressgateway",
+        address: "external address Service asm-ingress/asm-ingressgateway",
         context: "target",
-        detail: "external address of the target ingress gateway (target)",
+        detail: "LoadBalancer IP or host name of the target ingress gateway (target), up to 10m",
       });
       expect(approved.changes[2]).toMatchObject({
         after: { spec: { endpoints: [{ address: KNOWN_AFTER_APPLY }] } },
@@ -330,11 +330,11 @@ describe.each(SUBSTRATES)("expose-target and shift-traffic with Istio's real CRD
       await driver.run("expose-target");
       await created;
       expect(driver.lines).toContain(
-        "wait Service asm-ingress/asm-ingressgateway: waiting for the load balancer's external address",
+        "wait external address Service asm-ingress/asm-ingressgateway: waiting for the load balancer's external address",
       );
       expect(
         driver.lines.some((l) =>
-          l.startsWith("wait Service asm-ingress/asm-ingressgateway: waiting for Service"),
+          l.startsWith("wait external address Service asm-ingress/asm-ingressgateway: waiting for Service"),
         ),
       ).toBe(true);
       expect(
@@ -422,7 +422,7 @@ describe.each(SUBSTRATES)("expose-target and shift-traffic with Istio's real CRD
       playbook.spec.target = { ...playbook.spec.target, context: "later", provision: trafficProvision() };
       const plan = await new Driver(w, playbook).plan("expose-target");
       expect(plan.changes.map((c) => [c.action, c.address])).toEqual([
-        ["wait", "Service asm-ingress/asm-ingressgateway"],
+        ["wait", "external address Service asm-ingress/asm-ingressgateway"],
         ["create", "VirtualService onlineboutique/clustershift-frontend-ingress"],
         ["create", "ServiceEntry onlineboutique/clustershift-frontend-remote"],
       ]);

@@ -35,7 +35,7 @@ describe("shiftWeights", () => {
       http: [{ route: [local()] }],
       weight: 10,
       route: [local(90), remote(10)],
-      detail: "frontend 100→90, remote 0→10",
+      detail: "frontend 100→90, target 0→10",
     },
     {
       name: "a single destination without weight, to 0 (nothing moves)",
@@ -49,7 +49,7 @@ describe("shiftWeights", () => {
       http: [{ route: [local()] }],
       weight: 100,
       route: [local(0), remote(100)],
-      detail: "frontend 100→0, remote 0→100",
+      detail: "frontend 100→0, target 0→100",
     },
     {
       name: "weights already in place",
@@ -63,21 +63,21 @@ describe("shiftWeights", () => {
       http: [{ route: [local(0), remote(100)] }],
       weight: 0,
       route: [local(100), remote(0)],
-      detail: "frontend 0→100, remote 100→0",
+      detail: "frontend 0→100, target 100→0",
     },
     {
       name: "subsets keep their ratio",
       http: [{ route: [local(80, { subset: "v1" }), local(20, { subset: "v2" })] }],
       weight: 10,
       route: [local(72, { subset: "v1" }), local(18, { subset: "v2" }), remote(10)],
-      detail: "frontend/v1 80→72, frontend/v2 20→18, remote 0→10",
+      detail: "frontend/v1 80→72, frontend/v2 20→18, target 0→10",
     },
     {
       name: "another service's destination in the route keeps its weight; the service's share is split",
       http: [{ route: [local(80), { destination: { host: "legacy" }, weight: 20 }] }],
       weight: 50,
       route: [local(40), { destination: { host: "legacy" }, weight: 20 }, remote(40)],
-      detail: "frontend 80→40, remote 0→40",
+      detail: "frontend 80→40, target 0→40",
     },
     {
       name: "a destination on another port of the service is not ours",
@@ -91,7 +91,7 @@ describe("shiftWeights", () => {
       http: [{ route: [{ destination: { host: "frontend.shop.svc.cluster.local" } }] }],
       weight: 25,
       route: [{ destination: { host: "frontend.shop.svc.cluster.local" }, weight: 75 }, remote(25)],
-      detail: "frontend 100→75, remote 0→25",
+      detail: "frontend 100→75, target 0→25",
     },
   ])(
     "Given $name, When shifted to $weight%, Then the route is as expected",
@@ -130,13 +130,13 @@ describe("shiftWeights", () => {
     expect(result.next).toEqual(expected);
     expect(result.routes).toBe(2);
     expect(formatMoves(result.moves)).toBe(
-      "http[1]: frontend/canary 100→90, remote 0→10; http[2]: frontend 100→90, remote 0→10",
+      "http[1]: frontend/canary 100→90, target 0→10; http[2]: frontend 100→90, target 0→10",
     );
   });
 
   it("Given two routes that move alike, When formatted, Then one line says how many", () => {
     const result = shift(vs([{ route: [local()] }, { route: [local()] }]), 50);
-    expect(formatMoves(result.moves)).toBe("frontend 100→50, remote 0→50 (2 routes)");
+    expect(formatMoves(result.moves)).toBe("frontend 100→50, target 0→50 (2 routes)");
   });
 
   it("Given the short name in a VirtualService of another namespace, When shifted, Then it is another service", () => {

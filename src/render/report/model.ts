@@ -338,7 +338,7 @@ function noteWaits(notes: readonly NoteEntry[], end: number): WaitSpan[] {
       const insync = later.find((n) => n.note === "dns-insync" && data(n).change === change);
       waits.push({
         step: note.step,
-        label: `DNS change ${String(change)} until INSYNC`,
+        label: `DNS change ${String(change)}  INSYNC`,
         start: at,
         end: insync ? Date.parse(insync.time) : end,
         open: !insync,
@@ -348,7 +348,7 @@ function noteWaits(notes: readonly NoteEntry[], end: number): WaitSpan[] {
       if (Number.isNaN(until)) continue;
       waits.push({
         step: note.step,
-        label: "the old TTL runs out of resolvers' caches",
+        label: "old TTL  runs out of resolvers' caches",
         start: at,
         end: Math.min(until, Math.max(end, at)),
         open: until > end,
@@ -359,7 +359,7 @@ function noteWaits(notes: readonly NoteEntry[], end: number): WaitSpan[] {
       const start = Number.isNaN(since) ? at : since;
       waits.push({
         step: note.step,
-        label: "soak: the source ingress goes quiet",
+        label: "soak after the DNS cutover  the source ingress goes quiet",
         start,
         end: quiet ? Date.parse(quiet.time) : end,
         open: !quiet,

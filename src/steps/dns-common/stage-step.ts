@@ -141,13 +141,13 @@ async function planStage(
           after,
           detail: describeTransition(before, after),
         },
-        { action: "wait", address: waitAddress(observed.address, "change"), detail: "wait INSYNC" },
+        { action: "wait", address: waitAddress(observed.address, "change"), detail: "INSYNC" },
         ...(stage.kind === "lower-ttl" && original.ttl !== undefined
           ? [
               {
                 action: "wait",
                 address: waitAddress(observed.address, "ttl"),
-                detail: `wait old TTL ${original.ttl}s`,
+                detail: `the old TTL (${original.ttl}s) runs out of resolvers' caches`,
                 expectedMs: original.ttl * 1000,
               } as const,
             ]

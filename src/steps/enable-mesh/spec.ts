@@ -36,4 +36,4 @@ export function specAddress(instance: MeshInstance): string {
   return `feature servicemesh membership ${instance.cluster.name}`;
 }
 
-export const ACTIVE_WAIT = "wait controlPlaneManagement ACTIVE";
+export const ACTIVE_WAIT = "controlPlaneManagement ACTIVE";

@@ -9,6 +9,7 @@ import {
   type Verification,
   type WriteContext,
 } from "../../engine/types.js";
+import { formatDuration } from "../../playbook/duration.js";
 import type { Playbook, TrafficSpec } from "../../playbook/schema.js";
 import { cluster, clusterIfKnown, isApiStatus, refOf } from "../../providers/kubernetes/index.js";
 import type { ClusterPort, KubeObject, ObjectRef } from "../../providers/kubernetes/port.js";
@@ -89,8 +90,8 @@ export const exposeTargetStep: Step<ExposeTargetSpec> = {
     if (observed.address === undefined) {
       changes.push({
         action: "wait",
-        address: ingressServiceAddress(instance.spec),
-        detail: `external address of the target ingress gateway (${instance.spec.targetContext})`,
+        address: addressWait(instance.spec),
+        detail: `LoadBalancer IP or host name of the target ingress gateway (${instance.spec.targetContext}), up to ${formatDuration(INGRESS_ADDRESS_TIMEOUT_MS)}`,
       });
     }
     for (const desired of desiredObjects(instance.spec, observed)) {
@@ -406,7 +407,7 @@ async function waitForAddress(
   target: ClusterPort,
   ctx: WriteContext,
 ): Promise<string> {
-  const address = ingressServiceAddress(spec);
+  const address = addressWait(spec);
   ctx.progress.wait(address, "waiting for the load balancer's external address");
   return target.waitFor(
     {
@@ -427,6 +428,11 @@ function hasLabels(live: KubeObject, desired: KubeObject): boolean {
   );
 }
 
+/** Worded as install-ingress-gateway words the same wait: `external address Service ns/name`. */
+function addressWait(spec: ExposeTargetSpec): string {
+  return `external address ${ingressServiceAddress(spec)}`;
+}
+
 function ingressServiceAddress(spec: ExposeTargetSpec): string {
   return `Service ${spec.targetIngress.namespace}/${spec.targetIngress.service}`;
 }
@@ -440,7 +446,11 @@ function describeServiceEntry(se: KubeObject): string {
   };
   const endpoint = s.endpoints[0];
   const endpointPort = Object.values(endpoint?.ports ?? {})[0];
-  return `${s.hosts.join(", ")}:${s.ports[0]?.number} → ${endpoint?.address}:${String(endpointPort)} (MESH_EXTERNAL, ${s.resolution})`;
+  const from = `${s.hosts.join(", ")}:${s.ports[0]?.number}`;
+  // Address, port and resolution all come from the target gateway's Service: say "known after apply" once.
+  if ([endpoint?.address, endpointPort, s.resolution].includes(KNOWN_AFTER_APPLY))
+    return `${from} → endpoint (known after apply) (MESH_EXTERNAL)`;
+  return `${from} → ${endpoint?.address}:${String(endpointPort)} (MESH_EXTERNAL, ${s.resolution})`;
 }
 
 function describeRouteTable(vs: KubeObject): string {

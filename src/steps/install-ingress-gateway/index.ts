@@ -98,7 +98,7 @@ export const installIngressGatewayStep: Step<IngressInstance> = {
       changes.push({
         action: "wait",
         address: rolloutAddress(deployment),
-        detail: `up to ${formatDuration(ROLLOUT_TIMEOUT_MS)}`,
+        detail: `complete, up to ${formatDuration(ROLLOUT_TIMEOUT_MS)}`,
       });
     }
     if (!ingressAddress(lives.get(service))) {
@@ -236,9 +236,9 @@ function byKind(objects: KubeObject[], kind: string): KubeObject {
 }
 
 function rolloutAddress(deployment: KubeObject): string {
-  return `wait rollout ${addressOf(deployment)}`;
+  return `rollout ${addressOf(deployment)}`;
 }
 
 function addressWait(service: KubeObject): string {
-  return `wait external address ${addressOf(service)}`;
+  return `external address ${addressOf(service)}`;
 }

@@ -353,7 +353,7 @@ async function planMirror(instance: StepInstance<MirrorSpec>, ctx: ReadContext):
           {
             action: "wait",
             address: `rollout ${change.address}`,
-            detail: `complete within ${formatDuration(timeoutMs)}`,
+            detail: `complete, up to ${formatDuration(timeoutMs)}`,
           },
         ]
       : [],

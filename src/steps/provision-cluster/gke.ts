@@ -12,7 +12,7 @@ import { clusterAddress, clusterDrift, describeSpec, type ProvisionInstance } fr
 
 type GkeInstance = Extract<ProvisionInstance, { provider: "gke" }>;
 
-export const RUNNING_WAIT = "wait cluster RUNNING";
+export const RUNNING_WAIT = "cluster RUNNING";
 const RUNNING_TIMEOUT_MS = 30 * 60_000;
 const AUTH = "exec gke-gcloud-auth-plugin";
 

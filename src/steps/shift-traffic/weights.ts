@@ -57,7 +57,7 @@ export interface WeightShift {
   moves: WeightMove[];
 }
 
-const REMOTE_LABEL = "remote";
+const REMOTE_LABEL = "target";
 
 /**
  * The VirtualService with `weight`% of the migrated service's traffic sent to `remoteHost`, Argo Rollouts style:

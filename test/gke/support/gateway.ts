@@ -12,6 +12,6 @@ export const GATEWAY_CREATES = [
 /** Its plan: the creates, then the rollout and the external address waited for. */
 export const GATEWAY_PLAN = [
   ...GATEWAY_CREATES,
-  "wait wait rollout Deployment asm-ingress/asm-ingressgateway",
-  "wait wait external address Service asm-ingress/asm-ingressgateway",
+  "wait rollout Deployment asm-ingress/asm-ingressgateway",
+  "wait external address Service asm-ingress/asm-ingressgateway",
 ];
