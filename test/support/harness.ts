@@ -56,6 +56,8 @@ export class RunHarness {
   readonly events: RunEvent[] = [];
   readonly engine: Engine;
   private stop = new AbortController();
+  /** How long the journal was when the last rollback began. */
+  private rollbackMark: number | undefined;
 
   constructor(
     steps: Registry | readonly Step<unknown>[],
@@ -116,19 +118,27 @@ export class RunHarness {
   /** `clustershift rollback --yes`. */
   rollback(options: RollbackOptions = {}): ReturnType<typeof rollback> {
     this.stop = new AbortController();
+    if (this.store instanceof MemoryJournalStore) this.rollbackMark = this.store.length;
     return rollback(this.engine, options);
   }
 
   /**
-   * Rolls back, then again from the same before-images, as after a process killed once its reverts were written
+   * The last rollback again from the same before-images, as after a process killed once its reverts were written
    * but before the journal said so: a step's rollback must be idempotent.
    */
+  rollbackAgain(options: RollbackOptions = {}): ReturnType<typeof rollback> {
+    const mark = this.rollbackMark;
+    if (!(this.store instanceof MemoryJournalStore) || mark === undefined) {
+      throw new Error("rollbackAgain needs a rollback before it, on the harness's journal in memory");
+    }
+    this.store.rewind(mark);
+    return this.rollback(options);
+  }
+
+  /** {@link rollback}, then {@link rollbackAgain}. */
   async rollbackTwice(options: RollbackOptions = {}): Promise<void> {
-    const store = this.memoryStore();
-    const mark = store.length;
     await this.rollback(options);
-    store.rewind(mark);
-    await this.rollback(options);
+    await this.rollbackAgain(options);
   }
 
   /** Every journal record, oldest first. */
@@ -158,12 +168,5 @@ export class RunHarness {
       if (event.type === "info" || event.type === "warn") return [`${event.type} ${event.message}`];
       return [];
     });
-  }
-
-  private memoryStore(): MemoryJournalStore {
-    if (!(this.store instanceof MemoryJournalStore)) {
-      throw new Error("rollbackTwice needs the harness's journal in memory");
-    }
-    return this.store;
   }
 }

@@ -6,6 +6,7 @@ import { FakeGke, type FakeGkeOptions } from "./fake-gke.js";
 import { FakeHub, type FakeHubOptions } from "./fake-gkehub.js";
 import type { Step } from "../../../src/engine/types.js";
 import { tempDir } from "../../support/temp.js";
+import { RunHarness } from "../../support/harness.js";
 import { StepRunner } from "../harness.js";
 
 export interface GkeWorld {
@@ -14,6 +15,12 @@ export interface GkeWorld {
   dir: string;
   kubeconfig: string;
   runner<S>(step: Step<S>, playbook: unknown, options?: { destroyProvisioned?: boolean }): StepRunner<S>;
+  /** The step alone, run by the engine on an in-memory journal, with this world's kubeconfig. */
+  run(
+    step: Step<unknown>,
+    playbook: Record<string, unknown>,
+    options?: { destroyProvisioned?: boolean },
+  ): RunHarness;
 }
 
 /**
@@ -37,6 +44,8 @@ export function useGkeWorld(options: { gke?: FakeGkeOptions; hub?: FakeHubOption
       runners.push(runner);
       return runner;
     };
+    world.run = (step, playbook, extra = {}) =>
+      new RunHarness([step], playbook, { kubeconfig: world.kubeconfig, options: extra });
   });
   afterEach(async () => {
     for (const runner of runners.splice(0)) await (runner.clients.get("gke") as GkePort | undefined)?.close();
