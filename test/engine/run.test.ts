@@ -244,7 +244,7 @@ describe("interruption", () => {
     await new Promise<void>((ready) =>
       child.stdout.on("data", (chunk: Buffer) => {
         stdout += chunk.toString();
-        if (stdout.includes("= pause 1s")) ready();
+        if (stdout.includes("= wait pause 1s")) ready();
       }),
     );
     child.kill("SIGINT");
