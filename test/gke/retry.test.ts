@@ -55,7 +55,7 @@ describe("enable-mesh when the GKE Hub fails now and then", () => {
       { match: `POST ${MEMBERSHIPS}`, status: 503, code: "UNAVAILABLE", retryAfter: "1" },
       { match: `PATCH ${FEATURE}`, status: 429, code: "RESOURCE_EXHAUSTED", retryAfter: "1" },
     );
-    const run = world.runner(enableMeshStep, gkePlaybook());
+    const run = world.run(enableMeshStep, gkePlaybook());
 
     const { verifications } = await run.apply();
 
@@ -79,7 +79,7 @@ describe("enable-mesh when the GKE Hub fails now and then", () => {
       { match: `POST ${MEMBERSHIPS}`, drop: "after" },
       { match: `POST ${FEATURES}`, drop: "after" },
     );
-    const run = world.runner(enableMeshStep, gkePlaybook());
+    const run = world.run(enableMeshStep, gkePlaybook());
 
     const { verifications } = await run.apply();
 
@@ -102,7 +102,7 @@ describe("enable-mesh when the GKE Hub fails now and then", () => {
   it("Given the caller may not read the fleet, When planned, Then the 403 is not retried", async () => {
     world.hub.faults.push({ match: `GET ${MEMBERSHIPS}/`, status: 403, code: "PERMISSION_DENIED" });
 
-    await expect(world.runner(enableMeshStep, gkePlaybook()).plan()).rejects.toThrow(
+    await expect(world.run(enableMeshStep, gkePlaybook()).plan()).rejects.toThrow(
       `read membership ${MEMBERSHIP} failed: PERMISSION_DENIED`,
     );
     expect(world.hub.calls).toHaveLength(1);
@@ -111,7 +111,7 @@ describe("enable-mesh when the GKE Hub fails now and then", () => {
   it("Given the caller may not register memberships, When applied, Then the 403 is not retried", async () => {
     world.hub.faults.push({ match: `POST ${MEMBERSHIPS}`, status: 403, code: "PERMISSION_DENIED" });
 
-    await expect(world.runner(enableMeshStep, gkePlaybook()).apply()).rejects.toThrow(
+    await expect(world.run(enableMeshStep, gkePlaybook()).apply()).rejects.toThrow(
       `register membership ${MEMBERSHIP} failed: PERMISSION_DENIED`,
     );
     expect(sent(world.hub.calls)).toEqual({ [`POST ${MEMBERSHIPS}`]: 1 });
