@@ -4,7 +4,7 @@ import type { PreflightCheck, Problem } from "../engine/preflight.js";
 import type { Change, StepKind } from "../engine/types.js";
 import { dnsProvider } from "../providers/dns.js";
 import { describeAccess, type ResourceAttributes } from "../providers/kubernetes/access.js";
-import { clusterIfKnown, isApiStatus, mapLimit, type ClusterPort } from "../providers/kubernetes/index.js";
+import { clusterIfKnown, isApiStatus, mapLimit, type ClusterReader } from "../providers/kubernetes/index.js";
 import { fqdn } from "../providers/route53/names.js";
 import type { Zone } from "../providers/route53/port.js";
 
@@ -72,7 +72,7 @@ export const kubeAccess: PreflightCheck = {
   async access(ctx, plans) {
     const problems: Problem[] = [];
     const needs = new Map<string, Need>();
-    const ports = new Map<string, ClusterPort | undefined>();
+    const ports = new Map<string, ClusterReader | undefined>();
     const portOf = (context: string) => {
       if (!ports.has(context)) ports.set(context, clusterIfKnown(ctx, context));
       return ports.get(context);

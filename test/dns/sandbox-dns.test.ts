@@ -27,7 +27,8 @@ function sandboxRun(dnsSpec: Record<string, unknown>, extra: Record<string, unkn
 
 /** The target cluster's ingress gateway: a LoadBalancer Service the sandbox gives an address after 300 ms. */
 async function createTargetIngress(run: DnsRun, name: string): Promise<string> {
-  const target = cluster(run.readContext(), "target");
+  // The test's own fixture, made outside the run: a writer (a run's read context hands out readers only).
+  const target = cluster({ clients: new Map(), options: run.readContext().options }, "target");
   await target.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: "gw" } });
   await target.apply({
     apiVersion: "v1",
