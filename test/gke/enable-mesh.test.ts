@@ -30,7 +30,7 @@ describe("enable-mesh on the fleet", () => {
       ],
       ["create", `fleet feature ${FEATURE}`, "enable servicemesh"],
       ["create", "feature servicemesh membership cluster-with-csm", "management automatic"],
-      ["wait", "wait controlPlaneManagement ACTIVE", `${MEMBERSHIP}, up to 30m`],
+      ["wait", "controlPlaneManagement ACTIVE", `${MEMBERSHIP}, up to 30m`],
     ]);
     expect(world.hub.mutatingCalls()).toEqual([]);
   });
@@ -68,9 +68,9 @@ describe("enable-mesh on the fleet", () => {
         body: { membershipSpecs: { [MEMBERSHIP]: { mesh: { management: "MANAGEMENT_AUTOMATIC" } } } },
       },
     ]);
-    expect(run.lines.filter((e) => e.startsWith("wait wait controlPlaneManagement"))).toEqual([
-      "wait wait controlPlaneManagement ACTIVE: DISABLED",
-      "wait wait controlPlaneManagement ACTIVE: PROVISIONING",
+    expect(run.lines.filter((e) => e.startsWith("wait controlPlaneManagement"))).toEqual([
+      "wait controlPlaneManagement ACTIVE: DISABLED",
+      "wait controlPlaneManagement ACTIVE: PROVISIONING",
     ]);
     expect(verifications).toEqual([{ outcome: "passed", detail: "managed control plane ACTIVE" }]);
 
@@ -110,7 +110,7 @@ describe("enable-mesh on the fleet", () => {
       ["create", `fleet membership ${MEMBERSHIP}`],
       ["no-op", `fleet feature ${FEATURE}`],
       ["update", "feature servicemesh membership cluster-with-csm"],
-      ["wait", "wait controlPlaneManagement ACTIVE"],
+      ["wait", "controlPlaneManagement ACTIVE"],
     ]);
     expect(world.hub.features.get("my-project")?.specs).toEqual({
       [BY_NUMBER]: { mesh: { management: "MANAGEMENT_MANUAL" } },
