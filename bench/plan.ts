@@ -11,7 +11,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-const CLI = join(ROOT, "dist/src/cli/main.js");
+const CLI = join(ROOT, "dist/bin/main.js");
 const PLAYBOOK = "playbooks/online-boutique-sandbox.yaml";
 const RUNS = 7;
 const GOAL_MS = 1500;

@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { resolve } from "node:path";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
-export const CLI = resolve(ROOT, "dist/src/cli/main.js");
+export const CLI = resolve(ROOT, "dist/bin/main.js");
 
 export interface CliResult {
   code: number | null;

@@ -27,7 +27,7 @@ function whichTmux(): string | undefined {
 }
 
 /** `clustershift wizard`, built. */
-const ENTRY = [resolve(ROOT, "dist/src/cli/main.js"), "wizard"];
+const ENTRY = [resolve(ROOT, "dist/bin/main.js"), "wizard"];
 
 let world: SeededSandbox;
 let socket: string;
