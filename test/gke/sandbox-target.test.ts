@@ -83,9 +83,7 @@ describe("a sandbox target with the ingress gateway", () => {
       detail: expect.stringMatching(/^external address \S+$/) as unknown,
     });
     expect(
-      run.events.some((e) =>
-        e.startsWith("wait external address Service asm-ingress/asm-ingressgateway"),
-      ),
+      run.events.some((e) => e.startsWith("wait external address Service asm-ingress/asm-ingressgateway")),
     ).toBe(true);
     expect(
       run.events.some((e) =>
