@@ -89,7 +89,7 @@ describe.each(SUBSTRATES)("apply's closing summary of the Bookinfo migration on 
           : []),
         `  built    install-ingress-gateway: 7 changes on ${target}`,
         `  built    expose-target: 1 change on ${target}, 1 on source`,
-        `  traffic  VirtualService bookinfo/bookinfo http[0] on source: source ${weightOf(false)}%, remote ${weightOf(true)}%`,
+        `  traffic  VirtualService bookinfo/bookinfo http[0] on source: source ${weightOf(false)}%, target ${weightOf(true)}%`,
         `  dns      ${RECORD} A → ${targetIp}, TTL ${record?.ttl}s (was ${sourceIp}, TTL 6s)`,
       ]);
       expect(weightOf(true)).toBe(100);
