@@ -95,7 +95,17 @@ describe.each(SUBSTRATES)(
         expect(result.stdout).toMatch(
           /^shift-traffic\[3\]\n {2}cluster source\n {4}~ VirtualService bookinfo\/bookinfo/m,
         );
-        expect(result.stdout).toContain("the clusters and DNS are as they were");
+        // A target the run provisioned is kept (no --destroy-provisioned): the last lines say so and how to delete it.
+        if (world.provisions) {
+          expect(result.stdout).toContain(
+            "the DNS and the clusters' objects are as they were, but 1 cluster",
+          );
+          expect(result.stdout).toContain(
+            `  sandbox cluster ${world.targetContext}: it lives in the sandbox's memory, so stopping the sandbox deletes it`,
+          );
+        } else {
+          expect(result.stdout).toContain("the clusters and DNS are as they were");
+        }
 
         const source = world.client("source");
         expect((await source.get(VS))?.spec).toEqual(originalVs?.spec);
