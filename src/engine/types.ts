@@ -1,4 +1,5 @@
 import type { Playbook } from "../playbook/schema.js";
+import type { Target } from "./targets.js";
 
 /** Step kinds of DESIGN.md; tests may register others. */
 export type StepKind =
@@ -108,14 +109,17 @@ export interface Step<Spec = unknown> {
   rollback(entries: ChangeEntry[], ctx: WriteContext): Promise<void>;
 }
 
-/** What a step journals before it writes. `target` is what rollback needs to find the thing again. */
+/**
+ * What a step journals before it writes. `target` is what rollback needs to find the thing again, one member of
+ * the closed union of engine/targets.ts (journals written before it are upgraded on read: `upgradeTarget`).
+ */
 export interface JournaledChange {
   address: string;
   action: "create" | "update" | "delete";
   before?: unknown;
   after?: unknown;
   sensitive?: boolean;
-  target?: Record<string, unknown>;
+  target?: Target;
 }
 
 interface EntryBase {

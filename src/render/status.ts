@@ -179,7 +179,7 @@ export function renderRollbackPreview(
       for (const entry of entries) {
         // provision-cluster keeps the cluster it made unless told to delete it (rollbackSandboxCluster, GKE alike).
         const kept =
-          !destroyProvisioned && entry.action === "create" && PROVISIONED.has(String(entry.target?.kind));
+          !destroyProvisioned && entry.action === "create" && PROVISIONED.has(entry.target?.type ?? "");
         lines.push(
           kept
             ? `    = ${entry.address}  (kept: deleted only with --destroy-provisioned)`

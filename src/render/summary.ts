@@ -299,13 +299,13 @@ function describeRecord(record: RecordLike): string {
 
 /** `bookinfo.example.com. A`, from the journaled target (the address says it too, with the provider before it). */
 function recordName(entry: ChangeEntry): string {
-  const { name, type } = entry.target ?? {};
-  return typeof name === "string" ? `${name}${typeof type === "string" ? ` ${type}` : ""}` : entry.address;
+  const target = entry.target;
+  return target?.type === "dns.recordset" ? `${target.name} ${target.recordType}` : entry.address;
 }
 
 function objectKind(entry: ChangeEntry): string {
-  const kind = entry.target?.kind;
-  return typeof kind === "string" ? kind : (entry.address.split(" ")[0] ?? "object");
+  const target = entry.target;
+  return target?.type === "kube.object" ? target.kind : (entry.address.split(" ")[0] ?? "object");
 }
 
 /** Hosts that mean "the target cluster": the playbook's remoteHost and the hosts of the ServiceEntries journaled. */

@@ -19,6 +19,7 @@ import { fixtureObjects } from "../support/fixtures.js";
 import { namespaceObject } from "../support/sandbox.js";
 import { eventually } from "../support/wait.js";
 import { secret } from "./fixtures.js";
+import { targetOf } from "../../src/engine/targets.js";
 
 const NAMESPACES = ["onlineboutique", "bookinfo"];
 const WORKLOADS = {
@@ -150,8 +151,8 @@ describe.each(SUBSTRATES)("mirror-workloads under injected faults on %s", (subst
     expect(unanswered.length).toBeGreaterThan(0);
     for (const entry of unanswered) {
       // Journaled ahead of the write, and the write landed although nobody heard back.
-      const { apiVersion, kind, namespace, name } = entry.target as Record<string, string>;
-      const where: ObjectRef = { apiVersion: apiVersion ?? "", kind: kind ?? "", name: name ?? "" };
+      const { apiVersion, kind, namespace, name } = targetOf(entry, "kube.object");
+      const where: ObjectRef = { apiVersion, kind, name };
       if (namespace) where.namespace = namespace;
       expect(await direct("target").get(where), entry.address).toBeDefined();
     }

@@ -7,7 +7,12 @@ import { renderRollbackPreview } from "../../src/render/status.js";
 import { rows, section, text } from "./page.js";
 
 const REMOTE = "frontend.target.clustershift.internal";
-const VS = { context: "source", apiVersion: "networking.istio.io/v1", kind: "VirtualService" };
+const VS = {
+  type: "kube.object",
+  context: "source",
+  apiVersion: "networking.istio.io/v1",
+  kind: "VirtualService",
+} as const;
 
 function vs(remote: number) {
   const route =
@@ -58,7 +63,14 @@ const FAILED_GATE = journal([
     action: "create",
     sensitive: true,
     after: "(sensitive: 2 keys)",
-    target: { context: "target", apiVersion: "v1", kind: "Secret", namespace: "shop", name: "tls" },
+    target: {
+      type: "kube.object",
+      context: "target",
+      apiVersion: "v1",
+      kind: "Secret",
+      namespace: "shop",
+      name: "tls",
+    },
   },
   { type: "change-applied", step: "expose-target", ref: 5 },
   { type: "step-finished", step: "expose-target", verification: { outcome: "passed" } },

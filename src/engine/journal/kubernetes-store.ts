@@ -7,6 +7,7 @@ import { formatDuration } from "../../playbook/duration.js";
 import { isApiStatus } from "../../providers/kubernetes/errors.js";
 import type { ClusterPort, KubeObject, ObjectRef } from "../../providers/kubernetes/port.js";
 import type { JournalStore, LockHandle, LockHolder } from "./store.js";
+import { upgradeEntry } from "../targets.js";
 
 export interface KubernetesStoreOptions {
   /** Journal entries per ConfigMap. */
@@ -74,7 +75,7 @@ export class KubernetesJournalStore implements JournalStore {
     const entries: JournalEntry[] = [];
     for (const [index, [key, text]] of records.entries()) {
       try {
-        entries.push(JSON.parse(text) as JournalEntry);
+        entries.push(upgradeEntry(JSON.parse(text) as JournalEntry));
       } catch (error) {
         // Only the newest record may be torn (written by hand or cut short); damage elsewhere must not be hidden.
         if (index === records.length - 1) break;

@@ -18,6 +18,7 @@ import { LockedError, messageOf, RuntimeError } from "../errors.js";
 import { sleep } from "../sleep.js";
 import type { JournalEntry } from "../types.js";
 import type { JournalStore, LockHandle, LockHolder } from "./store.js";
+import { upgradeEntry } from "../targets.js";
 
 /** `.clustershift/<playbook>/`: journal.jsonl (append-only, fsync'd), lock.json, sensitive/ (mode 0700). */
 export class LocalJournalStore implements JournalStore {
@@ -49,7 +50,7 @@ export class LocalJournalStore implements JournalStore {
     for (const [index, line] of lines.entries()) {
       if (line === "") continue;
       try {
-        entries.push(JSON.parse(line) as JournalEntry);
+        entries.push(upgradeEntry(JSON.parse(line) as JournalEntry));
       } catch (error) {
         // Only the last record can be torn (killed mid-write); anything else is damage we must not paper over.
         if (index === lines.length - 1) break;

@@ -385,7 +385,9 @@ function trafficSeries(
   remoteHost: string | undefined,
 ): Series<TrafficPoint>[] {
   const isShift = (entry: ChangeEntry | undefined): entry is ChangeEntry =>
-    entry !== undefined && entry.kind === "shift-traffic" && entry.target?.kind === "VirtualService";
+    entry !== undefined && entry.kind === "shift-traffic" &&
+    entry.target?.type === "kube.object" &&
+    entry.target.kind === "VirtualService";
   const remotes = new Map<string, Set<string>>();
   const remotesOf = (entry: ChangeEntry) => {
     let hosts = remotes.get(entry.address);

@@ -1,4 +1,5 @@
 import { RuntimeError } from "../../engine/errors.js";
+import { targetOf, type GkeClusterTarget, type SandboxClusterTarget } from "../../engine/targets.js";
 import type { Change, ChangeEntry, ReadContext, WriteContext } from "../../engine/types.js";
 import { gke } from "../../providers/gke/index.js";
 import { clusterName } from "../../providers/gke/names.js";
@@ -7,8 +8,6 @@ import type { ClusterRef } from "../../providers/gke/port.js";
 import { memoClient } from "../../providers/memo.js";
 import { createSandboxProvisioner } from "../../providers/sandbox-provisioner/client.js";
 import type { SandboxProvisionerPort } from "../../providers/sandbox-provisioner/port.js";
-
-export const CLUSTER_TARGET = "source.cluster-deleted";
 
 /** The source cluster as `spec.decommission.cluster` names it. */
 export type SourceCluster = { provider: "gke"; ref: ClusterRef } | { provider: "sandbox"; name: string };
@@ -64,7 +63,7 @@ export async function applyDelete(cluster: SourceCluster, change: Change, ctx: W
       address,
       action: "delete",
       before: describe(cluster),
-      target: { kind: CLUSTER_TARGET, ...describe(cluster) },
+      target: targetOfCluster(cluster),
     },
     async () => {
       if (cluster.provider === "sandbox") {
@@ -117,16 +116,15 @@ function describe(cluster: SourceCluster): Record<string, string> {
     : { provider: "sandbox", name: cluster.name };
 }
 
+function targetOfCluster(cluster: SourceCluster): GkeClusterTarget | SandboxClusterTarget {
+  return cluster.provider === "gke"
+    ? { type: "gke.cluster", ...cluster.ref }
+    : { type: "sandbox.cluster", name: cluster.name };
+}
+
 function clusterOf(entry: ChangeEntry): SourceCluster {
-  const target = entry.target ?? {};
-  return target.provider === "gke"
-    ? {
-        provider: "gke",
-        ref: {
-          project: String(target.project),
-          location: String(target.location),
-          name: String(target.name),
-        },
-      }
-    : { provider: "sandbox", name: String(target.name) };
+  const target = targetOf(entry, "gke.cluster", "sandbox.cluster");
+  return target.type === "gke.cluster"
+    ? { provider: "gke", ref: { project: target.project, location: target.location, name: target.name } }
+    : { provider: "sandbox", name: target.name };
 }

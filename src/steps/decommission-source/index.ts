@@ -6,7 +6,6 @@ import { journaledWait } from "../../engine/clock.js";
 import { specOf } from "../spec-plan.js";
 import {
   applyDelete,
-  CLUSTER_TARGET,
   IRREVERSIBLE,
   planDelete,
   rollbackDelete,
@@ -15,7 +14,7 @@ import {
   type SourceCluster,
 } from "./cluster.js";
 import { describeQuiet, QUIET_ADDRESS, rateSource, waitQuiet } from "./quiet.js";
-import { applyScale, planScale, rollbackScale, SCALE_TARGET, verifyScale } from "./scale.js";
+import { applyScale, planScale, rollbackScale, verifyScale } from "./scale.js";
 
 /** One instance: the quiet check and scale to zero, or (after the approval gate) the cluster's deletion. */
 export type DecommissionInstance =
@@ -126,19 +125,23 @@ export const decommissionSourceStep: Step<DecommissionInstance> = {
 
   async rollback(entries, ctx) {
     // The deletion is refused before anything is reverted, whatever order the entries come in.
-    const deletion = entries.find((e) => e.target?.kind === CLUSTER_TARGET);
+    const deletion = entries.find((e) => isClusterTarget(e));
     if (deletion) await rollbackDelete(deletion, ctx);
     for (const entry of entries) await rollbackEntry(entry, ctx);
   },
 };
 
 async function rollbackEntry(entry: ChangeEntry, ctx: WriteContext): Promise<void> {
-  const kind = entry.target?.kind;
-  if (kind === CLUSTER_TARGET) return;
-  if (kind === SCALE_TARGET) return rollbackScale(entry, ctx);
+  if (isClusterTarget(entry)) return;
+  if (entry.target?.type === "kube.replicas") return rollbackScale(entry, ctx);
   throw new RuntimeError(
-    `decommission-source cannot roll back ${entry.address} (target ${String(kind)}): this is a bug`,
+    `decommission-source cannot roll back ${entry.address} (target ${entry.target?.type ?? "none"}): this is a bug`,
   );
+}
+
+/** The source cluster's deletion: the only cluster target this step journals. */
+function isClusterTarget(entry: ChangeEntry): boolean {
+  return entry.target?.type === "gke.cluster" || entry.target?.type === "sandbox.cluster";
 }
 
 /**

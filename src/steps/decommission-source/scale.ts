@@ -1,12 +1,11 @@
 import { DriftError, RuntimeError } from "../../engine/errors.js";
+import { targetOf } from "../../engine/targets.js";
 import type { Change, ChangeEntry, ReadContext, WriteContext } from "../../engine/types.js";
 import { cluster, isApiStatus } from "../../providers/kubernetes/index.js";
 import type { KubeObject, ObjectRef } from "../../providers/kubernetes/port.js";
 
 /** The workload kinds that run pods of their own and scale by `spec.replicas`. */
 const SCALED_KINDS = ["Deployment", "StatefulSet"] as const;
-
-export const SCALE_TARGET = "source.replicas";
 
 export function scaleAddress(ref: ObjectRef): string {
   return `${ref.kind.toLowerCase()} ${ref.namespace}/${ref.name} replicas`;
@@ -68,11 +67,11 @@ export async function applyScale(ctx: WriteContext, context: string, changes: Ch
             before: { replicas: before },
             after: { replicas: 0 },
             target: {
-              kind: SCALE_TARGET,
+              type: "kube.replicas",
               context,
               apiVersion: ref.apiVersion,
-              workloadKind: ref.kind,
-              namespace: ref.namespace,
+              kind: ref.kind,
+              namespace: ref.namespace ?? "",
               name: ref.name,
             },
           },
@@ -105,17 +104,17 @@ export async function verifyScale(ctx: ReadContext, context: string, changes: Ch
  * a workload someone scaled since is theirs, and is reported and left alone. Idempotent.
  */
 export async function rollbackScale(entry: ChangeEntry, ctx: WriteContext): Promise<void> {
-  const target = entry.target ?? {};
+  const target = targetOf(entry, "kube.replicas");
   const ref: ObjectRef = {
-    apiVersion: String(target.apiVersion),
-    kind: String(target.workloadKind),
-    namespace: String(target.namespace),
-    name: String(target.name),
+    apiVersion: target.apiVersion,
+    kind: target.kind,
+    namespace: target.namespace,
+    name: target.name,
   };
   const before = (entry.before as { replicas?: unknown } | undefined)?.replicas;
   if (typeof before !== "number")
     throw new RuntimeError(`${entry.address}: no replica count journaled: this is a bug`);
-  const port = cluster(ctx, String(target.context));
+  const port = cluster(ctx, target.context);
   // A controller writing status in between makes the compare-and-swap fail with 409 Conflict: read again and
   // decide again, since only the replica count matters.
   for (let attempt = 1; ; attempt++) {

@@ -1,4 +1,5 @@
 import { RuntimeError, UsageError } from "../../engine/errors.js";
+import type { DnsRecordSetTarget } from "../../engine/targets.js";
 import { KNOWN_AFTER_APPLY, type ChangeEntry, type ReadContext } from "../../engine/types.js";
 import type { DnsSpec } from "../../playbook/schema.js";
 import { dnsProvider } from "../../providers/dns.js";
@@ -24,13 +25,7 @@ export const DNS_KINDS: readonly string[] = ["lower-dns-ttl", "cutover-dns"];
  * help from the playbook (which may have lost `spec.dns` since). `provider` is the client's label (`route53`,
  * `sandbox-dns`); `context` the kubeconfig context that serves the sandbox DNS.
  */
-export interface DnsTarget {
-  provider: string;
-  zone: Zone;
-  name: string;
-  type: string;
-  context?: string;
-}
+export type DnsTarget = DnsRecordSetTarget;
 
 /** The playbook's `dns.provider` whose client has `label`. */
 function providerOfLabel(label: string): "route53" | "sandbox" {
@@ -132,9 +127,12 @@ export function originalRecord(
 }
 
 function sameRecordTarget(entry: ChangeEntry, observed: Observed): boolean {
-  const target = entry.target as Partial<DnsTarget> | undefined;
+  const target = entry.target;
   return (
-    target?.zone?.id === observed.zone.id && target.name === observed.name && Array.isArray(entry.before)
+    target?.type === "dns.recordset" &&
+    target.zone.id === observed.zone.id &&
+    target.name === observed.name &&
+    Array.isArray(entry.before)
   );
 }
 

@@ -239,10 +239,11 @@ async function applyStage(plan: StepPlan, ctx: WriteContext): Promise<void> {
   } else if (!sameRecordSets(current, data.after)) {
     if (!sameRecordSets(current, data.before)) throw driftError(observed, data.before, current);
     const target: DnsTarget = {
+      type: "dns.recordset",
       provider: port.label,
-      zone: data.zone,
+      zone: { ...data.zone },
       name: data.name,
-      type: dnsSpecOf(ctx).type,
+      recordType: dnsSpecOf(ctx).type,
       // The sandbox DNS is served by a cluster: rollback must find it without the playbook.
       ...(dnsSpecOf(ctx).provider === "sandbox" ? { context: ctx.playbook.spec.source.context } : {}),
     };
@@ -435,13 +436,14 @@ async function resolvedTarget(plan: StepPlan, ctx: ReadContext): Promise<DnsStag
  */
 async function rollbackEntries(entries: ChangeEntry[], ctx: WriteContext): Promise<void> {
   for (const entry of entries) {
-    const target = entry.target as DnsTarget | undefined;
-    if (entry.action !== "update" || !target) continue;
+    if (entry.action !== "update" || entry.target?.type !== "dns.recordset") continue;
+    const target = entry.target;
     const before = entry.before as RecordSet[];
     const after = (entry.after ?? []) as RecordSet[];
     // From the journal alone: the playbook may no longer have spec.dns, or name another provider or zone.
     const port = journaledDnsPort(target, ctx);
-    const observed: Observed = { port, zone: target.zone, name: target.name, address: entry.address };
+    const zone = { ...target.zone, private: target.zone.private ?? false };
+    const observed: Observed = { port, zone, name: target.name, address: entry.address };
     const keys = keysOf(before, after);
     const types = typesOf(before, after);
     const read = async () => (await readRecord(observed, types)).filter((set) => keys.has(recordKey(set)));

@@ -1,5 +1,6 @@
 import { isDeepStrictEqual } from "node:util";
 import { RuntimeError } from "../../engine/errors.js";
+import { targetOf } from "../../engine/targets.js";
 import type { Change, ChangeEntry, ReadContext, Step, WriteContext } from "../../engine/types.js";
 import { formatDuration } from "../../playbook/duration.js";
 import { clusterName } from "../../providers/gke/names.js";
@@ -132,7 +133,7 @@ export const enableMeshStep: Step<MeshInstance> = {
           address,
           action: "create",
           after: membershipResource(spec.cluster),
-          target: { kind: "fleet.membership", name: spec.membership },
+          target: { type: "fleet.membership", name: spec.membership },
         },
         () =>
           settle(
@@ -151,7 +152,7 @@ export const enableMeshStep: Step<MeshInstance> = {
           address,
           action: "create",
           after: { featureId: "servicemesh" },
-          target: { kind: "fleet.feature", project: spec.cluster.project },
+          target: { type: "fleet.feature", project: spec.cluster.project },
         },
         () =>
           settle(hub, hub.enableFeature(spec.cluster.project), ctx, address, "enable feature servicemesh"),
@@ -198,7 +199,7 @@ async function applySpec(spec: MeshInstance, hub: HubPort, ctx: WriteContext): P
       action: current ? "update" : "create",
       before: current?.[1] ?? null,
       after: desired,
-      target: { kind: "fleet.membership-spec", project: spec.cluster.project, key },
+      target: { type: "fleet.feature", project: spec.cluster.project, membershipSpec: key },
     },
     () =>
       settle(
@@ -230,43 +231,27 @@ async function waitActive(spec: MeshInstance, hub: HubPort, ctx: WriteContext): 
 }
 
 async function rollbackEntry(entry: ChangeEntry, hub: HubPort, ctx: WriteContext): Promise<void> {
-  const target = entry.target ?? {};
-  switch (target.kind) {
-    case "fleet.membership-spec": {
-      const project = String(target.project);
-      if (!(await hub.getFeature(project))) return;
+  const target = targetOf(entry, "fleet.feature", "fleet.membership");
+  switch (target.type) {
+    case "fleet.feature": {
+      if (target.membershipSpec === undefined) {
+        await settle(hub, hub.disableFeature(target.project), ctx, entry.address, "disable feature servicemesh");
+        return;
+      }
+      if (!(await hub.getFeature(target.project))) return;
       const before = (entry.before ?? {}) as Record<string, unknown>;
       await settle(
         hub,
-        hub.updateMembershipSpecs(project, { [String(target.key)]: before }),
+        hub.updateMembershipSpecs(target.project, { [target.membershipSpec]: before }),
         ctx,
         entry.address,
         `restore ${entry.address}`,
       );
       return;
     }
-    case "fleet.feature":
-      await settle(
-        hub,
-        hub.disableFeature(String(target.project)),
-        ctx,
-        entry.address,
-        "disable feature servicemesh",
-      );
-      return;
     case "fleet.membership":
-      await settle(
-        hub,
-        hub.deleteMembership(String(target.name)),
-        ctx,
-        entry.address,
-        `unregister ${String(target.name)}`,
-      );
+      await settle(hub, hub.deleteMembership(target.name), ctx, entry.address, `unregister ${target.name}`);
       return;
-    default:
-      throw new Error(
-        `enable-mesh cannot roll back ${entry.address} (target ${String(target.kind)}): this is a bug`,
-      );
   }
 }
 

@@ -1,19 +1,21 @@
 import { isDeepStrictEqual } from "node:util";
 import type { PlacedChange } from "../../engine/change-context.js";
-import { RuntimeError, UsageError } from "../../engine/errors.js";
+import { UsageError } from "../../engine/errors.js";
 import {
   KNOWN_AFTER_APPLY,
   type Change,
   type ReadContext,
   type Step,
+  type StepPlan,
   type Verification,
   type WriteContext,
 } from "../../engine/types.js";
 import { formatDuration } from "../../playbook/duration.js";
 import type { Playbook, TrafficSpec } from "../../playbook/schema.js";
-import { cluster, clusterIfKnown, isApiStatus, refOf } from "../../providers/kubernetes/index.js";
+import { cluster, clusterIfKnown, refOf } from "../../providers/kubernetes/index.js";
 import type { ClusterPort, KubeObject, ObjectRef } from "../../providers/kubernetes/port.js";
 import { specOf, specPlan } from "../spec-plan.js";
+import { kubeObjectResource, type KubeObjectChange } from "../../resources/kube-object.js";
 import {
   addressOf,
   imageOf,
@@ -117,7 +119,7 @@ export const exposeTargetStep: Step<ExposeTargetSpec> = {
       typeof observed.ingressPort === "object" ? observed.ingressPort : await readIngressPort(spec, target);
     // The target learns to serve the app's routes before the source learns where remoteHost is.
     for (const desired of desiredObjects(spec, { ...observed, targetVersion, address, ingressPort })) {
-      await write(cluster(ctx, desired.context), desired.object, ctx);
+      await write(plan, desired, spec, ctx);
     }
   },
 
@@ -359,35 +361,26 @@ function changeFor(desired: KubeObject, live: KubeObject | undefined, detail: st
 }
 
 /**
- * Writes `desired` exactly, journaling first what it replaces. Not a server-side apply: that merges, and of an
- * object someone else made, the fields clustershift does not set (`exportTo`, say) would stay, so the object
- * would not be what the plan showed (a real kube-apiserver keeps them; verify then fails). A create where there
- * was none; over an existing one a PUT, compare-and-swap on the version just read.
+ * Carries out the planned change of `desired` (found by address and cluster), compare-and-swap on the plan's
+ * before-image through the kube.object resource: a create where there was none, over an existing object a PUT
+ * with the version read (not a server-side apply: that merges, and of an object someone else made, the fields
+ * clustershift does not set, `exportTo` say, would stay). The object is rebuilt here only to fill in what the
+ * plan knew after apply (the gateway's address and port, the Istio version of a cluster made by this run);
+ * whatever moved since the plan stops the step with the drift named, nothing written over it.
  */
-async function write(port: ClusterPort, desired: KubeObject, ctx: WriteContext): Promise<void> {
-  const live = await port.get(refOf(desired));
-  if (changeFor(desired, live, "").action === "no-op") return;
-  const address = addressOf(desired);
-  const target = journalTarget(port.context, desired);
-  try {
-    if (!live) {
-      await ctx.change({ address, action: "create", after: desired, target }, () => port.create(desired));
-      return;
-    }
-    const resourceVersion = live.metadata.resourceVersion ?? "";
-    await ctx.change({ address, action: "update", before: imageOf(live), after: desired, target }, () =>
-      port.replace(desired, { resourceVersion }),
-    );
-  } catch (error) {
-    if (!isApiStatus(error, 409)) throw error;
-    // A retried request whose first try landed (its reply lost) conflicts with itself: then what is there is ours.
-    if (changeFor(desired, await port.get(refOf(desired)), "").action === "no-op") return;
-    throw new RuntimeError(
-      `${address} on context "${port.context}" was ${live ? "changed" : "created"} by someone else while ` +
-        "clustershift was writing it; nothing was written. Run `clustershift plan` again.",
-      { cause: error },
-    );
-  }
+async function write(plan: StepPlan, desired: Desired, spec: ExposeTargetSpec, ctx: WriteContext): Promise<void> {
+  const address = addressOf(desired.object);
+  const side = desired.context === spec.sourceContext ? "source" : "target";
+  const planned = plan.changes.find(
+    (c) => c.address === address && ((c as Partial<PlacedChange>).context ?? side) === side,
+  );
+  if (planned?.action !== "create" && planned?.action !== "update") return;
+  const target = journalTarget(desired.context, desired.object);
+  const change: KubeObjectChange =
+    planned.action === "update"
+      ? { address, action: "update", target, before: planned.before as KubeObject, after: desired.object }
+      : { address, action: "create", target, after: desired.object };
+  await kubeObjectResource.write(change, ctx);
 }
 
 function mismatch(

@@ -1,8 +1,7 @@
-import { isDeepStrictEqual } from "node:util";
 import { RuntimeError } from "../../engine/errors.js";
 import type { ChangeEntry, WriteContext } from "../../engine/types.js";
-import { cluster, refOf, withoutServerMetadata } from "../../providers/kubernetes/index.js";
-import type { ClusterPort, KubeObject, ObjectRef } from "../../providers/kubernetes/port.js";
+import type { ClusterPort } from "../../providers/kubernetes/port.js";
+import { kubeObjectResource } from "../../resources/kube-object.js";
 
 export const ISTIO_GROUP = "networking.istio.io";
 /** Newest first: v1 since Istio 1.22, v1beta1 since 1.5, v1alpha3 before. */
@@ -34,88 +33,16 @@ export function istioMissing(context: string, role: "source" | "target"): Runtim
   );
 }
 
-/** `VirtualService onlineboutique/frontend-ingress`: the address of a change in plans and the journal. */
-export function addressOf(object: Pick<KubeObject, "kind" | "metadata">): string {
-  const { namespace, name } = object.metadata;
-  return `${object.kind} ${namespace ? `${namespace}/` : ""}${name}`;
-}
-
-/** What rollback needs to find the object again, journaled as the change's `target`. */
-export function journalTarget(context: string, object: KubeObject): Record<string, unknown> {
-  return { context, ...refOf(object) };
-}
+/**
+ * The Kubernetes journaling helpers moved to the kube.object resource (src/resources/kube-object.ts); they are
+ * re-exported here for the traffic steps and tests that import them from this module.
+ */
+export { addressOf, imageOf, journalTarget, sameImage } from "../../resources/kube-object.js";
 
 /**
- * Server-side applies `desired`, journaling first what it replaces: the live object's image, or that there was
- * none (rollback then deletes it).
+ * Undoes journaled changes of the traffic steps, newest first, through the kube.object resource: for each object
+ * only its oldest entry matters, and every write is safe to repeat.
  */
-export async function applyJournaled(
-  ctx: WriteContext,
-  port: ClusterPort,
-  desired: KubeObject,
-  live: KubeObject | undefined,
-): Promise<void> {
-  await ctx.change(
-    {
-      address: addressOf(desired),
-      action: live ? "update" : "create",
-      ...(live ? { before: imageOf(live) } : {}),
-      after: desired,
-      target: journalTarget(port.context, desired),
-    },
-    () => port.apply(desired),
-  );
-}
-
-/**
- * The object without what the server owns (resourceVersion, uid, managedFields, status…): what plans show and
- * compare, and the before-image a rollback puts back with `replace`.
- */
-export const imageOf: (object: KubeObject) => KubeObject = withoutServerMetadata;
-
-export function sameImage(a: KubeObject, b: KubeObject): boolean {
-  return isDeepStrictEqual(imageOf(a), imageOf(b));
-}
-
-/**
- * Undoes journaled changes of the traffic steps, newest first. For each object only its oldest entry in `entries`
- * matters (the first before-image, or "it did not exist"); every write here is safe to repeat, since a
- * write-ahead entry may stand for a write that never happened: deleting what is gone is fine, and a before-image
- * equal to what is there is not written again.
- */
-export async function rollbackEntries(entries: ChangeEntry[], ctx: WriteContext): Promise<void> {
-  const oldest = new Map<string, ChangeEntry>();
-  for (const entry of entries) oldest.set(targetKey(entry), entry);
-  for (const entry of oldest.values()) {
-    const target = entry.target as (ObjectRef & { context?: string }) | undefined;
-    if (!target?.context)
-      throw new RuntimeError(`journal entry ${entry.seq} (${entry.address}) has no target: this is a bug`);
-    const port = cluster(ctx, target.context);
-    const { context: _context, ...ref } = target;
-    if (entry.action === "create") {
-      await port.delete(ref);
-      continue;
-    }
-    const before = entry.before as KubeObject | undefined;
-    if (!before)
-      throw new RuntimeError(
-        `journal entry ${entry.seq} (${entry.address}) has no before-image: this is a bug`,
-      );
-    const live = await port.get(ref);
-    if (live && sameImage(live, before)) continue;
-    // replace creates it again when someone deleted it meanwhile.
-    await port.replace(before);
-  }
-}
-
-function targetKey(entry: ChangeEntry): string {
-  const target = entry.target ?? {};
-  return JSON.stringify([
-    target.context,
-    target.apiVersion,
-    target.kind,
-    target.namespace,
-    target.name,
-    entry.address,
-  ]);
+export function rollbackEntries(entries: ChangeEntry[], ctx: WriteContext): Promise<void> {
+  return kubeObjectResource.revertAll(entries, ctx);
 }

@@ -2,18 +2,13 @@ import { RuntimeError, UsageError } from "../../engine/errors.js";
 import { KNOWN_AFTER_APPLY, type Change, type Step } from "../../engine/types.js";
 import type { Playbook } from "../../playbook/schema.js";
 import { formatDuration } from "../../playbook/duration.js";
-import {
-  cluster,
-  clusterIfKnown,
-  isApiStatus,
-  refOf,
-  rolloutState,
-} from "../../providers/kubernetes/index.js";
+import { cluster, clusterIfKnown, refOf, rolloutState } from "../../providers/kubernetes/index.js";
 import type { KubeObject } from "../../providers/kubernetes/port.js";
+import { kubeObjectResource, type KubeObjectChange } from "../../resources/kube-object.js";
 import {
   addressOf,
-  applyJournaled,
   imageOf,
+  journalTarget,
   istioApiVersion,
   istioMissing,
   managedLabels,
@@ -116,14 +111,34 @@ export const installIngressGatewayStep: Step<IngressInstance> = {
     const port = cluster(ctx, spec.context);
     const version = await istioApiVersion(port);
     if (!version) throw istioMissing(spec.context, "target");
+    // The planned objects, with the Istio version the cluster serves now where the plan said "known after apply"
+    // (a cluster this run provisioned). Each planned change is carried out as planned, compare-and-swap on its
+    // before-image: whatever moved since the plan stops the step with the drift named, never overwritten.
     const desired = manifests(spec, version);
     for (const object of desired) {
-      let live = await port.get(refOf(object));
-      if (object.kind === "Namespace" && live?.metadata.deletionTimestamp) {
-        await waitUntilGone(port, refOf(object), ctx);
-        live = await port.get(refOf(object));
-      }
-      if (changeFor(object, live).action !== "no-op") await applyJournaled(ctx, port, object, live);
+      const planned = plan.changes.find((c) => c.address === addressOf(object));
+      if (planned?.action !== "create" && planned?.action !== "update") continue;
+      // A namespace the plan saw terminating (a rollback a moment ago) is created again once it is gone.
+      const live = object.kind === "Namespace" ? await port.get(refOf(object)) : undefined;
+      if (live?.metadata.deletionTimestamp) await waitUntilGone(port, refOf(object), ctx);
+      const change: KubeObjectChange =
+        planned.action === "update"
+          ? {
+              address: planned.address,
+              action: "update",
+              target: journalTarget(spec.context, object),
+              before: planned.before as KubeObject,
+              after: object,
+              // The plan's update sets the gateway's fields and keeps the rest (see changeFor's subset diff).
+              merge: true,
+            }
+          : {
+              address: planned.address,
+              action: "create",
+              target: journalTarget(spec.context, object),
+              after: object,
+            };
+      await kubeObjectResource.write(change, ctx);
     }
     const deployment = byKind(desired, "Deployment");
     if (plan.changes.some((c) => c.address === rolloutAddress(deployment))) {
@@ -159,17 +174,8 @@ export const installIngressGatewayStep: Step<IngressInstance> = {
       : { outcome: "passed", detail: `external address ${address}` };
   },
 
-  async rollback(entries, ctx) {
-    for (const entry of entries) {
-      try {
-        await rollbackEntries([entry], ctx);
-      } catch (error) {
-        // A second delete of a namespace that is still terminating gets 409: it is on its way out already.
-        if (!(entry.action === "create" && entry.target?.kind === "Namespace" && isApiStatus(error, 409)))
-          throw error;
-      }
-    }
-  },
+  // Through the kube.object resource: a namespace already terminating is on its way out, and is left to go.
+  rollback: rollbackEntries,
 };
 
 function ingressInstance(playbook: Playbook): IngressInstance | undefined {

@@ -43,16 +43,12 @@ export function journaledOn(
 ): Map<string, ChangeEntry> {
   const oldest = new Map<string, ChangeEntry>();
   for (const entry of entries ?? []) {
-    const target = entry.target as
-      | { context?: unknown; apiVersion?: unknown; kind?: unknown; namespace?: unknown; name?: unknown }
-      | undefined;
-    if (target?.context !== context) continue;
-    if (typeof target.apiVersion !== "string" || typeof target.kind !== "string") continue;
-    if (typeof target.name !== "string") continue;
+    const target = entry.target;
+    if (target?.type !== "kube.object" || target.context !== context) continue;
     const key = identityOf(context, {
       apiVersion: target.apiVersion,
       kind: target.kind,
-      namespace: typeof target.namespace === "string" ? target.namespace : undefined,
+      namespace: target.namespace,
       name: target.name,
     });
     if (!oldest.has(key)) oldest.set(key, entry);

@@ -30,6 +30,8 @@ import { identityOf, journaledOn, MANAGED_BY, madeByClustershift } from "./own-s
 import { excludedBy, parseLabelSelector } from "./select.js";
 import { skipReason, strip } from "./strip.js";
 import { namespaceLabels, rewriteImages } from "./transform.js";
+import { targetOf } from "../../engine/targets.js";
+import { kubeObjectResource } from "../../resources/kube-object.js";
 
 export type MirrorSpec = WorkloadsSpec & {
   source: string;
@@ -121,7 +123,7 @@ export const mirrorWorkloadsStep: Step<MirrorSpec> = {
           address: change.address,
           action: before ? "update" : "create",
           after: desired,
-          target: { context: target.context, ...ref },
+          target: { type: "kube.object", context: target.context, ...ref },
         };
         if (before) journaled.before = before;
         if (desired.kind === "Secret") journaled.sensitive = true;
@@ -754,20 +756,12 @@ async function verifyMirror(plan: StepPlan, ctx: ReadContext): Promise<Verificat
   };
 }
 
+/** Through the kube.object resource (idempotent, compare-and-swap); a namespace it deletes is awaited. */
 async function revert(entry: ChangeEntry, ctx: WriteContext): Promise<void> {
-  const where = entry.target as (ObjectRef & { context: string }) | undefined;
-  if (!where) throw new Error(`journal entry ${entry.seq} (${entry.address}) has no target: this is a bug`);
-  const port = cluster(ctx, where.context);
-  const ref: ObjectRef = { apiVersion: where.apiVersion, kind: where.kind, name: where.name };
-  if (where.namespace) ref.namespace = where.namespace;
-  switch (entry.action) {
-    case "create":
-      if ((await port.delete(ref)) && ref.kind === "Namespace") await waitUntilGone(port, ref, ctx);
-      return;
-    case "update":
-    case "delete":
-      await port.replace(entry.before as KubeObject);
-      return;
+  const where = targetOf(entry, "kube.object");
+  await kubeObjectResource.revert(entry, ctx);
+  if (entry.action === "create" && where.kind === "Namespace") {
+    await waitUntilGone(cluster(ctx, where.context), { apiVersion: where.apiVersion, kind: where.kind, name: where.name }, ctx);
   }
 }
 
@@ -789,6 +783,6 @@ export async function waitUntilGone(port: ClusterPort, ref: ObjectRef, ctx: Read
 }
 
 function refObject(entry: ChangeEntry): Pick<KubeObject, "apiVersion" | "kind"> {
-  const where = entry.target as Partial<ObjectRef> | undefined;
+  const where = entry.target?.type === "kube.object" ? entry.target : undefined;
   return { apiVersion: where?.apiVersion ?? "v1", kind: where?.kind ?? "" };
 }

@@ -1,5 +1,6 @@
 import { RuntimeError } from "../../engine/errors.js";
 import type { Change, ChangeEntry, ReadContext, WriteContext } from "../../engine/types.js";
+import { targetOf } from "../../engine/targets.js";
 import { gke } from "../../providers/gke/index.js";
 import { clusterName } from "../../providers/gke/names.js";
 import { gkeKubeconfigPatch } from "../../providers/gke/kubeconfig.js";
@@ -54,7 +55,7 @@ export async function applyGke(instance: GkeInstance, changes: Change[], ctx: Wr
   const address = clusterAddress(ref);
   if (changes.some((c) => c.address === address && c.action === "create")) {
     await ctx.change(
-      { address, action: "create", after: spec, target: { kind: "gke.cluster", ...ref } },
+      { address, action: "create", after: spec, target: { type: "gke.cluster", ...ref } },
       async () => {
         const operation = await port.createCluster(ref, spec);
         await waitForGkeOperation(
@@ -89,7 +90,7 @@ export async function verifyGke(instance: GkeInstance, ctx: ReadContext): Promis
 
 /** Deletes the cluster only with --destroy-provisioned; otherwise says how to. */
 export async function rollbackGkeCluster(entry: ChangeEntry, ctx: WriteContext): Promise<void> {
-  const target = entry.target as unknown as ClusterRef;
+  const target = targetOf(entry, "gke.cluster");
   const ref = { project: target.project, location: target.location, name: target.name };
   const name = clusterName(ref);
   if (!ctx.options.destroyProvisioned) {

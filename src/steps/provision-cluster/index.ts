@@ -1,4 +1,5 @@
 import type { ChangeEntry, Step, WriteContext } from "../../engine/types.js";
+import { targetOf } from "../../engine/targets.js";
 import type { KubeconfigPatch } from "../../providers/kubernetes/kubeconfig-file.js";
 import { specOf, specPlan } from "../spec-plan.js";
 import { applyGke, planGke, rollbackGkeCluster, verifyGke } from "./gke.js";
@@ -51,15 +52,10 @@ export const provisionClusterStep: Step<ProvisionInstance> = {
 };
 
 async function rollbackEntry(entry: ChangeEntry, ctx: WriteContext): Promise<void> {
-  const kind = entry.target?.kind;
-  switch (kind) {
-    case "kubeconfig":
-      await rollbackContext(
-        ctx,
-        String(entry.target?.file),
-        String(entry.target?.context),
-        entry.before as KubeconfigPatch,
-      );
+  const target = targetOf(entry, "kubeconfig.context", "gke.cluster", "sandbox.cluster");
+  switch (target.type) {
+    case "kubeconfig.context":
+      await rollbackContext(ctx, target.file, target.name, entry.before as KubeconfigPatch);
       return;
     case "gke.cluster":
       await rollbackGkeCluster(entry, ctx);
@@ -67,9 +63,5 @@ async function rollbackEntry(entry: ChangeEntry, ctx: WriteContext): Promise<voi
     case "sandbox.cluster":
       await rollbackSandboxCluster(entry, ctx);
       return;
-    default:
-      throw new Error(
-        `provision-cluster cannot roll back ${entry.address} (target ${String(kind)}): this is a bug`,
-      );
   }
 }

@@ -60,7 +60,7 @@ export async function applyContext(
       before,
       after: patch,
       sensitive: holdsCredentials(before) || holdsCredentials(patch),
-      target: { kind: "kubeconfig", file, context },
+      target: { type: "kubeconfig.context", file, name: context },
     },
     () => patchKubeconfig(file, patch),
   );

@@ -1,4 +1,5 @@
 import type { Change, ChangeEntry, ReadContext, WriteContext } from "../../engine/types.js";
+import { targetOf } from "../../engine/targets.js";
 import { tokenKubeconfigPatch } from "../../providers/kubernetes/kubeconfig-file.js";
 import { sandboxProvisioner, type SandboxCluster } from "../../providers/sandbox-provisioner/index.js";
 import { applyContext, contextAddress, planContext } from "./kubeconfig-change.js";
@@ -46,7 +47,7 @@ export async function applySandbox(
         address,
         action: "create",
         after: { name: instance.name },
-        target: { kind: "sandbox.cluster", name: instance.name },
+        target: { type: "sandbox.cluster", name: instance.name },
       },
       () => port.addCluster(instance.name),
     );
@@ -70,7 +71,7 @@ export async function verifySandbox(
 }
 
 export async function rollbackSandboxCluster(entry: ChangeEntry, ctx: WriteContext): Promise<void> {
-  const name = String(entry.target?.name);
+  const { name } = targetOf(entry, "sandbox.cluster");
   if (!ctx.options.destroyProvisioned) {
     ctx.progress.info(
       `kept sandbox cluster ${name}, which this run added: rollback removes clusters only with --destroy-provisioned`,

@@ -51,11 +51,12 @@ export function unshifted(
 ): VirtualService {
   const image = imageOf(vs) as VirtualService;
   const entry = journaled.find((e) => {
-    const target = e.target as { kind?: string; namespace?: string; name?: string } | undefined;
+    const target = e.target;
     return (
       e.kind === "shift-traffic" &&
       e.action === "update" &&
-      target?.kind === "VirtualService" &&
+      target?.type === "kube.object" &&
+      target.kind === "VirtualService" &&
       target.namespace === vs.metadata.namespace &&
       target.name === vs.metadata.name
     );
