@@ -41,7 +41,7 @@ export interface WeightTarget {
   weight: number;
 }
 
-/** One destination weight that moves, for the plan line `frontend 100→90, remote 0→10`. */
+/** One destination weight that moves, for the plan line `frontend 100→90, target 0→10`. */
 export interface WeightMove {
   route: number;
   label: string;
@@ -139,7 +139,7 @@ function nameRoute(remote: RouteDestination, header: string | undefined): void {
   };
 }
 
-/** `frontend 100→90, remote 0→10`; routes that move differently are told apart: `http[0]: …; http[2]: …`. */
+/** `frontend 100→90, target 0→10`; routes that move differently are told apart: `http[0]: …; http[2]: …`. */
 export function formatMoves(moves: WeightMove[]): string {
   const byRoute = new Map<number, string[]>();
   for (const move of moves) {
@@ -156,7 +156,7 @@ export function formatMoves(moves: WeightMove[]): string {
   return lines.map((line) => `http[${line.route}]: ${line.text}`).join("; ");
 }
 
-/** `frontend 90, remote 10` for the service's routes as they are. */
+/** `frontend 90, target 10` for the service's routes as they are. */
 export function formatWeights(vs: VirtualService, target: WeightTarget): string {
   const parts = new Set<string>();
   for (const httpRoute of vs.spec?.http ?? []) {
