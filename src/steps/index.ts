@@ -14,7 +14,7 @@ import { decommissionSourceStep } from "./decommission-source/index.js";
 import { lowerDnsTtlStep } from "./lower-dns-ttl/index.js";
 import { mirrorWorkloadsStep } from "./mirror-workloads/index.js";
 import { provisionClusterStep } from "./provision-cluster/index.js";
-import { dnsReferences, kubeAccess } from "./preflight.js";
+import { dnsReferences, kubeAccess, trafficReferences } from "./preflight.js";
 import { shiftTrafficStep } from "./shift-traffic/index.js";
 
 /** Built-in step kinds in DESIGN.md's default order, and the built-in gates. */
@@ -26,7 +26,7 @@ export function registerBuiltins(registry: Registry): Registry {
   registry.step(shiftTrafficStep);
   registry.step(lowerDnsTtlStep).step(cutoverDnsStep);
   registry.step(decommissionSourceStep);
-  registry.preflight(dnsReferences).preflight(kubeAccess);
+  registry.preflight(dnsReferences).preflight(trafficReferences).preflight(kubeAccess);
   return registry;
 }
 

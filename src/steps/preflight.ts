@@ -1,11 +1,19 @@
 import { placementOf } from "../engine/change-context.js";
-import { messageOf } from "../engine/errors.js";
-import type { PreflightCheck, Problem } from "../engine/preflight.js";
+import { messageOf, UsageError } from "../engine/errors.js";
+import { problemsOf, type PreflightCheck, type Problem } from "../engine/preflight.js";
 import type { Change, StepKind } from "../engine/types.js";
 import { dnsProvider } from "../providers/dns.js";
 import { describeAccess, type ResourceAttributes } from "../providers/kubernetes/access.js";
-import { clusterIfKnown, isApiStatus, mapLimit, type ClusterReader } from "../providers/kubernetes/index.js";
+import {
+  cluster,
+  clusterIfKnown,
+  isApiStatus,
+  mapLimit,
+  type ClusterReader,
+} from "../providers/kubernetes/index.js";
 import { fqdn } from "../providers/route53/names.js";
+import { istioApiVersion } from "./expose-target/istio.js";
+import { requireSourceService } from "./expose-target/source-service.js";
 import type { Zone } from "../providers/route53/port.js";
 
 const DNS_STEPS: StepKind[] = ["lower-dns-ttl", "cutover-dns"];
@@ -45,6 +53,54 @@ export const dnsReferences: PreflightCheck = {
         steps: DNS_STEPS,
       },
     ];
+  },
+};
+
+/**
+ * The Kubernetes objects the traffic steps depend on, each checked on its own so that all missing ones are listed:
+ * the source Service and its port (`traffic.service`, `traffic.port`), and, unless this run installs or provisions
+ * it, the target's ingress Gateway and Service. The messages are the steps' own, so the report lists each once.
+ */
+export const trafficReferences: PreflightCheck = {
+  name: "traffic-references",
+  async references(ctx) {
+    const { traffic, source, target } = ctx.playbook.spec;
+    if (!traffic) return [];
+    const problems: Problem[] = [];
+    try {
+      await requireSourceService(cluster(ctx, source.context), traffic);
+    } catch (error) {
+      if (!(error instanceof UsageError)) throw error;
+      problems.push(...problemsOf(error));
+    }
+    const ingress = target.ingress;
+    if (!ingress || ingress.install || target.provision) return problems;
+    const port = cluster(ctx, target.context);
+    const apiVersion = await istioApiVersion(port);
+    const [namespace = "", name = ""] = ingress.gateway.includes("/")
+      ? ingress.gateway.split("/")
+      : [ingress.namespace, ingress.gateway];
+    if (apiVersion && !(await port.get({ apiVersion, kind: "Gateway", namespace, name }))) {
+      problems.push({
+        path: "spec.target.ingress.gateway",
+        message: `Gateway ${ingress.gateway} not found on context "${target.context}"`,
+      });
+    }
+    const service = {
+      apiVersion: "v1",
+      kind: "Service",
+      namespace: ingress.namespace,
+      name: ingress.service,
+    };
+    if (!(await port.get(service))) {
+      problems.push({
+        path: "spec.target.ingress.service",
+        message: `Service ${ingress.namespace}/${ingress.service} not found on context "${target.context}"`,
+        // The DNS steps read the new address from it: their failure is this one.
+        steps: DNS_STEPS,
+      });
+    }
+    return problems;
   },
 };
 

@@ -22,7 +22,10 @@ import { tempDir } from "../support/temp.js";
 const ISTIO = "networking.istio.io/v1";
 
 /** A playbook moving Online Boutique from `source` to `target`; `service` and `dns` vary per test. */
-function playbook(name: string, options: { service: string; workloads?: boolean; dns?: boolean }): string {
+function playbook(
+  name: string,
+  options: { service: string; workloads?: boolean; dns?: boolean; install?: boolean },
+): string {
   return [
     "apiVersion: clustershift.dev/v1alpha1",
     "kind: Playbook",
@@ -34,7 +37,7 @@ function playbook(name: string, options: { service: string; workloads?: boolean;
     "    ingress: {namespace: istio-system, service: istio-ingressgateway, gateway: onlineboutique/frontend-gateway}",
     "  target:",
     "    context: target",
-    "    ingress: {namespace: asm-ingress, service: asm-ingressgateway, gateway: asm-ingress/asm-ingressgateway, install: true}",
+    `    ingress: {namespace: asm-ingress, service: asm-ingressgateway, gateway: asm-ingress/asm-ingressgateway, install: ${options.install ?? true}}`,
     ...(options.workloads
       ? ["  workloads:", `    namespaces: [${BOUTIQUE_NAMESPACE}]`, "    rolloutTimeout: 1m"]
       : []),
@@ -133,6 +136,26 @@ describe("preflight of missing references on the sandbox", () => {
     }
     expect(dns.recordSets(zoneId).filter((r) => r.name === "shop.example.com.")).toEqual([]);
     expect(existsSync(join(state, "preflight-refs", "journal.jsonl"))).toBe(false);
+  }, 120_000);
+
+  it("Given traffic.service names no Service and the target has neither the ingress Gateway nor its Service (not installed by the run), When planned, Then all three are listed, in playbook order, with their positions", async () => {
+    const dir = await tempDir("preflight");
+    const file = join(dir, "playbook.yaml");
+    const yaml = playbook("preflight-ingress", { service: "frontnd", install: false });
+    await writeFile(file, yaml);
+    const ingressLine = "service: asm-ingressgateway";
+
+    const planned = await runCli(["plan", "-f", file, "--state-dir", join(dir, "state")], {
+      env: { KUBECONFIG: sandbox.kubeconfigPath },
+    });
+
+    expect(planned.code, planned.stderr).toBe(2);
+    expect(report(planned.stderr, file)).toEqual([
+      `${at(file, yaml, ingressLine, "service")}spec.target.ingress.service: Service asm-ingress/asm-ingressgateway not found on context "target"`,
+      `${at(file, yaml, ingressLine, "gateway")}spec.target.ingress.gateway: Gateway asm-ingress/asm-ingressgateway not found on context "target"`,
+      `${at(file, yaml, "service: frontnd", "service")}spec.traffic.service: Service "frontnd" not found in namespace "onlineboutique" on context "source"`,
+      "3 problems found before the first write; nothing was changed. Fix them and plan again.",
+    ]);
   }, 120_000);
 });
 
