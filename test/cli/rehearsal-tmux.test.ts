@@ -45,6 +45,33 @@ function normalise(screen: string): string {
     );
 }
 
+/**
+ * lower-dns-ttl needs only the record, so it runs beside provisioning and the mesh (issue 13.4): where its records
+ * fall among theirs in the journal, and with them its place in `status` and in a rollback (newest first), depends on
+ * which reply came first. Its lines are put in one place, the end of each listing, so that the golden pins
+ * everything else; that it is there, once, the goldens still say.
+ */
+function pinParallelBranch(screen: string): string {
+  const lines = screen.split("\n");
+  const moved = (at: number, count: number, before: (line: string) => boolean) => {
+    const taken = lines.splice(at, count);
+    let to = lines.findIndex((line, i) => i >= at - 1 && before(line));
+    if (to < 0) to = lines.length;
+    lines.splice(to, 0, ...taken);
+  };
+  const status = lines.findIndex((line) => line === "  lower-dns-ttl: passed");
+  if (status >= 0) moved(status, 1, (line) => !/^ {2}\S/.test(line) && !/^ {4}/.test(line));
+  const block = lines.findIndex((line) => line === "lower-dns-ttl");
+  if (block >= 0) {
+    let end = block + 1;
+    while (lines[end]?.startsWith("  ")) end++;
+    moved(block, end - block, (line) => !/^(\S| {2})/.test(line) || line.startsWith("(") || line === "");
+  }
+  const undo = lines.findIndex((line) => line.startsWith("✔ Undo lower-dns-ttl "));
+  if (undo >= 0) moved(undo, 1, (line) => !line.startsWith("✔ Undo "));
+  return lines.join("\n");
+}
+
 /** bash with no rc files, the shim first on PATH, `$ ` as prompt and each command's exit code printed after it. */
 function shellCommand(): string {
   const env = [
@@ -170,7 +197,9 @@ describe("the README's rehearsal in a real terminal (tmux)", () => {
     expect(exit).toBe(0);
     expect(screen).toMatch(/^bookinfo-sandbox: complete/m);
     expect(screen).toContain("lock: free");
-    await expect(normalise(screen)).toMatchFileSnapshot(join(GOLDEN, "rehearsal-status-applied.txt"));
+    await expect(pinParallelBranch(normalise(screen))).toMatchFileSnapshot(
+      join(GOLDEN, "rehearsal-status-applied.txt"),
+    );
   });
 
   it("Given the journal, When `report` runs, Then it writes the HTML page where the README says", async () => {
@@ -197,7 +226,9 @@ describe("the README's rehearsal in a real terminal (tmux)", () => {
       expect(preview).toBeGreaterThanOrEqual(0);
       expect(question).toBeGreaterThan(preview);
       expect(done).toBeGreaterThan(question);
-      await expect(normalise(screen)).toMatchFileSnapshot(join(GOLDEN, "rehearsal-rollback.txt"));
+      await expect(pinParallelBranch(normalise(screen))).toMatchFileSnapshot(
+        join(GOLDEN, "rehearsal-rollback.txt"),
+      );
     },
     APPLY_TIMEOUT + 30_000,
   );
