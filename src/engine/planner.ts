@@ -46,8 +46,13 @@ export async function planRun(registry: Registry, ctx: ReadContext, state?: RunS
   const checks = registry.preflights();
   // Everything that can be checked before the first write is, and reported at once (STYLE.md: collect all the
   // diagnostics, then report): the references the playbook makes, each step's own checks, then access.
+  const pendingKinds = new Set(
+    expanded
+      .filter(({ instance }) => !(state && isStepDone(state, instance.id)))
+      .map(({ step }) => step.kind),
+  );
   const problems = (
-    await Promise.all(checks.map(async (check) => (await check.references?.(ctx)) ?? []))
+    await Promise.all(checks.map(async (check) => (await check.references?.(ctx, pendingKinds)) ?? []))
   ).flat();
   const steps: PlannedStep[] = [];
   for (const { step, instance } of expanded) {

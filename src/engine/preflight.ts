@@ -26,7 +26,8 @@ export interface Problem {
  */
 export interface PreflightCheck {
   readonly name: string;
-  references?(ctx: ReadContext): Promise<Problem[]>;
+  /** `pending`: the kinds of the steps not done yet; a check of references only done steps made is skipped. */
+  references?(ctx: ReadContext, pending: ReadonlySet<StepKind>): Promise<Problem[]>;
   access?(ctx: ReadContext, plans: readonly StepPlan[]): Promise<Problem[]>;
 }
 

@@ -17,6 +17,7 @@ import { requireSourceService } from "./expose-target/source-service.js";
 import type { Zone } from "../providers/route53/port.js";
 
 const DNS_STEPS: StepKind[] = ["lower-dns-ttl", "cutover-dns"];
+const TRAFFIC_STEPS: StepKind[] = ["expose-target", "shift-traffic"];
 
 /**
  * The DNS zone and record the playbook names: a zone that cannot be found, or a record name with no record set
@@ -25,9 +26,9 @@ const DNS_STEPS: StepKind[] = ["lower-dns-ttl", "cutover-dns"];
  */
 export const dnsReferences: PreflightCheck = {
   name: "dns-references",
-  async references(ctx) {
+  async references(ctx, pending) {
     const dns = ctx.playbook.spec.dns;
-    if (!dns) return [];
+    if (!dns || !DNS_STEPS.some((kind) => pending.has(kind))) return [];
     const port = dnsProvider(ctx);
     let zone: Zone;
     try {
@@ -63,9 +64,9 @@ export const dnsReferences: PreflightCheck = {
  */
 export const trafficReferences: PreflightCheck = {
   name: "traffic-references",
-  async references(ctx) {
+  async references(ctx, pending) {
     const { traffic, source, target } = ctx.playbook.spec;
-    if (!traffic) return [];
+    if (!traffic || !TRAFFIC_STEPS.some((kind) => pending.has(kind))) return [];
     const problems: Problem[] = [];
     try {
       await requireSourceService(cluster(ctx, source.context), traffic);
