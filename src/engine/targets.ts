@@ -182,13 +182,15 @@ export function upgradeTarget(raw: unknown): Target | undefined {
   return undefined;
 }
 
-/** `entry` with its target upgraded ({@link upgradeTarget}); every journal store reads entries through this. */
+/**
+ * `entry` with its target upgraded ({@link upgradeTarget}); every journal store reads entries through this.
+ * A shape no built-in step journals (a plugin step's own, `{file}` in the engine tests) stays as it was
+ * journaled: that step's own rollback reads it, and {@link placeOf} calls it elsewhere.
+ */
 export function upgradeEntry(entry: JournalEntry): JournalEntry {
   if (entry.type !== "change" || entry.target === undefined) return entry;
   const target = upgradeTarget(entry.target);
-  if (target === entry.target) return entry;
-  const { target: _old, ...rest } = entry;
-  return target === undefined ? rest : { ...rest, target };
+  return target === undefined || target === entry.target ? entry : { ...entry, target };
 }
 
 /** The same thing, whatever else the entries say: rollback reverts only the oldest entry per target. */
@@ -264,4 +266,6 @@ export function placeOf(entry: Pick<ChangeEntry, "target">): ChangePlace {
     case "kubeconfig.context":
       return { label: `kubeconfig ${target.file}` };
   }
+  // A plugin step's own target shape (see upgradeEntry): no place clustershift knows.
+  return { label: "elsewhere" };
 }

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { LocalJournalStore } from "../../src/engine/journal/local-store.js";
-import { placeOf, upgradeTarget, type Target } from "../../src/engine/targets.js";
+import { placeOf, upgradeEntry, upgradeTarget, type Target } from "../../src/engine/targets.js";
 import type { ChangeEntry } from "../../src/engine/types.js";
 
 /** Targets exactly as each step journaled them before the typed union (no `type`, DNS's record type under `type`). */
@@ -141,6 +141,22 @@ describe("journal targets written before the typed union", () => {
   it("Given a shape no version ever journaled, When it is upgraded, Then it is not guessed", () => {
     expect(upgradeTarget({ something: "else" })).toBeUndefined();
     expect(upgradeTarget("source")).toBeUndefined();
+  });
+
+  it("Given a plugin step's own target shape, When its entry is read, Then the target stays as journaled and places elsewhere", () => {
+    const entry = {
+      seq: 3,
+      time: "2026-01-01T00:00:00.000Z",
+      type: "change",
+      step: "file",
+      kind: "file",
+      address: "weight.json",
+      action: "create",
+      target: { file: "weight.json" },
+    } as unknown as ChangeEntry;
+    const read = upgradeEntry(entry) as ChangeEntry;
+    expect(read.target).toEqual({ file: "weight.json" });
+    expect(placeOf(read)).toEqual({ label: "elsewhere" });
   });
 
   const dirs: string[] = [];
