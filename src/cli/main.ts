@@ -718,14 +718,10 @@ function quietSdkWarnings(): void {
  * since the loaded playbook has its defaults filled in. Nothing when the file cannot be read again.
  */
 async function defaultsText(file: string, playbook: Playbook, color: boolean): Promise<string> {
-  const [{ defaultNotes, renderDefaultNotes }, { parse }] = await Promise.all([
-    import("../render/defaults.js"),
-    import("yaml"),
-  ]);
-  const raw: unknown = await readFile(file, "utf8")
-    .then((text) => parse(text) as unknown)
-    .catch(() => undefined);
-  return raw === undefined ? "" : renderDefaultNotes(defaultNotes(raw, playbook), { color });
+  // yaml is imported statically by the renderer: the bundle's chunk of a dynamic import("yaml") has no `parse`.
+  const { defaultsWarning } = await import("../render/defaults.js");
+  const text = await readFile(file, "utf8").catch(() => undefined);
+  return text === undefined ? "" : defaultsWarning(text, playbook, { color });
 }
 
 /** A path as a shell reads it back: quoted only when it must be. */

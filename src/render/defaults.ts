@@ -1,3 +1,4 @@
+import { parse } from "yaml";
 import type { Playbook } from "../playbook/schema.js";
 import { painter } from "./color.js";
 
@@ -82,4 +83,15 @@ export function renderDefaultNotes(notes: readonly DefaultNote[], options: { col
     ...notes.map((note) => `  ${`${note.path}: ${note.value}`.padEnd(width)}  ${paint("dim", note.means)}`),
     "",
   ].join("\n");
+}
+
+/** The block for the playbook file's text as written; nothing when the text does not parse (it did, to load). */
+export function defaultsWarning(text: string, playbook: Playbook, options: { color?: boolean } = {}): string {
+  let raw: unknown;
+  try {
+    raw = parse(text);
+  } catch {
+    return "";
+  }
+  return renderDefaultNotes(defaultNotes(raw, playbook), options);
 }
