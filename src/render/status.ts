@@ -209,15 +209,20 @@ export function renderRollbackPreview(
  * delete it: the journal counts their creation as undone, so a second rollback would not come back to them.
  */
 export function keptClusterLines(pending: readonly ChangeEntry[], skip: readonly string[] = []): string[] {
-  const targetOf = (entry: ChangeEntry) => (entry.target ?? {}) as Record<string, unknown>;
   return pending
-    .filter((entry) => entry.action === "create" && PROVISIONED.has(String(targetOf(entry).kind)))
+    .filter((entry) => entry.action === "create")
     .filter((entry) => !skip.includes(placeOf(entry).context ?? ""))
-    .map((entry) => {
-      const { kind, name, project, location } = targetOf(entry);
-      if (kind === "sandbox.cluster")
-        return `sandbox cluster ${String(name)}: it lives in the sandbox's memory, so stopping the sandbox deletes it`;
-      return `GKE cluster ${String(name)}: gcloud container clusters delete ${String(name)} --location ${String(location)} --project ${String(project)}`;
+    .flatMap((entry) => {
+      const target = entry.target;
+      if (target?.type === "sandbox.cluster")
+        return [
+          `sandbox cluster ${target.name}: it lives in the sandbox's memory, so stopping the sandbox deletes it`,
+        ];
+      if (target?.type === "gke.cluster")
+        return [
+          `GKE cluster ${target.name}: gcloud container clusters delete ${target.name} --location ${target.location} --project ${target.project}`,
+        ];
+      return [];
     });
 }
 
