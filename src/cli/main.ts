@@ -169,7 +169,8 @@ function buildProgram(io: Io, signal: AbortSignal): Command {
         opts.output === "json"
           ? JSON.stringify(planJson(result), null, 2) + "\n"
           : renderPlanText(result, opts.file, { color }) +
-              (await defaultsText(opts.file, engine.playbook, color)),
+              // A complete migration has nothing left for a default to decide.
+              (result.complete ? "" : await defaultsText(opts.file, engine.playbook, color)),
       );
       if (opts.out !== undefined) {
         await savePlan(opts.out, result, opts.file, opts.stateDir, entries);
