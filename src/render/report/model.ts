@@ -385,7 +385,8 @@ function trafficSeries(
   remoteHost: string | undefined,
 ): Series<TrafficPoint>[] {
   const isShift = (entry: ChangeEntry | undefined): entry is ChangeEntry =>
-    entry !== undefined && entry.kind === "shift-traffic" &&
+    entry !== undefined &&
+    entry.kind === "shift-traffic" &&
     entry.target?.type === "kube.object" &&
     entry.target.kind === "VirtualService";
   const remotes = new Map<string, Set<string>>();

@@ -235,7 +235,13 @@ async function rollbackEntry(entry: ChangeEntry, hub: HubPort, ctx: WriteContext
   switch (target.type) {
     case "fleet.feature": {
       if (target.membershipSpec === undefined) {
-        await settle(hub, hub.disableFeature(target.project), ctx, entry.address, "disable feature servicemesh");
+        await settle(
+          hub,
+          hub.disableFeature(target.project),
+          ctx,
+          entry.address,
+          "disable feature servicemesh",
+        );
         return;
       }
       if (!(await hub.getFeature(target.project))) return;

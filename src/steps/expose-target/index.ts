@@ -368,7 +368,12 @@ function changeFor(desired: KubeObject, live: KubeObject | undefined, detail: st
  * plan knew after apply (the gateway's address and port, the Istio version of a cluster made by this run);
  * whatever moved since the plan stops the step with the drift named, nothing written over it.
  */
-async function write(plan: StepPlan, desired: Desired, spec: ExposeTargetSpec, ctx: WriteContext): Promise<void> {
+async function write(
+  plan: StepPlan,
+  desired: Desired,
+  spec: ExposeTargetSpec,
+  ctx: WriteContext,
+): Promise<void> {
   const address = addressOf(desired.object);
   const side = desired.context === spec.sourceContext ? "source" : "target";
   const planned = plan.changes.find(

@@ -761,7 +761,11 @@ async function revert(entry: ChangeEntry, ctx: WriteContext): Promise<void> {
   const where = targetOf(entry, "kube.object");
   await kubeObjectResource.revert(entry, ctx);
   if (entry.action === "create" && where.kind === "Namespace") {
-    await waitUntilGone(cluster(ctx, where.context), { apiVersion: where.apiVersion, kind: where.kind, name: where.name }, ctx);
+    await waitUntilGone(
+      cluster(ctx, where.context),
+      { apiVersion: where.apiVersion, kind: where.kind, name: where.name },
+      ctx,
+    );
   }
 }
 
