@@ -62,7 +62,8 @@ export async function preflightError(file: string, problems: readonly Problem[])
   const rank = (p: Position | undefined) => (p ? p.line * 1e6 + p.col : Number.MAX_SAFE_INTEGER);
   const lines = found.sort((a, b) => rank(a.position) - rank(b.position)).map((f) => f.line);
   const count = lines.length === 1 ? "1 problem" : `${lines.length} problems`;
-  lines.push(`${count} found before the first write; nothing was changed. Fix them and plan again.`);
+  const fix = lines.length === 1 ? "Fix it" : "Fix them";
+  lines.push(`${count} found before the first write; nothing was changed. ${fix} and plan again.`);
   return new UsageError(lines.join("\n"), lines);
 }
 

@@ -1,6 +1,6 @@
 import { afterAll } from "vitest";
 import { planDrift } from "../../src/engine/drift.js";
-import { DriftError } from "../../src/engine/errors.js";
+import { DriftError, UsageError } from "../../src/engine/errors.js";
 import { planRun, type RunPlan } from "../../src/engine/planner.js";
 import { Registry } from "../../src/engine/registry.js";
 import type {
@@ -183,4 +183,10 @@ export function useDnsSandbox(prefix: string, options: Omit<SandboxOptions, "ext
       return { id, zone, record };
     },
   };
+}
+
+/** Preflight's report of one problem: its line, then the summary (plan collects every problem before it stops). */
+export function onlyProblem(line: string): UsageError {
+  const lines = [line, "1 problem found before the first write; nothing was changed. Fix it and plan again."];
+  return new UsageError(lines.join("\n"), lines);
 }

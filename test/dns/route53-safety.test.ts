@@ -12,7 +12,7 @@ import { cutoverDnsStep } from "../../src/steps/cutover-dns/index.js";
 import type { DnsStageData } from "../../src/steps/dns-common/stage-step.js";
 import { eventually } from "../support/wait.js";
 import { closedUdpPort, startFakeDns, type FakeAnswer, type FakeDns } from "./dns-server.js";
-import { DnsRun, dnsPlaybook } from "./harness.js";
+import { DnsRun, dnsPlaybook, onlyProblem } from "./harness.js";
 import { createZone, recordsOf, startMoto, type Moto } from "./moto.js";
 
 let moto: Moto;
@@ -152,7 +152,7 @@ describe("DNS safe to cut over, against moto_server", () => {
         route53(),
       );
       await expect(refused.plan()).rejects.toThrow(
-        new UsageError(
+        onlyProblem(
           `spec.dns.record: ${name} is managed by external-dns (owner "prod-cluster", TXT ${registry}.${zone.name}), ` +
             "which would put its own value back at its next sync. Stop external-dns from managing it (remove the hostname " +
             "annotation or the source it reads it from), or set spec.dns.takeOver: external-dns to cut it over anyway",

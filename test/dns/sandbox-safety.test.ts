@@ -7,7 +7,7 @@ import { SandboxDnsClient } from "../../src/providers/sandbox-dns/client.js";
 import { cutoverDnsStep } from "../../src/steps/cutover-dns/index.js";
 import type { DnsStageData } from "../../src/steps/dns-common/stage-step.js";
 import { eventually } from "../support/wait.js";
-import { aRecord, DnsRun, dnsPlaybook, useDnsSandbox } from "./harness.js";
+import { aRecord, DnsRun, dnsPlaybook, onlyProblem, useDnsSandbox } from "./harness.js";
 
 const world = useDnsSandbox("safe");
 const { dns, kubeconfig } = world;
@@ -141,7 +141,7 @@ describe("DNS safe to cut over, on the sandbox DNS", () => {
       records: [aRecord(name, 5), { name: `a-${name}`, type: "TXT", ttl: 300, values: [HERITAGE] }],
     });
     await expect(sandboxRun({ zone, record: name, target: "203.0.113.7" }).plan()).rejects.toThrow(
-      new UsageError(
+      onlyProblem(
         `spec.dns.record: ${name} is managed by external-dns (owner "prod-cluster", TXT a-${name}), which would put ` +
           "its own value back at its next sync. Stop external-dns from managing it (remove the hostname annotation or " +
           "the source it reads it from), or set spec.dns.takeOver: external-dns to cut it over anyway",
