@@ -74,16 +74,19 @@ export async function logRequests(clusters: TestClusters, name = "logged-kubecon
     kubeconfigPath,
     requests,
     reset: () => void requests.splice(0),
-    // A SelfSubjectAccessReview is a POST that asks and stores nothing (preflight's "may I?"): not a write.
-    writes: () =>
-      requests.filter(
-        (r) =>
-          r.method !== "GET" &&
-          r.method !== "HEAD" &&
-          !(r.method === "POST" && r.path === "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"),
-      ),
+    writes: () => requests.filter(isWrite),
     stop: async () => {
       await Promise.all(servers.map((server) => closeServer(server)));
     },
   };
+}
+
+/** A request that can change what a server stores. A SelfSubjectAccessReview is a POST that asks and stores nothing
+ * (preflight's "may I?"): not a write. */
+export function isWrite(request: { method: string; path: string }): boolean {
+  return (
+    request.method !== "GET" &&
+    request.method !== "HEAD" &&
+    !(request.method === "POST" && request.path === "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews")
+  );
 }

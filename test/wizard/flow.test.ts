@@ -8,6 +8,7 @@ import { CANCELLED, runWizard, type WizardOptions } from "../../src/wizard/index
 import { MESSAGES } from "../../src/wizard/validate.js";
 import { createZone, recordsOf } from "../dns/moto.js";
 import { useWizardWorld } from "./seed.js";
+import { isWrite } from "../cli/request-log.js";
 
 /**
  * The whole wizard, prompt after prompt, against the seeded sandbox and moto through the real clients; the
@@ -43,9 +44,7 @@ function sandboxDnsState(): unknown {
 /** Every request the wizard sent to the sandbox's clusters since `resetRequests`: reads only, or the culprits. */
 function writesToClusters(): string[] {
   return [...env.world.sandbox.clusters.values()].flatMap((cluster) =>
-    cluster.requests
-      .filter((request) => request.method !== "GET")
-      .map((request) => `${cluster.name}: ${request.method} ${request.path}`),
+    cluster.requests.filter(isWrite).map((request) => `${cluster.name}: ${request.method} ${request.path}`),
   );
 }
 

@@ -9,6 +9,7 @@ import { CANCELLED, NEEDS_TERMINAL } from "../../src/wizard/index.js";
 import { ROOT, runCli } from "../support/cli.js";
 import { seededSandbox, type SeededSandbox } from "./seed.js";
 import { requireTool } from "../support/tools.js";
+import { isWrite } from "../cli/request-log.js";
 
 /**
  * The wizard in a real terminal: tmux gives it a pty of 200×50, keys go in with `send-keys`, and the screen is
@@ -206,7 +207,7 @@ describe("the wizard in a real terminal (tmux)", () => {
     });
     // The wizard, the plan it showed and the declined apply sent the clusters reads only; the DNS is untouched.
     const writes = [...world.sandbox.clusters.values()].flatMap((cluster) =>
-      cluster.requests.filter((r) => r.method !== "GET").map((r) => `${cluster.name}: ${r.method} ${r.path}`),
+      cluster.requests.filter(isWrite).map((r) => `${cluster.name}: ${r.method} ${r.path}`),
     );
     expect(writes).toEqual([]);
     expect(sandboxDnsState()).toEqual(dnsBefore);
