@@ -12,7 +12,9 @@ const playbook = {
 let seq = 0;
 const at = (entry: Record<string, unknown>): JournalEntry =>
   ({ seq: ++seq, time: "2026-11-20T10:00:00.000Z", ...entry }) as unknown as JournalEntry;
+// Targets as the steps journal them (a journal of the previous version is upgraded to these when read).
 const kube = (context: string, kind: string, name: string, namespace?: string) => ({
+  type: "kube.object",
   context,
   apiVersion: "v1",
   kind,
@@ -39,10 +41,11 @@ const record = (value: string, ttl: number) => [
   { name: "shop.example.com.", type: "A", ttl, values: [value] },
 ];
 const dnsTarget = {
+  type: "dns.recordset",
   provider: "route53",
   zone: { id: "Z1", name: "example.com." },
   name: "shop.example.com.",
-  type: "A",
+  recordType: "A",
 };
 
 /** A migration's journal: mirror, ingress, two traffic steps, the TTL lowered, DNS cut over; one change reverted. */
