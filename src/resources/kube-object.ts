@@ -4,7 +4,7 @@ import { targetKey, targetOf, type KubeObjectTarget } from "../engine/targets.js
 import type { ChangeEntry, ReadContext, WriteContext } from "../engine/types.js";
 import { cluster, isApiStatus, refOf, withoutServerMetadata } from "../providers/kubernetes/index.js";
 import type { ClusterPort, KubeObject, ObjectRef } from "../providers/kubernetes/port.js";
-import { subsetDiff, summarizePaths } from "../steps/mirror-workloads/diff.js";
+import { subsetDiff, summarizePaths } from "./diff.js";
 import { differingPaths, type Resource, type ResourceChange } from "./resource.js";
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { subsetDiff, summarizePaths } from "../../src/steps/mirror-workloads/diff.js";
+import { subsetDiff, summarizePaths } from "../../src/resources/diff.js";
 
 describe("subsetDiff", () => {
   it.each<[string, unknown, unknown, string[]]>([

@@ -15,7 +15,7 @@ import {
   rollbackEntries,
 } from "../expose-target/istio.js";
 import { ingressAddress, INGRESS_ADDRESS_TIMEOUT_MS } from "../expose-target/manifests.js";
-import { subsetDiff, summarizePaths } from "../mirror-workloads/diff.js";
+import { subsetDiff, summarizePaths } from "../../resources/diff.js";
 import { immutablePaths } from "../mirror-workloads/immutable.js";
 import { waitUntilGone } from "../mirror-workloads/step.js";
 import { specOf, specPlan } from "../spec-plan.js";

@@ -9,5 +9,5 @@ export {
 export { strip, skipReason } from "./strip.js";
 export { namespaceLabels, rewriteImage, rewriteImages } from "./transform.js";
 export { parseLabelSelector, matchesSelector, excludedBy } from "./select.js";
-export { subsetDiff } from "./diff.js";
+export { subsetDiff } from "../../resources/diff.js";
 export { priorityOf, compareForApply, MIRRORED_KINDS } from "./kinds.js";

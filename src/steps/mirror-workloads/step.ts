@@ -21,7 +21,7 @@ import {
   refOf,
 } from "../../providers/kubernetes/index.js";
 import type { ClusterPort, KubeObject, ObjectRef } from "../../providers/kubernetes/port.js";
-import { subsetDiff, summarizePaths } from "./diff.js";
+import { subsetDiff, summarizePaths } from "../../resources/diff.js";
 import { gatewayKey, isIstio, rebindVirtualService, selectsPods } from "./gateways.js";
 import { compareForApply, groupOf, MIRRORED_KINDS, priorityRuns } from "./kinds.js";
 import { immutablePaths } from "./immutable.js";
