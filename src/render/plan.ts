@@ -1,5 +1,8 @@
 import { placementOf } from "../engine/change-context.js";
 import { NO_CHANGES, type RunPlan } from "../engine/planner.js";
+import { branchesBeside, hasBranches, type PlanSchedule } from "../engine/schedule.js";
+import { formatDuration } from "../playbook/duration.js";
+import { plural } from "./words.js";
 import { ACTION_SYMBOL, type Change, type ChangeAction, type StepPlan } from "../engine/types.js";
 import { painter, type Paint, type Tone } from "./color.js";
 import { afterUnknown, fieldDiff, formatValue, withoutUnknowns, type FieldChange } from "./diff.js";
@@ -104,9 +107,52 @@ export function renderPlanText(plan: RunPlan, source: string, options: PlanTextO
     lines.push(NO_CHANGES);
     return lines.join("\n") + "\n";
   }
+  if (plan.schedule) lines.push(...scheduleLines(plan.schedule, paint));
   if (done.size > 0) lines.push(`${done.size} of ${steps.length} steps done; the plan shows what remains.`);
   lines.push(paint("bold", summaryLine(summarize(steps))));
   return lines.join("\n") + "\n";
+}
+
+/**
+ * Only when some steps run side by side (a run one step after another says nothing new here): how many branches,
+ * the critical path (the chain whose expected waits add up to the longest, which the run takes at least) and what
+ * runs beside it, each step with its expected wait. Wait-less steps inside a chain are elided as `…`.
+ */
+function scheduleLines(schedule: PlanSchedule, paint: Paint): string[] {
+  if (!hasBranches(schedule.steps)) return [];
+  const waits = new Map(schedule.steps.map((s) => [s.id, s.expectedMs]));
+  const chain = (ids: readonly string[]) => chainText(ids, waits);
+  const beside = branchesBeside(schedule);
+  const { steps, expectedMs } = schedule.criticalPath;
+  const timed =
+    expectedMs > 0
+      ? `critical path ${formatDuration(expectedMs)} of expected waits` +
+        (schedule.sumMs > expectedMs ? ` (${formatDuration(schedule.sumMs)} if run one after another)` : "")
+      : "critical path (no wait the plan can time)";
+  return [
+    `${paint("bold", "Schedule:")} ${plural(beside.length + 1, "branch", "branches")} side by side; ${timed}:`,
+    `  ${chain(steps)}`,
+    ...beside.map((ids) => `  ${paint("dim", "beside it:")} ${chain(ids)}`),
+    "",
+  ];
+}
+
+/** `a (6m) → b (10m) → … → e`: the first and last step, every step with a wait, and runs of others as `…`. */
+function chainText(ids: readonly string[], waits: ReadonlyMap<string, number | undefined>): string {
+  const parts: string[] = [];
+  let elided: string[] = [];
+  ids.forEach((id, i) => {
+    const ms = waits.get(id);
+    if (ms === undefined && i > 0 && i < ids.length - 1) {
+      elided.push(id);
+      return;
+    }
+    // One step elided reads shorter as itself than as `…`.
+    if (elided.length > 0) parts.push(elided.length === 1 ? (elided[0] ?? "") : "…");
+    elided = [];
+    parts.push(ms === undefined ? id : `${id} (${formatDuration(ms)})`);
+  });
+  return parts.join(" → ");
 }
 
 /** `Symbols: + create  ~ update …` with only the symbols the plan uses, and what each context stands for. */
@@ -211,6 +257,7 @@ export function planJson(plan: RunPlan): object {
       gates: step.gates,
     })),
     summary: summarize(steps),
+    ...(plan.schedule ? { schedule: plan.schedule } : {}),
   };
 }
 
