@@ -3,6 +3,7 @@ import { messageOf, UsageError } from "./errors.js";
 import { preflightError, problemsOf } from "./preflight.js";
 import type { Registry } from "./registry.js";
 import { gatePassed, isStepDone, type RunState } from "./run-state.js";
+import { planSchedule, type PlanSchedule } from "./schedule.js";
 import type { ReadContext, Step, StepInstance, StepPlan } from "./types.js";
 
 /** What a finished migration plans as, in text and (`complete: true`) in JSON, and what apply then says. */
@@ -26,6 +27,8 @@ export interface RunPlan {
   complete: boolean;
   /** The kubeconfig contexts of the playbook's clusters, which plan output calls `source` and `target`. */
   contexts?: { source: string; target: string };
+  /** The steps still to run as the executor will run them: what each needs, and the longest chain of waits. */
+  schedule?: PlanSchedule;
 }
 
 /** The enabled step instances, in the registry's order (DESIGN.md's default order for the built-ins). */
@@ -82,6 +85,7 @@ export async function planRun(registry: Registry, ctx: ReadContext, state?: RunS
     steps,
     complete,
     contexts: { source: source.context, target: target.context },
+    schedule: planSchedule(registry, steps),
   };
 }
 

@@ -111,3 +111,82 @@ export function criticalPath(
   for (let id = last; id !== undefined; id = finish.get(id)?.via) steps.unshift(id);
   return { steps, ms, sumMs };
 }
+
+/** What `plan` shows of the schedule: the steps still to run, what each waits for, and the longest chain of waits. */
+export interface PlanSchedule {
+  /** In the run's order; `needs` names only steps still to run (the done ones are behind the run already). */
+  steps: { id: string; needs: string[]; expectedMs?: number }[];
+  criticalPath: { steps: string[]; expectedMs: number };
+  /** Every step's expected waits added up: how long the run would wait, one step after another. */
+  sumMs: number;
+}
+
+/**
+ * The schedule of a planned run. A step done with no gate left is left out; one done whose gate still holds the run
+ * (an approval) stays, its waits being those gates. The graph is computed over every step first, so that a need on
+ * a done step resolves as it does in the run (to that step, then dropped as met), not to what stood before it.
+ */
+export function planSchedule(
+  registry: Pick<Registry, "stepKinds">,
+  planned: readonly {
+    step: Pick<Step, "kind" | "needs">;
+    instance: { id: string };
+    plan: Pick<StepPlan, "changes" | "gates">;
+    done?: boolean;
+  }[],
+): PlanSchedule {
+  const left = new Set(
+    planned.filter((s) => !(s.done === true && s.plan.gates.length === 0)).map((s) => s.instance.id),
+  );
+  const waits = new Map(planned.map((s) => [s.instance.id, expectedWaitMs(s.plan)]));
+  const schedule = scheduleOf(registry, planned)
+    .filter((s) => left.has(s.id))
+    .map((s) => ({ ...s, needs: s.needs.filter((id) => left.has(id)) }));
+  const path = criticalPath(schedule, waits);
+  return {
+    steps: schedule.map(({ id, needs }) => {
+      const expectedMs = waits.get(id);
+      return { id, needs, ...(expectedMs === undefined ? {} : { expectedMs }) };
+    }),
+    criticalPath: { steps: path.steps, expectedMs: path.ms },
+    sumMs: path.sumMs,
+  };
+}
+
+/**
+ * The steps of the schedule beside its critical path, as chains (each step joins the first chain whose last step
+ * it needs, directly or through others; else it starts one): what runs side by side with the path. Empty when the
+ * steps run one after another, each needing the one before it.
+ */
+export function branchesBeside(schedule: Pick<PlanSchedule, "steps" | "criticalPath">): string[][] {
+  const reach = reachOf(schedule.steps);
+  const onPath = new Set(schedule.criticalPath.steps);
+  const chains: string[][] = [];
+  for (const { id } of schedule.steps) {
+    if (onPath.has(id)) continue;
+    const chain = chains.find((c) => reach.get(id)?.has(c.at(-1) ?? ""));
+    if (chain) chain.push(id);
+    else chains.push([id]);
+  }
+  return chains;
+}
+
+/** Whether some step can run beside another: one that does not need (even through others) the step before it. */
+export function hasBranches(steps: PlanSchedule["steps"]): boolean {
+  const reach = reachOf(steps);
+  return steps.some((s, i) => i > 0 && !reach.get(s.id)?.has(steps[i - 1]?.id ?? ""));
+}
+
+/** Per step, every step it needs, directly or through others. */
+function reachOf(steps: PlanSchedule["steps"]): Map<string, Set<string>> {
+  const reach = new Map<string, Set<string>>();
+  for (const { id, needs } of steps) {
+    const all = new Set<string>();
+    for (const need of needs) {
+      all.add(need);
+      for (const further of reach.get(need) ?? []) all.add(further);
+    }
+    reach.set(id, all);
+  }
+  return reach;
+}

@@ -5,6 +5,9 @@ import { KNOWN_AFTER_APPLY, type Step, type StepPlan } from "../../src/engine/ty
 import { colorWanted } from "../../src/render/color.js";
 import { afterUnknown, fieldDiff, formatValue, withoutUnknowns } from "../../src/render/diff.js";
 import { planJson, renderPlanText } from "../../src/render/plan.js";
+import { Registry } from "../../src/engine/registry.js";
+import { planSchedule, type PlanSchedule } from "../../src/engine/schedule.js";
+import { registerBuiltins } from "../../src/steps/index.js";
 
 function runPlan(steps: StepPlan[], done: string[] = []): RunPlan {
   return {
@@ -194,5 +197,128 @@ describe("plan text", () => {
     expect(text).toContain("\u001b[2mmirror-workloads: Mirror workloads  (done)\u001b[22m");
     expect(text).toContain("Symbols: \u001b[33m~\u001b[39m update  \u001b[36m?\u001b[39m gate\n");
     expect(text).not.toContain("[target]");
+  });
+});
+
+describe("plan text: the schedule", () => {
+  const registry = registerBuiltins(new Registry());
+  const stepPlan = (kind: string, id: string, waitMs?: number, pause?: string): StepPlan => ({
+    id,
+    kind,
+    title: id,
+    changes:
+      waitMs === undefined
+        ? [{ action: "create", address: `Thing ${id}`, after: {} }]
+        : [{ action: "wait", address: `${id} wait`, detail: "runs out", expectedMs: waitMs }],
+    gates: pause
+      ? [
+          {
+            address: `${id}/pause`,
+            detail: `pause ${pause}`,
+            onFailure: "rollback",
+            gate: { type: "pause", duration: pause },
+          },
+        ]
+      : [],
+  });
+  const scheduled = (plans: StepPlan[], done: string[] = []): RunPlan => {
+    const plan = runPlan(plans, done);
+    plan.steps = plan.steps.map((s) => ({ ...s, step: registry.getStep(s.plan.kind) }));
+    return { ...plan, schedule: planSchedule(registry, plan.steps) };
+  };
+  const full = [
+    stepPlan("provision-cluster", "provision-cluster", 360_000),
+    stepPlan("enable-mesh", "enable-mesh", 600_000),
+    stepPlan("mirror-workloads", "mirror-workloads"),
+    stepPlan("expose-target", "expose-target"),
+    stepPlan("shift-traffic", "shift-traffic[1]", undefined, "3s"),
+    stepPlan("lower-dns-ttl", "lower-dns-ttl", 300_000),
+    stepPlan("cutover-dns", "cutover-dns"),
+  ];
+
+  it("Given steps on two branches, When rendered, Then the critical path with its waits and the branch beside it come before the summary", () => {
+    const text = renderPlanText(scheduled(full), "shop.yaml");
+    const tail = text.trimEnd().split("\n").slice(-5);
+    expect(tail).toEqual([
+      "Schedule: 2 branches side by side; critical path 16m3s of expected waits (21m3s if run one after another):",
+      "  provision-cluster (6m) → enable-mesh (10m) → … → shift-traffic[1] (3s) → cutover-dns",
+      "  beside it: lower-dns-ttl (5m)",
+      "",
+      "Plan: 4 to create, 0 to update, 0 to delete, 3 waits, 1 gate.",
+    ]);
+  });
+
+  it("Given the same steps as JSON, When made data, Then each step has its needs and expected wait, and the critical path its steps and sum", () => {
+    const json = planJson(scheduled(full)) as { schedule: PlanSchedule };
+    expect(json.schedule.steps.find((s) => s.id === "lower-dns-ttl")).toEqual({
+      id: "lower-dns-ttl",
+      needs: [],
+      expectedMs: 300_000,
+    });
+    expect(json.schedule.steps.find((s) => s.id === "cutover-dns")?.needs).toEqual([
+      "shift-traffic[1]",
+      "lower-dns-ttl",
+    ]);
+    expect(json.schedule.criticalPath).toEqual({
+      steps: [
+        "provision-cluster",
+        "enable-mesh",
+        "mirror-workloads",
+        "expose-target",
+        "shift-traffic[1]",
+        "cutover-dns",
+      ],
+      expectedMs: 963_000,
+    });
+  });
+
+  it("Given a long wait-less stretch on a branch, When rendered, Then it is elided as …, keeping the first and last step", () => {
+    const text = renderPlanText(
+      scheduled([
+        ...full.slice(0, 5),
+        stepPlan("lower-dns-ttl", "lower-dns-ttl", 3_600_000),
+        full[6] as StepPlan,
+      ]),
+      "shop.yaml",
+    );
+    expect(text).toContain("  lower-dns-ttl (1h) → cutover-dns\n");
+    expect(text).toContain(
+      "  beside it: provision-cluster (6m) → enable-mesh (10m) → … → shift-traffic[1] (3s)\n",
+    );
+  });
+
+  it("Given the provisioning branch is done, When rendered, Then the done steps are left out and one branch is left: no schedule section", () => {
+    const done = [
+      "provision-cluster",
+      "enable-mesh",
+      "mirror-workloads",
+      "expose-target",
+      "shift-traffic[1]",
+    ];
+    // As the planner plans a done step: no changes, and only the gates that have not passed (here none).
+    const asDone = (p: StepPlan) => (done.includes(p.id) ? { ...p, changes: [], gates: [] } : p);
+    const plan = scheduled(full.map(asDone), done);
+    expect(plan.schedule?.steps.map((s) => s.id)).toEqual(["lower-dns-ttl", "cutover-dns"]);
+    expect(plan.schedule?.steps.at(-1)?.needs).toEqual(["lower-dns-ttl"]);
+    expect(renderPlanText(plan, "shop.yaml")).not.toContain("Schedule:");
+    // A done step whose approval still holds the run stays in the schedule: the run waits there.
+    const waiting = scheduled(
+      full.map((p) => (p.id === "shift-traffic[1]" ? { ...asDone(p), gates: p.gates } : asDone(p))),
+      done,
+    );
+    expect(waiting.schedule?.steps.map((s) => s.id)).toEqual([
+      "shift-traffic[1]",
+      "lower-dns-ttl",
+      "cutover-dns",
+    ]);
+    expect(renderPlanText(waiting, "shop.yaml")).toContain("  beside it: shift-traffic[1] (3s)\n");
+  });
+
+  it("Given steps one after another, When rendered, Then there is no schedule section", () => {
+    const text = renderPlanText(scheduled(full.slice(0, 5)), "shop.yaml");
+    expect(text).not.toContain("Schedule:");
+    expect(text.trimEnd().split("\n").at(-1)).toBe(
+      "Plan: 3 to create, 0 to update, 0 to delete, 2 waits, 1 gate.",
+    );
   });
 });
