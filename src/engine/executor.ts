@@ -460,7 +460,8 @@ async function revert(
   const clients = new Map<string, unknown>();
   for (const batch of rollbackBatches(pending)) {
     const [first] = batch as [ChangeEntry];
-    const ctx = readContext(engine, clients, first.step);
+    // With the journal: a step sees what this run created (mirror-workloads deletes a namespace, not its contents).
+    const ctx = readContext(engine, clients, first.step, journal);
     const step = engine.registry.getStep(first.kind);
     // Rollback writes are not journaled again: the before-images already say where to go back to.
     const undo: WriteContext = {
@@ -537,7 +538,8 @@ function writeContext(engine: Engine, journal: Journal, ctx: ReadContext, plan: 
       const marked = sensitive.has(change.address) ? { ...change, sensitive: true } : change;
       const entry = await journal.append({ type: "change", step, kind, ...marked });
       const result = await write();
-      await journal.append({ type: "change-applied", step, ref: entry.seq });
+      // Write-ahead needs the intent durable before the write; the completion rides the next group commit.
+      journal.appendDeferred({ type: "change-applied", step, ref: entry.seq });
       engine.sink.emit({ type: "change-applied", step, address: change.address, action: change.action });
       return result;
     },

@@ -24,6 +24,8 @@ export class Journal {
   }
 
   private tail: Promise<unknown> = Promise.resolve();
+  /** The first deferred record that could not be written (see appendDeferred): every later append fails with it. */
+  private deferredFailure: { error: unknown } | undefined;
 
   /**
    * Appends in call order even when steps write concurrently: seq order is file order. Resolves once the record
@@ -31,6 +33,7 @@ export class Journal {
    * is on disk), so concurrent changes share the store's fsyncs; otherwise records go one at a time.
    */
   append(input: JournalEntryInput): Promise<JournalEntry> {
+    if (this.deferredFailure) return Promise.reject(this.deferredFailure.error);
     const entry = { ...input, seq: this.nextSeq++, time: new Date().toISOString() };
     // A store that takes records one at a time gets its sensitive images one at a time too, as before.
     const prepared = this.store.groupCommit ? this.prepare(entry) : undefined;
@@ -42,10 +45,26 @@ export class Journal {
       await durable;
       this.loaded.push(stored);
       crashPointForTests(entry);
+      // Records reach the disk in seq order: a deferred one before this one has failed or is durable by now.
+      if (this.deferredFailure) throw this.deferredFailure.error;
       return entry;
     });
     this.tail = (this.store.groupCommit ? handedOver : appended).catch(() => undefined);
     return appended;
+  }
+
+  /**
+   * Appends a record nobody needs to wait for: the completion of a change whose intent is already durable. It
+   * rides the next group commit instead of costing the writer a commit of its own. A kill before it is durable
+   * leaves the change as a crash leaves it between intent and completion, which resume and rollback already
+   * handle (they read the live object; nothing reads completions to decide). Every later append is durable only
+   * after it (seq order is file order), so a step's `step-finished` vouches for its completions; if it cannot be
+   * written, every later append fails with its error.
+   */
+  appendDeferred(input: JournalEntryInput): void {
+    this.append(input).catch((error: unknown) => {
+      this.deferredFailure ??= { error };
+    });
   }
 
   /** The record as the store keeps it: sensitive images in the store's sensitive area first. */
