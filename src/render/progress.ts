@@ -126,6 +126,8 @@ interface Task {
   started?: number | undefined;
   elapsedMs?: number | undefined;
   detail?: string | undefined;
+  /** The steps that were running when this one started: the branches it ran beside. */
+  beside?: string[];
   /** Of an undo task: changes reverted so far, of how many. */
   reverted?: number;
   toRevert?: number | undefined;
@@ -137,6 +139,14 @@ const UNDO_PREFIX = "undo:";
 function fit(line: string, width: number): string {
   const chars = [...line];
   return chars.length <= width ? line : `${chars.slice(0, width - 1).join("")}…`;
+}
+
+/** `  ∥ beside provision-cluster`: the branch marker of a step that ran beside others (two named, then a count). */
+function besideText(task: Task): string {
+  const ids = task.beside ?? [];
+  if (ids.length === 0) return "";
+  const named = ids.slice(0, 2).join(", ");
+  return `  ∥ beside ${ids.length > 2 ? `${named} and ${ids.length - 2} more` : named}`;
 }
 
 const FRAMES = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
@@ -190,7 +200,10 @@ class TreeSink implements EventSink {
         this.tasks = event.steps.map((s) => ({ id: s.id, title: s.title, state: "pending" }));
         break;
       case "step-started":
-        if (task) Object.assign(task, { state: "running", started: Date.now(), detail: undefined });
+        if (task) {
+          this.joined(task);
+          Object.assign(task, { state: "running", started: Date.now(), detail: undefined });
+        }
         break;
       case "step-skipped":
         if (task) Object.assign(task, { state: "skipped", detail: event.reason });
@@ -207,6 +220,7 @@ class TreeSink implements EventSink {
         break;
       case "gate-waiting":
         // A gate runs after its step is done: the step spins again while it waits.
+        if (task && task.state !== "running") this.joined(task);
         if (task)
           Object.assign(task, {
             state: "running",
@@ -259,6 +273,18 @@ class TreeSink implements EventSink {
     this.redraw(true);
     this.drawnLines = 0;
     this.frozen = true;
+  }
+
+  /**
+   * Steps run side by side (the schedule's branches): a step that starts while others run is marked with them.
+   * Its own lines stay under its own heading whatever order the events of the branches come in.
+   */
+  private joined(task: Task): void {
+    const running = this.tasks.filter(
+      (t) => t !== task && t.state === "running" && !t.id.startsWith(UNDO_PREFIX),
+    );
+    if (running.length === 0) return;
+    task.beside = [...new Set([...(task.beside ?? []), ...running.map((t) => t.id)])];
   }
 
   private undoTask(step: string, changes?: number): Task {
@@ -320,7 +346,7 @@ class TreeSink implements EventSink {
           ? ` (${task.toRevert !== undefined ? `${task.reverted}/${plural(task.toRevert, "change")}` : plural(task.reverted, "change")})`
           : "";
       lines.push(
-        `${icon} ${task.title}${count}${elapsed !== undefined ? ` [${formatDuration(elapsed)}]` : ""}`,
+        `${icon} ${task.title}${count}${elapsed !== undefined ? ` [${formatDuration(elapsed)}]` : ""}${besideText(task)}`,
       );
       if (task.detail && (task.state === "running" || task.state === "failed" || task.state === "skipped"))
         lines.push(`  └ ${task.detail}`);

@@ -136,3 +136,100 @@ describe("the task tree on a terminal", () => {
     expect(long).toBe("✖ Lower the TTL [1s]\n  └ the zone example.com. an…\n");
   });
 });
+
+describe("the task tree of a run whose steps run side by side", () => {
+  const steps = [
+    { id: "provision-cluster", title: "Provision the target" },
+    { id: "enable-mesh", title: "Enable the mesh" },
+    { id: "lower-dns-ttl", title: "Lower the TTL" },
+    { id: "cutover-dns", title: "Cut over DNS" },
+  ];
+  const ttlWait = (detail: string): RunEvent => ({
+    type: "wait-progress",
+    step: "lower-dns-ttl",
+    address: "route53 ttl shop.example.com. A",
+    detail,
+  });
+  const overlapping: RunEvent[] = [
+    { type: "run-started", playbook: "shop", steps },
+    { type: "step-started", step: "provision-cluster", title: "Provision the target" },
+    { type: "step-started", step: "lower-dns-ttl", title: "Lower the TTL" },
+    {
+      type: "change-applied",
+      step: "lower-dns-ttl",
+      address: "route53 record shop.example.com. A",
+      action: "update",
+    },
+    {
+      type: "change-applied",
+      step: "provision-cluster",
+      address: "sandbox cluster target",
+      action: "create",
+    },
+    ttlWait("waiting out the old TTL: 300s left"),
+    {
+      type: "wait-progress",
+      step: "provision-cluster",
+      address: "sandbox cluster target",
+      detail: "RUNNING",
+    },
+    ttlWait("waiting out the old TTL: 290s left"),
+    {
+      type: "step-finished",
+      step: "provision-cluster",
+      verification: { outcome: "passed" },
+      elapsedMs: 6000,
+    },
+    { type: "step-started", step: "enable-mesh", title: "Enable the mesh" },
+    { type: "wait-progress", step: "enable-mesh", address: "mesh feature", detail: "ACTIVE in 1 of 2" },
+    ttlWait("waiting out the old TTL: 200s left"),
+  ];
+  // Elapsed times of running steps depend on the machine's speed: not asserted.
+  const stable = (text: string) => text.replace(/ \[[\d.]+(ms|s|m)[\dsm]*\]/g, " [t]");
+
+  it("Given two steps whose events interleave, When drawn, Then each step's latest line stays under its own heading and the later one is marked as beside the earlier", () => {
+    const text = stable(screen(overlapping.slice(0, 8)));
+    expect(text).toBe(
+      [
+        "… Provision the target [t]",
+        "  └ = wait sandbox cluster target: RUNNING",
+        "○ Enable the mesh",
+        "… Lower the TTL [t]  ∥ beside provision-cluster",
+        "  └ = wait route53 ttl shop.example.com. A: waiting out the old TTL: 290s left",
+        "○ Cut over DNS",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("Given the first branch moves on while the other still waits, When drawn, Then the next step is marked as beside the one still running, and the done step keeps its time", () => {
+    const text = stable(screen(overlapping));
+    expect(text).toBe(
+      [
+        "✔ Provision the target [t]",
+        "… Enable the mesh [t]  ∥ beside lower-dns-ttl",
+        "  └ = wait mesh feature: ACTIVE in 1 of 2",
+        "… Lower the TTL [t]  ∥ beside provision-cluster",
+        "  └ = wait route53 ttl shop.example.com. A: waiting out the old TTL: 200s left",
+        "○ Cut over DNS",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("Given steps one after another, When drawn, Then no step carries a branch marker", () => {
+    const text = screen([
+      { type: "run-started", playbook: "shop", steps: steps.slice(0, 2) },
+      { type: "step-started", step: "provision-cluster", title: "Provision the target" },
+      {
+        type: "step-finished",
+        step: "provision-cluster",
+        verification: { outcome: "passed" },
+        elapsedMs: 6000,
+      },
+      { type: "step-started", step: "enable-mesh", title: "Enable the mesh" },
+      { type: "step-finished", step: "enable-mesh", verification: { outcome: "passed" }, elapsedMs: 10_000 },
+    ]);
+    expect(text).toBe("✔ Provision the target [6s]\n✔ Enable the mesh [10s]\n");
+  });
+});
