@@ -543,7 +543,7 @@ function buildProgram(io: Io, signal: AbortSignal): Command {
       examples("npx clustershift demo", "npx clustershift demo --rollback --non-interactive"),
     )
     .action(async (opts: { nonInteractive?: boolean; rollback?: boolean }) => {
-      const { runDemo } = await import("../sandbox/demo/demo.js");
+      const { runDemo } = await import("../demo/demo.js");
       const nonInteractive = Boolean(opts.nonInteractive) || !process.stdin.isTTY;
       await runDemo({ nonInteractive, rollback: Boolean(opts.rollback) }, io, signal);
     });

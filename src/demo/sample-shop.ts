@@ -1,5 +1,5 @@
-import type { KubeObject } from "../../providers/kubernetes/port.js";
-import { sourceIngressGateway } from "../seeds/ingress.js";
+import type { KubeObject } from "../providers/kubernetes/port.js";
+import { sourceIngressGateway } from "../sandbox/seeds/ingress.js";
 
 /** The shop behind `clustershift demo`: a frontend and a few services behind an Istio Gateway and VirtualService. */
 export const SHOP_NAMESPACE = "shop";
