@@ -145,7 +145,7 @@ describe("waiting for a Route 53 change", () => {
 
     await expect(apply).rejects.toThrow(DriftError);
     await expect(apply).rejects.toThrow(
-      "the record shop.example.com. A changed since the plan: expected A 192.0.2.10 ttl 5, found A 192.0.2.99 ttl 5; nothing was changed",
+      "the record shop.example.com. A changed since the plan: values 192.0.2.10 → 192.0.2.99 (expected A 192.0.2.10 ttl 5, found A 192.0.2.99 ttl 5); nothing was changed",
     );
     expect(route53.commandCalls(GetChangeCommand)).toHaveLength(0);
     expect(run.entries.map((e) => e.step)).toEqual(["cutover-dns"]);

@@ -1,6 +1,7 @@
 import { execFileSync } from "node:child_process";
-import { accessSync, constants } from "node:fs";
+import { accessSync, constants, readFileSync } from "node:fs";
 import { delimiter, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import {
   ChangeResourceRecordSetsCommand,
   CreateHostedZoneCommand,
@@ -39,10 +40,33 @@ export function motoServerPath(): string {
   }
 }
 
+/** moto_server with Route 53's change-batch semantics (see moto-route53-batch.py): its own Python runs it. */
+const BATCH_SEMANTICS = fileURLToPath(new URL("./moto-route53-batch.py", import.meta.url));
+
+/**
+ * The command line of the Python that runs moto_server: its script's `#!` line (`/usr/bin/env python3` as two
+ * words). A pyenv shim on PATH is a shell script: then the script pyenv points it at.
+ */
+function motoPython(): string[] {
+  const words = (script: string) =>
+    /^#!(.*)/.exec(readFileSync(script, "utf8"))?.[1]?.trim().split(/\s+/) ?? [];
+  let command = words(motoServerPath());
+  if (!command.some((word) => /python/.test(word))) {
+    const real = execFileSync("pyenv", ["which", "moto_server"], { encoding: "utf8" }).trim();
+    command = words(real);
+  }
+  if (!command.some((word) => /python/.test(word)))
+    throw new Error("cannot tell which Python runs moto_server: reinstall it (pip install 'moto[server]')");
+  return command;
+}
+
 export async function startMoto(): Promise<Moto> {
   const port = await freePort();
-  const server = await startServerProcess(motoServerPath(), ["-H", "127.0.0.1", "-p", String(port)], () =>
-    accepts(port),
+  const [python = "python3", ...pythonArgs] = motoPython();
+  const server = await startServerProcess(
+    python,
+    [...pythonArgs, BATCH_SEMANTICS, "-H", "127.0.0.1", "-p", String(port)],
+    () => accepts(port),
   );
   const endpoint = `http://127.0.0.1:${port}`;
   const sdk = new Route53Client({

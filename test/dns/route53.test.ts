@@ -117,7 +117,7 @@ describe("Route 53 cutover against moto_server", () => {
     const apply = cutoverDnsStep.apply(cutover, run.writeContext("cutover-dns", "cutover-dns"));
     await expect(apply).rejects.toThrow(DriftError);
     await expect(apply).rejects.toThrow(
-      `the record shop.${zone.name} A changed since the plan: expected A 192.0.2.10 ttl 5, found A 192.0.2.99 ttl 5; nothing was changed`,
+      `the record shop.${zone.name} A changed since the plan: values 192.0.2.10 → 192.0.2.99 (expected A 192.0.2.10 ttl 5, found A 192.0.2.99 ttl 5); nothing was changed`,
     );
     expect(await recordsOf(moto.sdk, zone.id)).toEqual(changed);
     expect(run.entries).toEqual([]);

@@ -199,7 +199,7 @@ describe("sandbox DNS provider", () => {
 
     await expect(apply).rejects.toThrow(DriftError);
     await expect(apply).rejects.toThrow(
-      `the record ${record} A changed since the plan: expected A 192.0.2.10 ttl 5, found A 192.0.2.99 ttl 5; nothing was changed`,
+      `the record ${record} A changed since the plan: values 192.0.2.10 → 192.0.2.99 (expected A 192.0.2.10 ttl 5, found A 192.0.2.99 ttl 5); nothing was changed`,
     );
     expect(dns.recordSets(id)).toEqual([aRecord(record, 5, "192.0.2.99"), www(zone)]);
   });

@@ -2,10 +2,7 @@ import { RuntimeError, UsageError } from "../../engine/errors.js";
 import type { DnsRecordSetTarget } from "../../engine/targets.js";
 import { KNOWN_AFTER_APPLY, type ChangeEntry, type ReadContext } from "../../engine/types.js";
 import type { DnsSpec } from "../../playbook/schema.js";
-import { dnsProvider } from "../../providers/dns.js";
-import { memoClient } from "../../providers/memo.js";
-import { Route53Dns } from "../../providers/route53/client.js";
-import { SandboxDnsClient } from "../../providers/sandbox-dns/client.js";
+import { dnsProvider, type DnsReader } from "../../providers/dns.js";
 import {
   cluster,
   clusterIfKnown,
@@ -13,7 +10,7 @@ import {
   type ObjectRef,
 } from "../../providers/kubernetes/index.js";
 import { fqdn, recordInZone } from "../../providers/route53/names.js";
-import type { DnsPort, RecordSet, Zone } from "../../providers/route53/port.js";
+import type { RecordSet, Zone } from "../../providers/route53/port.js";
 import { describeRecordSets, recordKey } from "../../providers/route53/records.js";
 import { ingressAddress, INGRESS_ADDRESS_TIMEOUT_MS } from "../expose-target/manifests.js";
 import { addressType, SOURCE_ID, TARGET_ID } from "./chain.js";
@@ -27,40 +24,15 @@ export const DNS_KINDS: readonly string[] = ["lower-dns-ttl", "cutover-dns"];
  */
 export type DnsTarget = DnsRecordSetTarget;
 
-/** The playbook's `dns.provider` whose client has `label`. */
-function providerOfLabel(label: string): "route53" | "sandbox" {
-  return label === "sandbox-dns" ? "sandbox" : "route53";
-}
-
-/**
- * The DNS client of a journaled change, built from the journal entry alone; memoized under the same key as
- * {@link dnsProvider}'s (`dns:<provider>`), so a run (or a test) that made one uses it.
- */
-export function journaledDnsPort(
-  target: DnsTarget,
-  ctx: Pick<ReadContext, "clients" | "options" | "playbook"> & Partial<Pick<ReadContext, "signal">>,
-): DnsPort {
-  const provider = providerOfLabel(target.provider);
-  return memoClient(ctx, `dns:${provider}`, (): DnsPort => {
-    if (provider === "route53") return new Route53Dns(ctx.signal ? { signal: ctx.signal } : {});
-    // Journals written before the context was kept: the sandbox DNS then was the playbook's source cluster.
-    const context = target.context ?? ctx.playbook.spec.source.context;
-    return new SandboxDnsClient({
-      context,
-      ...(ctx.signal ? { signal: ctx.signal } : {}),
-      ...(ctx.options.kubeconfig === undefined ? {} : { kubeconfig: ctx.options.kubeconfig }),
-    });
-  });
-}
-
 export function dnsSpecOf(ctx: Pick<ReadContext, "playbook">): DnsSpec {
   const dns = ctx.playbook.spec.dns;
   if (!dns) throw new Error("a DNS step runs without spec.dns: this is a bug");
   return dns;
 }
 
+/** What plan, verify and the safety checks hold of the zone: a reader (a write there does not compile). */
 export interface Observed {
-  port: DnsPort;
+  port: DnsReader;
   zone: Zone;
   name: string;
   /** `route53 record shop.example.com. A`: the plan address of every change to this record. */

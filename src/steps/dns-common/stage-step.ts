@@ -1,5 +1,5 @@
-import { DriftError, RuntimeError } from "../../engine/errors.js";
 import { journaledWait } from "../../engine/clock.js";
+import type { DnsRecordSetTarget } from "../../engine/targets.js";
 import {
   KNOWN_AFTER_APPLY,
   type Change,
@@ -14,16 +14,10 @@ import {
   type WriteContext,
 } from "../../engine/types.js";
 import type { DnsSpec, Playbook } from "../../playbook/schema.js";
-import { dnsProvider } from "../../providers/dns.js";
-import {
-  BatchRejectedError,
-  type ChangeInfo,
-  type DnsPort,
-  type RecordChange,
-  type RecordSet,
-  type Zone,
-} from "../../providers/route53/port.js";
-import { describeRecordSets, recordKey, sameRecordSets } from "../../providers/route53/records.js";
+import { dnsPortFor, dnsProvider } from "../../providers/dns.js";
+import type { ChangeInfo, DnsPort, RecordSet, Zone } from "../../providers/route53/port.js";
+import { describeRecordSets, sameRecordSets } from "../../providers/route53/records.js";
+import { changeAddress, dnsRecordSetResource, resync, zoneOf } from "../../resources/dns-recordset.js";
 import { chainStates, pointsAt } from "./chain.js";
 import { describeTransition } from "./describe.js";
 import { CHANGE_NOTE, earlierProgress, INSYNC_NOTE, TTL_WAIT_NOTE } from "./resume.js";
@@ -37,15 +31,12 @@ import {
 import {
   awaitTargetAddress,
   dnsSpecOf,
-  journaledDnsPort,
-  keysOf,
   observeZone,
   originalRecord,
   readRecord,
   recordTypes,
   targetAddress,
   typesOf,
-  type DnsTarget,
   type Observed,
 } from "./observe.js";
 import { checkEveryServer } from "./verify-servers.js";
@@ -222,56 +213,41 @@ function pauseGate(address: string, duration: string, detail: string): PlannedGa
 async function applyStage(plan: StepPlan, ctx: WriteContext): Promise<void> {
   if (!plan.changes.some((change) => change.action === "update")) return;
   const data = await resolvedData(plan, ctx);
-  const port = dnsProvider(ctx);
-  const observed: Observed = { port, zone: data.zone, name: data.name, address: data.address };
-  const types = typesOf(data.before, data.after);
-  const current = await readRecord(observed, types);
+  const dns = dnsSpecOf(ctx);
+  const target: DnsRecordSetTarget = {
+    type: "dns.recordset",
+    provider: dnsProvider(ctx).label,
+    zone: { ...data.zone },
+    name: data.name,
+    recordType: dns.type,
+    // The sandbox DNS is served by a cluster: rollback must find it without the playbook.
+    ...(dns.provider === "sandbox" ? { context: ctx.playbook.spec.source.context } : {}),
+  };
+  const port = dnsPortFor(target, ctx);
+  const comment = `clustershift ${ctx.playbook.metadata.name} ${plan.id}`;
   const earlier = earlierProgress(ctx, plan.id);
   // A batch accepted before the run stopped whose INSYNC nobody saw: wait for that one.
   let pending: ChangeInfo | undefined =
     earlier.change !== undefined && !earlier.insync ? { id: earlier.change, status: "PENDING" } : undefined;
   let ttlUntil = earlier.ttlUntil;
-  // Equal to `after`: a resumed run whose batch went through before it stopped; only the waits remain.
-  if (sameRecordSets(current, data.after) && earlier.change === undefined) {
-    // ... but its change id was never seen (the reply was lost, or the run stopped before noting it).
-    pending = await resync(observed, data.after, `clustershift ${ctx.playbook.metadata.name} ${plan.id}`);
-    await ctx.note(CHANGE_NOTE, { address: data.address, change: pending.id });
-  } else if (!sameRecordSets(current, data.after)) {
-    if (!sameRecordSets(current, data.before)) throw driftError(observed, data.before, current);
-    const target: DnsTarget = {
-      type: "dns.recordset",
-      provider: port.label,
-      zone: { ...data.zone },
-      name: data.name,
-      recordType: dnsSpecOf(ctx).type,
-      // The sandbox DNS is served by a cluster: rollback must find it without the playbook.
-      ...(dnsSpecOf(ctx).provider === "sandbox" ? { context: ctx.playbook.spec.source.context } : {}),
-    };
-    pending = await ctx.change(
-      {
-        address: data.address,
-        action: "update",
-        before: data.before,
-        after: data.after,
-        target: { ...target },
-      },
-      () =>
-        submit(
-          observed,
-          replaceBatch(data.before, data.after),
-          data.before,
-          data.after,
-          () => readRecord(observed, types),
-          `clustershift ${ctx.playbook.metadata.name} ${plan.id}`,
-          "since the plan",
-        ),
-    );
+  // Through the resource: compare-and-swap on the plan's before-image, journaled before the batch is sent.
+  const submitted = await dnsRecordSetResource.submit(
+    { address: data.address, action: "update", target, before: data.before, after: data.after, comment },
+    ctx,
+  );
+  if (submitted) {
+    pending = submitted;
     // A new batch: an old-TTL countdown of an earlier attempt no longer counts.
     ttlUntil = undefined;
     await ctx.note(CHANGE_NOTE, { address: data.address, change: pending.id });
+  } else if (earlier.change === undefined) {
+    // Already `after`: a resumed run whose batch went through before it stopped, its change id never seen (the
+    // reply was lost, or the run stopped before noting it). Only the waits remain; they need a change id.
+    pending = await resync(port, zoneOf(target), data.after, comment);
+    await ctx.note(CHANGE_NOTE, { address: data.address, change: pending.id });
   }
   if (pending) {
-    await waitInSync(port, pending, waitAddress(data.address, "change"), ctx);
+    await waitInSync(port, pending, changeAddress(data.address), ctx);
     await ctx.note(INSYNC_NOTE, { change: pending.id });
   }
   if (data.stage.kind === "lower-ttl" && data.original.ttl !== undefined) {
@@ -295,7 +271,12 @@ async function applyStage(plan: StepPlan, ctx: WriteContext): Promise<void> {
   }
 }
 
-function waitInSync(port: DnsPort, change: ChangeInfo, address: string, ctx: ReadContext): Promise<void> {
+function waitInSync(
+  port: Pick<DnsPort, "waitForChange">,
+  change: ChangeInfo,
+  address: string,
+  ctx: ReadContext,
+): Promise<void> {
   return port.waitForChange(change, {
     onProgress: (detail) => ctx.progress.wait(address, detail),
     signal: ctx.signal,
@@ -312,85 +293,6 @@ async function resolvedData(plan: StepPlan, ctx: ReadContext): Promise<DnsStageD
     dns.target ?? (await awaitTargetAddress(ctx, (detail) => ctx.progress.wait(data.address, detail)));
   const { before, after } = statesOf(data.original, dns, known, data.stage);
   return { ...data, target: known, before, after };
-}
-
-/**
- * The cutover batch: DELETE exactly `before`, CREATE `after`. A record changed since it was read makes the
- * DELETE, and with it the whole batch, fail: nothing is overwritten.
- */
-function replaceBatch(before: readonly RecordSet[], after: readonly RecordSet[]): RecordChange[] {
-  return [
-    ...before.map((record) => ({ action: "DELETE" as const, record })),
-    ...after.map((record) => ({ action: "CREATE" as const, record })),
-  ];
-}
-
-/**
- * The rollback batch: DELETE what is there and has no before-image, UPSERT the before-images. Rollback
- * restores whatever it finds, so it needs no DELETE precondition on sets it overwrites anyway.
- */
-function restoreBatch(current: readonly RecordSet[], before: readonly RecordSet[]): RecordChange[] {
-  const restored = keysOf(before);
-  return [
-    ...current
-      .filter((record) => !restored.has(recordKey(record)))
-      .map((record) => ({ action: "DELETE" as const, record })),
-    ...before.map((record) => ({ action: "UPSERT" as const, record })),
-  ];
-}
-
-/**
- * Sends one batch that takes the record from `expected` to `intended`; when the zone refuses it, says whether
- * the record moved under it (drift) or what else.
- */
-async function submit(
-  observed: Observed,
-  changes: RecordChange[],
-  expected: readonly RecordSet[],
-  intended: readonly RecordSet[],
-  read: () => Promise<RecordSet[]>,
-  comment: string,
-  when: string,
-): Promise<ChangeInfo> {
-  try {
-    return await observed.port.changeRecordSets(observed.zone, changes, comment);
-  } catch (error) {
-    if (!(error instanceof BatchRejectedError)) throw error;
-    const now = await read();
-    // The client retried a batch that an earlier try had carried out, its reply lost: the retry's exact DELETE
-    // no longer matched. The record is where this batch takes it; only the change id went with the reply.
-    if (intended.length > 0 && sameRecordSets(now, intended) && !sameRecordSets(now, expected))
-      return resync(observed, intended, comment);
-    if (!sameRecordSets(now, expected)) throw driftError(observed, expected, now, when);
-    throw new RuntimeError(
-      `${observed.port.label} refused the change of ${observed.address} (${error.message}); nothing was changed`,
-      { cause: error },
-    );
-  }
-}
-
-/**
- * A change id for record sets already in place whose own change id is unknown: an UPSERT of exactly what is
- * there changes nothing, and it is INSYNC only once the zone's earlier changes are.
- */
-function resync(observed: Observed, records: readonly RecordSet[], comment: string): Promise<ChangeInfo> {
-  return observed.port.changeRecordSets(
-    observed.zone,
-    records.map((record) => ({ action: "UPSERT" as const, record })),
-    comment,
-  );
-}
-
-function driftError(
-  observed: Observed,
-  expected: readonly RecordSet[],
-  found: readonly RecordSet[],
-  when = "since the plan",
-): DriftError {
-  return new DriftError(
-    `the record ${observed.address.replace(/^\S+ record /, "")} changed ${when}: expected ${describeRecordSets(expected)}, ` +
-      `found ${describeRecordSets(found)}; nothing was changed. Run \`clustershift plan\` to review.`,
-  );
 }
 
 async function verifyStage(plan: StepPlan, ctx: ReadContext): Promise<Verification> {
@@ -431,48 +333,13 @@ async function resolvedTarget(plan: StepPlan, ctx: ReadContext): Promise<DnsStag
 }
 
 /**
- * Puts back each entry's before-image in one batch ({@link restoreBatch}) and waits for INSYNC. Nothing when
- * the record already equals it: a write that never happened, or a rollback run twice.
+ * Puts back each entry's before-image through the record-set resource, from the journal alone (the playbook may
+ * no longer have spec.dns, or name another provider or zone): one DELETE-exact + CREATE batch, then INSYNC.
+ * Nothing when the record already equals it: a write that never happened, or a rollback run twice.
  */
 async function rollbackEntries(entries: ChangeEntry[], ctx: WriteContext): Promise<void> {
   for (const entry of entries) {
-    if (entry.action !== "update" || entry.target?.type !== "dns.recordset") continue;
-    const target = entry.target;
-    const before = entry.before as RecordSet[];
-    const after = (entry.after ?? []) as RecordSet[];
-    // From the journal alone: the playbook may no longer have spec.dns, or name another provider or zone.
-    const port = journaledDnsPort(target, ctx);
-    const zone = { ...target.zone, private: target.zone.private ?? false };
-    const observed: Observed = { port, zone, name: target.name, address: entry.address };
-    const keys = keysOf(before, after);
-    const types = typesOf(before, after);
-    const read = async () => (await readRecord(observed, types)).filter((set) => keys.has(recordKey(set)));
-    const current = await read();
-    if (sameRecordSets(current, before)) continue;
-    if (!sameRecordSets(current, after)) {
-      const outside =
-        `${entry.address} was changed outside clustershift: it is ${describeRecordSets(current)}, where ` +
-        `clustershift left ${describeRecordSets(after)}`;
-      // Someone changed the record since clustershift did (an operator's emergency change, another tool):
-      // restoring the before-image would silently undo their change. Stop here, journal intact, unless told.
-      if (!ctx.options.forceRollback) {
-        throw new DriftError(
-          `${outside}. Rollback leaves it as it is rather than overwrite that change with ` +
-            `${describeRecordSets(before)}; set the record as it should be and run rollback again, or run ` +
-            "rollback with --force to restore it anyway",
-        );
-      }
-      ctx.progress.warn(`${outside}; --force: restoring ${describeRecordSets(before)} anyway`);
-    }
-    const change = await submit(
-      observed,
-      restoreBatch(current, before),
-      current,
-      before,
-      read,
-      `clustershift rollback ${entry.step}`,
-      "during the rollback",
-    );
-    await waitInSync(port, change, waitAddress(entry.address, "change"), ctx);
+    if (entry.target?.type !== "dns.recordset") continue;
+    await dnsRecordSetResource.revert(entry, ctx);
   }
 }
