@@ -2,6 +2,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import * as grpc from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { DriftError } from "../../src/engine/errors.js";
 import { provisionClusterStep } from "../../src/steps/provision-cluster/index.js";
 import { gkePlaybook } from "./harness.js";
 import { useGkeWorld } from "./support/env.js";
@@ -196,7 +197,7 @@ describe("provision-cluster on GKE", () => {
     );
   });
 
-  it("Given the cluster appears between plan and apply, When applied, Then ALREADY_EXISTS says to plan again", async () => {
+  it("Given a plan to create the cluster, When someone else creates one of that name before apply, Then apply stops with a DriftError naming it and sends no mutating call", async () => {
     const run = world.runner(provisionClusterStep, gkePlaybook());
     const [plan] = await run.plan();
     world.gke.addRunningCluster(CLUSTER, {
@@ -205,11 +206,15 @@ describe("provision-cluster on GKE", () => {
       workloadPool: "my-project.svc.id.goog",
     });
 
-    await expect(provisionClusterStep.apply(plan!, run.ctx)).rejects.toThrow(
-      `create cluster ${CLUSTER} failed: ALREADY_EXISTS: Already exists: ${CLUSTER}.`,
+    const applying = provisionClusterStep.apply(plan!, run.ctx);
+
+    await expect(applying).rejects.toThrow(DriftError);
+    await expect(applying).rejects.toThrow(
+      `gke.cluster ${CLUSTER} changed since the plan: a cluster of that name was created meanwhile (RUNNING). Nothing was written`,
     );
-    expect(run.entries).toHaveLength(1);
-    expect(run.applied.size).toBe(0);
+    expect(world.gke.mutatingCalls()).toEqual([]);
+    expect(run.entries).toEqual([]);
+    expect(await readFile(world.kubeconfig, "utf8").catch(() => "absent")).toBe("absent");
   });
 
   it("Given a create operation that ends in error, When applied, Then the error carries GKE's words and the journal keeps the cluster for rollback", async () => {

@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from "node:util";
 import { RuntimeError } from "../../engine/errors.js";
 import { targetOf } from "../../engine/targets.js";
-import type { Change, ChangeEntry, ReadContext, Step, WriteContext } from "../../engine/types.js";
+import type { Change, Step, WriteContext } from "../../engine/types.js";
 import { formatDuration } from "../../playbook/duration.js";
 import { clusterName } from "../../providers/gke/names.js";
 import {
@@ -13,9 +13,9 @@ import {
   meshSpec,
 } from "../../providers/gke/hub.js";
 import { gkeHub } from "../../providers/gke/index.js";
-import { OPERATION_TIMEOUT_MS, waitForHubOperation } from "../../providers/gke/operations.js";
 import { poll } from "../../providers/gke/poll.js";
-import type { HubOperation, HubPort } from "../../providers/gke/port.js";
+import type { HubPort } from "../../providers/gke/port.js";
+import { FEATURE_IMAGE, fleetFeatureResource, fleetMembershipResource } from "../../resources/fleet.js";
 import { specOf, specPlan } from "../spec-plan.js";
 import {
   ACTIVE_WAIT,
@@ -122,44 +122,49 @@ export const enableMeshStep: Step<MeshInstance> = {
 
   async apply(plan, ctx) {
     const spec = specOf<MeshInstance>(plan);
-    const hub = gkeHub(ctx);
     const planned = (address: string) =>
       plan.changes.find((c) => c.address === address && c.action !== "no-op");
 
-    if (planned(membershipAddress(spec))) {
-      const address = membershipAddress(spec);
-      await ctx.change(
+    const membership = planned(membershipAddress(spec));
+    if (membership?.action === "create") {
+      await fleetMembershipResource.write(
         {
-          address,
+          address: membership.address,
           action: "create",
-          after: membershipResource(spec.cluster),
           target: { type: "fleet.membership", name: spec.membership },
+          after: { resourceLink: clusterResourceLink(spec.cluster) },
         },
-        () =>
-          settle(
-            hub,
-            hub.createMembership(spec.membership, spec.cluster),
-            ctx,
-            address,
-            `register ${spec.membership}`,
-          ),
+        ctx,
       );
     }
-    if (planned(featureAddress(spec))) {
-      const address = featureAddress(spec);
-      await ctx.change(
+    const feature = planned(featureAddress(spec));
+    if (feature?.action === "create") {
+      await fleetFeatureResource.write(
         {
-          address,
+          address: feature.address,
           action: "create",
-          after: { featureId: "servicemesh" },
           target: { type: "fleet.feature", project: spec.cluster.project },
+          after: FEATURE_IMAGE,
         },
-        () =>
-          settle(hub, hub.enableFeature(spec.cluster.project), ctx, address, "enable feature servicemesh"),
+        ctx,
       );
     }
-    if (planned(specAddress(spec))) await applySpec(spec, hub, ctx);
-    if (planned(ACTIVE_WAIT)) await waitActive(spec, hub, ctx);
+    const meshSpecChange = planned(specAddress(spec));
+    if (meshSpecChange?.action === "create" || meshSpecChange?.action === "update") {
+      await fleetFeatureResource.write(
+        {
+          address: meshSpecChange.address,
+          action: meshSpecChange.action,
+          target: { type: "fleet.feature", project: spec.cluster.project, membershipSpec: spec.membership },
+          ...(meshSpecChange.action === "update"
+            ? { before: meshSpecChange.before as Record<string, unknown> }
+            : {}),
+          after: meshSpecChange.after as Record<string, unknown>,
+        },
+        ctx,
+      );
+    }
+    if (planned(ACTIVE_WAIT)) await waitActive(spec, gkeHub(ctx), ctx);
   },
 
   async verify(plan, ctx) {
@@ -182,35 +187,13 @@ export const enableMeshStep: Step<MeshInstance> = {
   },
 
   async rollback(entries, ctx) {
-    for (const entry of entries) await rollbackEntry(entry, gkeHub(ctx), ctx);
+    for (const entry of entries) {
+      const target = targetOf(entry, "fleet.feature", "fleet.membership");
+      if (target.type === "fleet.feature") await fleetFeatureResource.revert(entry, ctx);
+      else await fleetMembershipResource.revert(entry, ctx);
+    }
   },
 };
-
-/** Journals the spec it replaces under the key the API uses (the project number form, when it has one). */
-async function applySpec(spec: MeshInstance, hub: HubPort, ctx: WriteContext): Promise<void> {
-  const address = specAddress(spec);
-  const feature = await hub.getFeature(spec.cluster.project);
-  const current = feature ? findByMembership(feature.specs, spec.membership) : undefined;
-  const key = current?.[0] ?? spec.membership;
-  const desired = meshSpec(spec.management);
-  await ctx.change(
-    {
-      address,
-      action: current ? "update" : "create",
-      before: current?.[1] ?? null,
-      after: desired,
-      target: { type: "fleet.feature", project: spec.cluster.project, membershipSpec: key },
-    },
-    () =>
-      settle(
-        hub,
-        hub.updateMembershipSpecs(spec.cluster.project, { [key]: desired }),
-        ctx,
-        address,
-        `set ${address}`,
-      ),
-  );
-}
 
 async function waitActive(spec: MeshInstance, hub: HubPort, ctx: WriteContext): Promise<void> {
   await poll(
@@ -228,53 +211,4 @@ async function waitActive(spec: MeshInstance, hub: HubPort, ctx: WriteContext): 
       onProgress: (detail) => ctx.progress.wait(ACTIVE_WAIT, detail),
     },
   );
-}
-
-async function rollbackEntry(entry: ChangeEntry, hub: HubPort, ctx: WriteContext): Promise<void> {
-  const target = targetOf(entry, "fleet.feature", "fleet.membership");
-  switch (target.type) {
-    case "fleet.feature": {
-      if (target.membershipSpec === undefined) {
-        await settle(
-          hub,
-          hub.disableFeature(target.project),
-          ctx,
-          entry.address,
-          "disable feature servicemesh",
-        );
-        return;
-      }
-      if (!(await hub.getFeature(target.project))) return;
-      const before = (entry.before ?? {}) as Record<string, unknown>;
-      await settle(
-        hub,
-        hub.updateMembershipSpecs(target.project, { [target.membershipSpec]: before }),
-        ctx,
-        entry.address,
-        `restore ${entry.address}`,
-      );
-      return;
-    }
-    case "fleet.membership":
-      await settle(hub, hub.deleteMembership(target.name), ctx, entry.address, `unregister ${target.name}`);
-      return;
-  }
-}
-
-/** Waits out a Hub operation; `undefined` (already gone) needs no wait. */
-async function settle(
-  hub: HubPort,
-  started: Promise<HubOperation | undefined>,
-  ctx: ReadContext,
-  address: string,
-  what: string,
-): Promise<void> {
-  const operation = await started;
-  if (!operation) return;
-  await waitForHubOperation(hub, operation, {
-    what,
-    timeoutMs: OPERATION_TIMEOUT_MS,
-    signal: ctx.signal,
-    onProgress: (detail) => ctx.progress.wait(address, detail),
-  });
 }

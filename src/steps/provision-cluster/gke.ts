@@ -1,15 +1,21 @@
 import { RuntimeError } from "../../engine/errors.js";
-import type { Change, ChangeEntry, ReadContext, WriteContext } from "../../engine/types.js";
-import { targetOf } from "../../engine/targets.js";
+import type { Change, ReadContext, WriteContext } from "../../engine/types.js";
 import { gke } from "../../providers/gke/index.js";
 import { clusterName } from "../../providers/gke/names.js";
 import { gkeKubeconfigPatch } from "../../providers/gke/kubeconfig.js";
-import { OPERATION_TIMEOUT_MS, waitForGkeOperation } from "../../providers/gke/operations.js";
 import { poll } from "../../providers/gke/poll.js";
 import type { ClusterRef, GkeCluster, GkePort } from "../../providers/gke/port.js";
+import type { KubeconfigPatch } from "../../providers/kubernetes/kubeconfig-file.js";
 import { formatDuration } from "../../playbook/duration.js";
-import { applyContext, contextAddress, planContext } from "./kubeconfig-change.js";
-import { clusterAddress, clusterDrift, describeSpec, type ProvisionInstance } from "./spec.js";
+import { clusterTarget, gkeClusterResource } from "../../resources/gke-cluster.js";
+import { applyContext, planContext } from "./kubeconfig-change.js";
+import {
+  clusterAddress,
+  clusterDrift,
+  describeSpec,
+  type ProvisionInstance,
+  type ProvisionPlan,
+} from "./spec.js";
 
 type GkeInstance = Extract<ProvisionInstance, { provider: "gke" }>;
 
@@ -17,7 +23,7 @@ export const RUNNING_WAIT = "cluster RUNNING";
 const RUNNING_TIMEOUT_MS = 30 * 60_000;
 const AUTH = "exec gke-gcloud-auth-plugin";
 
-export async function planGke(instance: GkeInstance, ctx: ReadContext): Promise<Change[]> {
+export async function planGke(instance: GkeInstance, ctx: ReadContext): Promise<ProvisionPlan> {
   const { ref, cluster: spec, context } = instance;
   const address = clusterAddress(ref);
   const cluster = await gke(ctx).getCluster(ref);
@@ -45,38 +51,34 @@ export async function planGke(instance: GkeInstance, ctx: ReadContext): Promise<
     });
   }
   const known = cluster?.endpoint !== undefined;
-  changes.push(await planContext(ctx, context, kubeconfigPatch(ref, cluster, context), known, AUTH));
-  return changes;
+  const planned = await planContext(ctx, context, kubeconfigPatch(ref, cluster, context), known, AUTH);
+  changes.push(planned.change);
+  return { changes, kubeconfigBefore: planned.before };
 }
 
-export async function applyGke(instance: GkeInstance, changes: Change[], ctx: WriteContext): Promise<void> {
+export async function applyGke(
+  instance: GkeInstance,
+  changes: Change[],
+  kubeconfigBefore: KubeconfigPatch | undefined,
+  ctx: WriteContext,
+): Promise<void> {
   const { ref, cluster: spec, context } = instance;
-  const port = gke(ctx);
   const address = clusterAddress(ref);
   if (changes.some((c) => c.address === address && c.action === "create")) {
-    await ctx.change(
-      { address, action: "create", after: spec, target: { type: "gke.cluster", ...ref } },
-      async () => {
-        const operation = await port.createCluster(ref, spec);
-        await waitForGkeOperation(
-          port,
-          operation,
-          waitOptions(ctx, address, `create cluster ${clusterName(ref)}`),
-        );
-      },
+    await gkeClusterResource.write(
+      { address, action: "create", target: clusterTarget(ref), after: spec },
+      ctx,
     );
   }
-  const cluster = await waitRunning(port, ref, ctx);
-  if (changes.some((c) => c.address === contextAddress(context) && c.action !== "no-op")) {
-    await applyContext(ctx, context, kubeconfigPatch(ref, cluster, context));
-  }
+  const cluster = await waitRunning(gke(ctx), ref, ctx);
+  await applyContext(ctx, changes, kubeconfigBefore, context, kubeconfigPatch(ref, cluster, context));
 }
 
 export async function verifyGke(instance: GkeInstance, ctx: ReadContext): Promise<string | undefined> {
   const cluster = await gke(ctx).getCluster(instance.ref);
   if (cluster?.status !== "RUNNING")
     return `cluster ${clusterName(instance.ref)} is ${cluster?.status ?? "missing"}`;
-  const change = await planContext(
+  const { change } = await planContext(
     ctx,
     instance.context,
     kubeconfigPatch(instance.ref, cluster, instance.context),
@@ -86,40 +88,6 @@ export async function verifyGke(instance: GkeInstance, ctx: ReadContext): Promis
   return change.action === "no-op"
     ? undefined
     : `kubeconfig context ${instance.context} does not point at the cluster`;
-}
-
-/** Deletes the cluster only with --destroy-provisioned; otherwise says how to. */
-export async function rollbackGkeCluster(entry: ChangeEntry, ctx: WriteContext): Promise<void> {
-  const target = targetOf(entry, "gke.cluster");
-  const ref = { project: target.project, location: target.location, name: target.name };
-  const name = clusterName(ref);
-  if (!ctx.options.destroyProvisioned) {
-    ctx.progress.info(
-      `kept cluster ${name}, which this run created: rollback deletes clusters only with --destroy-provisioned. ` +
-        `To delete it yourself: gcloud container clusters delete ${ref.name} --location ${ref.location} --project ${ref.project}`,
-    );
-    return;
-  }
-  const port = gke(ctx);
-  // GKE refuses to delete a cluster while another operation (its creation) runs on it.
-  const settled = await poll(
-    async () => {
-      const cluster = await port.getCluster(ref);
-      return cluster && ["PROVISIONING", "RECONCILING"].includes(cluster.status)
-        ? { done: false, detail: `cluster ${cluster.status}, waiting to delete it` }
-        : { done: true, value: cluster };
-    },
-    {
-      what: `cluster ${name} to settle`,
-      timeoutMs: RUNNING_TIMEOUT_MS,
-      signal: ctx.signal,
-      onProgress: (d) => ctx.progress.wait(entry.address, d),
-    },
-  );
-  const operation = settled && settled.status !== "STOPPING" ? await port.deleteCluster(ref) : undefined;
-  if (operation)
-    await waitForGkeOperation(port, operation, waitOptions(ctx, entry.address, `delete cluster ${name}`));
-  ctx.progress.info(settled ? `deleted cluster ${name}` : `cluster ${name} was already gone`);
 }
 
 async function waitRunning(port: GkePort, ref: ClusterRef, ctx: WriteContext): Promise<GkeCluster> {
@@ -160,13 +128,4 @@ function kubeconfigPatch(ref: ClusterRef, cluster: GkeCluster | undefined, conte
     },
     context,
   );
-}
-
-function waitOptions(ctx: ReadContext, address: string, what: string) {
-  return {
-    what,
-    timeoutMs: OPERATION_TIMEOUT_MS,
-    signal: ctx.signal,
-    onProgress: (d: string) => ctx.progress.wait(address, d),
-  };
 }

@@ -1,11 +1,11 @@
 import type { ChangeEntry, Step, WriteContext } from "../../engine/types.js";
 import { targetOf } from "../../engine/targets.js";
-import type { KubeconfigPatch } from "../../providers/kubernetes/kubeconfig-file.js";
+import { gkeClusterResource } from "../../resources/gke-cluster.js";
+import { kubeconfigContextResource } from "../../resources/kubeconfig-context.js";
 import { specOf, specPlan } from "../spec-plan.js";
-import { applyGke, planGke, rollbackGkeCluster, verifyGke } from "./gke.js";
-import { rollbackContext } from "./kubeconfig-change.js";
+import { applyGke, planGke, verifyGke } from "./gke.js";
 import { applySandbox, planSandbox, rollbackSandboxCluster, verifySandbox } from "./sandbox.js";
-import { provisionInstance, type ProvisionInstance } from "./spec.js";
+import { provisionInstance, type ProvisionInstance, type ProvisionPlanData } from "./spec.js";
 
 export type { ProvisionInstance } from "./spec.js";
 
@@ -30,14 +30,16 @@ export const provisionClusterStep: Step<ProvisionInstance> = {
 
   async plan(instance, ctx) {
     const spec = instance.spec;
-    const changes = spec.provider === "gke" ? await planGke(spec, ctx) : await planSandbox(spec, ctx);
-    return specPlan("provision-cluster", instance, changes);
+    const { changes, kubeconfigBefore } =
+      spec.provider === "gke" ? await planGke(spec, ctx) : await planSandbox(spec, ctx);
+    const data: ProvisionPlanData = { ...spec, kubeconfigBefore };
+    return { ...specPlan("provision-cluster", instance, changes), data };
   },
 
   async apply(plan, ctx) {
-    const spec = specOf<ProvisionInstance>(plan);
-    if (spec.provider === "gke") await applyGke(spec, plan.changes, ctx);
-    else await applySandbox(spec, plan.changes, ctx);
+    const { kubeconfigBefore, ...spec } = specOf<ProvisionPlanData>(plan);
+    if (spec.provider === "gke") await applyGke(spec, plan.changes, kubeconfigBefore, ctx);
+    else await applySandbox(spec, plan.changes, kubeconfigBefore, ctx);
   },
 
   async verify(plan, ctx) {
@@ -55,10 +57,10 @@ async function rollbackEntry(entry: ChangeEntry, ctx: WriteContext): Promise<voi
   const target = targetOf(entry, "kubeconfig.context", "gke.cluster", "sandbox.cluster");
   switch (target.type) {
     case "kubeconfig.context":
-      await rollbackContext(ctx, target.file, target.name, entry.before as KubeconfigPatch);
+      await kubeconfigContextResource.revert(entry, ctx);
       return;
     case "gke.cluster":
-      await rollbackGkeCluster(entry, ctx);
+      await gkeClusterResource.revert(entry, ctx);
       return;
     case "sandbox.cluster":
       await rollbackSandboxCluster(entry, ctx);

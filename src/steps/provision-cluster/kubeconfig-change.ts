@@ -1,15 +1,15 @@
 import { isDeepStrictEqual } from "node:util";
 import { KNOWN_AFTER_APPLY, type Change, type ReadContext, type WriteContext } from "../../engine/types.js";
-import { forgetCluster } from "../../providers/kubernetes/index.js";
 import {
   describeContext,
-  holdsCredentials,
   kubeconfigFile,
-  namesOf,
-  patchKubeconfig,
-  readKubeconfigEntries,
   type KubeconfigPatch,
 } from "../../providers/kubernetes/kubeconfig-file.js";
+import {
+  kubeconfigContextResource,
+  readEntries,
+  redactedEntries,
+} from "../../resources/kubeconfig-context.js";
 
 export function contextAddress(context: string): string {
   return `kubeconfig context ${context}`;
@@ -17,6 +17,13 @@ export function contextAddress(context: string): string {
 
 export function contextFile(ctx: Pick<ReadContext, "options">): string {
   return kubeconfigFile(ctx.options.kubeconfig);
+}
+
+/** The planned change of a kubeconfig context, with the image of its entries the write holds the file to. */
+export interface PlannedContext {
+  change: Change;
+  /** The entries as the plan found them (null: absent), credentials as digests: safe in a saved plan. */
+  before: KubeconfigPatch;
 }
 
 /**
@@ -29,51 +36,46 @@ export async function planContext(
   desired: KubeconfigPatch,
   known: boolean,
   auth: string,
-): Promise<Change> {
+): Promise<PlannedContext> {
   const address = contextAddress(context);
-  const current = await readKubeconfigEntries(contextFile(ctx), namesOf(desired));
-  if (known && isDeepStrictEqual(current, desired)) return { action: "no-op", address };
+  const current = await readEntries(contextFile(ctx), desired);
+  const before = redactedEntries(current);
+  if (known && isDeepStrictEqual(current, desired)) return { change: { action: "no-op", address }, before };
   const after = known
     ? describeContext(desired, context)
     : { ...describeContext(desired, context), server: KNOWN_AFTER_APPLY };
-  const before = describeContext(current, context);
-  return before
-    ? { action: "update", address, before, after, detail: auth }
-    : { action: "create", address, after, detail: auth };
+  const described = describeContext(current, context);
+  return {
+    change: described
+      ? { action: "update", address, before: described, after, detail: auth }
+      : { action: "create", address, after, detail: auth },
+    before,
+  };
 }
 
 /**
- * Writes the entries, journaling the entries they replace (null: absent), so rollback puts the file back.
- * A client of that context memoized earlier in the run is dropped.
+ * Writes the entries through the kubeconfig.context resource when the plan changes them: compare-and-swap on
+ * the plan's image of them, journaling the entries they replace, so rollback puts the file back.
  */
 export async function applyContext(
   ctx: WriteContext,
+  changes: Change[],
+  planned: KubeconfigPatch | undefined,
   context: string,
   patch: KubeconfigPatch,
 ): Promise<void> {
-  const file = contextFile(ctx);
-  const before = await readKubeconfigEntries(file, namesOf(patch));
-  await ctx.change(
+  const address = contextAddress(context);
+  const change = changes.find((c) => c.address === address);
+  if (change?.action !== "create" && change?.action !== "update") return;
+  await kubeconfigContextResource.write(
     {
-      address: contextAddress(context),
-      action: before.contexts?.[context] ? "update" : "create",
-      before,
+      address,
+      action: change.action,
+      target: { type: "kubeconfig.context", file: contextFile(ctx), name: context },
+      // A plan made before plans kept the image (none today: the executor re-plans before apply) holds to now.
+      before: planned ?? redactedEntries(await readEntries(contextFile(ctx), patch)),
       after: patch,
-      sensitive: holdsCredentials(before) || holdsCredentials(patch),
-      target: { type: "kubeconfig.context", file, name: context },
     },
-    () => patchKubeconfig(file, patch),
+    ctx,
   );
-  forgetCluster(ctx, context);
-}
-
-/** Puts back the entries a journaled kubeconfig change replaced; idempotent. */
-export async function rollbackContext(
-  ctx: WriteContext,
-  file: string,
-  context: string,
-  before: KubeconfigPatch,
-) {
-  await patchKubeconfig(file, before);
-  forgetCluster(ctx, context);
 }

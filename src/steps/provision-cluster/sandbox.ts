@@ -1,9 +1,9 @@
 import type { Change, ChangeEntry, ReadContext, WriteContext } from "../../engine/types.js";
 import { targetOf } from "../../engine/targets.js";
-import { tokenKubeconfigPatch } from "../../providers/kubernetes/kubeconfig-file.js";
+import { tokenKubeconfigPatch, type KubeconfigPatch } from "../../providers/kubernetes/kubeconfig-file.js";
 import { sandboxProvisioner, type SandboxCluster } from "../../providers/sandbox-provisioner/index.js";
-import { applyContext, contextAddress, planContext } from "./kubeconfig-change.js";
-import type { ProvisionInstance } from "./spec.js";
+import { applyContext, planContext } from "./kubeconfig-change.js";
+import type { ProvisionInstance, ProvisionPlan } from "./spec.js";
 
 type SandboxInstance = Extract<ProvisionInstance, { provider: "sandbox" }>;
 
@@ -11,10 +11,17 @@ export function sandboxAddress(name: string): string {
   return `sandbox.cluster ${name}`;
 }
 
-export async function planSandbox(instance: SandboxInstance, ctx: ReadContext): Promise<Change[]> {
+export async function planSandbox(instance: SandboxInstance, ctx: ReadContext): Promise<ProvisionPlan> {
   const address = sandboxAddress(instance.name);
   const cluster = await sandboxProvisioner(ctx).getCluster(instance.name);
-  return [
+  const planned = await planContext(
+    ctx,
+    instance.context,
+    kubeconfigPatch(instance, cluster),
+    cluster !== undefined,
+    "token",
+  );
+  const changes: Change[] = [
     cluster
       ? { action: "no-op", address, detail: `exists at ${cluster.server}` }
       : {
@@ -23,19 +30,15 @@ export async function planSandbox(instance: SandboxInstance, ctx: ReadContext): 
           after: { name: instance.name },
           detail: "a new cluster in the running sandbox",
         },
-    await planContext(
-      ctx,
-      instance.context,
-      kubeconfigPatch(instance, cluster),
-      cluster !== undefined,
-      "token",
-    ),
+    planned.change,
   ];
+  return { changes, kubeconfigBefore: planned.before };
 }
 
 export async function applySandbox(
   instance: SandboxInstance,
   changes: Change[],
+  kubeconfigBefore: KubeconfigPatch | undefined,
   ctx: WriteContext,
 ): Promise<void> {
   const port = sandboxProvisioner(ctx);
@@ -53,9 +56,7 @@ export async function applySandbox(
     );
   }
   if (!cluster) throw new Error(`sandbox cluster ${instance.name} is missing after apply: this is a bug`);
-  if (changes.some((c) => c.address === contextAddress(instance.context) && c.action !== "no-op")) {
-    await applyContext(ctx, instance.context, kubeconfigPatch(instance, cluster));
-  }
+  await applyContext(ctx, changes, kubeconfigBefore, instance.context, kubeconfigPatch(instance, cluster));
 }
 
 export async function verifySandbox(
@@ -64,7 +65,13 @@ export async function verifySandbox(
 ): Promise<string | undefined> {
   const cluster = await sandboxProvisioner(ctx).getCluster(instance.name);
   if (!cluster) return `sandbox cluster ${instance.name} is missing`;
-  const change = await planContext(ctx, instance.context, kubeconfigPatch(instance, cluster), true, "token");
+  const { change } = await planContext(
+    ctx,
+    instance.context,
+    kubeconfigPatch(instance, cluster),
+    true,
+    "token",
+  );
   return change.action === "no-op"
     ? undefined
     : `kubeconfig context ${instance.context} does not point at the cluster`;

@@ -1,4 +1,6 @@
 import { UsageError } from "../../engine/errors.js";
+import type { Change } from "../../engine/types.js";
+import type { KubeconfigPatch } from "../../providers/kubernetes/kubeconfig-file.js";
 import type { Playbook } from "../../playbook/schema.js";
 import type { ClusterRef, ClusterSpec, GkeCluster } from "../../providers/gke/port.js";
 import { clusterName } from "../../providers/gke/names.js";
@@ -6,6 +8,15 @@ import { clusterName } from "../../providers/gke/names.js";
 export type ProvisionInstance =
   | { provider: "gke"; ref: ClusterRef; cluster: ClusterSpec; context: string }
   | { provider: "sandbox"; name: string; context: string };
+
+/** What planning one provider found: the changes, and the kubeconfig entries' image the write holds to. */
+export interface ProvisionPlan {
+  changes: Change[];
+  kubeconfigBefore: KubeconfigPatch;
+}
+
+/** A provision-cluster plan's `data`: the instance, and the plan's image of the kubeconfig entries it writes. */
+export type ProvisionPlanData = ProvisionInstance & { kubeconfigBefore?: KubeconfigPatch };
 
 /** The cluster the playbook asks for; UsageError when a gke target lacks its project or location. */
 export function provisionInstance(playbook: Playbook): ProvisionInstance | undefined {
