@@ -31,7 +31,7 @@ export function ownedSettings(cluster: GkeCluster, wanted?: ClusterSpec): Partia
   const labels = wanted?.labels
     ? Object.fromEntries(
         Object.keys(wanted.labels).flatMap((key) =>
-          cluster.labels[key] === undefined ? [] : [[key, cluster.labels[key]!]],
+          cluster.labels[key] === undefined ? [] : [[key, cluster.labels[key]]],
         ),
       )
     : undefined;

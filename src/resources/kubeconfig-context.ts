@@ -100,8 +100,7 @@ export const kubeconfigContextResource: Resource<KubeconfigContextTarget, Kubeco
 
   async revert(entry, ctx) {
     const target = targetOf(entry, "kubeconfig.context");
-    const before =
-      (entry.before as KubeconfigPatch | undefined) ?? absent((entry.after ?? {}) as KubeconfigPatch);
+    const before = (entry.before as KubeconfigPatch | undefined) ?? absent(entry.after ?? {});
     await patchKubeconfig(target.file, before);
     forgetCluster(ctx, target.name);
   },
