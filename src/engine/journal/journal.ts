@@ -25,7 +25,7 @@ export class Journal {
 
   private tail: Promise<unknown> = Promise.resolve();
   /** The first deferred record that could not be written (see appendDeferred): every later append fails with it. */
-  private deferredFailure: { error: unknown } | undefined;
+  private deferredFailure: { error: Error } | undefined;
 
   /**
    * Appends in call order even when steps write concurrently: seq order is file order. Resolves once the record
@@ -63,7 +63,7 @@ export class Journal {
    */
   appendDeferred(input: JournalEntryInput): void {
     this.append(input).catch((error: unknown) => {
-      this.deferredFailure ??= { error };
+      this.deferredFailure ??= { error: error instanceof Error ? error : new Error(String(error)) };
     });
   }
 

@@ -24,3 +24,24 @@ export async function mapLimit<T, R>(
   if (failure !== undefined) throw failure.error;
   return results;
 }
+
+/**
+ * A gate of `limit` slots: `run(fn)` calls `fn` once a slot is free, in call order. Lets a pipeline keep more
+ * items moving than it has requests in flight (journal records being committed while others are written).
+ */
+export function slots(limit: number): <R>(fn: () => Promise<R>) => Promise<R> {
+  let busy = 0;
+  const waiting: (() => void)[] = [];
+  return async <R>(fn: () => Promise<R>): Promise<R> => {
+    if (busy >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+    else busy++;
+    try {
+      return await fn();
+    } finally {
+      // The slot passes straight to the next waiter, so a newcomer cannot jump the queue.
+      const next = waiting.shift();
+      if (next) next();
+      else busy--;
+    }
+  };
+}

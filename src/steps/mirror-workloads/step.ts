@@ -32,6 +32,8 @@ import { skipReason, strip } from "./strip.js";
 import { namespaceLabels, rewriteImages } from "./transform.js";
 import { targetOf } from "../../engine/targets.js";
 import { kubeObjectResource } from "../../resources/kube-object.js";
+import { slots } from "../../providers/kubernetes/concurrency.js";
+import { sleep } from "../../engine/sleep.js";
 
 export type MirrorSpec = WorkloadsSpec & {
   source: string;
@@ -108,13 +110,19 @@ export const mirrorWorkloadsStep: Step<MirrorSpec> = {
       (c): c is Extract<Change, { action: "create" | "update" }> =>
         c.action === "create" || c.action === "update",
     );
+    // A pipeline: twice as many changes move as there are requests in flight, so that while the journal commits
+    // the records of some, the writes whose records are durable already go to the server. Requests (reads and
+    // writes) stay at CONCURRENCY in flight, as without the journal.
+    const request = slots(CONCURRENCY);
     for (const run of priorityRuns(writes, (c) => c.after as KubeObject)) {
-      await mapLimit(run, CONCURRENCY, async (change) => {
+      await mapLimit(run, 2 * CONCURRENCY, async (change) => {
         const desired = change.after as KubeObject;
         const ref = refOf(desired);
         // The before-image is read now, not at plan time: it is what rollback must bring back, byte for byte.
         let before =
-          change.action === "update" || desired.kind === "Namespace" ? await target.get(ref) : undefined;
+          change.action === "update" || desired.kind === "Namespace"
+            ? await request(() => target.get(ref))
+            : undefined;
         if (before?.metadata.deletionTimestamp) {
           await waitUntilGone(target, ref, ctx);
           before = undefined;
@@ -127,7 +135,7 @@ export const mirrorWorkloadsStep: Step<MirrorSpec> = {
         };
         if (before) journaled.before = before;
         if (desired.kind === "Secret") journaled.sensitive = true;
-        await ctx.change(journaled, () => target.apply(desired));
+        await ctx.change(journaled, () => request(() => target.apply(desired)));
       });
     }
   },
@@ -138,8 +146,24 @@ export const mirrorWorkloadsStep: Step<MirrorSpec> = {
 
   async rollback(entries, ctx) {
     // Newest first, so objects go before their namespace; equal priorities in parallel.
+    const created = createdNamespaces(ctx.journaled ?? []);
     for (const run of priorityRuns(entries, (e) => refObject(e))) {
-      await mapLimit(run, CONCURRENCY, (entry) => revert(entry, ctx));
+      const namespaces = run.filter(isNamespaceCreate);
+      const others = run.filter((entry) => !isNamespaceCreate(entry));
+      await mapLimit(others, CONCURRENCY, (entry) => {
+        // An object in a namespace this run created goes with it: one DELETE of the namespace (the namespace
+        // controller deletes its content) instead of one per object. Its entry is reverted all the same.
+        const where = targetOf(entry, "kube.object");
+        const namespace = where.namespace && created.get(`${where.context}/${where.namespace}`);
+        if (namespace && namespace.step === entry.step && namespace.seq < entry.seq) {
+          return deleteOnce(namespace, ctx);
+        }
+        return kubeObjectResource.revert(entry, ctx);
+      });
+      if (namespaces.length === 0) continue;
+      await mapLimit(namespaces, CONCURRENCY, (entry) => deleteOnce(entry, ctx));
+      // All at once: a namespace takes the namespace controller a while, and it empties them side by side.
+      await waitUntilAllGone(namespaces, ctx);
     }
   },
 };
@@ -756,17 +780,79 @@ async function verifyMirror(plan: StepPlan, ctx: ReadContext): Promise<Verificat
   };
 }
 
-/** Through the kube.object resource (idempotent, compare-and-swap); a namespace it deletes is awaited. */
-async function revert(entry: ChangeEntry, ctx: WriteContext): Promise<void> {
-  const where = targetOf(entry, "kube.object");
-  await kubeObjectResource.revert(entry, ctx);
-  if (entry.action === "create" && where.kind === "Namespace") {
-    await waitUntilGone(
-      cluster(ctx, where.context),
-      { apiVersion: where.apiVersion, kind: where.kind, name: where.name },
-      ctx,
-    );
+function isNamespaceCreate(entry: ChangeEntry): boolean {
+  const where = entry.target?.type === "kube.object" ? entry.target : undefined;
+  return entry.action === "create" && where?.kind === "Namespace" && where.apiVersion === "v1";
+}
+
+/** The namespaces this run created and has not reverted, by `context/name`: rollback deletes them whole. */
+function createdNamespaces(journaled: readonly ChangeEntry[]): Map<string, ChangeEntry> {
+  const created = new Map<string, ChangeEntry>();
+  for (const entry of journaled) {
+    if (!isNamespaceCreate(entry)) continue;
+    const where = targetOf(entry, "kube.object");
+    created.set(`${where.context}/${where.name}`, entry);
   }
+  return created;
+}
+
+/**
+ * Namespace deletions under way, per client: rollback calls the step once per batch of entries, and the objects
+ * of a namespace span many batches; the first one deletes it, the others find the DELETE already sent.
+ */
+const deleting = new WeakMap<ClusterPort, Map<string, Promise<void>>>();
+
+/** Reverts a namespace's creation (through the kube.object resource: idempotent) once per client. */
+function deleteOnce(entry: ChangeEntry, ctx: WriteContext): Promise<void> {
+  const where = targetOf(entry, "kube.object");
+  const port = cluster(ctx, where.context);
+  let sent = deleting.get(port);
+  if (!sent) deleting.set(port, (sent = new Map<string, Promise<void>>()));
+  let deletion = sent.get(where.name);
+  if (!deletion) {
+    deletion = kubeObjectResource.revert(entry, ctx);
+    // A deletion that failed is tried again by the next entry that needs it (and the error reaches this one).
+    deletion.catch(() => sent.delete(where.name));
+    sent.set(where.name, deletion);
+  }
+  return deletion;
+}
+
+/** How often rollback lists the namespaces it deleted, until they are gone. */
+const NAMESPACE_POLL_MS = 200;
+
+/**
+ * Waits for the namespaces of `entries` to be gone: one list per context and round, not a watch each, so that
+ * hundreds of namespaces cost a request every {@link NAMESPACE_POLL_MS}. One still there after
+ * {@link NAMESPACE_GONE_MS} is said and left: the journal holds its deletion as done, the controller finishes it.
+ */
+async function waitUntilAllGone(entries: readonly ChangeEntry[], ctx: WriteContext): Promise<void> {
+  const byContext = new Map<string, Set<string>>();
+  for (const entry of entries) {
+    const where = targetOf(entry, "kube.object");
+    const names = byContext.get(where.context) ?? new Set<string>();
+    names.add(where.name);
+    byContext.set(where.context, names);
+  }
+  await Promise.all(
+    [...byContext].map(async ([context, names]) => {
+      const port = cluster(ctx, context);
+      const deadline = Date.now() + NAMESPACE_GONE_MS;
+      for (;;) {
+        const live = new Set((await port.list("v1", "Namespace")).map((ns) => ns.metadata.name));
+        const left = [...names].filter((name) => live.has(name));
+        if (left.length === 0) return;
+        if (Date.now() >= deadline) {
+          ctx.progress.warn(
+            `${left.length === 1 ? "namespace" : "namespaces"} ${left.join(", ")} on ${context} still terminating after ${formatDuration(NAMESPACE_GONE_MS)}`,
+          );
+          return;
+        }
+        ctx.progress.wait(`namespaces on ${context}`, `waiting for ${left.length} namespaces to be deleted`);
+        await sleep(NAMESPACE_POLL_MS);
+      }
+    }),
+  );
 }
 
 /** A namespace being deleted takes what is created in it along: wait for it to be gone first. */
