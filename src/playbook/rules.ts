@@ -1,6 +1,6 @@
 import { isIP } from "node:net";
-import { parseCondition } from "../engine/gates/conditions.js";
-import { parseLabelSelector } from "../steps/mirror-workloads/select.js";
+import { parseCondition } from "../core/conditions.js";
+import { parseLabelSelector } from "../core/label-selector.js";
 import { durationMs } from "./duration.js";
 import type { PathIssue, PathSegment } from "./messages.js";
 import { invalid, required } from "./messages.js";

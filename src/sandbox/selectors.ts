@@ -1,4 +1,4 @@
-import { splitSelector } from "../providers/kubernetes/selectors.js";
+import { splitSelector } from "../core/label-selector.js";
 import { isObject, type JsonObject } from "./json.js";
 import { badRequest } from "./status.js";
 

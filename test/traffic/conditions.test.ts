@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { evaluateCondition, parseCondition } from "../../src/engine/gates/conditions.js";
+import { evaluateCondition, parseCondition } from "../../src/core/conditions.js";
 
 describe("parseCondition", () => {
   it.each([

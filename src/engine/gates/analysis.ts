@@ -5,7 +5,7 @@ import { messageOf, RuntimeError } from "../errors.js";
 import { sleep } from "../sleep.js";
 import type { GateContext, GateOutcome, GateRunner, GateSpec } from "../types.js";
 import { describeCompare, runCompare } from "./analysis-compare.js";
-import { evaluateCondition, formatCondition, parseCondition, type Condition } from "./conditions.js";
+import { evaluateCondition, formatCondition, parseCondition, type Condition } from "../../core/conditions.js";
 
 export type MeasurementPhase = "successful" | "failed" | "inconclusive";
 
