@@ -2,8 +2,8 @@ import type { KubeObject } from "../src/providers/kubernetes/port.js";
 
 export const KINDS_PER_NAMESPACE = 10;
 
-export function benchNamespaces(count: number): string[] {
-  return Array.from({ length: count }, (_, i) => `bench-${String(i).padStart(3, "0")}`);
+export function benchNamespaces(count: number, prefix = "bench"): string[] {
+  return Array.from({ length: count }, (_, i) => `${prefix}-${String(i).padStart(3, "0")}`);
 }
 
 /** One namespace of an ordinary app: ten objects of ten kinds, the shapes of real manifests. */

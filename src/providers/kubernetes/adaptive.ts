@@ -10,6 +10,20 @@ export interface ThrottleStats {
   limit: number;
 }
 
+/** The stats of every client this process made: clients a run makes for itself are not at hand otherwise. */
+const everyLimit = new Set<ThrottleStats>();
+
+/** 429s and retries of every client of this process so far, and the lowest in-flight limit any came down to. */
+export function throttleTotals(): Omit<ThrottleStats, "limit"> {
+  const totals = { throttled: 0, retries: 0, lowestLimit: Infinity };
+  for (const stats of everyLimit) {
+    totals.throttled += stats.throttled;
+    totals.retries += stats.retries;
+    totals.lowestLimit = Math.min(totals.lowestLimit, stats.lowestLimit);
+  }
+  return totals;
+}
+
 /**
  * How many requests a client keeps in flight to one API server, adapting to what the server says rather than a
  * fixed client-side rate (client-go's QPS 5 / burst 10): additive increase, multiplicative decrease, as TCP does.
@@ -29,6 +43,7 @@ export class AdaptiveLimit {
   constructor(private readonly max: number) {
     this.limit = max;
     this.stats = { throttled: 0, retries: 0, lowestLimit: max, limit: max };
+    everyLimit.add(this.stats);
   }
 
   /** Waits for a slot; resolves with a token for {@link release}. Rejects with the signal's reason when aborted. */
