@@ -217,6 +217,33 @@ describe("provision-cluster on GKE", () => {
     expect(await readFile(world.kubeconfig, "utf8").catch(() => "absent")).toBe("absent");
   });
 
+  it("Given a plan to add the context for an adopted cluster, When someone adds a context of that name before apply, Then apply stops with a DriftError naming the entry and leaves their file", async () => {
+    world.gke.addRunningCluster(CLUSTER, {
+      machineType: "e2-standard-4",
+      nodeCount: 2,
+      workloadPool: "my-project.svc.id.goog",
+    });
+    await writeFile(world.kubeconfig, EXISTING_KUBECONFIG);
+    const run = world.runner(provisionClusterStep, gkePlaybook());
+    const [plan] = await run.plan();
+    const theirs = EXISTING_KUBECONFIG.replace(
+      "current-context:",
+      "  - name: cluster-with-csm\n    context:\n      cluster: source\n      user: source\ncurrent-context:",
+    );
+    await writeFile(world.kubeconfig, theirs);
+
+    const applying = provisionClusterStep.apply(plan!, run.ctx);
+
+    await expect(applying).rejects.toThrow(DriftError);
+    await expect(applying).rejects.toThrow(
+      "kubeconfig context cluster-with-csm in " +
+        `${world.kubeconfig} changed since the plan: contexts.cluster-with-csm differ from the plan's. Nothing was written`,
+    );
+    expect(await readFile(world.kubeconfig, "utf8")).toBe(theirs);
+    expect(run.entries).toEqual([]);
+    expect(world.gke.mutatingCalls()).toEqual([]);
+  });
+
   it("Given a create operation that ends in error, When applied, Then the error carries GKE's words and the journal keeps the cluster for rollback", async () => {
     world.gke.operationError = {
       code: 8,
