@@ -190,6 +190,11 @@ export interface RunOptions {
   destroyProvisioned?: boolean;
   /** Rollback restores a DNS record's before-image even when someone changed the record after clustershift. */
   forceRollback?: boolean;
+  /**
+   * How often the GKE providers poll an operation or a state, and their first retry backoff; absent: 5s and 1s.
+   * Injected by the caller (the CLI reads CLUSTERSHIFT_GKE_POLL_INTERVAL / _RETRY_DELAY; tests pass their own).
+   */
+  gkeTiming?: { pollIntervalMs?: number; retryDelayMs?: number };
 }
 
 export interface ReadContext {
