@@ -74,24 +74,37 @@ export class LocalJournalStore implements JournalStore {
     });
   }
 
-  /** Commits until the queue is empty; says so in the same tick, so that the next append starts a new round. */
+  /**
+   * Commits until the queue is empty; says so in the same tick, so that the next append starts a new round. The
+   * journal file stays open for the round (a burst of changes costs one open, not one per commit) and is closed
+   * when the queue runs dry, so that no descriptor outlives the writes.
+   */
   private async commitQueued(): Promise<void> {
-    for (;;) {
-      const batch = this.queued.splice(0);
-      if (batch.length === 0) {
-        this.committing = undefined;
-        return;
+    let file: { handle: FileHandle; size: number } | undefined;
+    try {
+      for (;;) {
+        const batch = this.queued.splice(0);
+        if (batch.length === 0) {
+          this.committing = undefined;
+          return;
+        }
+        try {
+          file ??= await this.openJournal();
+          file.size = await this.commit(file, Buffer.concat(batch.map((queued) => queued.record)));
+          for (const queued of batch) queued.resolve();
+        } catch (error) {
+          for (const queued of batch) queued.reject(error);
+          // After a failed commit the file is opened (and its size read) afresh.
+          await file?.handle.close().catch(() => undefined);
+          file = undefined;
+        }
       }
-      try {
-        await this.commit(Buffer.concat(batch.map((queued) => queued.record)));
-        for (const queued of batch) queued.resolve();
-      } catch (error) {
-        for (const queued of batch) queued.reject(error);
-      }
+    } finally {
+      await file?.handle.close().catch(() => undefined);
     }
   }
 
-  private async commit(records: Buffer): Promise<void> {
+  private async openJournal(): Promise<{ handle: FileHandle; size: number }> {
     await mkdir(this.location, { recursive: true });
     if (!this.tornTailChecked) {
       await this.dropTornTail();
@@ -99,27 +112,34 @@ export class LocalJournalStore implements JournalStore {
     }
     const handle = await open(this.journalPath, "a", 0o600);
     try {
-      const { size } = await handle.stat();
-      try {
-        await writeAll(handle, records);
-        await handle.sync();
-        // A journal file just made exists for sure only once its directory entry is on disk too.
-        if (size === 0) await syncDirectory(this.location);
-      } catch (error) {
-        // A record cut short (a full disk writes part of it, then fails) would be dropped as "killed mid-write"
-        // by the next reader, and the change after it forgotten by rollback: cut it off and stop before the write.
-        await handle
-          .truncate(size)
-          .then(() => handle.sync())
-          .catch(() => undefined);
-        throw new RuntimeError(
-          `cannot write the journal ${this.journalPath} (${(error as NodeJS.ErrnoException).code ?? messageOf(error)}): ` +
-            "the change was not made; free space and run apply again",
-          { cause: error },
-        );
-      }
-    } finally {
+      return { handle, size: (await handle.stat()).size };
+    } catch (error) {
       await handle.close();
+      throw error;
+    }
+  }
+
+  /** Writes and fsyncs `records` at the end of the journal; returns its new size. */
+  private async commit(file: { handle: FileHandle; size: number }, records: Buffer): Promise<number> {
+    const { handle, size } = file;
+    try {
+      await writeAll(handle, records);
+      await handle.sync();
+      // A journal file just made exists for sure only once its directory entry is on disk too.
+      if (size === 0) await syncDirectory(this.location);
+      return size + records.length;
+    } catch (error) {
+      // A record cut short (a full disk writes part of it, then fails) would be dropped as "killed mid-write"
+      // by the next reader, and the change after it forgotten by rollback: cut it off and stop before the write.
+      await handle
+        .truncate(size)
+        .then(() => handle.sync())
+        .catch(() => undefined);
+      throw new RuntimeError(
+        `cannot write the journal ${this.journalPath} (${(error as NodeJS.ErrnoException).code ?? messageOf(error)}): ` +
+          "the change was not made; free space and run apply again",
+        { cause: error },
+      );
     }
   }
 
