@@ -6,6 +6,12 @@ import type { ChangeAction, Verification } from "./types.js";
  */
 export const STEP_FAILED_NOTE = "step-failed";
 
+/**
+ * The journal note of a step that did not fail but was stopped because another branch of the run stopped it
+ * (`{by, gate?}`): `status` and the report say so instead of a failure; a resumed run carries the step on.
+ */
+export const STEP_STOPPED_NOTE = "step-stopped";
+
 /** What a run tells its renderer (task tree, plain lines, NDJSON). */
 export type RunEvent =
   | { type: "run-started"; playbook: string; steps: { id: string; title: string }[] }
@@ -13,6 +19,8 @@ export type RunEvent =
   | { type: "step-skipped"; step: string; title: string; reason: string }
   | { type: "step-finished"; step: string; verification: Verification; elapsedMs: number }
   | { type: "step-failed"; step: string; error: string; elapsedMs: number }
+  /** Stopped, not failed: `by` (another branch of the run) stopped the run. */
+  | { type: "step-stopped"; step: string; by: string; elapsedMs: number }
   | { type: "change-applied"; step: string; address: string; action: ChangeAction }
   | { type: "change-reverted"; step: string; address: string; action: ChangeAction }
   | { type: "wait-progress"; step: string; address: string; detail: string }

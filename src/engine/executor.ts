@@ -3,7 +3,7 @@ import type { Playbook } from "../playbook/schema.js";
 import { planDrift } from "./drift.js";
 import { DriftError, GateFailedError, messageOf, RuntimeError, UsageError } from "./errors.js";
 import { plural } from "../render/words.js";
-import { STEP_FAILED_NOTE, type EventSink } from "./events.js";
+import { STEP_FAILED_NOTE, STEP_STOPPED_NOTE, type EventSink } from "./events.js";
 import { Journal } from "./journal/journal.js";
 import type { JournalReader, JournalStore } from "./journal/store.js";
 import { NO_CHANGES, planRun, type PlannedStep, type RunPlan } from "./planner.js";
@@ -133,10 +133,21 @@ type Halt = () => Promise<boolean>;
 /** What a step running as one branch of the schedule is given beside the run's engine. */
 interface Branch {
   halt: Halt;
-  /** Whether another branch stopped the run (this one then journals nothing more). */
-  stoppedByOther: () => boolean;
+  /** The step that stopped the run when another branch did (this one then journals only that it was stopped). */
+  stoppedBy: () => string | undefined;
   /** The engine with the command's own signal: a rollback after a halt must still write. */
   engine: Engine;
+  /**
+   * Gates that failed beside the branch that stopped the run: each journaled as failed by its own branch, and
+   * acted on (paused or rolled back) by the branch that stops the run, once every branch has settled.
+   */
+  failedBeside: FailedGate[];
+}
+
+interface FailedGate {
+  step: string;
+  planned: PlannedGate;
+  detail: string;
 }
 
 /** What a branch the run stopped because another branch stopped it is told. */
@@ -168,6 +179,7 @@ async function runSchedule(
   let leader: string | undefined;
   let outcome: RunOutcome | undefined;
   let failure: { error: unknown } | undefined;
+  const failedBeside: FailedGate[] = [];
 
   const haltFor =
     (id: string): Halt =>
@@ -181,12 +193,13 @@ async function runSchedule(
     };
   // A branch that another one stopped journals nothing more: its step is started and not finished, which a resumed
   // run carries on from, as after SIGINT.
-  const stoppedByOther = (id: string) => leader !== undefined && leader !== id && !engine.signal.aborted;
+  const stoppedBy = (id: string) =>
+    leader !== undefined && leader !== id && !engine.signal.aborted ? leader : undefined;
 
   const start = (id: string) => {
     const step = planned.get(id);
     if (!step) throw new Error(`step ${id} is scheduled but not planned: this is a bug`);
-    const branch: Branch = { halt: haltFor(id), stoppedByOther: () => stoppedByOther(id), engine };
+    const branch: Branch = { halt: haltFor(id), stoppedBy: () => stoppedBy(id), engine, failedBeside };
     const task = runStep(run, journal, clients, step, branch)
       .then(
         (result) => {
@@ -194,7 +207,7 @@ async function runSchedule(
           else done.add(id);
         },
         (error: unknown) => {
-          if (!stoppedByOther(id)) failure ??= { error };
+          if (stoppedBy(id) === undefined) failure ??= { error };
         },
       )
       .finally(() => running.delete(id));
@@ -224,9 +237,16 @@ async function runStep(
   journal: Journal,
   clients: Map<string, unknown>,
   { step, instance, plan: approvedPlan }: PlannedStep,
-  { halt, stoppedByOther, engine: outer }: Branch,
+  branch: Branch,
 ): Promise<RunOutcome | undefined> {
+  const { halt, stoppedBy } = branch;
   const id = approvedPlan.id;
+  const began = Date.now();
+  /** A branch another one stopped says so, in the journal and to the renderer: it did not fail. */
+  const stopped = async (by: string, gate?: string) => {
+    await journalNote(journal, id, STEP_STOPPED_NOTE, { by, ...(gate === undefined ? {} : { gate }) });
+    engine.sink.emit({ type: "step-stopped", step: id, by, elapsedMs: Date.now() - began });
+  };
   const ctx = readContext(engine, clients, id, journal);
   let gates = approvedPlan.gates;
   if (isStepDone(foldJournal(journal.entries), id)) {
@@ -271,8 +291,15 @@ async function runStep(
         elapsedMs: Date.now() - started,
       });
     } catch (error) {
-      const stopped = stoppedByOther();
-      if (!stopped && ((await halt()) || !stoppedByOther())) await journalFailure(journal, id, error);
+      const by = stoppedBy();
+      if (by !== undefined) {
+        await stopped(by);
+        throw error;
+      }
+      if ((await halt()) || stoppedBy() === undefined) {
+        await journalFailure(journal, id, error);
+        await besideFailure(branch, journal);
+      }
       engine.sink.emit({
         type: "step-failed",
         step: id,
@@ -286,11 +313,16 @@ async function runStep(
     if (gatePassed(foldJournal(journal.entries), id, gate.address)) continue;
     let outcome: RunOutcome | undefined;
     try {
-      outcome = await runGate(engine, journal, ctx, id, gate, halt, outer);
+      outcome = await runGate(engine, journal, ctx, id, gate, branch);
     } catch (error) {
       // A failed gate journals itself (rolled back or paused); a gate that could not run at all does not.
-      if (!(error instanceof GateFailedError) && !stoppedByOther()) {
-        if ((await halt()) || !stoppedByOther()) await journalFailure(journal, id, error, gate.address);
+      if (!(error instanceof GateFailedError)) {
+        const by = stoppedBy();
+        if (by !== undefined) await stopped(by, gate.address);
+        else if ((await halt()) || stoppedBy() === undefined) {
+          await journalFailure(journal, id, error, gate.address);
+          await besideFailure(branch, journal);
+        }
       }
       throw error;
     }
@@ -305,8 +337,7 @@ async function runGate(
   ctx: ReadContext,
   step: string,
   planned: PlannedGate,
-  halt: Halt = () => Promise.resolve(true),
-  outer: Engine = engine,
+  { halt, engine: outer, failedBeside }: Branch,
 ): Promise<RunOutcome | undefined> {
   const { sink } = engine;
   const runner = engine.registry.getGate(planned.gate.type);
@@ -321,9 +352,24 @@ async function runGate(
   // A gate that stops the run (waits for approval, pauses, rolls back) does so once the other branches have stopped:
   // its records come last, and a rollback reverts nothing another branch is still writing.
   if (result.outcome !== "passed" && !(await halt())) {
-    throw engine.signal.reason instanceof Error
-      ? engine.signal.reason
-      : new BranchStoppedError("another step");
+    if (result.outcome !== "failed") {
+      throw engine.signal.reason instanceof Error
+        ? engine.signal.reason
+        : new BranchStoppedError("another step");
+    }
+    // Failed while another branch stopped the run: journaled as failed all the same (not as a gate that never
+    // ran, which the next apply would run again as if nothing happened), and acted on by the branch that stops
+    // the run, which waits until this one has settled.
+    await journal.append({
+      type: "gate",
+      step,
+      address: planned.address,
+      state: "failed",
+      detail: result.detail,
+    });
+    sink.emit({ type: "gate-failed", step, address: planned.address, detail: result.detail });
+    failedBeside.push({ step, planned, detail: result.detail });
+    throw new GateFailedError(`gate ${planned.address} failed: ${result.detail}`);
   }
   await journal.append({
     type: "gate",
@@ -343,27 +389,55 @@ async function runGate(
       return undefined;
     case "waiting":
       sink.emit({ type: "gate-waiting", step, address: planned.address, detail: result.detail });
+      // A gate that failed beside this one decides: the run is paused or rolled back, not left waiting.
+      if (failedBeside.length > 0)
+        throw new GateFailedError(await onGateFailures(engine, outer, journal, failedBeside.splice(0)));
       return {
         outcome: "waiting-for-approval",
         message: `Waiting for approval at ${planned.address}. Run \`${command(engine, "promote")}\` and then \`${command(engine, "apply")}\` to go on, or \`${command(engine, "rollback")}\` to go back.`,
       };
     case "failed": {
       sink.emit({ type: "gate-failed", step, address: planned.address, detail: result.detail });
-      // The gate's address names its step already (`shift-traffic[2]/analysis`).
-      const failure = `gate ${planned.address} failed: ${result.detail}`;
-      if (planned.onFailure === "pause") {
-        await journal.append({ type: "run-paused", step, gate: planned.address, reason: failure });
-        throw new GateFailedError(
-          `${failure}. The run is paused where it is: \`${command(engine, "promote")}\` then \`${command(engine, "apply")}\` goes on, \`${command(engine, "rollback")}\` goes back.`,
-        );
-      }
-      // The other branches are stopped (their signal aborted): the revert runs on the command's own.
-      const reverted = await revert(outer, journal, failure, planned.rollbackKinds);
-      throw new GateFailedError(
-        `${failure}. Rolled back ${plural(reverted, "change")}${scopeText(planned.rollbackKinds)}.`,
-      );
+      const failures = [{ step, planned, detail: result.detail }, ...failedBeside.splice(0)];
+      throw new GateFailedError(await onGateFailures(engine, outer, journal, failures));
     }
   }
+}
+
+/**
+ * What failed gates do to the run, all at once: each pauses it (`onFailure: pause`), unless one rolls back, which
+ * then reverts the kinds of every gate that rolls back (the whole run if one names no kinds). A pausing gate whose
+ * step the rollback leaves alone stays journaled as failed, and the next apply runs it again.
+ */
+async function onGateFailures(
+  engine: Engine,
+  outer: Engine,
+  journal: Journal,
+  failures: readonly FailedGate[],
+): Promise<string> {
+  // The gate's address names its step already (`shift-traffic[2]/analysis`).
+  const reasons = failures.map(({ planned, detail }) => `gate ${planned.address} failed: ${detail}`);
+  const text = reasons.join("; ");
+  const rollbacks = failures.filter(({ planned }) => planned.onFailure === "rollback");
+  if (rollbacks.length === 0) {
+    for (const [i, { step, planned }] of failures.entries())
+      await journal.append({ type: "run-paused", step, gate: planned.address, reason: reasons[i] ?? text });
+    return `${text}. The run is paused where it is: \`${command(engine, "promote")}\` then \`${command(engine, "apply")}\` goes on, \`${command(engine, "rollback")}\` goes back.`;
+  }
+  const kinds = rollbacks.some(({ planned }) => planned.rollbackKinds === undefined)
+    ? undefined
+    : [...new Set(rollbacks.flatMap(({ planned }) => planned.rollbackKinds ?? []))];
+  // The other branches are stopped (their signal aborted): the revert runs on the command's own.
+  const reverted = await revert(outer, journal, text, kinds);
+  return `${text}. Rolled back ${plural(reverted, "change")}${scopeText(kinds)}.`;
+}
+
+/** The branch that stopped the run with an error acts on the gates that failed beside it, if any did. */
+async function besideFailure({ engine: outer, failedBeside }: Branch, journal: Journal): Promise<void> {
+  // After SIGINT nothing more is written beyond why the run stopped: the gates stay journaled as failed.
+  if (failedBeside.length === 0 || outer.signal.aborted) return;
+  const message = await onGateFailures(outer, outer, journal, failedBeside.splice(0));
+  outer.sink.emit({ type: "warn", message });
 }
 
 export interface RollbackOptions {
@@ -513,9 +587,25 @@ export async function promote(engine: Engine): Promise<string> {
     if (phase.phase !== "waiting-for-approval" && phase.phase !== "paused") {
       throw new UsageError(`nothing to promote: the run is ${describePhase(foldJournal(journal.entries))}`);
     }
-    await journal.append({ type: "gate", step: phase.step, address: phase.gate, state: "promoted" });
-    return `Promoted ${phase.gate}. Run \`${command(engine, "apply")}\` to go on.`;
+    // Gates that failed at once (on branches side by side) paused the run together: promoted together.
+    const paused = phase.phase === "paused" ? pausedGates(journal.entries) : [];
+    const gates = paused.length > 0 ? paused : [{ step: phase.step, gate: phase.gate }];
+    for (const { step, gate } of gates)
+      await journal.append({ type: "gate", step, address: gate, state: "promoted" });
+    return `Promoted ${gates.map((g) => g.gate).join(", ")}. Run \`${command(engine, "apply")}\` to go on.`;
   });
+}
+
+/** The gates that paused the run since it last started and have not been passed or promoted since. */
+function pausedGates(entries: readonly JournalEntry[]): { step: string; gate: string }[] {
+  const paused = new Map<string, { step: string; gate: string }>();
+  for (const entry of entries) {
+    if (entry.type === "run-started") paused.clear();
+    else if (entry.type === "run-paused") paused.set(entry.gate, { step: entry.step, gate: entry.gate });
+    else if (entry.type === "gate" && (entry.state === "passed" || entry.state === "promoted"))
+      paused.delete(entry.address);
+  }
+  return [...paused.values()];
 }
 
 export async function readState(store: JournalReader): Promise<RunState> {
@@ -571,8 +661,14 @@ async function withLock<T>(engine: Engine, body: (journal: Journal) => Promise<T
  * as it is: the error still reaches the user from the CLI.
  */
 async function journalFailure(journal: Journal, step: string, error: unknown, gate?: string): Promise<void> {
-  const data = { error: messageOf(error), ...(gate === undefined ? {} : { gate }) };
-  await journal.append({ type: "note", step, note: STEP_FAILED_NOTE, data }).catch(() => undefined);
+  await journalNote(journal, step, STEP_FAILED_NOTE, {
+    error: messageOf(error),
+    ...(gate === undefined ? {} : { gate }),
+  });
+}
+
+async function journalNote(journal: Journal, step: string, note: string, data: object): Promise<void> {
+  await journal.append({ type: "note", step, note, data }).catch(() => undefined);
 }
 
 /** A command to paste: it names this run's playbook, and its state directory unless it is the default one. */

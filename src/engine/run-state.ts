@@ -1,4 +1,5 @@
 import { UsageError } from "./errors.js";
+import { STEP_STOPPED_NOTE } from "./events.js";
 import type { ChangeEntry, JournalEntry, NoteEntry, StepKind, Verification } from "./types.js";
 
 export type GateState = "waiting" | "passed" | "failed" | "promoted";
@@ -10,6 +11,8 @@ export interface StepState {
   /** Addresses of the gates planned when the step started (absent in journals written before they were kept). */
   plannedGates?: string[];
   gates: Map<string, GateState>;
+  /** The step that stopped the run while this one ran beside it (it did not fail); gone once it runs again. */
+  stoppedBy?: string;
 }
 
 export type RunPhase =
@@ -61,6 +64,7 @@ export function foldJournal(entries: readonly JournalEntry[]): RunState {
     switch (entry.type) {
       case "run-started":
         phase = { phase: "in-progress" };
+        for (const step of steps.values()) delete step.stoppedBy;
         break;
       case "step-started":
         steps.set(entry.step, {
@@ -116,9 +120,13 @@ export function foldJournal(entries: readonly JournalEntry[]): RunState {
         phase = entry.kinds ? { phase: "rolled-back", kinds: entry.kinds } : { phase: "rolled-back" };
         break;
       }
-      case "note":
+      case "note": {
         notes.push(entry);
+        const step = entry.note === STEP_STOPPED_NOTE ? steps.get(entry.step) : undefined;
+        const by = (entry.data as { by?: unknown } | undefined)?.by;
+        if (step && typeof by === "string") step.stoppedBy = by;
         break;
+      }
       case "rollback-skipped":
         skippedRefs.set(entry.context, new Set([...(skippedRefs.get(entry.context) ?? []), ...entry.refs]));
         break;

@@ -38,6 +38,8 @@ export function describeEvent(event: RunEvent): string | undefined {
       return `${event.step}: done in ${formatDuration(event.elapsedMs)}${verificationText(event)}`;
     case "step-failed":
       return `${event.step}: failed after ${formatDuration(event.elapsedMs)}: ${event.error}`;
+    case "step-stopped":
+      return `${event.step}: stopped after ${formatDuration(event.elapsedMs)} because ${event.by} stopped the run`;
     case "change-applied":
       return `${event.step}: ${ACTION_SYMBOL[event.action]} ${event.address}`;
     case "change-reverted":
@@ -117,7 +119,7 @@ class PlainSink implements EventSink {
   close(): void {}
 }
 
-type TaskState = "pending" | "running" | "done" | "failed" | "skipped";
+type TaskState = "pending" | "running" | "done" | "failed" | "stopped" | "skipped";
 
 interface Task {
   id: string;
@@ -154,6 +156,7 @@ const ICON: Record<Exclude<TaskState, "running">, string> = {
   pending: "○",
   done: "✔",
   failed: "✖",
+  stopped: "■",
   skipped: "↷",
 };
 
@@ -213,6 +216,14 @@ class TreeSink implements EventSink {
         break;
       case "step-failed":
         if (task) Object.assign(task, { state: "failed", elapsedMs: event.elapsedMs, detail: event.error });
+        break;
+      case "step-stopped":
+        if (task)
+          Object.assign(task, {
+            state: "stopped",
+            elapsedMs: event.elapsedMs,
+            detail: `because ${event.by} stopped the run`,
+          });
         break;
       case "wait-progress":
       case "change-applied":
@@ -348,8 +359,7 @@ class TreeSink implements EventSink {
       lines.push(
         `${icon} ${task.title}${count}${elapsed !== undefined ? ` [${formatDuration(elapsed)}]` : ""}${besideText(task)}`,
       );
-      if (task.detail && (task.state === "running" || task.state === "failed" || task.state === "skipped"))
-        lines.push(`  └ ${task.detail}`);
+      if (task.detail && task.state !== "done" && task.state !== "pending") lines.push(`  └ ${task.detail}`);
     }
     this.clear();
     const width = this.out.columns;

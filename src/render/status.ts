@@ -96,7 +96,9 @@ export function renderStatus(
       ? step.verification.outcome
       : failure?.step === id
         ? "failed"
-        : "started, not finished";
+        : step.stoppedBy !== undefined
+          ? `stopped because ${step.stoppedBy} stopped the run`
+          : "started, not finished";
     lines.push(`  ${id}: ${outcome}`);
     // Under its step: `? pause`, not the step's name again (the address is `shift-traffic[1]/pause`).
     for (const [gate, gateState] of step.gates)
@@ -244,6 +246,7 @@ export function statusJson(
       kind: step.kind,
       verification: step.verification ?? null,
       gates: Object.fromEntries(step.gates),
+      ...(step.stoppedBy === undefined ? {} : { stoppedBy: step.stoppedBy }),
     })),
     pendingChanges: state.pending.length,
     skipped: Object.fromEntries([...state.skipped].map(([context, left]) => [context, left.length])),

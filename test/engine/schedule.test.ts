@@ -1,10 +1,15 @@
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
+import { apply as applyRun, promote } from "../../src/engine/executor.js";
+import { foldJournal } from "../../src/engine/run-state.js";
 import { criticalPath, scheduleOf } from "../../src/engine/schedule.js";
 import { Registry } from "../../src/engine/registry.js";
-import type { JournalEntry } from "../../src/engine/types.js";
+import type { GateRunner, JournalEntry, Step } from "../../src/engine/types.js";
+import { loadPlaybook } from "../../src/playbook/load.js";
 import { registerBuiltins } from "../../src/steps/index.js";
+import { inProcessEngine } from "../support/engine.js";
+import { useTempDir } from "../support/temp.js";
 import { cli, freshSandbox, type Sandbox } from "./support.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -132,7 +137,19 @@ describe("apply runs independent steps side by side (real child processes)", () 
     expect(stopped.some((e) => e.type === "step-finished" && e.step === "ttl")).toBe(false);
     expect(stopped.some((e) => e.type === "step-started" && e.step === "cut")).toBe(false);
     expect(stopped.at(-1)).toMatchObject({ type: "note", step: "mesh", note: "step-failed" });
-    expect((await run(sandbox, ["status"])).stdout).toContain("mesh activation failed");
+    // ttl did not fail: it was stopped, and says by whom, in the journal, the progress lines and status.
+    expect(
+      stopped.filter((e) => e.type === "note" && e.step === "ttl").map((e) => "note" in e && e.note),
+    ).toEqual(["step-stopped"]);
+    expect(stopped.find((e) => e.type === "note" && e.note === "step-stopped")).toMatchObject({
+      data: { by: "mesh" },
+    });
+    expect(failed.stdout).toMatch(/ ttl: stopped after \S+ because mesh stopped the run\n/);
+    expect(failed.stdout).not.toContain("ttl: failed");
+    const status = (await run(sandbox, ["status"])).stdout;
+    expect(status).toContain("mesh activation failed");
+    expect(status).toContain("  ttl: stopped because mesh stopped the run\n");
+    expect(status).toContain("  mesh: failed\n");
 
     await rm(join(sandbox.world, "_fail-mesh"));
     const resumed = await apply(sandbox);
@@ -175,4 +192,108 @@ describe("apply runs independent steps side by side (real child processes)", () 
       expect(await present(sandbox), `rollback after a crash at ${crashAfter}`).toEqual([]);
     }
   }, 600_000);
+});
+
+/**
+ * Two branches `a` and `b` (neither needs the other), each writing one entry of an in-memory world and then running a
+ * gate of type `together`: both gates answer only once both are under way, with the same outcome, so that they
+ * fail at once (the second failure arrives while the first is stopping the run).
+ */
+function togetherRun(onFailure: "rollback" | "pause", stateDir: string) {
+  const world = new Map<string, string>();
+  let entered = 0;
+  let bothIn: () => void = () => undefined;
+  const barrier = new Promise<void>((resolve) => (bothIn = resolve));
+  const state = { failing: true, runs: 0 };
+  const gate: GateRunner = {
+    type: "together",
+    describe: () => "together",
+    async run() {
+      state.runs += 1;
+      if (!state.failing) return { outcome: "passed" };
+      if (++entered === 2) bothIn();
+      await barrier;
+      return { outcome: "failed", detail: "the check failed" };
+    },
+  };
+  const step = (kind: string): Step<unknown> => ({
+    kind,
+    needs: [],
+    expand: () => [{ id: kind, title: `${kind} step`, spec: {} }],
+    plan: () =>
+      Promise.resolve({
+        id: kind,
+        kind,
+        title: `${kind} step`,
+        changes: world.has(kind) ? [] : [{ action: "create", address: kind, after: kind }],
+        gates: [
+          {
+            address: `${kind}/together`,
+            gate: { type: "together" },
+            onFailure,
+            detail: "together",
+            rollbackKinds: [kind],
+          },
+        ],
+      }),
+    async apply(plan, ctx) {
+      if (plan.changes.length > 0)
+        await ctx.change({ address: kind, action: "create", after: kind }, () => {
+          world.set(kind, kind);
+          return Promise.resolve();
+        });
+    },
+    verify: () => Promise.resolve({ outcome: "passed" }),
+    rollback(entries) {
+      for (const entry of entries) world.delete(entry.address);
+      return Promise.resolve();
+    },
+  });
+  const registry = new Registry().gate(gate).step(step("a")).step(step("b"));
+  const made = async () => {
+    const playbook = await loadPlaybook(PLAYBOOK);
+    return inProcessEngine({ registry, playbook, stateDir });
+  };
+  const journal = async () => (await made()).engine.store.read();
+  return { world, state, made, journal };
+}
+
+describe("a run whose branches stop together (in process)", () => {
+  const dir = useTempDir("schedule-gates");
+
+  it("Given gates on two branches that fail at once with onFailure rollback, When applying, Then both are journaled as failed and both branches are rolled back", async () => {
+    const run = togetherRun("rollback", join(dir(), "rollback"));
+    const { engine } = await run.made();
+    await expect(applyRun(engine, () => Promise.resolve(true))).rejects.toThrow(
+      /gate (a|b)\/together failed: the check failed; gate (a|b)\/together failed: the check failed\. Rolled back 2 changes of (a, b|b, a)\./,
+    );
+    const journal = await run.journal();
+    const gates = journal.flatMap((e) => (e.type === "gate" ? [[e.address, e.state]] : []));
+    expect(gates.sort()).toEqual([
+      ["a/together", "failed"],
+      ["b/together", "failed"],
+    ]);
+    expect(run.world.size).toBe(0);
+    expect(journal.at(-1)).toMatchObject({ type: "rollback-finished" });
+  });
+
+  it("Given gates on two branches that fail at once with onFailure pause, When promoting and applying again, Then both were journaled as failed and paused, promote passes both and apply does not run them again", async () => {
+    const run = togetherRun("pause", join(dir(), "pause"));
+    const { engine } = await run.made();
+    await expect(applyRun(engine, () => Promise.resolve(true))).rejects.toThrow(
+      /The run is paused where it is/,
+    );
+    const paused = await run.journal();
+    expect(paused.filter((e) => e.type === "gate" && e.state === "failed")).toHaveLength(2);
+    expect(paused.filter((e) => e.type === "run-paused").map((e) => "gate" in e && e.gate)).toHaveLength(2);
+    expect(foldJournal(paused).phase.phase).toBe("paused");
+
+    expect(await promote((await run.made()).engine)).toMatch(/^Promoted (a|b)\/together, (a|b)\/together\./);
+    run.state.failing = false;
+    const outcome = await applyRun((await run.made()).engine, () => Promise.resolve(true));
+    expect(outcome.outcome).toBe("completed");
+    // Only the two runs of the first apply: the promoted gates are not run again.
+    expect(run.state.runs).toBe(2);
+    expect([...run.world.keys()].sort()).toEqual(["a", "b"]);
+  });
 });

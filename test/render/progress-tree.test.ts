@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { RunEvent } from "../../src/engine/events.js";
-import { createSink } from "../../src/render/progress.js";
+import { createSink, describeEvent } from "../../src/render/progress.js";
 
 const ESC = String.fromCharCode(27);
 const CONTROL = new RegExp(`(${ESC}\\[\\d+A|${ESC}\\[0J|\n)`);
@@ -215,6 +215,35 @@ describe("the task tree of a run whose steps run side by side", () => {
         "",
       ].join("\n"),
     );
+  });
+
+  it("Given one branch fails and stops the run, When drawn, Then the other branch reads as stopped by it, not failed", () => {
+    const text = stable(
+      screen([
+        ...overlapping.slice(0, 8),
+        { type: "step-failed", step: "provision-cluster", error: "quota exceeded", elapsedMs: 6000 },
+        { type: "step-stopped", step: "lower-dns-ttl", by: "provision-cluster", elapsedMs: 6000 },
+      ]),
+    );
+    expect(text).toBe(
+      [
+        "✖ Provision the target [t]",
+        "  └ quota exceeded",
+        "○ Enable the mesh",
+        "■ Lower the TTL [t]  ∥ beside provision-cluster",
+        "  └ because provision-cluster stopped the run",
+        "○ Cut over DNS",
+        "",
+      ].join("\n"),
+    );
+    expect(
+      describeEvent({
+        type: "step-stopped",
+        step: "lower-dns-ttl",
+        by: "provision-cluster",
+        elapsedMs: 6000,
+      }),
+    ).toBe("lower-dns-ttl: stopped after 6s because provision-cluster stopped the run");
   });
 
   it("Given steps one after another, When drawn, Then no step carries a branch marker", () => {

@@ -122,7 +122,9 @@ function timelineSvg(model: ReportModel, scale: TimeScale): string {
     for (const run of step.runs) {
       const x = scale.x(run.start);
       const end = run.end ?? scale.end;
-      const outcome = run.verification?.outcome ?? (run.error !== undefined ? "failed" : "running");
+      const outcome =
+        run.verification?.outcome ??
+        (run.error !== undefined ? "failed" : run.stoppedBy !== undefined ? "stopped" : "running");
       parts.push(
         `<rect class="bar ${outcome}" x="${x}" y="${y + 6}" width="${round(Math.max(scale.x(end) - x, 3))}" height="${ROW - 12}" rx="3"><title>${esc(`${step.title}: ${outcome}${run.verification?.detail ? ` (${run.verification.detail})` : ""}, ${formatDuration(end - run.start)}`)}</title></rect>`,
       );
@@ -161,13 +163,16 @@ function stepRows(step: StepRow, model: ReportModel, at: (time: number) => strin
     const outcome = run
       ? run.error !== undefined
         ? "failed"
-        : (run.verification?.outcome ?? (run.end ? "done" : "started, not finished"))
+        : (run.verification?.outcome ??
+          (run.stoppedBy !== undefined ? "stopped" : run.end ? "done" : "started, not finished"))
       : "not started";
     const took = run?.end !== undefined ? formatDuration(run.end - run.start) : "";
     const detail =
       run?.error !== undefined
         ? `${run.gate !== undefined ? `gate ${run.gate}: ` : ""}${run.error}`
-        : (run?.verification?.detail ?? "");
+        : run?.stoppedBy !== undefined
+          ? `stopped because ${run.stoppedBy} stopped the run; \`clustershift apply\` resumes it`
+          : (run?.verification?.detail ?? "");
     const name =
       index === 0
         ? `<strong>${esc(step.title)}</strong><br><code>${esc(step.id)}</code>`
@@ -422,7 +427,7 @@ svg.chart{display:block;max-width:100%;height:auto}
 .tick{fill:var(--muted);font-size:11px}
 .label{font-size:12px;font-family:ui-monospace,"DejaVu Sans Mono",monospace;fill:var(--fg)}
 .band{fill:#f8fafc}
-.bar.passed{fill:var(--ok)}.bar.failed{fill:var(--bad)}.bar.not-supported{fill:var(--idle)}.bar.running{fill:var(--open)}
+.bar.passed{fill:var(--ok)}.bar.failed{fill:var(--bad)}.bar.not-supported{fill:var(--idle)}.bar.running{fill:var(--open)}.bar.stopped{fill:var(--idle)}
 .gate-wait{fill:#ddd6fe}.gate-wait.failed{fill:#fecaca}
 .gate{stroke:#fff;stroke-width:1.5}.gate.passed,.gate.promoted{fill:#7c3aed}.gate.failed{fill:var(--bad)}.gate.waiting{fill:var(--open)}
 .wait{fill:#38bdf8}.wait.open{fill:#fbbf24}

@@ -45,6 +45,8 @@ export interface StepRun {
   /** Why the step stopped, as the run journaled it (a `step-failed` note); the gate that could not run, if one. */
   error?: string;
   gate?: string;
+  /** The step that stopped the run while this one ran beside it: stopped, not failed (a `step-stopped` note). */
+  stoppedBy?: string;
 }
 
 export interface ChangeRow {
@@ -122,6 +124,8 @@ export interface ReportInput {
 const DNS_KINDS = new Set(["lower-dns-ttl", "cutover-dns"]);
 /** The note the executor journals when a step (or a gate that could not run) stops with an error. */
 const STEP_FAILED = "step-failed";
+/** The note of a step another branch of the run stopped. */
+const STEP_STOPPED = "step-stopped";
 
 export function buildReport(input: ReportInput): ReportModel {
   const { entries } = input;
@@ -206,6 +210,12 @@ export function buildReport(input: ReportInput): ReportModel {
           run.end ??= time(entry);
           run.error = typeof data.error === "string" ? data.error : "failed";
           if (typeof data.gate === "string") run.gate = data.gate;
+        }
+        const stopped = entry.note === STEP_STOPPED ? stepOf(entry.step).runs.at(-1) : undefined;
+        const by = (entry.data as { by?: unknown } | undefined)?.by;
+        if (stopped && typeof by === "string") {
+          stopped.end ??= time(entry);
+          stopped.stoppedBy = by;
         }
         break;
       }
