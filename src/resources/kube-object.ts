@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from "node:util";
 import { DriftError, RuntimeError } from "../engine/errors.js";
 import { targetKey, targetOf, type KubeObjectTarget } from "../engine/targets.js";
 import type { ChangeEntry, ReadContext, WriteContext } from "../engine/types.js";
-import { cluster, isApiStatus, refOf, withoutServerMetadata } from "../providers/kubernetes/index.js";
+import { cluster, refOf, retryOnConflict, withoutServerMetadata } from "../providers/kubernetes/index.js";
 import type { ClusterPort, KubeObject, ObjectRef } from "../providers/kubernetes/port.js";
 import { subsetDiff, summarizePaths } from "./diff.js";
 import { differingPaths, type Resource, type ResourceChange } from "./resource.js";
@@ -14,9 +14,6 @@ import { differingPaths, type Resource, type ResourceChange } from "./resource.j
  * compare-and-swap.
  */
 export type KubeObjectChange = ResourceChange<KubeObjectTarget, KubeObject> & { merge?: boolean };
-
-/** A racing controller (status, defaults) makes a compare-and-swap fail with 409 Conflict; this many re-reads. */
-const CONFLICT_RETRIES = 10;
 
 /** `VirtualService onlineboutique/frontend-ingress`: the address of a change in plans and the journal. */
 export function addressOf(object: Pick<KubeObject, "kind" | "metadata">): string {
@@ -72,7 +69,9 @@ export const kubeObjectResource: Resource<KubeObjectTarget, KubeObject> & {
   async write(change, ctx) {
     const port = cluster(ctx, change.target.context);
     const ref = refOfTarget(change.target);
-    for (let attempt = 1; ; attempt++) {
+    // Someone writing in between (a controller's status, a retried request of ours) makes the write a 409
+    // Conflict: read again, decide again (done, drifted, or write over the version read now).
+    await retryOnConflict(async () => {
       const live = await port.get(ref);
       if (isDone(change, live)) return;
       const drift = driftOf(change, live);
@@ -82,14 +81,8 @@ export const kubeObjectResource: Resource<KubeObjectTarget, KubeObject> & {
             "Nothing was written; run `clustershift plan` again to see the change against what is there now.",
         );
       }
-      try {
-        await ctx.change(journaled(change), () => carryOut(port, change, live));
-        return;
-      } catch (error) {
-        // Someone wrote in between (a controller's status, a retried request of ours): read again, decide again.
-        if (!isApiStatus(error, 409) || attempt >= CONFLICT_RETRIES) throw error;
-      }
-    }
+      await ctx.change(journaled(change), () => carryOut(port, change, live));
+    });
   },
 
   async revert(entry, ctx) {
@@ -101,22 +94,17 @@ export const kubeObjectResource: Resource<KubeObjectTarget, KubeObject> & {
       throw new RuntimeError(
         `journal entry ${entry.seq} (${entry.address}) has no before-image: this is a bug`,
       );
-    for (let attempt = 1; ; attempt++) {
+    await retryOnConflict(async () => {
       const live = await port.get(ref);
-      try {
-        if (!before) {
-          // Deleting what is gone (or going) is fine: the write-ahead entry may stand for a create never made.
-          if (live && !live.metadata.deletionTimestamp) await port.delete(ref);
-          return;
-        }
-        if (live && sameImage(live, before)) return;
-        if (!live) await port.create(imageOf(before));
-        else await port.replace(imageOf(before), { resourceVersion: live.metadata.resourceVersion ?? "" });
+      if (!before) {
+        // Deleting what is gone (or going) is fine: the write-ahead entry may stand for a create never made.
+        if (live && !live.metadata.deletionTimestamp) await port.delete(ref);
         return;
-      } catch (error) {
-        if (!isApiStatus(error, 409) || attempt >= CONFLICT_RETRIES) throw error;
       }
-    }
+      if (live && sameImage(live, before)) return;
+      if (!live) await port.create(imageOf(before));
+      else await port.replace(imageOf(before), { resourceVersion: live.metadata.resourceVersion ?? "" });
+    });
   },
 
   /**

@@ -15,6 +15,7 @@ export type {
 } from "./port.js";
 export { ContextNotFoundError, KubeApiError, isApiStatus } from "./errors.js";
 export { describe, refOf } from "./client.js";
+export { CONFLICT_ATTEMPTS, retryOnConflict } from "./conflict.js";
 export { mapLimit } from "./concurrency.js";
 export { SERVER_METADATA, withoutServerMetadata } from "./metadata.js";
 export { rolloutState } from "./rollout.js";

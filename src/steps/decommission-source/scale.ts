@@ -1,7 +1,7 @@
 import { DriftError, RuntimeError } from "../../engine/errors.js";
 import { targetOf } from "../../engine/targets.js";
 import type { Change, ChangeEntry, ReadContext, WriteContext } from "../../engine/types.js";
-import { cluster, isApiStatus } from "../../providers/kubernetes/index.js";
+import { cluster, retryOnConflict } from "../../providers/kubernetes/index.js";
 import type { KubeObject, ObjectRef } from "../../providers/kubernetes/port.js";
 
 /** The workload kinds that run pods of their own and scale by `spec.replicas`. */
@@ -116,8 +116,8 @@ export async function rollbackScale(entry: ChangeEntry, ctx: WriteContext): Prom
     throw new RuntimeError(`${entry.address}: no replica count journaled: this is a bug`);
   const port = cluster(ctx, target.context);
   // A controller writing status in between makes the compare-and-swap fail with 409 Conflict: read again and
-  // decide again, since only the replica count matters.
-  for (let attempt = 1; ; attempt++) {
+  // decide again (still at 0, or someone else's now), since only the replica count matters.
+  await retryOnConflict(async () => {
     const object = await port.get(ref);
     if (!object) {
       ctx.progress.warn(`${entry.address}: the workload is gone; nothing to scale back`);
@@ -131,19 +131,11 @@ export async function rollbackScale(entry: ChangeEntry, ctx: WriteContext): Prom
       );
       return;
     }
-    try {
-      await port.replace(withReplicas(object, before), {
-        resourceVersion: object.metadata.resourceVersion ?? "",
-      });
-      return;
-    } catch (error) {
-      if (!isApiStatus(error, 409) || attempt >= CONFLICT_ATTEMPTS) throw error;
-    }
-  }
+    await port.replace(withReplicas(object, before), {
+      resourceVersion: object.metadata.resourceVersion ?? "",
+    });
+  });
 }
-
-/** Reads and compare-and-swaps a scale-back tries before a conflict stops the rollback. */
-const CONFLICT_ATTEMPTS = 5;
 
 function refOf(object: KubeObject): ObjectRef & { namespace: string } {
   return {
