@@ -4,7 +4,7 @@ import { promote } from "../../src/engine/executor.js";
 import { LocalJournalStore } from "../../src/engine/journal/local-store.js";
 import type { JournalStore } from "../../src/engine/journal/store.js";
 import { Registry } from "../../src/engine/registry.js";
-import { inProcessEngine } from "../support/engine.js";
+import { RunHarness } from "../support/harness.js";
 import { testPlaybook } from "../support/step-harness.js";
 import { useTempDir } from "../support/temp.js";
 
@@ -30,10 +30,8 @@ describe("lock release", () => {
 
   it("Given a lock that cannot be released, When the command fails, Then its own error is what is thrown and the release failure is a warning beside it", async () => {
     const playbook = testPlaybook();
-    const { engine, events } = inProcessEngine({
-      registry: new Registry(),
-      playbook,
-      stateDir: dir(),
+    const { engine, events } = new RunHarness(new Registry(), playbook, {
+      options: { stateDir: dir() },
       store: unreleasableLock(new LocalJournalStore(dir(), playbook.metadata.name)),
     });
 
@@ -68,10 +66,8 @@ describe("lock release", () => {
       address: "shift-traffic[1]/approval",
       state: "waiting",
     });
-    const { engine } = inProcessEngine({
-      registry: new Registry(),
-      playbook,
-      stateDir: dir(),
+    const { engine } = new RunHarness(new Registry(), playbook, {
+      options: { stateDir: dir() },
       store: unreleasableLock(store),
     });
 

@@ -4,12 +4,11 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { DriftError } from "../../src/engine/errors.js";
-import { apply } from "../../src/engine/executor.js";
 import { LocalJournalStore } from "../../src/engine/journal/local-store.js";
 import { Registry } from "../../src/engine/registry.js";
 import { loadPlaybook } from "../../src/playbook/load.js";
 import { CLI } from "../support/cli.js";
-import { inProcessEngine } from "../support/engine.js";
+import { RunHarness } from "../support/harness.js";
 import {
   APPROVAL_PLAYBOOK,
   PLUGIN,
@@ -148,13 +147,10 @@ describe("drift", () => {
     process.env.CLUSTERSHIFT_TEST_WORLD = sandbox.world;
     const registry = new Registry();
     ((await import(PLUGIN)) as { register: (r: Registry) => void }).register(registry);
-    const { engine } = inProcessEngine({
-      registry,
-      playbook: await loadPlaybook(ENGINE_PLAYBOOK),
-      stateDir: sandbox.state,
-      playbookFile: ENGINE_PLAYBOOK,
+    const harness = new RunHarness(registry, await loadPlaybook(ENGINE_PLAYBOOK), {
+      options: { stateDir: sandbox.state, playbookFile: ENGINE_PLAYBOOK },
     });
-    const run = apply(engine, async () => {
+    const run = harness.apply(async () => {
       await writeFile(join(sandbox.world, "alpha.json"), '{"name":"alpha","labels":{"team":"someone-else"}}');
       return true;
     });

@@ -100,14 +100,17 @@ export class RunHarness {
     return plan(this.engine);
   }
 
-  /** `clustershift apply --yes`: approves whatever plan it is shown; a stopped run may be applied again. */
-  async apply(): Promise<Applied> {
+  /**
+   * `clustershift apply --yes`: approves whatever plan it is shown; a stopped run may be applied again. `approve`
+   * answers the approval question instead (and may change the world meanwhile, as a slow reviewer lets happen).
+   */
+  async apply(approve: (plan: RunPlan) => Promise<boolean> = () => Promise.resolve(true)): Promise<Applied> {
     let approved: RunPlan | undefined;
     const from = this.events.length;
     this.stop = new AbortController();
     const outcome = await apply(this.engine, (shown) => {
       approved = shown;
-      return Promise.resolve(true);
+      return approve(shown);
     });
     const verifications = this.events
       .slice(from)
