@@ -2,9 +2,14 @@ import { LocalJournalStore } from "../engine/journal/local-store.js";
 import type { JournalReader, JournalStore } from "../engine/journal/store.js";
 import type { RunOptions } from "../engine/types.js";
 import type { Playbook } from "../playbook/schema.js";
+import { withCrashPoint } from "./crash-point.js";
 
-/** The journal backend the playbook's `state` section names. */
+/** The journal backend the playbook's `state` section names (with the crash-safety tests' hook, when they set it). */
 export async function openStore(playbook: Playbook, options: RunOptions): Promise<JournalStore> {
+  return withCrashPoint(await openBackend(playbook, options));
+}
+
+async function openBackend(playbook: Playbook, options: RunOptions): Promise<JournalStore> {
   const state = playbook.spec.state;
   switch (state.backend) {
     case "local":

@@ -44,7 +44,6 @@ export class Journal {
     const appended = handedOver.then(async ({ stored, durable }) => {
       await durable;
       this.loaded.push(stored);
-      crashPointForTests(entry);
       // Records reach the disk in seq order: a deferred one before this one has failed or is durable by now.
       if (this.deferredFailure) throw this.deferredFailure.error;
       return entry;
@@ -90,17 +89,4 @@ function redactImages(entry: ChangeEntry): Pick<ChangeEntry, "before" | "after">
   if (entry.before !== undefined) images.before = sensitiveSummary(entry.before);
   if (entry.after !== undefined) images.after = sensitiveSummary(entry.after);
   return images;
-}
-
-let journaledChanges = 0;
-
-/**
- * `CLUSTERSHIFT_CRASH_AFTER=N` kills the process (SIGKILL, no cleanup) right after the N-th change record
- * reaches the disk: the crash-safety tests walk N over every point of a run.
- */
-function crashPointForTests(entry: JournalEntry): void {
-  const crashAfter = process.env.CLUSTERSHIFT_CRASH_AFTER;
-  if (!crashAfter || (entry.type !== "change" && entry.type !== "change-applied")) return;
-  journaledChanges += 1;
-  if (journaledChanges === Number(crashAfter)) process.kill(process.pid, "SIGKILL");
 }
