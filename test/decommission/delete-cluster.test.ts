@@ -7,7 +7,7 @@ import { playbookSchema } from "../../src/playbook/schema.js";
 import type { KubeObject } from "../../src/providers/kubernetes/port.js";
 import { decommissionSourceStep } from "../../src/steps/decommission-source/index.js";
 import { useClusters } from "../support/clusters.js";
-import { inProcessEngine } from "../support/engine.js";
+import { RunHarness } from "../support/harness.js";
 import { playbookDocument } from "../support/step-harness.js";
 import { tempDir } from "../support/temp.js";
 import { useGkeWorld } from "../gke/support/env.js";
@@ -84,11 +84,9 @@ describe("decommission-source deleting the sandbox source cluster", () => {
           },
         }),
       );
-      const { engine } = inProcessEngine({
-        registry,
-        playbook,
-        stateDir: await tempDir("decommission-state"),
+      const { engine } = new RunHarness(registry, playbook, {
         kubeconfig: world.kubeconfigPath,
+        options: { stateDir: await tempDir("decommission-state") },
       });
 
       let shown: string[] = [];
