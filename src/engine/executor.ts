@@ -191,8 +191,8 @@ async function runSchedule(
       await Promise.allSettled(others);
       return true;
     };
-  // A branch that another one stopped journals nothing more: its step is started and not finished, which a resumed
-  // run carries on from, as after SIGINT.
+  // A branch that another one stopped journals only that (a step-stopped note, before the stopping branch's records):
+  // its step is started and not finished, which a resumed run carries on from, as after SIGINT.
   const stoppedBy = (id: string) =>
     leader !== undefined && leader !== id && !engine.signal.aborted ? leader : undefined;
 
