@@ -1,7 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { apply, readState, rollback } from "../../src/engine/executor.js";
 import type { KubeObject } from "../../src/providers/kubernetes/port.js";
-import { inProcessEngine } from "../support/engine.js";
 import { SUBSTRATES, useClusters, type TestClusters } from "../support/clusters.js";
 import {
   clusterImage,
@@ -11,6 +10,7 @@ import {
   type FaultyClusters,
 } from "../support/faults.js";
 import { fixtureObjects } from "../support/fixtures.js";
+import { RunHarness } from "../support/harness.js";
 import { namespaceObject } from "../support/sandbox.js";
 import { ASM_INGRESS, testPlaybook } from "../support/step-harness.js";
 import { ingressAddressOf, targetIngressObjects, trafficRegistry } from "./world.js";
@@ -87,7 +87,12 @@ function engineFor(clusters: TestClusters, kubeconfig: string, name: string) {
     name,
   );
   const registry = trafficRegistry();
-  return () => inProcessEngine({ registry, playbook, stateDir: `${clusters.dir}/state`, kubeconfig }).engine;
+  // One journal for every run of the test: each call continues where the last one stopped.
+  const harness = new RunHarness(registry, playbook, {
+    kubeconfig,
+    options: { stateDir: `${clusters.dir}/state` },
+  });
+  return () => harness.engine;
 }
 
 /** The weight the source's frontend route sends to the target, from the stored VirtualService. */
