@@ -7,7 +7,6 @@ import type { JournalEntry } from "../../src/engine/types.js";
 import { createClusterClient, type KubeClusterClient } from "../../src/providers/kubernetes/client.js";
 import { MIRRORED_KINDS } from "../../src/steps/mirror-workloads/kinds.js";
 import { mirrorWorkloadsStep } from "../../src/steps/mirror-workloads/index.js";
-import { inProcessEngine } from "../support/engine.js";
 import { SUBSTRATES, useClusters } from "../support/clusters.js";
 import {
   clusterImage,
@@ -17,6 +16,7 @@ import {
   type FaultyClusters,
 } from "../support/faults.js";
 import { fixtureObjects } from "../support/fixtures.js";
+import { RunHarness } from "../support/harness.js";
 import { namespaceObject } from "../support/sandbox.js";
 import { testPlaybook } from "../support/step-harness.js";
 import { eventually } from "../support/wait.js";
@@ -115,11 +115,9 @@ describe.each(SUBSTRATES)(
       );
       const registry = new Registry().step(mirrorWorkloadsStep);
       const engine = () =>
-        inProcessEngine({
-          registry,
-          playbook,
-          stateDir: `${clusters().dir}/unused`,
+        new RunHarness(registry, playbook, {
           kubeconfig: faults.kubeconfigPath,
+          options: { stateDir: `${clusters().dir}/unused` },
           store: store("state-faults"),
         }).engine;
       const random = {
