@@ -19,6 +19,7 @@ import type { Playbook } from "../playbook/schema.js";
 import { colorWanted } from "../render/color.js";
 import type { OutputMode } from "../render/progress.js";
 import { plural } from "../render/words.js";
+import { gkeTimingFromEnv } from "./gke-timing.js";
 import type { SavedPlan } from "./saved-plan.js";
 
 /** The engine, steps, renderers and prompts, loaded only by the commands that need them (start-up time). */
@@ -673,6 +674,7 @@ async function makeReadEngine(
     stateDir: opts.stateDir,
     nonInteractive: true,
     ...(process.env.KUBECONFIG ? { kubeconfig: process.env.KUBECONFIG } : {}),
+    ...gkeTimingFromEnv(process.env),
     ...extra,
   };
   const registry = await builtinRegistry();

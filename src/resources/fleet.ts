@@ -5,6 +5,7 @@ import type { JournaledChange, ReadContext } from "../engine/types.js";
 import { findByMembership, linksCluster } from "../providers/gke/hub.js";
 import { gkeHub } from "../providers/gke/index.js";
 import { OPERATION_TIMEOUT_MS, waitForHubOperation } from "../providers/gke/operations.js";
+import { pollInterval } from "../providers/gke/poll.js";
 import type { ClusterRef, HubOperation, HubPort } from "../providers/gke/port.js";
 import { differingPaths, type Resource, type ResourceChange } from "./resource.js";
 
@@ -250,5 +251,6 @@ export async function settle(
     timeoutMs: OPERATION_TIMEOUT_MS,
     signal: ctx.signal,
     onProgress: (detail) => ctx.progress.wait(address, detail),
+    ...pollInterval(ctx),
   });
 }

@@ -5,7 +5,7 @@ import type { ReadContext } from "../engine/types.js";
 import { gke } from "../providers/gke/index.js";
 import { clusterName } from "../providers/gke/names.js";
 import { OPERATION_TIMEOUT_MS, waitForGkeOperation } from "../providers/gke/operations.js";
-import { poll } from "../providers/gke/poll.js";
+import { poll, pollInterval } from "../providers/gke/poll.js";
 import type { ClusterRef, ClusterSpec, GkeCluster } from "../providers/gke/port.js";
 import { differingPaths, type Resource, type ResourceChange } from "./resource.js";
 
@@ -140,6 +140,7 @@ export const gkeClusterResource: Resource<GkeClusterTarget, ClusterSpec> = {
         timeoutMs: SETTLE_TIMEOUT_MS,
         signal: ctx.signal,
         onProgress: (d) => ctx.progress.wait(entry.address, d),
+        ...pollInterval(ctx),
       },
     );
     const operation = settled && settled.status !== "STOPPING" ? await port.deleteCluster(ref) : undefined;
@@ -182,5 +183,6 @@ function waitOptions(ctx: ReadContext, address: string, what: string) {
     timeoutMs: OPERATION_TIMEOUT_MS,
     signal: ctx.signal,
     onProgress: (d: string) => ctx.progress.wait(address, d),
+    ...pollInterval(ctx),
   };
 }

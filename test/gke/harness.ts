@@ -21,7 +21,11 @@ export class StepRunner<S> {
   constructor(
     private readonly step: Step<S>,
     playbook: unknown,
-    options: { kubeconfig: string; destroyProvisioned?: boolean },
+    options: {
+      kubeconfig: string;
+      destroyProvisioned?: boolean;
+      gkeTiming?: { pollIntervalMs?: number; retryDelayMs?: number };
+    },
   ) {
     this.harness = stepHarness({
       kubeconfig: options.kubeconfig,
@@ -30,9 +34,14 @@ export class StepRunner<S> {
       kind: step.kind,
     });
     const base = this.harness.ctx;
-    this.ctx = options.destroyProvisioned
-      ? { ...base, options: { ...base.options, destroyProvisioned: true } }
-      : base;
+    this.ctx = {
+      ...base,
+      options: {
+        ...base.options,
+        ...(options.destroyProvisioned ? { destroyProvisioned: true } : {}),
+        ...(options.gkeTiming ? { gkeTiming: options.gkeTiming } : {}),
+      },
+    };
   }
 
   get entries(): ChangeEntry[] {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { poll, pollIntervalMs } from "../../src/providers/gke/poll.js";
+import { gkeTimingFromEnv } from "../../src/cli/gke-timing.js";
+import { poll } from "../../src/providers/gke/poll.js";
 
 describe("poll", () => {
   it("Given a wait that never ends, When its time is up, Then the error says what it waited for, what it saw last and that apply resumes", async () => {
@@ -31,8 +32,12 @@ describe("poll", () => {
     await expect(waiting).rejects.toThrow("interrupted");
   });
 
-  it("Given CLUSTERSHIFT_GKE_POLL_INTERVAL, When read, Then it is the interval, and junk falls back to 5s", () => {
-    expect(pollIntervalMs({ CLUSTERSHIFT_GKE_POLL_INTERVAL: "20ms" })).toBe(20);
-    expect(pollIntervalMs({ CLUSTERSHIFT_GKE_POLL_INTERVAL: "soon" })).toBe(5000);
+  it("Given CLUSTERSHIFT_GKE_POLL_INTERVAL and _RETRY_DELAY, When the CLI reads them, Then they become the run's gkeTiming, and junk or nothing keeps the providers' defaults", () => {
+    expect(
+      gkeTimingFromEnv({ CLUSTERSHIFT_GKE_POLL_INTERVAL: "20ms", CLUSTERSHIFT_GKE_RETRY_DELAY: "2ms" }),
+    ).toEqual({ gkeTiming: { pollIntervalMs: 20, retryDelayMs: 2 } });
+    expect(gkeTimingFromEnv({ CLUSTERSHIFT_GKE_POLL_INTERVAL: "soon" })).toEqual({});
+    expect(gkeTimingFromEnv({ CLUSTERSHIFT_GKE_RETRY_DELAY: "later" })).toEqual({});
+    expect(gkeTimingFromEnv({})).toEqual({});
   });
 });

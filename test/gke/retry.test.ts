@@ -1,12 +1,12 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import * as grpc from "@grpc/grpc-js";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { retryAfterMs } from "../../src/providers/backoff.js";
 import { createGkeClient } from "../../src/providers/gke/client.js";
 import { createHubClient } from "../../src/providers/gke/hub-client.js";
 import type { ClusterRef } from "../../src/providers/gke/port.js";
-import { backoffMs, retryDelayMs, type RetryOptions } from "../../src/providers/gke/retry.js";
+import { backoffMs, retryPolicy, type RetryOptions } from "../../src/providers/gke/retry.js";
 import { enableMeshStep } from "../../src/steps/enable-mesh/index.js";
 import { gkePlaybook } from "./harness.js";
 import { useGkeWorld } from "./support/env.js";
@@ -252,9 +252,14 @@ describe("retry timing", () => {
     expect(backoffMs(1, 3_600_000, policy(0))).toBe(60_000);
   });
 
-  it("Given CLUSTERSHIFT_GKE_RETRY_DELAY, When read, Then it is the first backoff, and junk falls back to 1s", () => {
-    expect(retryDelayMs({ CLUSTERSHIFT_GKE_RETRY_DELAY: "2ms" })).toBe(2);
-    expect(retryDelayMs({ CLUSTERSHIFT_GKE_RETRY_DELAY: "later" })).toBe(1000);
+  it("Given CLUSTERSHIFT_GKE_RETRY_DELAY in the environment, When a policy is made without a delay, Then the first backoff is 1s: the provider reads no environment, the CLI injects it", () => {
+    vi.stubEnv("CLUSTERSHIFT_GKE_RETRY_DELAY", "2ms");
+    try {
+      expect(retryPolicy().baseDelayMs).toBe(1000);
+      expect(retryPolicy({ baseDelayMs: 2 }).baseDelayMs).toBe(2);
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 });
 

@@ -12,7 +12,7 @@ import {
   redactedEntries,
 } from "../../src/resources/kubeconfig-context.js";
 import { gkePlaybook } from "../gke/harness.js";
-import { useGkeWorld } from "../gke/support/env.js";
+import { GKE_TEST_TIMING, useGkeWorld } from "../gke/support/env.js";
 import { stepHarness, type StepHarness } from "../support/step-harness.js";
 
 const REF = { project: "my-project", location: "us-central1-a", name: "cluster-with-csm" };
@@ -34,8 +34,14 @@ function harness(options: { destroyProvisioned?: boolean } = {}): StepHarness {
     step: "provision-cluster",
     kind: "provision-cluster",
   });
-  if (options.destroyProvisioned)
-    h.ctx = { ...h.ctx, options: { ...h.ctx.options, destroyProvisioned: true } };
+  h.ctx = {
+    ...h.ctx,
+    options: {
+      ...h.ctx.options,
+      gkeTiming: GKE_TEST_TIMING,
+      ...(options.destroyProvisioned ? { destroyProvisioned: true } : {}),
+    },
+  };
   harnesses.push(h);
   return h;
 }

@@ -8,6 +8,8 @@ export interface WaitOptions {
   timeoutMs: number;
   signal: AbortSignal;
   onProgress: (detail: string) => void;
+  /** Between polls of the operation (default: {@link poll}'s). */
+  intervalMs?: number;
 }
 
 export const OPERATION_TIMEOUT_MS = 45 * 60_000;

@@ -1,7 +1,6 @@
 import { RuntimeError } from "../../engine/errors.js";
 import { sleep } from "../../engine/sleep.js";
-import { DURATION_PATTERN } from "../../playbook/schema.js";
-import { durationMs, formatDuration } from "../../playbook/duration.js";
+import { formatDuration } from "../../playbook/duration.js";
 
 /** What one look at a long-running thing found: finished with a value, or still going (with a detail to show). */
 export type PollResult<T> = { done: true; value: T } | { done: false; detail: string };
@@ -12,7 +11,7 @@ export interface PollOptions {
   timeoutMs: number;
   signal: AbortSignal;
   onProgress: (detail: string) => void;
-  /** Default: {@link pollIntervalMs}. */
+  /** Default 5s; the caller's RunOptions.gkeTiming shortens it against local fakes ({@link pollInterval}). */
   intervalMs?: number;
 }
 
@@ -25,7 +24,7 @@ const HEARTBEAT_MS = 30_000;
  */
 export async function poll<T>(look: () => Promise<PollResult<T>>, options: PollOptions): Promise<T> {
   const started = Date.now();
-  const interval = options.intervalMs ?? pollIntervalMs();
+  const interval = options.intervalMs ?? DEFAULT_INTERVAL_MS;
   let reported: { detail: string; at: number } | undefined;
   for (;;) {
     const result = await look();
@@ -48,8 +47,10 @@ export async function poll<T>(look: () => Promise<PollResult<T>>, options: PollO
 
 const DEFAULT_INTERVAL_MS = 5000;
 
-/** `CLUSTERSHIFT_GKE_POLL_INTERVAL` (a duration such as `20ms`) shortens polling against local fakes. */
-export function pollIntervalMs(env: NodeJS.ProcessEnv = process.env): number {
-  const text = env.CLUSTERSHIFT_GKE_POLL_INTERVAL;
-  return text && DURATION_PATTERN.test(text) ? durationMs(text) : DEFAULT_INTERVAL_MS;
+/** `{intervalMs}` of a poll as the run's caller set it (RunOptions.gkeTiming), or nothing: the default. */
+export function pollInterval(ctx: { readonly options: { gkeTiming?: { pollIntervalMs?: number } } }): {
+  intervalMs?: number;
+} {
+  const ms = ctx.options.gkeTiming?.pollIntervalMs;
+  return ms === undefined ? {} : { intervalMs: ms };
 }

@@ -1,12 +1,10 @@
 import { sleep } from "../../engine/sleep.js";
 import { jitteredBackoffMs } from "../backoff.js";
-import { DURATION_PATTERN } from "../../playbook/schema.js";
-import { durationMs } from "../../playbook/duration.js";
 
 export interface RetryOptions {
   /** Tries in all, the first included (default 6: five retries, about 30s of backoff at most). */
   attempts?: number;
-  /** The first backoff; each retry doubles it (default: {@link retryDelayMs}). */
+  /** The first backoff; each retry doubles it (default 1s; RunOptions.gkeTiming shortens it against local fakes). */
   baseDelayMs?: number;
   /** Cap on any one wait, a server's Retry-After included (default 60 × `baseDelayMs`). */
   maxDelayMs?: number;
@@ -28,8 +26,8 @@ export interface Transient {
   retryAfterMs?: number;
 }
 
-export function retryPolicy(options: RetryOptions = {}, env: NodeJS.ProcessEnv = process.env): RetryPolicy {
-  const baseDelayMs = options.baseDelayMs ?? retryDelayMs(env);
+export function retryPolicy(options: RetryOptions = {}): RetryPolicy {
+  const baseDelayMs = options.baseDelayMs ?? DEFAULT_DELAY_MS;
   return {
     attempts: options.attempts ?? 6,
     baseDelayMs,
@@ -41,12 +39,6 @@ export function retryPolicy(options: RetryOptions = {}, env: NodeJS.ProcessEnv =
 }
 
 const DEFAULT_DELAY_MS = 1000;
-
-/** `CLUSTERSHIFT_GKE_RETRY_DELAY` (a duration such as `1ms`) shortens backoff against local fakes. */
-export function retryDelayMs(env: NodeJS.ProcessEnv = process.env): number {
-  const text = env.CLUSTERSHIFT_GKE_RETRY_DELAY;
-  return text && DURATION_PATTERN.test(text) ? durationMs(text) : DEFAULT_DELAY_MS;
-}
 
 /**
  * Runs `once` again while `transient` says its outcome may pass on a later try and tries are left; the last

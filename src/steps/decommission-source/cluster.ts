@@ -4,6 +4,7 @@ import type { Change, ChangeEntry, ReadContext, WriteContext } from "../../engin
 import { gke } from "../../providers/gke/index.js";
 import { clusterName } from "../../providers/gke/names.js";
 import { OPERATION_TIMEOUT_MS, waitForGkeOperation } from "../../providers/gke/operations.js";
+import { pollInterval } from "../../providers/gke/poll.js";
 import type { ClusterRef } from "../../providers/gke/port.js";
 import { memoClient } from "../../providers/memo.js";
 import { createSandboxProvisioner } from "../../providers/sandbox-provisioner/client.js";
@@ -78,6 +79,7 @@ export async function applyDelete(cluster: SourceCluster, change: Change, ctx: W
           timeoutMs: OPERATION_TIMEOUT_MS,
           signal: ctx.signal,
           onProgress: (d) => ctx.progress.wait(address, d),
+          ...pollInterval(ctx),
         });
       }
     },

@@ -13,7 +13,7 @@ import {
   meshSpec,
 } from "../../providers/gke/hub.js";
 import { gkeHub } from "../../providers/gke/index.js";
-import { poll } from "../../providers/gke/poll.js";
+import { poll, pollInterval } from "../../providers/gke/poll.js";
 import type { HubPort } from "../../providers/gke/port.js";
 import { FEATURE_IMAGE, fleetFeatureResource, fleetMembershipResource } from "../../resources/fleet.js";
 import { specOf, specPlan } from "../spec-plan.js";
@@ -209,6 +209,7 @@ async function waitActive(spec: MeshInstance, hub: HubPort, ctx: WriteContext): 
       timeoutMs: ACTIVE_TIMEOUT_MS,
       signal: ctx.signal,
       onProgress: (detail) => ctx.progress.wait(ACTIVE_WAIT, detail),
+      ...pollInterval(ctx),
     },
   );
 }

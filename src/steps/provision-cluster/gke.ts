@@ -3,7 +3,7 @@ import type { Change, ReadContext, WriteContext } from "../../engine/types.js";
 import { gke } from "../../providers/gke/index.js";
 import { clusterName } from "../../providers/gke/names.js";
 import { gkeKubeconfigPatch } from "../../providers/gke/kubeconfig.js";
-import { poll } from "../../providers/gke/poll.js";
+import { poll, pollInterval } from "../../providers/gke/poll.js";
 import type { ClusterRef, GkeCluster, GkePort } from "../../providers/gke/port.js";
 import type { KubeconfigPatch } from "../../providers/kubernetes/kubeconfig-file.js";
 import { formatDuration } from "../../playbook/duration.js";
@@ -115,6 +115,7 @@ async function waitRunning(port: GkePort, ref: ClusterRef, ctx: WriteContext): P
       timeoutMs: RUNNING_TIMEOUT_MS,
       signal: ctx.signal,
       onProgress: (detail) => ctx.progress.wait(RUNNING_WAIT, detail),
+      ...pollInterval(ctx),
     },
   );
 }

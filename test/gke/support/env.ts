@@ -23,9 +23,12 @@ export interface GkeWorld {
   ): RunHarness;
 }
 
+/** Fast polling and retry backoff against the fakes, injected as the CLI injects its hooks (RunOptions.gkeTiming). */
+export const GKE_TEST_TIMING = { pollIntervalMs: 5, retryDelayMs: 1 } as const;
+
 /**
  * Fresh fakes per test, reached the way the CLI reaches them (`CLUSTERSHIFT_GKE_ENDPOINT`,
- * `CLUSTERSHIFT_GKEHUB_ENDPOINT`), with fast polling and retries and a kubeconfig in a temporary directory.
+ * `CLUSTERSHIFT_GKEHUB_ENDPOINT`), with a kubeconfig in a temporary directory; runs get {@link GKE_TEST_TIMING}.
  */
 export function useGkeWorld(options: { gke?: FakeGkeOptions; hub?: FakeHubOptions } = {}): GkeWorld {
   const runners: StepRunner<unknown>[] = [];
@@ -37,15 +40,20 @@ export function useGkeWorld(options: { gke?: FakeGkeOptions; hub?: FakeHubOption
     world.kubeconfig = path.join(world.dir, "config");
     vi.stubEnv("CLUSTERSHIFT_GKE_ENDPOINT", world.gke.endpoint);
     vi.stubEnv("CLUSTERSHIFT_GKEHUB_ENDPOINT", world.hub.endpoint);
-    vi.stubEnv("CLUSTERSHIFT_GKE_POLL_INTERVAL", "5ms");
-    vi.stubEnv("CLUSTERSHIFT_GKE_RETRY_DELAY", "1ms");
     world.runner = (step, playbook, extra = {}) => {
-      const runner = new StepRunner(step, playbook, { kubeconfig: world.kubeconfig, ...extra });
+      const runner = new StepRunner(step, playbook, {
+        kubeconfig: world.kubeconfig,
+        gkeTiming: GKE_TEST_TIMING,
+        ...extra,
+      });
       runners.push(runner);
       return runner;
     };
     world.run = (step, playbook, extra = {}) =>
-      new RunHarness([step], playbook, { kubeconfig: world.kubeconfig, options: extra });
+      new RunHarness([step], playbook, {
+        kubeconfig: world.kubeconfig,
+        options: { gkeTiming: GKE_TEST_TIMING, ...extra },
+      });
   });
   afterEach(async () => {
     for (const runner of runners.splice(0)) await (runner.clients.get("gke") as GkePort | undefined)?.close();
