@@ -51,7 +51,7 @@ function earlierStep(reverted: string[]): Step<object> {
       reverted.push(...entries.map((e) => e.address));
       return Promise.resolve();
     },
-  };
+  } satisfies Step<object>;
 }
 
 describe("decommission-source deleting the sandbox source cluster", () => {

@@ -1,5 +1,4 @@
-import { readFile, rm } from "node:fs/promises";
-import { join } from "node:path";
+import { rm } from "node:fs/promises";
 import { afterEach, describe, expect, it } from "vitest";
 import { exitCodeOf } from "../../src/engine/errors.js";
 import { apply } from "../../src/engine/executor.js";
@@ -21,7 +20,7 @@ import {
   type World,
 } from "./world.js";
 import { SUBSTRATES } from "../support/clusters.js";
-import { inProcessEngine, type InProcessEngine } from "../support/engine.js";
+import { RunHarness } from "../support/harness.js";
 import { tempDir } from "../support/temp.js";
 import { requireTool } from "../support/tools.js";
 
@@ -43,18 +42,15 @@ const analysis = (cluster: string) => ({
   metrics: [{ name: "success-rate", query: successRate(cluster), successCondition: ">= 0.99" }],
 });
 
-async function engineFor(world: World, playbook: Playbook): Promise<InProcessEngine> {
+async function engineFor(world: World, playbook: Playbook): Promise<RunHarness> {
   await seedSourceService(world, "onlineboutique", "frontend");
   await seedFixture(world, "source", "online-boutique/frontend-gateway.yaml", "onlineboutique");
   await seedTargetIngress(world, "onlineboutique");
   await ingressAddress(world);
   state = await tempDir("traffic-state");
-  return inProcessEngine({
-    registry: trafficRegistry().gate(analysisGate).gate(probeGate),
-    playbook,
-    stateDir: state,
-    playbookFile: "traffic.yaml",
+  return new RunHarness(trafficRegistry().gate(analysisGate).gate(probeGate), playbook, {
     kubeconfig: world.kubeconfig,
+    options: { stateDir: state, playbookFile: "traffic.yaml" },
   });
 }
 
@@ -83,7 +79,8 @@ describe.each(SUBSTRATES)("traffic gates in a run, against a real Prometheus, on
     "Given a healthy 10% and a 30% error rate at 50%, When applied, Then the 50% gate fails (exit 3) and the weights, ServiceEntry and target VirtualService are rolled back",
     async () => {
       const w = world();
-      const { engine, events } = await engineFor(w, playbook("rollback"));
+      const harness = await engineFor(w, playbook("rollback"));
+      const { engine, events } = harness;
       const original = await stored(w.source, vsRef("onlineboutique", "frontend-ingress"));
 
       const run = apply(engine, () => Promise.resolve(true));
@@ -101,18 +98,12 @@ describe.each(SUBSTRATES)("traffic gates in a run, against a real Prometheus, on
       expect(await names(w.source, "networking.istio.io/v1", "ServiceEntry")).toEqual([]);
       expect(await names(w.target, "networking.istio.io/v1", "VirtualService")).toEqual([]);
 
-      const journal = (await readFile(join(state ?? "", "traffic-test", "journal.jsonl"), "utf8"))
-        .trim()
-        .split("\n")
-        .map(
-          (line) =>
-            JSON.parse(line) as { type: string; note?: string; data?: { phase: string; metric: string } },
-        );
-      expect(journal.filter((e) => e.note === "measurement").map((e) => e.data?.phase)).toEqual([
-        "successful",
-        "successful",
-        "failed",
-      ]);
+      const notes = await harness.notes();
+      expect(
+        notes
+          .filter((e) => e.note === "measurement")
+          .map((e) => (e.data as { phase?: string } | undefined)?.phase),
+      ).toEqual(["successful", "successful", "failed"]);
     },
     TIMEOUT[substrate],
   );
