@@ -51,6 +51,22 @@ describe("the DNS steps through the real executor, on the sandbox DNS", () => {
     expect(world.dns.recordSets(id)).toEqual([aRecord(record, 5)]);
   });
 
+  it("Given a record cut over by apply, When spec.dns is removed from the playbook and rollback runs, Then the journal alone finds the sandbox DNS, the zone and the record, and the original is back", async () => {
+    const { id, zone, record } = world.seedZone(5);
+    const run = dnsHarness(zone, record);
+    await run.apply();
+    expect(world.dns.recordSets(id)).toEqual([aRecord(record, 5, "203.0.113.7")]);
+    const withoutDns = new RunHarness(
+      [lowerDnsTtlStep, cutoverDnsStep],
+      playbookDocument("dns-engine", { source: { context: "source" }, target: { context: "target" } }),
+      { kubeconfig: world.kubeconfig(), store: run.store },
+    );
+
+    await withoutDns.rollback();
+
+    expect(world.dns.recordSets(id)).toEqual([aRecord(record, 5)]);
+  });
+
   it("Given a completed cutover, When planned again, Then the DNS steps propose nothing", async () => {
     const { zone, record } = world.seedZone(5);
     const run = dnsHarness(zone, record);
