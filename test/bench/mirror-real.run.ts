@@ -4,7 +4,8 @@
  * with the fake kubelet readying the mirrored Deployments' Pods. `raw` and `kubectl` are contexts of the target's
  * server, with namespaces of their own. Everything runs as a user outside system:masters, bound to cluster-admin:
  * system:masters is exempt from API priority and fairness, so only another user meets the server's 429s.
- * Run with `npm run bench:real`; BENCH_NAMESPACES sets the size (default 200, as on the sandbox).
+ * Run with `npm run bench:real`; BENCH_NAMESPACES sets the size (default 200, as on the sandbox), and
+ * BENCH_APISERVER_ARGS adds kube-apiserver flags (its in-flight limits).
  */
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -24,6 +25,9 @@ it("mirror benchmark on a real kube-apiserver", async () => {
     clusters: ["source", "target"],
     istio: false,
     users: [{ token: TOKEN, name: "bench", groups: ["bench-operators"] }],
+    // E.g. `--max-requests-inflight=5 --max-mutating-requests-inflight=5`: priority and fairness then has a few
+    // seats to share and answers 429 to what its queues cannot hold, which the client must obey and adapt to.
+    apiserverArgs: (process.env.BENCH_APISERVER_ARGS ?? "").split(/\s+/).filter(Boolean),
   });
   try {
     const server = (name: string) => clusters.kubeConfig(name).getCurrentCluster()?.server ?? "";
