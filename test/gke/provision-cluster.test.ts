@@ -33,7 +33,7 @@ describe("provision-cluster on GKE", () => {
   const world = useGkeWorld({ gke: { operationPolls: 2, provisioningPolls: 2 } });
 
   it("Given no cluster, When planned, Then it shows the create, the wait and the context, and calls nothing that mutates", async () => {
-    const [plan] = await world.runner(provisionClusterStep, gkePlaybook()).plan();
+    const [plan] = await world.run(provisionClusterStep, gkePlaybook()).plan();
 
     expect(plan!.changes.map((c) => [c.action, c.address, "detail" in c ? c.detail : undefined])).toEqual([
       ["create", `gke.cluster ${CLUSTER}`, "e2-standard-4 × 2, workload pool my-project.svc.id.goog"],
@@ -46,7 +46,7 @@ describe("provision-cluster on GKE", () => {
 
   it("Given no cluster, When applied, Then it creates it as gcloud does, waits for RUNNING and writes a gke-gcloud-auth-plugin context beside the others", async () => {
     await writeFile(world.kubeconfig, EXISTING_KUBECONFIG);
-    const run = world.runner(
+    const run = world.run(
       provisionClusterStep,
       gkePlaybook({ provision: { ...provision(), releaseChannel: "REGULAR", labels: { team: "platform" } } }),
     );
@@ -70,14 +70,14 @@ describe("provision-cluster on GKE", () => {
         resourceLabels: { team: "platform" },
       },
     });
-    expect(run.events).toEqual(
+    expect(run.lines).toEqual(
       expect.arrayContaining([
         `wait gke.cluster ${CLUSTER}: operation RUNNING`,
         "wait cluster RUNNING: PROVISIONING",
       ]),
     );
     expect(verifications).toEqual([{ outcome: "passed" }]);
-    expect(run.entries.map((e) => [e.action, e.address, e.target?.type])).toEqual([
+    expect((await run.entries()).map((e) => [e.action, e.address, e.target?.type])).toEqual([
       ["create", `gke.cluster ${CLUSTER}`, "gke.cluster"],
       ["create", "kubeconfig context cluster-with-csm", "kubeconfig.context"],
     ]);
@@ -92,10 +92,10 @@ describe("provision-cluster on GKE", () => {
   });
 
   it("Given a provisioned cluster, When planned again, Then nothing changes", async () => {
-    await world.runner(provisionClusterStep, gkePlaybook()).apply();
+    await world.run(provisionClusterStep, gkePlaybook()).apply();
     const calls = world.gke.calls.length;
 
-    const [plan] = await world.runner(provisionClusterStep, gkePlaybook()).plan();
+    const [plan] = await world.run(provisionClusterStep, gkePlaybook()).plan();
 
     expect(plan!.changes.map((c) => c.action)).toEqual(["no-op", "no-op"]);
     expect(world.gke.calls.slice(calls).map((c) => c.method)).toEqual(["getCluster"]);
@@ -103,30 +103,30 @@ describe("provision-cluster on GKE", () => {
 
   it("Given an applied run, When rolled back without --destroy-provisioned, Then the kubeconfig is as before and the cluster is kept with a way to delete it", async () => {
     await writeFile(world.kubeconfig, EXISTING_KUBECONFIG);
-    const run = world.runner(provisionClusterStep, gkePlaybook());
+    const run = world.run(provisionClusterStep, gkePlaybook());
     await run.apply();
 
     await run.rollback();
-    await run.rollback();
+    await run.rollbackAgain();
 
     expect(await readFile(world.kubeconfig, "utf8")).toBe(EXISTING_KUBECONFIG);
     expect(world.gke.calls.map((c) => c.method)).not.toContain("deleteCluster");
-    expect(run.events).toContain(
+    expect(run.lines).toContain(
       `info kept cluster ${CLUSTER}, which this run created: rollback deletes clusters only with --destroy-provisioned. ` +
         "To delete it yourself: gcloud container clusters delete cluster-with-csm --location us-central1-a --project my-project",
     );
   });
 
   it("Given an applied run, When rolled back twice with --destroy-provisioned, Then the cluster is deleted once and the second rollback finds it gone", async () => {
-    const run = world.runner(provisionClusterStep, gkePlaybook(), { destroyProvisioned: true });
+    const run = world.run(provisionClusterStep, gkePlaybook(), { destroyProvisioned: true });
     await run.apply();
 
     await run.rollback();
-    await run.rollback();
+    await run.rollbackAgain();
 
     expect(world.gke.clusters.size).toBe(0);
     expect(world.gke.calls.filter((c) => c.method === "deleteCluster")).toHaveLength(1);
-    expect(run.events).toEqual(
+    expect(run.lines).toEqual(
       expect.arrayContaining([`info deleted cluster ${CLUSTER}`, `info cluster ${CLUSTER} was already gone`]),
     );
     expect(parse(await readFile(world.kubeconfig, "utf8"))).toMatchObject({
@@ -142,7 +142,7 @@ describe("provision-cluster on GKE", () => {
       nodeCount: 2,
       workloadPool: "my-project.svc.id.goog",
     });
-    const run = world.runner(provisionClusterStep, gkePlaybook());
+    const run = world.run(provisionClusterStep, gkePlaybook());
 
     const [plan] = await run.plan();
     await run.apply();
@@ -161,7 +161,7 @@ describe("provision-cluster on GKE", () => {
       workloadPool: "other.svc.id.goog",
     });
 
-    await expect(world.runner(provisionClusterStep, gkePlaybook()).plan()).rejects.toThrow(
+    await expect(world.run(provisionClusterStep, gkePlaybook()).plan()).rejects.toThrow(
       [
         `cluster ${CLUSTER} already exists and differs from spec.target.provision:`,
         "  machine type: cluster has e2-standard-2, playbook asks for e2-standard-4",
@@ -179,7 +179,7 @@ describe("provision-cluster on GKE", () => {
       details: 'Required "container.clusters.get" permission(s) for "projects/my-project".',
     });
 
-    await expect(world.runner(provisionClusterStep, gkePlaybook()).plan()).rejects.toThrow(
+    await expect(world.run(provisionClusterStep, gkePlaybook()).plan()).rejects.toThrow(
       `read cluster ${CLUSTER} failed: PERMISSION_DENIED: Required "container.clusters.get" permission(s) for "projects/my-project".\n` +
         "  The caller needs the container.clusters.get permission on project my-project (role roles/container.clusterViewer), e.g.:\n" +
         "    gcloud projects add-iam-policy-binding my-project --member=user:YOU --role=roles/container.clusterViewer",
@@ -192,11 +192,13 @@ describe("provision-cluster on GKE", () => {
       details: 'Required "container.clusters.create" permission(s) for "projects/my-project".',
     });
 
-    await expect(world.runner(provisionClusterStep, gkePlaybook()).apply()).rejects.toThrow(
+    await expect(world.run(provisionClusterStep, gkePlaybook()).apply()).rejects.toThrow(
       /create cluster .* failed: PERMISSION_DENIED: .*\n {2}The caller needs the container\.clusters\.create permission on project my-project \(role roles\/container\.clusterAdmin\)/,
     );
   });
 
+  // The two drift tests hold a plan and apply it later by hand: the executor re-plans each step right before its
+  // apply, so the step runner's write context is the way to put someone else's change between plan and write.
   it("Given a plan to create the cluster, When someone else creates one of that name before apply, Then apply stops with a DriftError naming it and sends no mutating call", async () => {
     const run = world.runner(provisionClusterStep, gkePlaybook());
     const [plan] = await run.plan();
@@ -249,7 +251,7 @@ describe("provision-cluster on GKE", () => {
       code: 8,
       message: 'Insufficient regional quota to satisfy request: resource "CPUS"',
     };
-    const run = world.runner(provisionClusterStep, gkePlaybook(), { destroyProvisioned: true });
+    const run = world.run(provisionClusterStep, gkePlaybook(), { destroyProvisioned: true });
 
     await expect(run.apply()).rejects.toThrow(
       /create cluster .*: operation projects\/my-project\/locations\/us-central1-a\/operations\/operation-1 failed: Insufficient regional quota/,
