@@ -1,16 +1,10 @@
 import { describe, expect, it } from "vitest";
-import type { Step, StepInstance, StepKind, WriteContext } from "../../src/engine/types.js";
 import type { Playbook } from "../../src/playbook/schema.js";
 import type { KubeObject } from "../../src/providers/kubernetes/port.js";
 import { useClusters, type TestClusters } from "../support/clusters.js";
 import { analyze, describeMessages, type Analysis, type Suppression } from "../support/istioctl.js";
-import {
-  ASM_INGRESS,
-  MemoryJournal,
-  recordingProgress,
-  testPlaybook,
-  testRunOptions,
-} from "../support/step-harness.js";
+import { RunHarness } from "../support/harness.js";
+import { ASM_INGRESS, testPlaybook } from "../support/step-harness.js";
 import { eventually } from "../support/wait.js";
 import { trafficRegistry } from "../traffic/world.js";
 import {
@@ -52,53 +46,49 @@ const SUPPRESS: readonly Suppression[] = [
   },
 ];
 
-/** Drives expose-target and shift-traffic like the engine: re-plan, apply, verify, one instance at a time. */
-class TrafficDriver {
-  private readonly journal = new MemoryJournal();
-  private readonly clients = new Map<string, unknown>();
-  private readonly registry = trafficRegistry();
+/**
+ * Runs expose-target and shift-traffic through the engine (RunHarness: the real executor, its journal in memory),
+ * one step per `run`: the run stops, as Ctrl-C would, once the step named has finished and verified, so istioctl
+ * judges each stage; the next `run` resumes from the journal.
+ */
+class TrafficRun {
+  private until: string | undefined;
+  private readonly harness: RunHarness;
 
-  constructor(
-    private readonly kubeconfig: string,
-    readonly playbook: Playbook,
-  ) {}
-
-  private ctx(id: string, kind: StepKind): WriteContext {
-    return {
-      playbook: this.playbook,
-      options: testRunOptions({ kubeconfig: this.kubeconfig }),
-      signal: new AbortController().signal,
-      clients: this.clients,
-      progress: recordingProgress(),
-      ...this.journal.writer(id, kind),
-    };
+  constructor(kubeconfig: string, playbook: Playbook) {
+    this.harness = new RunHarness(trafficRegistry(), playbook, {
+      kubeconfig,
+      stopWhen: (event) => event.type === "step-finished" && event.step === this.until,
+    });
   }
 
-  ids(): string[] {
-    return this.instances().map((i) => i.instance.id);
-  }
-
-  private instances(): { step: Step<unknown>; instance: StepInstance<unknown> }[] {
-    return this.registry
-      .stepKinds()
-      .flatMap((step) => step.expand(this.playbook).map((instance) => ({ step, instance })));
-  }
-
+  /** Applies until step `id` has finished; it must have verified as passed. */
   async run(id: string): Promise<void> {
-    const found = this.instances().find((i) => i.instance.id === id);
-    if (!found) throw new Error(`no instance ${id}`);
-    const ctx = this.ctx(id, found.step.kind);
-    const plan = await found.step.plan(found.instance, ctx);
-    await found.step.apply(plan, ctx);
-    const verification = await found.step.verify(plan, ctx);
-    if (verification.outcome !== "passed") throw new Error(`${id}: ${JSON.stringify(verification)}`);
+    this.until = id;
+    const from = this.harness.events.length;
+    const ended = await this.harness.apply().then(
+      ({ outcome }) => outcome.outcome,
+      (error: unknown) => error,
+    );
+    const events = this.harness.events.slice(from);
+    const finished = events.flatMap((event) => (event.type === "step-finished" ? [event] : []));
+    const started = events.flatMap((event) => (event.type === "step-started" ? [event.step] : []));
+    expect(
+      finished.map((event) => event.step),
+      `the steps run to reach ${id}`,
+    ).toContain(id);
+    // Nothing half done when istioctl looks: every step this run started, it finished.
+    expect(started, id).toEqual(finished.map((event) => event.step));
+    expect(finished.find((event) => event.step === id)?.verification, id).toMatchObject({
+      outcome: "passed",
+    });
+    // Stopped right after the step (or, after the last one, the run completed): no other outcome is expected.
+    if (ended !== "completed") expect(ended, id).toMatchObject({ message: "stopped by the test" });
   }
 
-  /** Like the engine: each journaled change, newest first, handed to its step's rollback. */
+  /** `clustershift rollback`: the engine's own, from the journal. */
   async rollback(): Promise<void> {
-    for (const entry of this.journal.newestFirst()) {
-      await this.registry.getStep(entry.kind).rollback([entry], this.ctx(entry.step, entry.kind));
-    }
+    await this.harness.rollback();
   }
 }
 
@@ -191,7 +181,7 @@ describe("istioctl analyze -A live on real kube-apiserver clusters while the tra
   }
 
   describe.each([ONLINE_BOUTIQUE, BOOKINFO])("$name", (app) => {
-    let driver: TrafficDriver | undefined;
+    let driver: TrafficRun | undefined;
     const started = () => {
       if (!driver) throw new Error("the app is not seeded and exposed yet (an earlier test failed)");
       return driver;
@@ -242,7 +232,7 @@ describe("istioctl analyze -A live on real kube-apiserver clusters while the tra
     );
 
     stage("expose-target applied", async () => {
-      driver = new TrafficDriver(clusters().kubeconfigPath, playbookFor(app));
+      driver = new TrafficRun(clusters().kubeconfigPath, playbookFor(app));
       await driver.run("expose-target");
     });
 
