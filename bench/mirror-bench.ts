@@ -235,7 +235,7 @@ function report(
     const perObject = rate(kubectl.perObject.objects, kubectl.perObject.ms);
     const perNamespace = rate(kubectl.perNamespace.objects, kubectl.perNamespace.ms);
     lines.push(
-      `sequential kubectl apply --server-side, same sandbox, same objects:`,
+      `sequential kubectl apply --server-side, same ${substrate}, same objects:`,
       `  one process per object (sample of ${kubectl.perObject.objects})     ${perObject.toFixed(1)} objects/s: clustershift ${(mirrorRate / perObject).toFixed(1)}× faster (goal ≥ ${GOALS.speedup}×)`,
       `  one process per namespace file (${kubectl.perNamespace.objects} objects) ${perNamespace.toFixed(1)} objects/s: clustershift ${(mirrorRate / perNamespace).toFixed(1)}× faster (journaled writes alone: ${(rate(mirror.objects, mirror.writeMs) / perNamespace).toFixed(1)}×; goal ≥ 10×)`,
     );
